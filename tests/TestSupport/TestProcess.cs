@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace TestSupport;
+
+/// <summary>
+/// A child process owned by a test: output captured line by line, waits for output without sleeping,
+/// and on dispose the whole process tree is ended by id so nothing is left listening.
+/// </summary>
+public sealed class TestProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Done)> _waiters = [];
+    private readonly object _gate = new();
+
+    private TestProcess(Process process) => _process = process;
+
+    public int Id => _process.Id;
+    public bool HasExited => _process.HasExited;
+    public IEnumerable<string> Output => _lines;
+    public string Name { get; private init; } = "";
+
+    /// <summary>Starts <c>dotnet &lt;dll&gt; args</c> with the given extra environment.</summary>
+    public static TestProcess StartDotnet(string name, string dllPath, IEnumerable<string> args,
+        IDictionary<string, string?>? environment = null, string? workingDirectory = null)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(dllPath)!,
+        };
+        psi.ArgumentList.Add(dllPath);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Start(name, psi, environment);
+    }
+
+    public static TestProcess Start(string name, ProcessStartInfo psi, IDictionary<string, string?>? environment = null)
+    {
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        if (environment is not null)
+            foreach (var (k, v) in environment) psi.Environment[k] = v;
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var tp = new TestProcess(process) { Name = name };
+        process.OutputDataReceived += (_, e) => tp.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => tp.OnLine(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return tp;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null) return;
+        _lines.Enqueue(line);
+        lock (_gate)
+        {
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Match(line))
+                {
+                    _waiters[i].Done.TrySetResult(line);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    /// <summary>Completes with the first output line (past or future) that matches, or throws after the timeout.</summary>
+    public async Task<string> WaitForOutputAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var tcs = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            var seen = _lines.FirstOrDefault(match);
+            if (seen is not null) return seen;
+            _waiters.Add((match, tcs));
+        }
+        var exited = _process.WaitForExitAsync();
+        var winner = await Task.WhenAny(tcs.Task, exited, Task.Delay(timeout));
+        if (winner == tcs.Task) return await tcs.Task;
+        var tail = string.Join(Environment.NewLine, _lines.TakeLast(40));
+        throw new TimeoutException(winner == exited
+            ? $"{Name} exited with code {_process.ExitCode} before the expected output.{Environment.NewLine}{tail}"
+            : $"{Name}: expected output not seen within {timeout}.{Environment.NewLine}{tail}");
+    }
+
+    /// <summary>Ends the process tree immediately (SIGKILL), as a crash would.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Asks the process to stop (SIGTERM) and waits for it, killing it if it does not end in time.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+        {
+            using var term = Process.Start("kill", ["-TERM", _process.Id.ToString()]);
+            await term.WaitForExitAsync();
+            using var cts = new CancellationTokenSource(timeout);
+            try { await _process.WaitForExitAsync(cts.Token); }
+            catch (OperationCanceledException) { await KillAsync(); }
+        }
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+}
