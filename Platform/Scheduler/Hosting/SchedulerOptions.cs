@@ -1,0 +1,35 @@
+namespace Platform.Scheduler.Hosting;
+
+/// <summary>Process settings, bound from the "Scheduler" configuration section (command-line flags map onto it).</summary>
+public sealed class SchedulerOptions
+{
+    public const string Section = "Scheduler";
+
+    public int Port { get; set; } = 50006;
+    public string ListenAddress { get; set; } = "127.0.0.1";
+    public string Id { get; set; } = "dapr-scheduler-server-0";
+    public string DataDir { get; set; } = "./data";
+    public int HealthzPort { get; set; } = 8080;
+
+    /// <summary>Dapr's flag names, mapped to configuration keys of this section.</summary>
+    public static readonly Dictionary<string, string> SwitchMappings = new()
+    {
+        ["--port"] = $"{Section}:{nameof(Port)}",
+        ["--listen-address"] = $"{Section}:{nameof(ListenAddress)}",
+        ["--id"] = $"{Section}:{nameof(Id)}",
+        ["--data-dir"] = $"{Section}:{nameof(DataDir)}",
+        ["--etcd-data-dir"] = $"{Section}:{nameof(DataDir)}",
+        ["--healthz-port"] = $"{Section}:{nameof(HealthzPort)}",
+        ["--log-level"] = "Scheduler:LogLevel",
+    };
+
+    /// <summary>Dapr's log level names to Microsoft.Extensions.Logging's.</summary>
+    public static LogLevel ParseLogLevel(string? value) => value?.ToLowerInvariant() switch
+    {
+        "debug" => LogLevel.Debug,
+        "warn" or "warning" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        "fatal" => LogLevel.Critical,
+        _ => LogLevel.Information,
+    };
+}

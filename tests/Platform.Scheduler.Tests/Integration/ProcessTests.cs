@@ -1,0 +1,16 @@
+using TestSupport;
+
+namespace Platform.Scheduler.Tests.Integration;
+
+public class ProcessTests
+{
+    [Fact]
+    public async Task StartsServesHealthzAndStopsCleanlyOnSigterm()
+    {
+        await using var scheduler = await SchedulerProcess.StartAsync();
+        using var http = new HttpClient();
+        var response = await http.GetAsync($"http://127.0.0.1:{scheduler.HealthzPort}/healthz");
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(0, await scheduler.StopAsync());
+    }
+}

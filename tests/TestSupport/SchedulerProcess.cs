@@ -1,0 +1,104 @@
+namespace TestSupport;
+
+/// <summary>
+/// The real scheduler process (Platform.Scheduler.dll) on free loopback ports with its own data directory.
+/// It can be killed (-9) and restarted on the same directory and ports, to test durability.
+/// The calling test project must reference Platform/Scheduler (ReferenceOutputAssembly="false" is enough).
+/// </summary>
+public sealed class SchedulerProcess : IAsyncDisposable
+{
+    private readonly bool _ownsDataDir;
+    private readonly IReadOnlyList<string> _extraArgs;
+    private readonly IDictionary<string, string?>? _environment;
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
+
+    private SchedulerProcess(string dataDir, bool ownsDataDir, IReadOnlyList<string> extraArgs, IDictionary<string, string?>? environment)
+    {
+        DataDir = dataDir;
+        _ownsDataDir = ownsDataDir;
+        _extraArgs = extraArgs;
+        _environment = environment;
+        Port = FreePort.Next();
+        HealthzPort = FreePort.Next();
+    }
+
+    /// <summary>gRPC h2c port.</summary>
+    public int Port { get; }
+    public int HealthzPort { get; }
+    public string DataDir { get; }
+    /// <summary>For GrpcChannel.ForAddress: <c>http://127.0.0.1:&lt;port&gt;</c>.</summary>
+    public string GrpcAddress => $"http://127.0.0.1:{Port}";
+    /// <summary>For a sidecar's <c>--scheduler-host-address</c>: <c>127.0.0.1:&lt;port&gt;</c>.</summary>
+    public string HostAddress => $"127.0.0.1:{Port}";
+    public TestProcess Process { get; private set; } = null!;
+
+    /// <summary>Starts the scheduler and waits (bounded) until /healthz answers 200.</summary>
+    /// <param name="dataDir">An existing directory to use (kept on dispose); null = a fresh temp dir deleted on dispose.</param>
+    public static async Task<SchedulerProcess> StartAsync(string? dataDir = null, IEnumerable<string>? extraArgs = null,
+        IDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+    {
+        var owns = dataDir is null;
+        dataDir ??= Directory.CreateTempSubdirectory("scheduler-test-").FullName;
+        var scheduler = new SchedulerProcess(dataDir, owns, extraArgs?.ToList() ?? [], environment);
+        try
+        {
+            await scheduler.LaunchAsync(timeout ?? TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            await scheduler.DisposeAsync();
+            throw;
+        }
+        return scheduler;
+    }
+
+    /// <summary>Ends the process with SIGKILL, as a crash would. The data directory stays.</summary>
+    public Task KillAsync() => Process.KillAsync();
+
+    /// <summary>SIGTERM and wait for a clean exit; returns the exit code.</summary>
+    public Task<int> StopAsync(TimeSpan? timeout = null) => Process.StopAsync(timeout ?? TimeSpan.FromSeconds(15));
+
+    /// <summary>Kills the running process if any, then starts it again on the same ports and data directory.</summary>
+    public async Task RestartAsync(TimeSpan? timeout = null)
+    {
+        await Process.DisposeAsync();
+        await LaunchAsync(timeout ?? TimeSpan.FromSeconds(30));
+    }
+
+    private async Task LaunchAsync(TimeSpan timeout)
+    {
+        var dll = RepoPaths.ProjectOutput("Platform/Scheduler", "Platform.Scheduler");
+        string[] args =
+        [
+            "--port", Port.ToString(), "--healthz-port", HealthzPort.ToString(), "--listen-address", "127.0.0.1",
+            "--data-dir", DataDir, .. _extraArgs,
+        ];
+        Process = TestProcess.StartDotnet("scheduler", dll, args, _environment);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (Process.HasExited)
+                throw new InvalidOperationException("scheduler exited during start-up:" + Environment.NewLine + string.Join(Environment.NewLine, Process.Output.TakeLast(40)));
+            try
+            {
+                using var response = await Http.GetAsync($"http://127.0.0.1:{HealthzPort}/healthz");
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"scheduler /healthz not ready within {timeout}:" + Environment.NewLine + string.Join(Environment.NewLine, Process.Output.TakeLast(40)));
+            // Nothing to await: the process gives no readiness event other than answering /healthz.
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Process is not null) await Process.DisposeAsync();
+        if (_ownsDataDir)
+        {
+            try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}
