@@ -1,0 +1,47 @@
+using Platform.Scheduler.Schedules;
+
+namespace Platform.Scheduler.Tests.Schedules;
+
+public class TickCalculatorTests
+{
+    private static readonly DateTimeOffset Created = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Runs the algorithm to completion (every tick acked at once), returning the tick times as offsets from creation.</summary>
+    private static List<double> Run(string? schedule, uint? repeats, string? due, string? ttl, int max = 100)
+    {
+        var t = JobTiming.Resolve(new JobTimingSpec(schedule, repeats, due, ttl), Created);
+        var ticks = new List<double>();
+        uint count = 0;
+        var last = TickCalculator.None;
+        while (ticks.Count < max)
+        {
+            var next = TickCalculator.Next(t.Schedule, t.Repeats ?? 0, t.Created.UtcTicks, t.Due?.UtcTicks ?? TickCalculator.None,
+                t.Expiration?.UtcTicks ?? long.MaxValue, count, last);
+            if (next == TickCalculator.None) break;
+            ticks.Add(TimeSpan.FromTicks(next - Created.UtcTicks).TotalSeconds);
+            count++;
+            last = next;
+        }
+        return ticks;
+    }
+
+    [Fact] public void OneShotFiresOnceAtDueTime() => Assert.Equal([5], Run(null, null, "5s", null));
+    [Fact] public void OneShotWithRepeatsOne() => Assert.Equal([5], Run(null, 1, "5s", null));
+    [Fact] public void CreationInstantNeverFires() => Assert.Equal([1, 2, 3], Run("@every 1s", 3, null, null));
+    [Fact] public void TtlThreeSecondsGivesThreeTicks() => Assert.Equal([1, 2, 3], Run("@every 1s", null, null, "3s"));
+    [Fact] public void RepeatsTwoGivesTwoTicks() => Assert.Equal([1, 2], Run("@every 1s", 2, null, null));
+    [Fact] public void DueTimeIsTheFirstTickAndCountsAsARepeat() => Assert.Equal([0, 60, 120], Run("@every 1m", 3, "0s", null));
+    [Fact] public void TtlFromDueTime() => Assert.Equal([10, 11, 12], Run("@every 1s", null, "10s", "2s"));
+    [Fact] public void CronStartsAtNextMatchAfterCreation() => Assert.Equal([3600, 7200], Run("@hourly", 2, null, null));
+    [Fact] public void FirstTickAfterExpiryMeansNoTicks() => Assert.Empty(Run("@daily", null, null, "1h"));
+    [Fact] public void UnlimitedKeepsGoing() => Assert.Equal(100, Run("@every 1ms", null, null, null).Count);
+
+    [Fact]
+    public void MissedTicksAreReplayedFromTheLastScheduledTick()
+    {
+        // Down for 10 s after tick 2: the next tick is still created+3s (in the past), then 4s, ... back-to-back.
+        var t = JobTiming.Resolve(new JobTimingSpec("@every 1s", 5, null, null), Created);
+        var next = TickCalculator.Next(t.Schedule, 5, t.Created.UtcTicks, TickCalculator.None, long.MaxValue, 2, Created.AddSeconds(2).UtcTicks);
+        Assert.Equal(Created.AddSeconds(3).UtcTicks, next);
+    }
+}
