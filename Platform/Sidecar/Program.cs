@@ -1,4 +1,119 @@
-var builder = WebApplication.CreateBuilder(args);
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Platform.Sidecar;
+
+string[] flags;
+try
+{
+    flags = SidecarFlags.Normalise(args);
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+builder.Configuration.AddInMemoryCollection(SidecarFlags.FromEnvironment());
+builder.Configuration.AddCommandLine(flags);
+builder.Services.Configure<SidecarOptions>(builder.Configuration.GetSection(SidecarOptions.Section));
+var options = builder.Configuration.GetSection(SidecarOptions.Section).Get<SidecarOptions>() ?? new SidecarOptions();
+
+builder.Logging.SetMinimumLevel(options.LogLevel.ToLowerInvariant() switch
+{
+    "debug" => LogLevel.Debug,
+    "warn" or "warning" => LogLevel.Warning,
+    "error" => LogLevel.Error,
+    "fatal" => LogLevel.Critical,
+    _ => LogLevel.Information,
+});
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+builder.Host.ConfigureHostOptions(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
+
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.Limits.MaxRequestBodySize = null;
+    foreach (var address in options.ListenAddresses)
+    {
+        var ip = address is "localhost" ? IPAddress.Loopback : IPAddress.Parse(address.Trim('[', ']'));
+        kestrel.Listen(ip, options.DaprHttpPort, l => l.Protocols = HttpProtocols.Http1);
+        kestrel.Listen(ip, options.DaprGrpcPort, l => l.Protocols = HttpProtocols.Http2);
+    }
+});
+
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<SidecarMetrics>();
+builder.Services.AddSingleton<SchedulerConnection>();
+builder.Services.AddSingleton<JobsApi>();
+builder.Services.AddSingleton<AppHttpClient>();
+builder.Services.AddSingleton<IAppChannel>(AppChannelFactory.Create);
+builder.Services.AddSingleton<MetadataProvider>();
+builder.Services.AddSingleton<ServiceInvoker>();
+builder.Services.AddSingleton<AppRegistry>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<AppRegistry>());
+builder.Services.AddHostedService<JobStreamWorker>();
+builder.Services.AddGrpc(o =>
+{
+    o.Interceptors.Add<GrpcApiTokenInterceptor>();
+    o.MaxReceiveMessageSize = HttpJobsEndpoints.MaxBodyBytes;
+    o.MaxSendMessageSize = HttpJobsEndpoints.MaxBodyBytes;
+});
+builder.Services.AddGrpcReflection();
+
+var otel = builder.Services.AddOpenTelemetry()
+    .WithTracing(t => t.AddSource(SidecarMetrics.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation())
+    .WithMetrics(m => m.AddMeter(SidecarMetrics.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation());
+if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+{
+    builder.Logging.AddOpenTelemetry(l => { l.IncludeFormattedMessage = true; l.IncludeScopes = true; });
+    otel.UseOtlpExporter();
+}
+
 var app = builder.Build();
-app.MapGet("/healthz", () => TypedResults.Ok());
-app.Run();
+
+app.UseDaprApiToken();
+// The header form of service invocation: any non-API path carrying dapr-app-id is an invocation of that app.
+app.Use(async (context, next) =>
+{
+    var path = context.Request.Path.Value ?? "";
+    if (context.Connection.LocalPort != options.DaprGrpcPort
+        && context.Request.Headers.TryGetValue("dapr-app-id", out var target) && !string.IsNullOrEmpty(target)
+        && !path.StartsWith("/v1.0", StringComparison.Ordinal))
+    {
+        await context.RequestServices.GetRequiredService<ServiceInvoker>().ForwardAsync(context, target.ToString(), path);
+        return;
+    }
+    await next(context);
+});
+
+app.MapGrpcService<DaprGrpcService>();
+app.MapGrpcReflectionService();
+app.MapGet("/v1.0/healthz", () => TypedResults.NoContent());
+app.MapGet("/v1.0/healthz/outbound", () => TypedResults.NoContent());
+app.MapGet("/v1.0/metadata", (MetadataProvider metadata, SidecarMetrics metrics) =>
+{
+    metrics.Request("http", "GetMetadata");
+    return TypedResults.Json(metadata.ToJson());
+});
+HttpJobsEndpoints.Map(app);
+app.Map("/v1.0/invoke/{appId}/method/{**method}", (HttpContext context, string appId, string? method, ServiceInvoker invoker, SidecarMetrics metrics) =>
+{
+    metrics.Request("http", "InvokeService");
+    return invoker.ForwardAsync(context, appId, method ?? "");
+});
+app.Map(ServiceInvoker.InternalPrefix + "{appId}/method/{**method}", (HttpContext context, string appId, string? method, ServiceInvoker invoker) =>
+    invoker.ForwardAsync(context, appId, method ?? ""));
+
+var startupLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Sidecar");
+app.Lifetime.ApplicationStarted.Register(() => startupLog.LogInformation(
+    "Sidecar for app {AppId} (namespace {Namespace}) listening: HTTP {HttpPort}, gRPC {GrpcPort}; schedulers [{Schedulers}]",
+    options.AppId, options.Namespace, options.DaprHttpPort, options.DaprGrpcPort, string.Join(",", options.SchedulerHosts)));
+
+await app.RunAsync();
+return 0;

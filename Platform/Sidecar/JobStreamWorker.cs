@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Platform.SchedulerProtocol;
+
+namespace Platform.Sidecar;
+
+/// <summary>
+/// Holds one WatchJobs stream per scheduler host: announces this sidecar's app id and namespace, delivers each
+/// trigger to the app concurrently, and answers it with result{id, status}. A broken stream is reopened after
+/// ~0.5 s ± jitter; triggers in flight on it are redelivered by the scheduler (it stages unanswered ones).
+/// </summary>
+public sealed partial class JobStreamWorker(
+    SchedulerConnection scheduler,
+    IAppChannel app,
+    IOptions<SidecarOptions> options,
+    SidecarMetrics metrics,
+    TimeProvider time,
+    ILogger<JobStreamWorker> logger) : BackgroundService
+{
+    private readonly SidecarOptions _options = options.Value;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(scheduler.Hosts.Select(h => WatchHostAsync(h.Address, h.Client, stoppingToken)));
+
+    private async Task WatchHostAsync(string address, Scheduler.SchedulerClient client, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await RunStreamAsync(address, client, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
+            catch (RpcException ex) when (ct.IsCancellationRequested || ex.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested) { break; }
+            catch (Exception ex)
+            {
+                LogStreamBroken(logger, address, ex.Message);
+            }
+            finally
+            {
+                scheduler.SetConnected(address, false);
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250 + Random.Shared.Next(500)), time, ct);
+            }
+            catch (OperationCanceledException) { break; }
+        }
+    }
+
+    private async Task RunStreamAsync(string address, Scheduler.SchedulerClient client, CancellationToken ct)
+    {
+        using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var call = client.WatchJobs(cancellationToken: streamCts.Token);
+        await call.RequestStream.WriteAsync(new WatchJobsRequest
+        {
+            Initial = new WatchJobsRequestInitial
+            {
+                AppId = _options.AppId,
+                Namespace = _options.Namespace,
+                AcceptJobTypes = { JobTargetType.Job },
+            },
+        }, ct);
+        scheduler.SetConnected(address, true);
+        LogConnected(logger, address);
+
+        // Results go through one writer: a gRPC request stream takes one write at a time.
+        var results = Channel.CreateUnbounded<WatchJobsRequest>(new UnboundedChannelOptions { SingleReader = true });
+        var writer = Task.Run(async () =>
+        {
+            await foreach (var result in results.Reader.ReadAllAsync(streamCts.Token))
+                await call.RequestStream.WriteAsync(result, streamCts.Token);
+        }, CancellationToken.None);
+
+        try
+        {
+            await foreach (var trigger in call.ResponseStream.ReadAllAsync(streamCts.Token))
+            {
+                _ = Task.Run(async () =>
+                {
+                    var ok = await DeliverAsync(trigger, streamCts.Token);
+                    results.Writer.TryWrite(new WatchJobsRequest
+                    {
+                        Result = new WatchJobsRequestResult
+                        {
+                            Id = trigger.Id,
+                            Status = ok ? WatchJobsRequestResultStatus.Success : WatchJobsRequestResultStatus.Failed,
+                        },
+                    });
+                }, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            results.Writer.TryComplete();
+            await streamCts.CancelAsync();
+            try { await writer; } catch (Exception) { /* the stream is gone; unanswered triggers are redelivered */ }
+        }
+        // The scheduler ended the stream (e.g. shutting down): reconnect.
+        LogStreamEnded(logger, address);
+    }
+
+    private async Task<bool> DeliverAsync(WatchJobsResponse trigger, CancellationToken ct)
+    {
+        var parent = default(ActivityContext);
+        if (trigger.TraceContext.TryGetValue("traceparent", out var traceparent))
+        {
+            trigger.TraceContext.TryGetValue("tracestate", out var tracestate);
+            ActivityContext.TryParse(traceparent, tracestate, out parent);
+        }
+        using var activity = SidecarMetrics.ActivitySource.StartActivity("job trigger " + trigger.Name, ActivityKind.Consumer, parent);
+        activity?.SetTag("dapr.job.name", trigger.Name);
+        activity?.SetTag("dapr.app.id", _options.AppId);
+        var started = time.GetTimestamp();
+        bool ok;
+        try
+        {
+            ok = await app.DeliverJobAsync(trigger.Name, trigger.Data, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            LogDeliveryError(logger, trigger.Name, ex.Message);
+            ok = false;
+        }
+        activity?.SetStatus(ok ? ActivityStatusCode.Ok : ActivityStatusCode.Error);
+        metrics.TriggerDelivered(ok, time.GetElapsedTime(started).TotalMilliseconds);
+        LogDelivered(logger, trigger.Name, trigger.Id, ok);
+        return ok;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected job stream to scheduler {Address}")]
+    private static partial void LogConnected(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job stream to scheduler {Address} broke: {Error}; reconnecting")]
+    private static partial void LogStreamBroken(ILogger logger, string address, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job stream to scheduler {Address} ended; reconnecting")]
+    private static partial void LogStreamEnded(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Delivered job {JobName} (trigger {TriggerId}): success={Success}")]
+    private static partial void LogDelivered(ILogger logger, string jobName, ulong triggerId, bool success);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivering job {JobName} failed: {Error}")]
+    private static partial void LogDeliveryError(ILogger logger, string jobName, string error);
+}

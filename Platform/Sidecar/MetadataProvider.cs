@@ -1,0 +1,58 @@
+using System.Text.Json.Nodes;
+using Dapr.Client.Autogen.Grpc.v1;
+using Microsoft.Extensions.Options;
+
+namespace Platform.Sidecar;
+
+/// <summary>The metadata API (HTTP /v1.0/metadata and gRPC GetMetadata): app id, app connection, connected schedulers.</summary>
+public sealed class MetadataProvider(IOptions<SidecarOptions> options, SchedulerConnection scheduler)
+{
+    public const string RuntimeVersion = "1.19.0-platform";
+
+    public GetMetadataResponse ToGrpc()
+    {
+        var o = options.Value;
+        var response = new GetMetadataResponse
+        {
+            Id = o.AppId,
+            RuntimeVersion = RuntimeVersion,
+            AppConnectionProperties = new AppConnectionProperties
+            {
+                Port = o.AppPortNumber ?? 0,
+                Protocol = o.AppProtocol,
+                ChannelAddress = o.AppChannelAddress,
+            },
+        };
+        if (scheduler.Enabled)
+            response.Scheduler = new MetadataScheduler { ConnectedAddresses = { scheduler.ConnectedAddresses } };
+        return response;
+    }
+
+    public JsonObject ToJson()
+    {
+        var o = options.Value;
+        var json = new JsonObject
+        {
+            ["id"] = o.AppId,
+            ["runtimeVersion"] = RuntimeVersion,
+            ["enabledFeatures"] = new JsonArray(),
+            ["actors"] = new JsonArray(),
+            ["components"] = new JsonArray(),
+            ["extended"] = new JsonObject { ["appID"] = o.AppId, ["namespace"] = o.Namespace },
+            ["subscriptions"] = new JsonArray(),
+            ["httpEndpoints"] = new JsonArray(),
+            ["appConnectionProperties"] = new JsonObject
+            {
+                ["port"] = o.AppPortNumber ?? 0,
+                ["protocol"] = o.AppProtocol,
+                ["channelAddress"] = o.AppChannelAddress,
+            },
+        };
+        if (scheduler.Enabled)
+            json["scheduler"] = new JsonObject
+            {
+                ["connected_addresses"] = new JsonArray([.. scheduler.ConnectedAddresses.Select(a => (JsonNode)JsonValue.Create(a))]),
+            };
+        return json;
+    }
+}

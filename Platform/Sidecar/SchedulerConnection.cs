@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Options;
+using Platform.SchedulerProtocol;
+
+namespace Platform.Sidecar;
+
+/// <summary>
+/// The gRPC channels to every configured scheduler host. Unary calls rotate round-robin over the hosts, wait for a
+/// connection (WaitForReady) under a 30 s deadline, and move to the next host when one answers Cancelled (it is
+/// shutting down), as daprd's scheduler client wrapper does.
+/// </summary>
+public sealed class SchedulerConnection : IDisposable
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+    private readonly (string Address, GrpcChannel Channel, Scheduler.SchedulerClient Client)[] _hosts;
+    private readonly ConcurrentDictionary<string, bool> _connected = new();
+    private int _next;
+
+    public SchedulerConnection(IOptions<SidecarOptions> options)
+    {
+        _hosts = [.. options.Value.SchedulerHosts.Select(address =>
+        {
+            var channel = GrpcChannel.ForAddress(ToUri(address), new GrpcChannelOptions
+            {
+                HttpHandler = new SocketsHttpHandler
+                {
+                    EnableMultipleHttp2Connections = true,
+                    KeepAlivePingDelay = TimeSpan.FromSeconds(3),
+                    KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+                    KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+                    ConnectTimeout = TimeSpan.FromSeconds(5),
+                },
+                MaxReceiveMessageSize = null,
+                MaxSendMessageSize = null,
+            });
+            return (address, channel, new Scheduler.SchedulerClient(channel));
+        })];
+    }
+
+    public bool Enabled => _hosts.Length > 0;
+
+    public IEnumerable<(string Address, Scheduler.SchedulerClient Client)> Hosts => _hosts.Select(h => (h.Address, h.Client));
+
+    /// <summary>Addresses with a live trigger stream, for the metadata API.</summary>
+    public IReadOnlyList<string> ConnectedAddresses =>
+        [.. _hosts.Select(h => h.Address).Where(a => _connected.TryGetValue(a, out var c) && c)];
+
+    internal void SetConnected(string address, bool connected) => _connected[address] = connected;
+
+    public async Task<T> CallAsync<T>(Func<Scheduler.SchedulerClient, CallOptions, Task<T>> call, CancellationToken ct)
+    {
+        if (_hosts.Length == 0) throw new InvalidOperationException("scheduler clients are disabled");
+        for (var attempt = 0; ; attempt++)
+        {
+            var host = _hosts[(int)((uint)Interlocked.Increment(ref _next) % (uint)_hosts.Length)];
+            var options = new CallOptions(deadline: DateTime.UtcNow + CallTimeout, cancellationToken: ct).WithWaitForReady();
+            try
+            {
+                return await call(host.Client, options);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && !ct.IsCancellationRequested && attempt < 10)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(125 + Random.Shared.Next(250)), ct);
+            }
+        }
+    }
+
+    internal static Uri ToUri(string address) =>
+        new(address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address);
+
+    public void Dispose()
+    {
+        foreach (var h in _hosts) h.Channel.Dispose();
+    }
+}

@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace Platform.Sidecar;
+
+/// <summary>
+/// Service invocation: a call for this sidecar's own app id goes straight to the app; any other app id is resolved
+/// through the shared registry and forwarded to that app's sidecar, which calls its app. Method, path, query,
+/// headers and body go through unchanged; the app's status, headers and body come back.
+/// </summary>
+public sealed partial class ServiceInvoker(
+    AppHttpClient http, AppRegistry registry, IOptions<SidecarOptions> options, ILogger<ServiceInvoker> logger)
+{
+    /// <summary>The sidecar-to-sidecar route (like daprd's internal API, it takes no API token).</summary>
+    public const string InternalPrefix = "/v1.0-internal/invoke/";
+
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding",
+        "Upgrade", "Host", "dapr-api-token", "dapr-app-id", "traceparent", "tracestate",
+    };
+
+    private readonly SidecarOptions _options = options.Value;
+
+    public sealed record Target(Uri Uri, bool Local);
+
+    /// <summary>Where a call for this app id and method should go, or a daprd-style error.</summary>
+    public async Task<Target> ResolveAsync(string appId, string method, string query, CancellationToken ct)
+    {
+        method = method.TrimStart('/');
+        if (string.Equals(appId, _options.AppId, StringComparison.Ordinal) || IsSelfQualified(appId))
+        {
+            if (_options.AppPortNumber is null) throw InvokeError(appId, "app channel not initialized");
+            return new Target(new Uri(_options.AppBaseUrl + "/" + method + query), true);
+        }
+        var address = await registry.ResolveAsync(appId, ct)
+            ?? throw InvokeError(appId, registry.Enabled
+                ? $"couldn't find service: {appId}"
+                : "name resolution is not configured (--name-resolution-sqlite)");
+        return new Target(new Uri(address + InternalPrefix + Uri.EscapeDataString(appId) + "/method/" + method + query), false);
+    }
+
+    private bool IsSelfQualified(string appId) => string.Equals(appId, _options.AppId + "." + _options.Namespace, StringComparison.Ordinal);
+
+    public static DaprError InvokeError(string appId, string detail) =>
+        new(Grpc.Core.StatusCode.Internal, 500, "ERR_DIRECT_INVOKE", $"failed to invoke, id: {appId}, err: {detail}", null);
+
+    /// <summary>Forwards an incoming HTTP request to the target and copies the answer onto the response.</summary>
+    public async Task ForwardAsync(HttpContext context, string appId, string method)
+    {
+        Target target;
+        try
+        {
+            target = await ResolveAsync(appId, method, context.Request.QueryString.Value ?? "", context.RequestAborted);
+        }
+        catch (DaprError error)
+        {
+            await error.ToHttpResult().ExecuteAsync(context);
+            return;
+        }
+
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), target.Uri);
+        var hasBody = context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0;
+        if (hasBody) request.Content = new StreamContent(context.Request.Body);
+        foreach (var (name, values) in context.Request.Headers)
+        {
+            if (HopByHop.Contains(name)) continue;
+            if (!request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values) && request.Content is not null)
+                request.Content.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+        }
+        if (target.Local)
+        {
+            if (!string.IsNullOrEmpty(_options.AppApiToken)) request.Headers.TryAddWithoutValidation("dapr-api-token", _options.AppApiToken);
+        }
+        else
+        {
+            request.Headers.TryAddWithoutValidation("dapr-caller-app-id", _options.AppId);
+        }
+        request.Headers.TryAddWithoutValidation("dapr-callee-app-id", appId);
+        if (!context.Request.Headers.ContainsKey("dapr-caller-app-id") && target.Local)
+            request.Headers.TryAddWithoutValidation("dapr-caller-app-id", _options.AppId);
+        TraceHeaders.Inject(request);
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        }
+        catch (HttpRequestException ex)
+        {
+            LogInvokeFailed(logger, appId, ex.Message);
+            await InvokeError(appId, ex.Message).ToHttpResult().ExecuteAsync(context);
+            return;
+        }
+        using (response)
+        {
+            context.Response.StatusCode = (int)response.StatusCode;
+            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+            {
+                if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) || name.Equals("Connection", StringComparison.OrdinalIgnoreCase)) continue;
+                context.Response.Headers[name] = new StringValues([.. values]);
+            }
+            await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Service invocation of {AppId} failed: {Error}")]
+    private static partial void LogInvokeFailed(ILogger logger, string appId, string error);
+}

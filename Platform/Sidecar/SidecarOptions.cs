@@ -1,0 +1,90 @@
+namespace Platform.Sidecar;
+
+/// <summary>The sidecar's settings, bound from the "Sidecar" configuration section (daprd flags map into it).</summary>
+public sealed class SidecarOptions
+{
+    public const string Section = "Sidecar";
+
+    public string AppId { get; set; } = "";
+    /// <summary>Empty when the app has no port: triggers are then accepted and failed, as daprd does.</summary>
+    public string? AppPort { get; set; }
+    public string AppProtocol { get; set; } = "http";
+    public string AppChannelAddress { get; set; } = "127.0.0.1";
+    public int DaprHttpPort { get; set; } = 3500;
+    public int DaprGrpcPort { get; set; } = 50001;
+    public string SchedulerHostAddress { get; set; } = "localhost:50006";
+    public string DaprListenAddresses { get; set; } = "127.0.0.1";
+    public string LogLevel { get; set; } = "info";
+    public string? NameResolutionSqlite { get; set; }
+    public string Namespace { get; set; } = "default";
+    public string? ApiToken { get; set; }
+    public string? AppApiToken { get; set; }
+
+    public int? AppPortNumber => int.TryParse(AppPort, out var p) && p > 0 ? p : null;
+
+    public bool AppIsGrpc => AppProtocol.Equals("grpc", StringComparison.OrdinalIgnoreCase)
+        || AppProtocol.Equals("grpcs", StringComparison.OrdinalIgnoreCase);
+
+    public IReadOnlyList<string> SchedulerHosts => SchedulerHostAddress
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public IReadOnlyList<string> ListenAddresses => DaprListenAddresses
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public string AppBaseUrl => $"http://{FormatHost(AppChannelAddress)}:{AppPortNumber}";
+
+    internal static string FormatHost(string host) => host.Contains(':') && !host.StartsWith('[') ? $"[{host}]" : host;
+}
+
+/// <summary>Maps daprd's flag names and environment variables onto <see cref="SidecarOptions"/>.</summary>
+public static class SidecarFlags
+{
+    public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>
+    {
+        ["--app-id"] = "Sidecar:AppId",
+        ["--app-port"] = "Sidecar:AppPort",
+        ["--app-protocol"] = "Sidecar:AppProtocol",
+        ["--app-channel-address"] = "Sidecar:AppChannelAddress",
+        ["--dapr-http-port"] = "Sidecar:DaprHttpPort",
+        ["--dapr-grpc-port"] = "Sidecar:DaprGrpcPort",
+        ["--scheduler-host-address"] = "Sidecar:SchedulerHostAddress",
+        ["--dapr-listen-addresses"] = "Sidecar:DaprListenAddresses",
+        ["--log-level"] = "Sidecar:LogLevel",
+        ["--name-resolution-sqlite"] = "Sidecar:NameResolutionSqlite",
+    };
+
+    /// <summary>
+    /// Normalises the command line for the configuration provider: daprd accepts "--flag value", "--flag=value",
+    /// single-dash forms, and an empty value ("--scheduler-host-address ''"), which the provider would otherwise mis-pair.
+    /// Unknown flags are refused, as daprd refuses them.
+    /// </summary>
+    public static string[] Normalise(string[] args)
+    {
+        var result = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (!a.StartsWith('-')) throw new ArgumentException($"unexpected argument: {a}");
+            var flag = "--" + a.TrimStart('-');
+            string value;
+            var eq = flag.IndexOf('=');
+            if (eq >= 0) { value = flag[(eq + 1)..]; flag = flag[..eq]; }
+            else if (i + 1 < args.Length) value = args[++i];
+            else throw new ArgumentException($"flag needs an argument: {a}");
+            if (!SwitchMappings.TryGetValue(flag, out var key)) throw new ArgumentException($"unknown flag: {flag}");
+            result.Add($"--{key}={value}");
+        }
+        return [.. result];
+    }
+
+    /// <summary>Environment variables daprd reads, mapped onto the same section.</summary>
+    public static IEnumerable<KeyValuePair<string, string?>> FromEnvironment()
+    {
+        var ns = Environment.GetEnvironmentVariable("NAMESPACE");
+        if (!string.IsNullOrEmpty(ns)) yield return new("Sidecar:Namespace", ns);
+        var token = Environment.GetEnvironmentVariable("DAPR_API_TOKEN");
+        if (!string.IsNullOrEmpty(token)) yield return new("Sidecar:ApiToken", token);
+        var appToken = Environment.GetEnvironmentVariable("APP_API_TOKEN");
+        if (!string.IsNullOrEmpty(appToken)) yield return new("Sidecar:AppApiToken", appToken);
+    }
+}

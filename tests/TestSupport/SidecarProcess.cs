@@ -1,0 +1,128 @@
+namespace TestSupport;
+
+/// <summary>
+/// The real sidecar process (Platform.Sidecar.dll, a daprd stand-in) on free loopback ports. It can be killed (-9)
+/// and restarted on the same ports and settings. The calling test project must reference Platform/Sidecar
+/// (ReferenceOutputAssembly="false" is enough).
+/// </summary>
+public sealed class SidecarProcess : IAsyncDisposable
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private readonly IReadOnlyList<string> _args;
+    private readonly IDictionary<string, string?>? _environment;
+
+    private SidecarProcess(SidecarSettings settings)
+    {
+        Settings = settings;
+        HttpPort = settings.HttpPort ?? FreePort.Next();
+        GrpcPort = settings.GrpcPort ?? FreePort.Next();
+        _environment = settings.Environment;
+        var args = new List<string>
+        {
+            "--app-id", settings.AppId,
+            "--dapr-http-port", HttpPort.ToString(),
+            "--dapr-grpc-port", GrpcPort.ToString(),
+            "--dapr-listen-addresses", "127.0.0.1",
+            "--app-protocol", settings.AppProtocol,
+            "--app-channel-address", "127.0.0.1",
+            "--scheduler-host-address", settings.SchedulerHostAddress ?? "",
+            "--log-level", settings.LogLevel,
+        };
+        if (settings.AppPort is { } appPort) args.AddRange(["--app-port", appPort.ToString()]);
+        if (settings.NameResolutionSqlite is { } registry) args.AddRange(["--name-resolution-sqlite", registry]);
+        args.AddRange(settings.ExtraArgs ?? []);
+        _args = args;
+    }
+
+    public SidecarSettings Settings { get; }
+    public string AppId => Settings.AppId;
+    /// <summary>The Dapr HTTP API port (DAPR_HTTP_PORT).</summary>
+    public int HttpPort { get; }
+    /// <summary>The Dapr gRPC API port (DAPR_GRPC_PORT).</summary>
+    public int GrpcPort { get; }
+    /// <summary><c>http://127.0.0.1:&lt;http port&gt;</c> (DAPR_HTTP_ENDPOINT).</summary>
+    public string HttpEndpoint => $"http://127.0.0.1:{HttpPort}";
+    /// <summary><c>http://127.0.0.1:&lt;grpc port&gt;</c> (DAPR_GRPC_ENDPOINT), h2c.</summary>
+    public string GrpcEndpoint => $"http://127.0.0.1:{GrpcPort}";
+    public TestProcess Process { get; private set; } = null!;
+
+    /// <summary>Starts the sidecar and waits (bounded) until <c>GET /v1.0/healthz</c> answers.</summary>
+    public static async Task<SidecarProcess> StartAsync(SidecarSettings settings, TimeSpan? timeout = null)
+    {
+        var sidecar = new SidecarProcess(settings);
+        try
+        {
+            await sidecar.LaunchAsync(timeout ?? TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            await sidecar.DisposeAsync();
+            throw;
+        }
+        return sidecar;
+    }
+
+    /// <summary>Ends the process with SIGKILL, as a crash would.</summary>
+    public Task KillAsync() => Process.KillAsync();
+
+    /// <summary>SIGTERM and wait for a clean exit; returns the exit code.</summary>
+    public Task<int> StopAsync(TimeSpan? timeout = null) => Process.StopAsync(timeout ?? TimeSpan.FromSeconds(15));
+
+    /// <summary>Kills the running process if any, then starts it again on the same ports and settings.</summary>
+    public async Task RestartAsync(TimeSpan? timeout = null)
+    {
+        await Process.DisposeAsync();
+        await LaunchAsync(timeout ?? TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Waits until the sidecar reports a live job stream to the scheduler (metadata scheduler.connected_addresses).</summary>
+    public Task WaitForSchedulerStreamAsync(TimeSpan? timeout = null) =>
+        Process.WaitForOutputAsync(l => l.Contains("Connected job stream to scheduler", StringComparison.Ordinal), timeout ?? TimeSpan.FromSeconds(30));
+
+    private async Task LaunchAsync(TimeSpan timeout)
+    {
+        var dll = RepoPaths.ProjectOutput("Platform/Sidecar", "Platform.Sidecar");
+        Process = TestProcess.StartDotnet($"sidecar-{Settings.AppId}", dll, _args, _environment);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (Process.HasExited)
+                throw new InvalidOperationException("sidecar exited during start-up:" + Environment.NewLine + string.Join(Environment.NewLine, Process.Output.TakeLast(40)));
+            try
+            {
+                using var response = await Http.GetAsync($"{HttpEndpoint}/v1.0/healthz");
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"sidecar /v1.0/healthz not ready within {timeout}:" + Environment.NewLine + string.Join(Environment.NewLine, Process.Output.TakeLast(40)));
+            // Nothing to await: the process gives no readiness event other than answering its health endpoint.
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Process is not null) await Process.DisposeAsync();
+    }
+}
+
+/// <summary>How to start a <see cref="SidecarProcess"/>; unset ports are chosen free.</summary>
+public sealed record SidecarSettings(string AppId)
+{
+    /// <summary>The app's port; null = no app (triggers fail with "app channel not initialized", as daprd).</summary>
+    public int? AppPort { get; init; }
+    /// <summary>"http" (POST /job/&lt;name&gt;) or "grpc" (AppCallback.OnJobEvent).</summary>
+    public string AppProtocol { get; init; } = "http";
+    /// <summary>host:port list (comma separated) of scheduler replicas; null or "" = no scheduler.</summary>
+    public string? SchedulerHostAddress { get; init; }
+    /// <summary>Shared SQLite registry file for service invocation (same file for every sidecar that should find each other).</summary>
+    public string? NameResolutionSqlite { get; init; }
+    public int? HttpPort { get; init; }
+    public int? GrpcPort { get; init; }
+    public string LogLevel { get; init; } = "info";
+    /// <summary>E.g. DAPR_API_TOKEN, APP_API_TOKEN, NAMESPACE, OTEL_*.</summary>
+    public IDictionary<string, string?>? Environment { get; init; }
+    public IReadOnlyList<string>? ExtraArgs { get; init; }
+}
