@@ -1,0 +1,187 @@
+using System.Globalization;
+using BackupWorker.Hosting;
+using Microsoft.Data.Sqlite;
+
+namespace BackupWorker.Backups;
+
+public enum RunOutcome { Running, Succeeded, Failed }
+
+/// <summary>One backup attempt, whatever its outcome.</summary>
+public sealed record BackupRun(
+    string Id, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
+    long? Bytes, string? Checksum, string? File, RunOutcome Outcome, string? Error, DateTimeOffset? PrunedAt);
+
+/// <summary>Retention of one schedule: keep the newest <see cref="KeepLast"/> backups and/or none older than <see cref="MaxAge"/>.</summary>
+public sealed record RetentionRule(int? KeepLast, TimeSpan? MaxAge)
+{
+    public bool IsEmpty => KeepLast is null && MaxAge is null;
+}
+
+/// <summary>A backup schedule as this worker recorded it when it created the job.</summary>
+public sealed record ScheduleRecord(
+    string Name, string Database, string Location, string? Schedule, int? Repeats, string? DueTime, string? Ttl,
+    RetentionRule Retention, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// The catalog: every schedule this worker created and every run, in a SQLite file under the data directory.
+/// Each operation opens its own connection (no pooling, so no file stays open) and WAL lets concurrent runs write.
+/// </summary>
+public sealed class BackupCatalog
+{
+    private readonly string _connectionString;
+
+    public BackupCatalog(BackupPaths paths)
+    {
+        Directory.CreateDirectory(paths.DataDirectory);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = paths.CatalogFile,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString();
+        Initialize();
+    }
+
+    private void Initialize()
+    {
+        using var connection = Open();
+        Execute(connection, """
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE IF NOT EXISTS schedules(
+              name TEXT PRIMARY KEY, database TEXT NOT NULL, location TEXT NOT NULL, schedule TEXT, repeats INTEGER,
+              due_time TEXT, ttl TEXT, keep_last INTEGER, max_age_seconds REAL, created_at TEXT NOT NULL, deleted_at TEXT);
+            CREATE TABLE IF NOT EXISTS runs(
+              id TEXT PRIMARY KEY, schedule TEXT NOT NULL, database TEXT NOT NULL, trigger TEXT NOT NULL,
+              started_at TEXT NOT NULL, ended_at TEXT, bytes INTEGER, checksum TEXT, file TEXT,
+              outcome TEXT NOT NULL, error TEXT, pruned_at TEXT);
+            CREATE INDEX IF NOT EXISTS runs_by_schedule ON runs(schedule, started_at);
+            """);
+    }
+
+    public void UpsertSchedule(ScheduleRecord s)
+    {
+        using var connection = Open();
+        Execute(connection, """
+            INSERT INTO schedules(name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at, deleted_at)
+            VALUES($name, $database, $location, $schedule, $repeats, $due, $ttl, $keep, $age, $created, NULL)
+            ON CONFLICT(name) DO UPDATE SET database=excluded.database, location=excluded.location, schedule=excluded.schedule,
+              repeats=excluded.repeats, due_time=excluded.due_time, ttl=excluded.ttl, keep_last=excluded.keep_last,
+              max_age_seconds=excluded.max_age_seconds, created_at=excluded.created_at, deleted_at=NULL
+            """,
+            ("$name", s.Name), ("$database", s.Database), ("$location", s.Location), ("$schedule", s.Schedule), ("$repeats", s.Repeats),
+            ("$due", s.DueTime), ("$ttl", s.Ttl), ("$keep", s.Retention.KeepLast), ("$age", s.Retention.MaxAge?.TotalSeconds),
+            ("$created", Format(s.CreatedAt)));
+    }
+
+    public ScheduleRecord? GetSchedule(string name) =>
+        QuerySchedules("WHERE name = $name AND deleted_at IS NULL", ("$name", name)).FirstOrDefault();
+
+    public IReadOnlyList<ScheduleRecord> ListSchedules() => QuerySchedules("WHERE deleted_at IS NULL ORDER BY name");
+
+    /// <summary>Marks a schedule deleted; its runs stay in the catalog.</summary>
+    public bool MarkScheduleDeleted(string name, DateTimeOffset at)
+    {
+        using var connection = Open();
+        return Execute(connection, "UPDATE schedules SET deleted_at = $at WHERE name = $name AND deleted_at IS NULL", ("$name", name), ("$at", Format(at))) > 0;
+    }
+
+    public void InsertRun(BackupRun run)
+    {
+        using var connection = Open();
+        Execute(connection, """
+            INSERT INTO runs(id, schedule, database, trigger, started_at, ended_at, bytes, checksum, file, outcome, error, pruned_at)
+            VALUES($id, $schedule, $database, $trigger, $started, $ended, $bytes, $checksum, $file, $outcome, $error, NULL)
+            """,
+            ("$id", run.Id), ("$schedule", run.Schedule), ("$database", run.Database), ("$trigger", run.Trigger),
+            ("$started", Format(run.StartedAt)), ("$ended", run.EndedAt is { } e ? Format(e) : null), ("$bytes", run.Bytes),
+            ("$checksum", run.Checksum), ("$file", run.File), ("$outcome", run.Outcome.ToString()), ("$error", run.Error));
+    }
+
+    public void CompleteRun(BackupRun run)
+    {
+        using var connection = Open();
+        Execute(connection, """
+            UPDATE runs SET ended_at=$ended, bytes=$bytes, checksum=$checksum, file=$file, outcome=$outcome, error=$error WHERE id=$id
+            """,
+            ("$id", run.Id), ("$ended", run.EndedAt is { } e ? Format(e) : null), ("$bytes", run.Bytes), ("$checksum", run.Checksum),
+            ("$file", run.File), ("$outcome", run.Outcome.ToString()), ("$error", run.Error));
+    }
+
+    public void MarkPruned(string runId, DateTimeOffset at)
+    {
+        using var connection = Open();
+        Execute(connection, "UPDATE runs SET pruned_at=$at WHERE id=$id", ("$id", runId), ("$at", Format(at)));
+    }
+
+    public BackupRun? GetRun(string id) => QueryRuns("WHERE id = $id", ("$id", id)).FirstOrDefault();
+
+    /// <summary>Runs, newest first, optionally of one schedule and/or database.</summary>
+    public IReadOnlyList<BackupRun> ListRuns(string? schedule = null, string? database = null, int limit = 1000) =>
+        QueryRuns("WHERE ($schedule IS NULL OR schedule = $schedule) AND ($database IS NULL OR database = $database) ORDER BY started_at DESC, id LIMIT $limit",
+            ("$schedule", schedule), ("$database", database), ("$limit", limit));
+
+    /// <summary>Backups still on disk (succeeded, not removed by retention), newest first.</summary>
+    public IReadOnlyList<BackupRun> ListBackups(string? schedule = null, string? database = null) =>
+        QueryRuns("WHERE outcome = 'Succeeded' AND pruned_at IS NULL AND ($schedule IS NULL OR schedule = $schedule) AND ($database IS NULL OR database = $database) ORDER BY started_at DESC, id",
+            ("$schedule", schedule), ("$database", database));
+
+    private List<ScheduleRecord> QuerySchedules(string where, params (string, object?)[] parameters)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at FROM schedules " + where, parameters);
+        using var reader = command.ExecuteReader();
+        var list = new List<ScheduleRecord>();
+        while (reader.Read())
+        {
+            list.Add(new ScheduleRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), NullableString(reader, 3),
+                reader.IsDBNull(4) ? null : reader.GetInt32(4), NullableString(reader, 5), NullableString(reader, 6),
+                new RetentionRule(reader.IsDBNull(7) ? null : reader.GetInt32(7), reader.IsDBNull(8) ? null : TimeSpan.FromSeconds(reader.GetDouble(8))),
+                Parse(reader.GetString(9))));
+        }
+        return list;
+    }
+
+    private List<BackupRun> QueryRuns(string where, params (string, object?)[] parameters)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT id, schedule, database, trigger, started_at, ended_at, bytes, checksum, file, outcome, error, pruned_at FROM runs " + where, parameters);
+        using var reader = command.ExecuteReader();
+        var list = new List<BackupRun>();
+        while (reader.Read())
+        {
+            list.Add(new BackupRun(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), Parse(reader.GetString(4)),
+                reader.IsDBNull(5) ? null : Parse(reader.GetString(5)), reader.IsDBNull(6) ? null : reader.GetInt64(6),
+                NullableString(reader, 7), NullableString(reader, 8), Enum.Parse<RunOutcome>(reader.GetString(9)), NullableString(reader, 10),
+                reader.IsDBNull(11) ? null : Parse(reader.GetString(11))));
+        }
+        return list;
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    private static int Execute(SqliteConnection connection, string sql, params (string, object?)[] parameters)
+    {
+        using var command = Command(connection, sql, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    private static string? NullableString(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+
+    // Fixed-width UTC round-trip text sorts in time order, which ORDER BY relies on.
+    private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+}

@@ -1,0 +1,24 @@
+using BackupWorker.Hosting;
+
+namespace BackupWorker.Backups;
+
+/// <summary>
+/// Answers a job trigger (<c>POST /job/{name}</c>): runs the backup the payload names. A failed run answers 500,
+/// so the job's failure policy retries it; the run is in the catalog either way.
+/// </summary>
+public sealed class BackupJobHandler(BackupRunner runner, ILogger<BackupJobHandler> logger)
+{
+    public async Task<IResult> HandleAsync(string jobName, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        logger.TriggerReceived(jobName, payload.Length);
+        if (!BackupPayload.TryParse(payload.Span, out var parsed, out var error))
+        {
+            var failed = runner.RecordFailure(jobName, "", "job", error);
+            return TypedResults.Problem(error, statusCode: 500, title: "Backup failed", extensions: new Dictionary<string, object?> { ["runId"] = failed.Id });
+        }
+        var run = await runner.RunAsync(jobName, parsed!.Metadata, "job", cancellationToken);
+        return run.Outcome == RunOutcome.Succeeded
+            ? TypedResults.Ok(run)
+            : TypedResults.Problem(run.Error, statusCode: 500, title: "Backup failed", extensions: new Dictionary<string, object?> { ["runId"] = run.Id });
+    }
+}

@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace BackupWorker.Hosting;
+
+/// <summary>The worker's traces and metrics, named after the component (ServiceDefaults subscribes to "BackupWorker").</summary>
+public sealed class BackupTelemetry : IDisposable
+{
+    public const string Name = "BackupWorker";
+
+    public static readonly ActivitySource Source = new(Name);
+
+    private readonly Meter _meter;
+
+    public BackupTelemetry(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(Name);
+        Runs = _meter.CreateCounter<long>("backup.runs", "{run}", "Backup runs by outcome.");
+        Bytes = _meter.CreateCounter<long>("backup.bytes", "By", "Bytes written by successful backups.");
+        Duration = _meter.CreateHistogram<double>("backup.duration", "s", "Duration of backup runs.");
+        Pruned = _meter.CreateCounter<long>("backup.pruned", "{backup}", "Backups removed by retention.");
+    }
+
+    public Counter<long> Runs { get; }
+    public Counter<long> Bytes { get; }
+    public Histogram<double> Duration { get; }
+    public Counter<long> Pruned { get; }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,37 @@
+using BackupWorker.Backups;
+
+namespace BackupWorker.Schedules;
+
+/// <summary>A backup schedule to create: <see cref="Schedule"/> in any form Dapr accepts, or only a <see cref="DueTime"/> for a one-shot.</summary>
+public sealed record CreateScheduleRequest(
+    string? Name,
+    string? Database,
+    string? Location,
+    string? Schedule,
+    int? Repeats = null,
+    string? DueTime = null,
+    string? Ttl = null,
+    RetentionRequest? Retention = null,
+    bool Overwrite = false);
+
+/// <summary>Keep the newest <see cref="KeepLast"/> backups and/or none older than <see cref="MaxAge"/> (e.g. <c>168h</c>, <c>P7D</c>, <c>7.00:00:00</c>).</summary>
+public sealed record RetentionRequest(int? KeepLast, string? MaxAge);
+
+public sealed record RetentionView(int? KeepLast, string? MaxAge);
+
+/// <summary>The job as the sidecar reports it now (null when it no longer exists, e.g. its repeats are done).</summary>
+public sealed record JobView(string? Schedule, string? DueTime, string? Ttl, int? Repeats, string? FailurePolicy);
+
+public sealed record ScheduleView(
+    string Name,
+    string Database,
+    string Location,
+    string? Schedule,
+    int? Repeats,
+    string? DueTime,
+    string? Ttl,
+    RetentionView Retention,
+    DateTimeOffset? CreatedAt,
+    bool Active,
+    JobView? Job,
+    IReadOnlyList<BackupRun>? Runs = null);

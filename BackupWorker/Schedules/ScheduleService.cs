@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using BackupWorker.Backups;
+using BackupWorker.Hosting;
+using Platform.Jobs;
+using Platform.Jobs.Models;
+using Platform.Jobs.Models.Responses;
+
+namespace BackupWorker.Schedules;
+
+/// <summary>A request the worker refuses, with the HTTP status and text to answer it with.</summary>
+public sealed class ScheduleProblemException(int status, string title, string detail, IDictionary<string, string[]>? errors = null) : Exception(detail)
+{
+    public int Status { get; } = status;
+    public string Title { get; } = title;
+    public IDictionary<string, string[]>? Errors { get; } = errors;
+}
+
+/// <summary>
+/// Backup schedules = jobs this worker schedules on its own sidecar (so their triggers come back here) plus a catalog
+/// row holding what the job cannot (retention, the request as given).
+/// </summary>
+public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCatalog catalog, BackupRunner runner, TimeProvider time, ILogger<ScheduleService> logger)
+{
+    public async Task<ScheduleView> CreateAsync(CreateScheduleRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var database = request.Database?.Trim();
+        if (string.IsNullOrEmpty(database)) errors["database"] = ["A database name is required."];
+        else if (!runner.IsKnownDatabase(database))
+            errors["database"] = [$"Unknown database '{database}'; configured: {string.Join(", ", runner.KnownDatabases.Order())}."];
+        var name = string.IsNullOrWhiteSpace(request.Name) ? $"{database}-backup" : request.Name.Trim();
+        if (!JobName().IsMatch(name)) errors["name"] = ["A name is 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit."];
+        var location = string.IsNullOrWhiteSpace(request.Location) ? $"backups/{database}" : request.Location.Trim();
+        if (string.IsNullOrWhiteSpace(request.Schedule) && string.IsNullOrWhiteSpace(request.DueTime))
+            errors["schedule"] = ["A schedule (cron, @every, @daily, ...) or a dueTime is required."];
+        var now = time.GetUtcNow();
+        DateTimeOffset? dueTime = null, ttl = null;
+        if (!string.IsNullOrWhiteSpace(request.DueTime))
+        {
+            if (Durations.TryParseInstant(request.DueTime, now, out var d)) dueTime = d;
+            else errors["dueTime"] = ["Not an RFC 3339 time or a duration (10s, 1h30m, PT10M)."];
+        }
+        if (!string.IsNullOrWhiteSpace(request.Ttl))
+        {
+            if (Durations.TryParseInstant(request.Ttl, dueTime ?? now, out var t)) ttl = t;
+            else errors["ttl"] = ["Not an RFC 3339 time or a duration (10s, 1h30m, PT10M)."];
+        }
+        var retention = ParseRetention(request.Retention, errors);
+        if (errors.Count > 0) throw new ScheduleProblemException(400, "Invalid backup schedule", "One or more fields are invalid.", errors);
+
+        var schedule = string.IsNullOrWhiteSpace(request.Schedule)
+            ? DaprJobSchedule.FromDateTime(dueTime!.Value)
+            : DaprJobSchedule.FromExpression(request.Schedule.Trim());
+        var startingFrom = string.IsNullOrWhiteSpace(request.Schedule) ? null : dueTime;
+        var payload = BackupPayload.ForDatabase(database!, location);
+
+        // The catalog row goes first so the first trigger already sees the retention rule; it is removed again if the
+        // sidecar refuses the job (unless a job of that name exists and keeps its own row).
+        var previous = catalog.GetSchedule(name);
+        var record = new ScheduleRecord(name, database!, location, request.Schedule?.Trim(), request.Repeats, request.DueTime?.Trim(), request.Ttl?.Trim(), retention, now);
+        catalog.UpsertSchedule(record);
+        try
+        {
+            await jobsClient.ScheduleJobAsync(name, schedule, payload.ToUtf8Json(), startingFrom, request.Repeats, ttl, request.Overwrite, cancellationToken: cancellationToken);
+        }
+        catch (DaprJobsException e)
+        {
+            if (previous is not null) catalog.UpsertSchedule(previous);
+            else catalog.MarkScheduleDeleted(name, now);
+            throw ToProblem(e);
+        }
+        logger.Scheduled(name, database!, location, schedule.ExpressionValue);
+        return await GetAsync(name, includeRuns: false, cancellationToken) ?? ToView(record, null, active: true);
+    }
+
+    public async Task<IReadOnlyList<ScheduleView>> ListAsync(CancellationToken cancellationToken)
+    {
+        var records = catalog.ListSchedules();
+        IReadOnlyList<DaprJobDetails>? jobs;
+        try
+        {
+            jobs = await jobsClient.ListJobsAsync(cancellationToken);
+        }
+        catch (DaprJobsException e) when (e.StatusCode == Grpc.Core.StatusCode.Unimplemented)
+        {
+            jobs = null; // A sidecar without ListJobs: ask for each job instead.
+        }
+        catch (DaprJobsException e)
+        {
+            throw ToProblem(e);
+        }
+
+        var views = new List<ScheduleView>();
+        if (jobs is not null)
+        {
+            var byName = jobs.Where(j => j.Name is not null).ToDictionary(j => j.Name!);
+            views.AddRange(records.Select(r => ToView(r, byName.GetValueOrDefault(r.Name), byName.ContainsKey(r.Name))));
+            // Jobs of this app that were scheduled some other way but carry a backup payload are backup schedules too.
+            foreach (var job in jobs.Where(j => j.Name is not null && records.All(r => r.Name != j.Name)))
+                if (ToExternalView(job) is { } view) views.Add(view);
+        }
+        else
+        {
+            foreach (var record in records)
+            {
+                var job = await TryGetJobAsync(record.Name, cancellationToken);
+                views.Add(ToView(record, job, job is not null));
+            }
+        }
+        return views.OrderBy(v => v.Name, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task<ScheduleView?> GetAsync(string name, bool includeRuns, CancellationToken cancellationToken)
+    {
+        var record = catalog.GetSchedule(name);
+        var job = await TryGetJobAsync(name, cancellationToken);
+        var view = record is not null ? ToView(record, job, job is not null) : job is not null ? ToExternalView(job) : null;
+        if (view is null) return null;
+        return includeRuns ? view with { Runs = catalog.ListRuns(schedule: name) } : view;
+    }
+
+    /// <summary>Deletes the job (no more triggers) and marks the schedule deleted; its runs and backups stay. False when unknown.</summary>
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        var known = catalog.GetSchedule(name) is not null || await TryGetJobAsync(name, cancellationToken) is not null;
+        if (!known) return false;
+        try
+        {
+            await jobsClient.DeleteJobAsync(name, cancellationToken);
+        }
+        catch (DaprJobsException e)
+        {
+            throw ToProblem(e);
+        }
+        catalog.MarkScheduleDeleted(name, time.GetUtcNow());
+        logger.Deleted(name);
+        return true;
+    }
+
+    /// <summary>Runs the schedule's backup now, outside its timetable. Null when the schedule is unknown.</summary>
+    public async Task<BackupRun?> RunNowAsync(string name, CancellationToken cancellationToken)
+    {
+        BackupMetadata? target = catalog.GetSchedule(name) is { } record ? new BackupMetadata(record.Database, record.Location) : null;
+        if (target is null && await TryGetJobAsync(name, cancellationToken) is { Payload: { } bytes }
+            && BackupPayload.TryParse(bytes, out var payload, out _))
+            target = payload!.Metadata;
+        if (target is null) return null;
+        return await runner.RunAsync(name, target, "manual", cancellationToken);
+    }
+
+    private async Task<DaprJobDetails?> TryGetJobAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await jobsClient.GetJobAsync(name, cancellationToken);
+        }
+        catch (DaprJobsException e) when (e.IsJobNotFound)
+        {
+            return null;
+        }
+        catch (DaprJobsException e)
+        {
+            throw ToProblem(e);
+        }
+    }
+
+    /// <summary>Maps a sidecar error onto HTTP, keeping Dapr's own message as the detail.</summary>
+    public static ScheduleProblemException ToProblem(DaprJobsException e)
+    {
+        var detail = e.Detail ?? e.InnerException?.Message ?? e.Message;
+        if (e.IsAlreadyExists) return new ScheduleProblemException(409, "Schedule already exists", detail);
+        return e.StatusCode switch
+        {
+            Grpc.Core.StatusCode.InvalidArgument => new ScheduleProblemException(400, "Rejected by the jobs API", detail),
+            // Dapr reports the scheduler's validation failures (bad cron, repeats 0, ttl before due time...) as Internal.
+            Grpc.Core.StatusCode.Internal when detail.Contains("failed validation", StringComparison.Ordinal)
+                || detail.Contains("job name is invalid", StringComparison.Ordinal) => new ScheduleProblemException(400, "Rejected by the jobs API", detail),
+            Grpc.Core.StatusCode.Unavailable or Grpc.Core.StatusCode.DeadlineExceeded or null => new ScheduleProblemException(503, "Sidecar unavailable", detail),
+            Grpc.Core.StatusCode.Unauthenticated or Grpc.Core.StatusCode.PermissionDenied => new ScheduleProblemException(502, "Sidecar refused the worker's credentials", detail),
+            _ => new ScheduleProblemException(502, "Jobs API error", detail),
+        };
+    }
+
+    private static RetentionRule ParseRetention(RetentionRequest? request, Dictionary<string, string[]> errors)
+    {
+        if (request is null) return new RetentionRule(null, null);
+        if (request.KeepLast is < 1) errors["retention.keepLast"] = ["keepLast must be at least 1."];
+        TimeSpan? maxAge = null;
+        if (!string.IsNullOrWhiteSpace(request.MaxAge))
+        {
+            if (Durations.TryParseDuration(request.MaxAge, out var age) && age > TimeSpan.Zero) maxAge = age;
+            else errors["retention.maxAge"] = ["maxAge must be a positive duration (168h, P7D, 7.00:00:00)."];
+        }
+        return new RetentionRule(request.KeepLast, maxAge);
+    }
+
+    private static ScheduleView ToView(ScheduleRecord r, DaprJobDetails? job, bool active) => new(
+        r.Name, r.Database, r.Location, r.Schedule, r.Repeats, r.DueTime, r.Ttl,
+        new RetentionView(r.Retention.KeepLast, r.Retention.MaxAge?.ToString("c", CultureInfo.InvariantCulture)), r.CreatedAt, active, ToJobView(job));
+
+    private static ScheduleView? ToExternalView(DaprJobDetails job)
+    {
+        if (job.Payload is null || !BackupPayload.TryParse(job.Payload, out var payload, out _)) return null;
+        return new ScheduleView(job.Name!, payload!.Metadata.DBName, payload.Metadata.BackupLocation, job.ScheduleExpression, job.RepeatCount,
+            job.DueTimeExpression, job.TtlExpression, new RetentionView(null, null), null, true, ToJobView(job));
+    }
+
+    private static JobView? ToJobView(DaprJobDetails? job) => job is null ? null : new JobView(
+        job.ScheduleExpression, job.DueTimeExpression, job.TtlExpression, job.RepeatCount,
+        job.FailurePolicy switch
+        {
+            ConfiguredDropFailurePolicy => "drop",
+            ConfiguredConstantFailurePolicy c => $"constant every {c.Duration.TotalSeconds:0.###}s, " + (c.HasMaxRetries ? $"at most {c.MaxRetries} retries" : "retries without limit"),
+            _ => null,
+        });
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+    private static partial Regex JobName();
+}

@@ -1,0 +1,86 @@
+using BackupWorker.Backups;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace BackupWorker.Schedules;
+
+/// <summary>
+/// The worker's internal API, reached by BackupApi through Dapr service invocation
+/// (<c>/v1.0/invoke/backupworker/method/schedules/...</c> on BackupApi's sidecar).
+/// </summary>
+public static class WorkerEndpoints
+{
+    public static IEndpointRouteBuilder MapWorkerEndpoints(this IEndpointRouteBuilder app)
+    {
+        var schedules = app.MapGroup("/schedules");
+
+        schedules.MapPost("/", async Task<Results<Created<ScheduleView>, ValidationProblem, ProblemHttpResult>> (CreateScheduleRequest request, ScheduleService service, CancellationToken ct) =>
+        {
+            try
+            {
+                var view = await service.CreateAsync(request, ct);
+                return TypedResults.Created($"/schedules/{Uri.EscapeDataString(view.Name)}", view);
+            }
+            catch (ScheduleProblemException e) when (e.Errors is not null)
+            {
+                return TypedResults.ValidationProblem(e.Errors, e.Message, title: e.Title);
+            }
+            catch (ScheduleProblemException e)
+            {
+                return Problem(e);
+            }
+        });
+
+        schedules.MapGet("/", async Task<Results<Ok<IReadOnlyList<ScheduleView>>, ProblemHttpResult>> (ScheduleService service, CancellationToken ct) =>
+        {
+            try { return TypedResults.Ok(await service.ListAsync(ct)); }
+            catch (ScheduleProblemException e) { return Problem(e); }
+        });
+
+        schedules.MapGet("/{name}", async Task<Results<Ok<ScheduleView>, NotFound<ProblemDetailsBody>, ProblemHttpResult>> (string name, ScheduleService service, CancellationToken ct) =>
+        {
+            try
+            {
+                return await service.GetAsync(name, includeRuns: true, ct) is { } view ? TypedResults.Ok(view) : NotFound(name);
+            }
+            catch (ScheduleProblemException e) { return Problem(e); }
+        });
+
+        schedules.MapDelete("/{name}", async Task<Results<NoContent, NotFound<ProblemDetailsBody>, ProblemHttpResult>> (string name, ScheduleService service, CancellationToken ct) =>
+        {
+            try
+            {
+                return await service.DeleteAsync(name, ct) ? TypedResults.NoContent() : NotFound(name);
+            }
+            catch (ScheduleProblemException e) { return Problem(e); }
+        });
+
+        schedules.MapPost("/{name}/run", async Task<Results<Ok<BackupRun>, NotFound<ProblemDetailsBody>, ProblemHttpResult>> (string name, ScheduleService service, CancellationToken ct) =>
+        {
+            try
+            {
+                var run = await service.RunNowAsync(name, ct);
+                if (run is null) return NotFound(name);
+                return run.Outcome == RunOutcome.Succeeded
+                    ? TypedResults.Ok(run)
+                    : TypedResults.Problem(run.Error, statusCode: 500, title: "Backup failed", extensions: new Dictionary<string, object?> { ["run"] = run });
+            }
+            catch (ScheduleProblemException e) { return Problem(e); }
+        });
+
+        app.MapGet("/runs", (string? schedule, string? database, int? limit, BackupCatalog catalog) =>
+            TypedResults.Ok(catalog.ListRuns(schedule, database, Math.Clamp(limit ?? 200, 1, 10_000))));
+
+        app.MapGet("/backups", (string? schedule, string? database, BackupCatalog catalog) =>
+            TypedResults.Ok(catalog.ListBackups(schedule, database)));
+
+        return app;
+    }
+
+    /// <summary>A 404 body in ProblemDetails form (the typed NotFound needs a concrete type).</summary>
+    public sealed record ProblemDetailsBody(string Type, string Title, int Status, string Detail);
+
+    private static NotFound<ProblemDetailsBody> NotFound(string name) =>
+        TypedResults.NotFound(new ProblemDetailsBody("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Schedule not found", 404, $"No backup schedule named '{name}'."));
+
+    private static ProblemHttpResult Problem(ScheduleProblemException e) => TypedResults.Problem(e.Message, statusCode: e.Status, title: e.Title);
+}

@@ -1,0 +1,224 @@
+using System.Security.Cryptography;
+using BackupWorker.Backups;
+
+namespace BackupWorker.Tests;
+
+public class BackupRunnerTests
+{
+    private static BackupMetadata Target(string location = "backups/my-prod-db", string db = "my-prod-db") => new(db, location);
+
+    [Fact]
+    public async Task Sqlite_backup_restores_row_for_row_with_checksum_and_catalog_entry()
+    {
+        using var engine = new EngineFixture();
+        var source = engine.SeedDemoDatabase();
+
+        var run = await engine.Runner.RunAsync("prod-db-backup", Target(), "job", CancellationToken.None);
+
+        Assert.Equal(RunOutcome.Succeeded, run.Outcome);
+        Assert.NotNull(run.File);
+        Assert.StartsWith(Path.Combine(engine.DataDirectory, "backups", "my-prod-db") + Path.DirectorySeparatorChar, run.File);
+        var sourceRows = SqliteRows.Dump(source);
+        Assert.Equal(250, sourceRows.Count);
+        Assert.Equal(sourceRows, SqliteRows.Dump(run.File!));
+
+        var bytes = await File.ReadAllBytesAsync(run.File!);
+        var expected = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        Assert.Equal(expected, run.Checksum);
+        Assert.Equal(bytes.Length, run.Bytes);
+        Assert.Equal($"{expected}  {Path.GetFileName(run.File)}\n", await File.ReadAllTextAsync(run.File + ".sha256"));
+
+        var recorded = Assert.Single(engine.Catalog.ListRuns());
+        Assert.Equal(run with { }, recorded);
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(run.File)!, "*.partial"));
+    }
+
+    [Fact]
+    public async Task Integrity_failure_is_a_failed_run_and_leaves_no_backup()
+    {
+        using var engine = new EngineFixture();
+        var source = engine.SeedDemoDatabase();
+        // Turn the first table page's b-tree header into garbage: the online backup copies pages as they are,
+        // so only the integrity check on the copy can notice.
+        await using (var stream = new FileStream(source, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = 4096 + 8;
+            stream.Write(Enumerable.Repeat((byte)0xEE, 64).ToArray());
+        }
+
+        var run = await engine.Runner.RunAsync("prod-db-backup", Target(), "job", CancellationToken.None);
+
+        Assert.Equal(RunOutcome.Failed, run.Outcome);
+        Assert.Contains("Integrity check of the backup failed", run.Error);
+        Assert.Null(run.File);
+        Assert.Empty(Directory.GetFiles(Path.Combine(engine.DataDirectory, "backups", "my-prod-db")));
+        Assert.Equal(RunOutcome.Failed, engine.Catalog.GetRun(run.Id)!.Outcome);
+    }
+
+    [Fact]
+    public async Task Unknown_database_is_a_recorded_failed_run()
+    {
+        using var engine = new EngineFixture();
+
+        var run = await engine.Runner.RunAsync("nightly", Target(db: "no-such-db"), "job", CancellationToken.None);
+
+        Assert.Equal(RunOutcome.Failed, run.Outcome);
+        Assert.Equal("Unknown database 'no-such-db': no Backup:Databases:no-such-db is configured (configured: my-prod-db).", run.Error);
+        var recorded = engine.Catalog.GetRun(run.Id)!;
+        Assert.Equal("nightly", recorded.Schedule);
+        Assert.Equal(RunOutcome.Failed, recorded.Outcome);
+        Assert.NotNull(recorded.EndedAt);
+    }
+
+    [Fact]
+    public async Task Missing_sqlite_file_fails_clearly_and_is_not_created()
+    {
+        using var engine = new EngineFixture();
+        var run = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);
+        Assert.Equal(RunOutcome.Failed, run.Outcome);
+        Assert.Contains("does not exist", run.Error);
+        Assert.False(File.Exists(Path.Combine(engine.DataDirectory, "databases", "my-prod-db.db")));
+    }
+
+    [Fact]
+    public async Task Absolute_location_is_honoured()
+    {
+        using var engine = new EngineFixture();
+        engine.SeedDemoDatabase();
+        var elsewhere = Directory.CreateTempSubdirectory("backupworker-abs-").FullName;
+        try
+        {
+            var run = await engine.Runner.RunAsync("s", Target(location: elsewhere), "job", CancellationToken.None);
+            Assert.Equal(RunOutcome.Succeeded, run.Outcome);
+            Assert.Equal(elsewhere, Path.GetDirectoryName(run.File));
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Two_concurrent_runs_of_one_trigger_make_two_complete_backups()
+    {
+        using var engine = new EngineFixture();
+        var source = engine.SeedDemoDatabase();
+        var expected = SqliteRows.Dump(source);
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ =>
+            Task.Run(() => engine.Runner.RunAsync("prod-db-backup", Target(), "job", CancellationToken.None))));
+
+        Assert.All(runs, r => Assert.Equal(RunOutcome.Succeeded, r.Outcome));
+        Assert.NotEqual(runs[0].File, runs[1].File);
+        Assert.All(runs, r => Assert.Equal(expected, SqliteRows.Dump(r.File!)));
+        Assert.Equal(2, engine.Catalog.ListBackups("prod-db-backup").Count);
+    }
+
+    [Fact]
+    public async Task Retention_keeps_the_newest_n()
+    {
+        using var engine = new EngineFixture();
+        engine.SeedDemoDatabase();
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("s", "my-prod-db", "backups/my-prod-db", "@every 1m", null, null, null, new RetentionRule(2, null), engine.Time.GetUtcNow()));
+
+        var runs = new List<BackupRun>();
+        for (var i = 0; i < 4; i++)
+        {
+            runs.Add(await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None));
+            engine.Time.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        var kept = engine.Catalog.ListBackups("s");
+        Assert.Equal([runs[3].Id, runs[2].Id], kept.Select(b => b.Id));
+        Assert.All(runs.Take(2), r => Assert.False(File.Exists(r.File)));
+        Assert.All(runs.Take(2), r => Assert.False(File.Exists(r.File + ".sha256")));
+        Assert.All(runs.Skip(2), r => Assert.True(File.Exists(r.File)));
+        Assert.All(runs.Take(2), r => Assert.NotNull(engine.Catalog.GetRun(r.Id)!.PrunedAt));
+    }
+
+    [Fact]
+    public async Task Retention_removes_backups_older_than_max_age()
+    {
+        using var engine = new EngineFixture();
+        engine.SeedDemoDatabase();
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("s", "my-prod-db", "backups/my-prod-db", "@hourly", null, null, null, new RetentionRule(null, TimeSpan.FromHours(1)), engine.Time.GetUtcNow()));
+
+        var old = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);
+        engine.Time.Advance(TimeSpan.FromMinutes(30));
+        var middle = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);
+        Assert.True(File.Exists(old.File)); // 30 min old: within the hour.
+        engine.Time.Advance(TimeSpan.FromMinutes(45));
+        var fresh = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);
+
+        Assert.False(File.Exists(old.File));
+        Assert.True(File.Exists(middle.File));
+        Assert.True(File.Exists(fresh.File));
+        Assert.Equal([fresh.Id, middle.Id], engine.Catalog.ListBackups("s").Select(b => b.Id));
+    }
+
+    [Fact]
+    public async Task Failed_runs_do_not_trigger_retention()
+    {
+        using var engine = new EngineFixture();
+        engine.SeedDemoDatabase();
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("s", "my-prod-db", "backups/my-prod-db", "@hourly", null, null, null, new RetentionRule(1, null), engine.Time.GetUtcNow()));
+        var good = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);
+        var bad = await engine.Runner.RunAsync("s", Target(db: "nope"), "job", CancellationToken.None);
+        Assert.Equal(RunOutcome.Failed, bad.Outcome);
+        Assert.True(File.Exists(good.File));
+    }
+
+    [Fact]
+    public async Task Missing_pg_dump_is_a_clear_failure()
+    {
+        using var engine = new EngineFixture(o =>
+        {
+            o.PgDumpPath = "/nonexistent/bin/pg_dump";
+            o.Databases["pg"] = new Hosting.DatabaseOptions { Provider = "postgres", ConnectionString = "Host=127.0.0.1;Port=1;Username=postgres" };
+        });
+
+        var run = await engine.Runner.RunAsync("s", Target(db: "pg"), "job", CancellationToken.None);
+
+        Assert.Equal(RunOutcome.Failed, run.Outcome);
+        Assert.StartsWith("pg_dump was not found ('/nonexistent/bin/pg_dump')", run.Error);
+    }
+
+    [Fact]
+    public async Task Unreachable_postgres_server_is_a_clear_failure()
+    {
+        if (!File.Exists("/usr/bin/pg_dump")) throw new InvalidOperationException("pg_dump is not installed (apt-get install postgresql-client); test.sh installs it.");
+        var port = TestSupport.FreePort.Next();
+        using var engine = new EngineFixture(o =>
+            o.Databases["pg"] = new Hosting.DatabaseOptions { Provider = "postgres", ConnectionString = $"Host=127.0.0.1;Port={port};Username=postgres;Database=app" });
+
+        var run = await engine.Runner.RunAsync("s", Target(db: "pg"), "job", CancellationToken.None);
+
+        Assert.Equal(RunOutcome.Failed, run.Outcome);
+        Assert.StartsWith("pg_dump of 'pg' failed (exit code 1):", run.Error);
+        Assert.Contains("Connection refused", run.Error);
+    }
+}
+
+public class BackupPayloadTests
+{
+    [Fact]
+    public void Payload_is_exactly_the_how_to_json()
+    {
+        var json = System.Text.Encoding.UTF8.GetString(BackupPayload.ForDatabase("my-prod-db", "/backup-dir").ToUtf8Json());
+        Assert.Equal("{\"task\":\"db-backup\",\"metadata\":{\"DBName\":\"my-prod-db\",\"BackupLocation\":\"/backup-dir\"}}", json);
+    }
+
+    [Theory]
+    [InlineData("{\"task\":\"db-backup\",\"metadata\":{\"DBName\":\"a\",\"BackupLocation\":\"b\"}}", true)]
+    [InlineData("\"{\\\"task\\\":\\\"db-backup\\\",\\\"metadata\\\":{\\\"DBName\\\":\\\"a\\\",\\\"BackupLocation\\\":\\\"b\\\"}}\"", true)]
+    [InlineData("{\"task\":\"other\",\"metadata\":{\"DBName\":\"a\",\"BackupLocation\":\"b\"}}", false)]
+    [InlineData("{\"task\":\"db-backup\"}", false)]
+    [InlineData("not json", false)]
+    [InlineData("", false)]
+    public void Payload_parsing(string text, bool ok)
+    {
+        Assert.Equal(ok, BackupPayload.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var payload, out var error));
+        if (ok) Assert.Equal(new BackupMetadata("a", "b"), payload!.Metadata);
+        else Assert.NotEmpty(error);
+    }
+}

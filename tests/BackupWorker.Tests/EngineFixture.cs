@@ -1,0 +1,51 @@
+using System.Diagnostics.Metrics;
+using BackupWorker.Backups;
+using BackupWorker.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BackupWorker.Tests;
+
+/// <summary>A backup engine over a temp data directory, with a controllable clock.</summary>
+internal sealed class EngineFixture : IDisposable
+{
+    private readonly ServiceProvider _metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+    public EngineFixture(Action<BackupOptions>? configure = null)
+    {
+        DataDirectory = Directory.CreateTempSubdirectory("backupworker-tests-").FullName;
+        Options = new BackupOptions { DataDirectory = DataDirectory };
+        Demo.DemoDatabase.AddDefault(Options);
+        configure?.Invoke(Options);
+        Paths = new BackupPaths(DataDirectory, DataDirectory);
+        Catalog = new BackupCatalog(Paths);
+        var options = Microsoft.Extensions.Options.Options.Create(Options);
+        Runner = new BackupRunner(Catalog, Paths, options,
+            [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options)],
+            new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>()), Time, NullLogger<BackupRunner>.Instance);
+    }
+
+    public string DataDirectory { get; }
+    public BackupOptions Options { get; }
+    public BackupPaths Paths { get; }
+    public BackupCatalog Catalog { get; }
+    public BackupRunner Runner { get; }
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
+
+    /// <summary>The embedded database file, seeded.</summary>
+    public string SeedDemoDatabase()
+    {
+        var file = Path.Combine(DataDirectory, "databases", "my-prod-db.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        if (!File.Exists(file)) Demo.DemoDatabase.Seed(file);
+        return file;
+    }
+
+    public void Dispose()
+    {
+        _metrics.Dispose();
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
+    }
+}
