@@ -1,6 +1,14 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Platform.Scheduler.Engine;
 using Platform.Scheduler.Hosting;
+using Platform.Scheduler.Services;
+using Platform.Scheduler.Storage;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
 builder.Configuration.AddCommandLine(args, SchedulerOptions.SwitchMappings);
@@ -10,6 +18,7 @@ builder.Services.Configure<SchedulerOptions>(builder.Configuration.GetSection(Sc
 var level = SchedulerOptions.ParseLogLevel(builder.Configuration["Scheduler:LogLevel"]);
 builder.Logging.SetMinimumLevel(level);
 builder.Logging.AddFilter("Microsoft.AspNetCore", level > LogLevel.Warning ? level : LogLevel.Warning);
+builder.Logging.AddFilter("Grpc", level > LogLevel.Warning ? level : LogLevel.Warning);
 
 var listen = IPAddress.Parse(options.ListenAddress);
 builder.WebHost.ConfigureKestrel(k =>
@@ -18,6 +27,44 @@ builder.WebHost.ConfigureKestrel(k =>
     k.Listen(listen, options.HealthzPort, o => o.Protocols = HttpProtocols.Http1);
 });
 
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<IJobStore>(sp =>
+    new SqliteJobStore(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.DataDir, sp.GetRequiredService<ILogger<SqliteJobStore>>()));
+builder.Services.AddSingleton(sp => new SchedulerEngine(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<TimeProvider>(),
+    sp.GetRequiredService<ILogger<SchedulerEngine>>()));
+builder.Services.AddHostedService<EngineHostedService>();
+builder.Services.AddGrpc(o =>
+{
+    o.MaxReceiveMessageSize = int.MaxValue;
+    o.MaxSendMessageSize = int.MaxValue;
+});
+
+// Trigger spans are always created (their context travels to the sidecar); exported when OTLP is configured.
+var otlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+var otel = builder.Services.AddOpenTelemetry();
+if (string.IsNullOrEmpty(builder.Configuration["OTEL_SERVICE_NAME"])) otel.ConfigureResource(r => r.AddService("scheduler", serviceInstanceId: options.Id));
+otel.WithTracing(t =>
+{
+    t.AddSource(SchedulerEngine.TelemetryName);
+    if (otlp)
+    {
+        t.AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
+            !ctx.Request.Path.StartsWithSegments("/healthz") && !ctx.Request.Path.Value!.Contains("/Watch", StringComparison.Ordinal));
+        t.AddOtlpExporter();
+    }
+});
+otel.WithMetrics(m =>
+{
+    m.AddMeter(SchedulerEngine.TelemetryName);
+    if (otlp) m.AddOtlpExporter();
+});
+if (otlp) builder.Logging.AddOpenTelemetry(o => o.AddOtlpExporter());
+
 var app = builder.Build();
+app.MapGrpcService<SchedulerService>().RequireHost($"*:{options.Port}");
+app.MapGrpcService<SchedulerAdminService>().RequireHost($"*:{options.Port}");
 app.MapGet("/healthz", () => TypedResults.Ok()).RequireHost($"*:{options.HealthzPort}");
+app.Lifetime.ApplicationStarted.Register(() =>
+    app.Logger.LogInformation("Scheduler {Id} serving gRPC on {Address}:{Port}, data in {DataDir}",
+        options.Id, options.ListenAddress, options.Port, Path.GetFullPath(options.DataDir)));
 app.Run();

@@ -1,0 +1,556 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using Platform.Scheduler.Schedules;
+using Platform.Scheduler.Storage;
+
+namespace Platform.Scheduler.Engine;
+
+public sealed class SchedulerEngineOptions
+{
+    /// <summary>This replica's share of the partitions: it owns jobs with partition_id % PartitionCount == PartitionIndex.</summary>
+    public int PartitionIndex { get; set; }
+    public int PartitionCount { get; set; } = 1;
+    /// <summary>Most triggers dispatched per pass before the loop yields.</summary>
+    public int DispatchBatch { get; set; } = 4096;
+}
+
+/// <summary>
+/// The timer engine: owned jobs live in memory with their next due time in a priority queue; one dispatch loop
+/// waits on a <see cref="TimeProvider"/> timer for the earliest, sends each due trigger to one consumer stream of
+/// the job's app (round-robin), and applies the result (count, failure policy, auto-delete). Progress is handed
+/// to the store's batch writer; the store is never scanned per tick.
+/// </summary>
+public sealed partial class SchedulerEngine : IAsyncDisposable
+{
+    public const string TelemetryName = "Platform.Scheduler";
+    internal static readonly ActivitySource ActivitySource = new(TelemetryName);
+
+    private readonly IJobStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SchedulerEngineOptions _options;
+
+    // Everything below is guarded by _gate.
+    private readonly object _gate = new();
+    private readonly Dictionary<JobKey, JobState> _jobs = [];
+    private readonly PriorityQueue<(JobState Job, int Token), long> _queue = new();
+    private readonly Dictionary<(string, string), AppStreams> _streams = [];
+    private readonly Dictionary<(string, string), List<JobState>> _staged = [];
+    private readonly Dictionary<string, ISchedule> _schedules = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _interned = new(StringComparer.Ordinal);
+    private long _dispatchSeq;
+    private long _armedFor = long.MaxValue;
+    private int _streamCount;
+
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private ITimer? _timer;
+    private Task? _loop;
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _triggersSent;
+    private readonly Counter<long> _results;
+    private readonly Histogram<double> _lateness;
+
+    public SchedulerEngine(IJobStore store, TimeProvider? timeProvider = null, ILogger<SchedulerEngine>? logger = null,
+        SchedulerEngineOptions? options = null)
+    {
+        _store = store;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _options = options ?? new SchedulerEngineOptions();
+        _meter = new Meter(TelemetryName);
+        _meter.CreateObservableGauge("scheduler.jobs.stored", () => JobCount, "{job}", "Jobs held by this replica's engine");
+        _meter.CreateObservableGauge("scheduler.sidecars.connected", () => ConnectedStreams, "{stream}", "Connected trigger streams");
+        _triggersSent = _meter.CreateCounter<long>("scheduler.triggers.sent", "{trigger}", "Triggers sent to a stream");
+        _results = _meter.CreateCounter<long>("scheduler.trigger.results", "{trigger}", "Trigger results by outcome");
+        _lateness = _meter.CreateHistogram<double>("scheduler.trigger.lateness", "ms", "Send time minus due time");
+    }
+
+    public int JobCount { get { lock (_gate) return _jobs.Count; } }
+    public int ConnectedStreams => Volatile.Read(ref _streamCount);
+    public TimeProvider TimeProvider => _time;
+
+    // ---- lifecycle ---------------------------------------------------------------------------------------
+
+    /// <summary>Opens the store, loads every owned job (with progress) and starts dispatching.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        _store.SetChangeListener(OnStoreChange);
+        await _store.OpenAsync(cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+        var loaded = 0;
+        await foreach (var job in _store.LoadAsync(Owns, cancellationToken))
+        {
+            lock (_gate) Install(job);
+            loaded++;
+        }
+        LogLoaded(_logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        _timer = _time.CreateTimer(static s => ((SchedulerEngine)s!).Wake(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _loop = Task.Run(DispatchLoopAsync, CancellationToken.None);
+    }
+
+    /// <summary>Stops dispatching, resolves in-flight triggers as undeliverable and commits all progress.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopping.IsCancellationRequested) return;
+        _stopping.Cancel();
+        if (_loop is not null)
+        {
+            try { await _loop; } catch (OperationCanceledException) { }
+        }
+        lock (_gate)
+        {
+            foreach (var app in _streams.Values)
+                foreach (var s in app.Streams) s.Channel.Writer.TryComplete();
+        }
+        await _store.FlushAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _timer?.Dispose();
+        _meter.Dispose();
+    }
+
+    private bool Owns(ulong partitionId) =>
+        _options.PartitionCount <= 1 || (int)(partitionId % (ulong)_options.PartitionCount) == _options.PartitionIndex;
+
+    // ---- API -------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Validates and durably stores a job. Throws <see cref="JobValidationException"/> (Dapr's text) or
+    /// <see cref="JobAlreadyExistsException"/>.
+    /// </summary>
+    public async Task ScheduleJobAsync(JobKey key, JobDefinition definition, bool overwrite, CancellationToken cancellationToken = default)
+    {
+        JobNameValidator.Validate(key.Name);
+        var now = _time.GetUtcNow();
+        var timing = JobTiming.Resolve(new JobTimingSpec(definition.Schedule, definition.Repeats, definition.DueTime, definition.Ttl), now);
+        var job = new StoredJob
+        {
+            Key = key,
+            PartitionId = NewPartitionId(),
+            Schedule = definition.Schedule,
+            Repeats = definition.Repeats,
+            DueTime = definition.DueTime,
+            Ttl = definition.Ttl,
+            Data = definition.Data?.ToByteArray(),
+            FailurePolicy = RetryPolicy.Normalize(definition.FailurePolicy).ToByteArray(),
+            Created = timing.Created.UtcTicks,
+            Due = timing.Due?.UtcTicks ?? TickCalculator.None,
+            Expiration = timing.Expiration?.UtcTicks ?? long.MaxValue,
+            TraceParent = definition.TraceParent,
+            TraceState = definition.TraceState,
+        };
+        if (!await _store.PutAsync(job, overwrite, cancellationToken)) throw new JobAlreadyExistsException(key);
+    }
+
+    public Task<StoredJob?> GetJobAsync(JobKey key, CancellationToken cancellationToken = default) => _store.GetAsync(key, cancellationToken);
+
+    public Task<IReadOnlyList<StoredJob>> ListJobsAsync(string @namespace, string appId, CancellationToken cancellationToken = default) =>
+        _store.ListAsync(@namespace, appId, cancellationToken);
+
+    /// <summary>Deletes a job; a missing job is not an error. A trigger in flight may still arrive; its result is ignored.</summary>
+    public Task DeleteJobAsync(JobKey key, CancellationToken cancellationToken = default) => _store.DeleteAsync(key, cancellationToken);
+
+    /// <summary>Deletes the app's jobs whose name starts with the prefix ("" = all). The prefix must be name-like.</summary>
+    public Task DeleteByNamePrefixAsync(string @namespace, string appId, string prefix, CancellationToken cancellationToken = default)
+    {
+        JobNameValidator.Validate(prefix + "a");
+        return _store.DeleteByPrefixAsync(@namespace, appId, prefix, cancellationToken);
+    }
+
+    /// <summary>Live progress and next due time of an owned job, fresher than the store's copy.</summary>
+    public bool TryGetLiveStatus(JobKey key, out JobProgress progress, out DateTimeOffset? nextDue)
+    {
+        lock (_gate)
+        {
+            if (_jobs.TryGetValue(key, out var s))
+            {
+                progress = s.Progress;
+                nextDue = s.CurrentTick == TickCalculator.None ? null : new DateTimeOffset(s.Attempts > 0 ? s.FireAt : s.CurrentTick, TimeSpan.Zero);
+                return true;
+            }
+        }
+        progress = default;
+        nextDue = null;
+        return false;
+    }
+
+    /// <summary>Registers a consumer for the app's triggers. Staged triggers of that app are released at once.</summary>
+    public JobStream OpenStream(string @namespace, string appId, bool acceptsJobs = true)
+    {
+        var stream = new JobStream(this, Intern(@namespace), Intern(appId), acceptsJobs);
+        lock (_gate)
+        {
+            var app = (stream.Namespace, stream.AppId);
+            if (!_streams.TryGetValue(app, out var list)) _streams[app] = list = new AppStreams();
+            list.Streams.Add(stream);
+            _streamCount++;
+            if (acceptsJobs && _staged.Remove(app, out var staged))
+            {
+                var now = _time.GetUtcNow().UtcTicks;
+                foreach (var job in staged)
+                {
+                    if (job.Removed || !job.Staged) continue;
+                    job.Staged = false;
+                    Enqueue(job, Math.Min(now, job.FireAt));
+                }
+                LogReleasedStaged(_logger, staged.Count, stream.Namespace, stream.AppId);
+            }
+        }
+        LogStreamOpened(_logger, stream.Namespace, stream.AppId);
+        return stream;
+    }
+
+    internal void CloseStream(JobStream stream)
+    {
+        List<InFlightTrigger> orphans;
+        lock (_gate)
+        {
+            if (stream.Closed) return;
+            stream.Closed = true;
+            stream.Channel.Writer.TryComplete();
+            if (_streams.TryGetValue((stream.Namespace, stream.AppId), out var list))
+            {
+                list.Streams.Remove(stream);
+                if (list.Streams.Count == 0) _streams.Remove((stream.Namespace, stream.AppId));
+            }
+            _streamCount--;
+            orphans = [.. stream.InFlight.Values];
+            stream.InFlight.Clear();
+            foreach (var f in orphans) Resolve(f, TriggerOutcome.Undeliverable);
+        }
+        LogStreamClosed(_logger, stream.Namespace, stream.AppId, orphans.Count);
+    }
+
+    internal void OnResult(JobStream stream, ulong id, TriggerOutcome outcome)
+    {
+        lock (_gate)
+        {
+            if (!stream.InFlight.Remove(id, out var flight))
+            {
+                LogUnknownResult(_logger, id, stream.AppId);
+                return;
+            }
+            Resolve(flight, outcome);
+        }
+    }
+
+    // ---- store changes (called by the store's writer in commit order) ------------------------------------
+
+    private void OnStoreChange(JobChange change)
+    {
+        lock (_gate)
+        {
+            switch (change)
+            {
+                case JobChange.Put put:
+                    if (_jobs.TryGetValue(put.Job.Key, out var previous)) Forget(previous);
+                    if (Owns(put.Job.PartitionId)) Install(put.Job);
+                    break;
+                case JobChange.Deleted deleted:
+                    if (_jobs.TryGetValue(deleted.Key, out var gone)) Forget(gone);
+                    break;
+                case JobChange.PrefixDeleted prefix:
+                    foreach (var name in prefix.Names)
+                        if (_jobs.TryGetValue(new JobKey(prefix.Namespace, prefix.AppId, name), out var g)) Forget(g);
+                    break;
+            }
+        }
+    }
+
+    private void Install(StoredJob stored)
+    {
+        ISchedule? schedule = null;
+        if (stored.Schedule is not null && !_schedules.TryGetValue(stored.Schedule, out schedule))
+        {
+            try { schedule = ScheduleParser.Parse(stored.Schedule); }
+            catch (ScheduleFormatException e)
+            {
+                LogUnparsableStoredJob(_logger, stored.Key.ToString(), e.Message);
+                return;
+            }
+            if (_schedules.Count < 100_000) _schedules[stored.Schedule] = schedule;
+        }
+        var key = new JobKey(Intern(stored.Key.Namespace), Intern(stored.Key.AppId), stored.Key.Name);
+        var state = new JobState
+        {
+            Key = key,
+            RowId = stored.RowId,
+            PartitionId = stored.PartitionId,
+            Schedule = schedule,
+            Repeats = stored.Repeats ?? 0,
+            Created = stored.Created,
+            Due = stored.Due,
+            Expiration = stored.Expiration,
+            Policy = RetryPolicy.From(stored.FailurePolicy),
+            Data = stored.Data,
+            TraceParent = stored.TraceParent,
+            TraceState = stored.TraceState,
+            Count = stored.Progress.Count,
+            LastTrigger = stored.Progress.LastTrigger,
+            Attempts = stored.Progress.Attempts,
+            LastResult = stored.Progress.LastResult,
+        };
+        _jobs[key] = state;
+        ScheduleNextTick(state, keepAttempts: true);
+    }
+
+    private void Forget(JobState state)
+    {
+        state.Removed = true;
+        _jobs.Remove(state.Key);
+    }
+
+    // ---- the trigger cycle -------------------------------------------------------------------------------
+
+    /// <summary>Computes the job's next tick; queues it, or deletes the job when there is none.</summary>
+    private void ScheduleNextTick(JobState state, bool keepAttempts)
+    {
+        var tick = state.NextTick();
+        if (tick == TickCalculator.None)
+        {
+            Forget(state);
+            state.CurrentTick = TickCalculator.None;
+            _store.EnqueueCompletion(state.RowId, state.PartitionId);
+            LogJobDone(_logger, state.Key.ToString(), state.Count);
+            return;
+        }
+        state.CurrentTick = tick;
+        if (!keepAttempts) state.Attempts = 0;
+        Enqueue(state, tick + state.Attempts * state.Policy.IntervalTicks);
+    }
+
+    private void Enqueue(JobState state, long fireAt)
+    {
+        state.FireAt = fireAt;
+        state.QueueToken++;
+        _queue.Enqueue((state, state.QueueToken), fireAt);
+        if (fireAt < _armedFor)
+        {
+            _armedFor = fireAt;
+            Wake();
+        }
+    }
+
+    private void Wake()
+    {
+        if (_wake.CurrentCount == 0) _wake.Release();
+    }
+
+    private async Task DispatchLoopAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            long nextDue;
+            long now;
+            var dispatched = 0;
+            lock (_gate)
+            {
+                now = _time.GetUtcNow().UtcTicks;
+                while (dispatched < _options.DispatchBatch && _queue.TryPeek(out var entry, out var due))
+                {
+                    if (entry.Token != entry.Job.QueueToken || entry.Job.Removed || entry.Job.InFlight || entry.Job.Staged)
+                    {
+                        _queue.Dequeue();
+                        continue;
+                    }
+                    if (due > now) break;
+                    _queue.Dequeue();
+                    Dispatch(entry.Job, now);
+                    dispatched++;
+                }
+                nextDue = _queue.TryPeek(out _, out var d) ? d : long.MaxValue;
+                _armedFor = dispatched >= _options.DispatchBatch ? long.MinValue : nextDue;
+            }
+            if (dispatched >= _options.DispatchBatch)
+            {
+                await Task.Yield();
+                continue;
+            }
+            _timer!.Change(nextDue == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(Math.Max(0, nextDue - now)), Timeout.InfiniteTimeSpan);
+            await _wake.WaitAsync(token).ConfigureAwait(false);
+        }
+    }
+
+    private void Dispatch(JobState state, long now)
+    {
+        var app = (state.Key.Namespace, state.Key.AppId);
+        var stream = _streams.TryGetValue(app, out var streams) ? streams.Next() : null;
+        if (stream is null)
+        {
+            Stage(state);
+            return;
+        }
+
+        state.InFlight = true;
+        state.DispatchSeq = ++_dispatchSeq;
+        var id = ++stream.LastId;
+        var activity = StartTriggerActivity(state);
+        stream.InFlight[id] = new InFlightTrigger(state, state.DispatchSeq, activity);
+        stream.Channel.Writer.TryWrite(new JobTrigger
+        {
+            Id = id,
+            Key = state.Key,
+            Data = state.Data,
+            ScheduledTime = new DateTimeOffset(state.CurrentTick, TimeSpan.Zero),
+            DueTime = new DateTimeOffset(state.FireAt, TimeSpan.Zero),
+            Attempt = state.Attempts,
+            TraceParent = activity?.Id,
+            TraceState = activity?.TraceStateString,
+        });
+        _triggersSent.Add(1);
+        _lateness.Record(TimeSpan.FromTicks(Math.Max(0, now - state.FireAt)).TotalMilliseconds);
+    }
+
+    private Activity? StartTriggerActivity(JobState state)
+    {
+        if (!ActivitySource.HasListeners()) return null;
+        ActivityLink[]? links = null;
+        if (state.TraceParent is not null && ActivityContext.TryParse(state.TraceParent, state.TraceState, out var scheduledBy))
+            links = [new ActivityLink(scheduledBy)];
+        var previous = Activity.Current;
+        Activity.Current = null;
+        var activity = ActivitySource.StartActivity(ActivityKind.Producer, default(ActivityContext),
+            links: links, name: "scheduler.trigger " + state.Key.Name);
+        Activity.Current = previous;
+        if (activity is not null)
+        {
+            activity.SetTag("scheduler.job.name", state.Key.Name);
+            activity.SetTag("scheduler.job.namespace", state.Key.Namespace);
+            activity.SetTag("scheduler.job.app_id", state.Key.AppId);
+            activity.SetTag("scheduler.job.scheduled_time", new DateTimeOffset(state.CurrentTick, TimeSpan.Zero).ToString("O"));
+            activity.SetTag("scheduler.job.attempt", state.Attempts);
+        }
+        return activity;
+    }
+
+    private void Stage(JobState state)
+    {
+        state.Staged = true;
+        var app = (state.Key.Namespace, state.Key.AppId);
+        if (!_staged.TryGetValue(app, out var list)) _staged[app] = list = [];
+        list.Add(state);
+    }
+
+    private void Resolve(in InFlightTrigger flight, TriggerOutcome outcome)
+    {
+        var state = flight.Job;
+        _results.Add(1, new KeyValuePair<string, object?>("outcome", outcome switch
+        {
+            TriggerOutcome.Success => "success",
+            TriggerOutcome.Failed => "failed",
+            _ => "undeliverable",
+        }));
+        if (flight.Activity is { } activity)
+        {
+            activity.SetTag("scheduler.trigger.outcome", outcome.ToString().ToLowerInvariant());
+            if (outcome != TriggerOutcome.Success) activity.SetStatus(ActivityStatusCode.Error, outcome.ToString());
+            activity.Stop();
+        }
+        // Deleted or replaced meanwhile, or a result for an older dispatch: nothing to apply.
+        if (state.Removed || state.DispatchSeq != flight.DispatchSeq || !state.InFlight) return;
+        state.InFlight = false;
+
+        switch (outcome)
+        {
+            case TriggerOutcome.Success:
+                CompleteTick(state, JobResultKind.Success);
+                break;
+            case TriggerOutcome.Failed:
+                state.Attempts++;
+                state.LastResult = JobResultKind.Failed;
+                if (state.Policy.ShouldRetry(state.Attempts))
+                {
+                    // Retry k is due at tick + k × interval, measured from the tick, not from the failure.
+                    _store.EnqueueProgress(new ProgressUpdate(state.RowId, state.PartitionId, state.Progress));
+                    Enqueue(state, state.CurrentTick + state.Attempts * state.Policy.IntervalTicks);
+                }
+                else
+                {
+                    CompleteTick(state, JobResultKind.Failed);
+                }
+                break;
+            default:
+                // Not counted, no failure policy: wait for a consumer (or go to another stream of the app now).
+                if (_streams.ContainsKey((state.Key.Namespace, state.Key.AppId))) Enqueue(state, state.FireAt);
+                else Stage(state);
+                break;
+        }
+    }
+
+    private void CompleteTick(JobState state, JobResultKind result)
+    {
+        state.Count++;
+        state.LastTrigger = state.CurrentTick;
+        state.Attempts = 0;
+        state.LastResult = result;
+        ScheduleNextTick(state, keepAttempts: false);
+        if (!state.Removed) _store.EnqueueProgress(new ProgressUpdate(state.RowId, state.PartitionId, state.Progress));
+    }
+
+    private string Intern(string s)
+    {
+        lock (_interned)
+        {
+            if (_interned.TryGetValue(s, out var existing)) return existing;
+            _interned[s] = s;
+            return s;
+        }
+    }
+
+    private static ulong NewPartitionId()
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        RandomNumberGenerator.Fill(bytes);
+        return BitConverter.ToUInt64(bytes);
+    }
+
+    private sealed class AppStreams
+    {
+        public readonly List<JobStream> Streams = [];
+        private int _next;
+
+        /// <summary>Round-robin over the streams that accept jobs.</summary>
+        public JobStream? Next()
+        {
+            for (var i = 0; i < Streams.Count; i++)
+            {
+                var s = Streams[(int)((uint)_next++ % (uint)Streams.Count)];
+                if (s.AcceptsJobs) return s;
+            }
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} jobs in {Milliseconds} ms")]
+    private static partial void LogLoaded(ILogger logger, int count, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Trigger stream opened for {Namespace}/{AppId}")]
+    private static partial void LogStreamOpened(ILogger logger, string @namespace, string appId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Trigger stream closed for {Namespace}/{AppId}; {InFlight} triggers in flight become undeliverable")]
+    private static partial void LogStreamClosed(ILogger logger, string @namespace, string appId, int inFlight);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released {Count} staged jobs for {Namespace}/{AppId}")]
+    private static partial void LogReleasedStaged(ILogger logger, int count, string @namespace, string appId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Ignoring result for unknown trigger id {Id} from {AppId}")]
+    private static partial void LogUnknownResult(ILogger logger, ulong id, string appId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {Key} finished after {Count} ticks; deleting")]
+    private static partial void LogJobDone(ILogger logger, string key, uint count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Stored job {Key} has an unparsable schedule: {Reason}")]
+    private static partial void LogUnparsableStoredJob(ILogger logger, string key, string reason);
+}
+
+/// <summary>ScheduleJob without overwrite for a name that exists; the message is Dapr's.</summary>
+public sealed class JobAlreadyExistsException(JobKey key) : Exception($"job already exists: '{key}'");

@@ -1,0 +1,48 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Platform.Scheduler.Engine;
+using Platform.Scheduler.Schedules;
+using Platform.Scheduler.Storage;
+using Platform.SchedulerProtocol.Admin;
+
+namespace Platform.Scheduler.Services;
+
+/// <summary><c>platform.scheduler.v1.SchedulerAdmin</c>: the operator's view (progress, next due) for the dashboard.</summary>
+public sealed class SchedulerAdminService(SchedulerEngine engine, IJobStore store) : SchedulerAdmin.SchedulerAdminBase
+{
+    public override async Task<ListJobStatusesResponse> ListJobStatuses(ListJobStatusesRequest request, ServerCallContext context)
+    {
+        var jobs = await store.ListAllAsync(request.Namespace, request.AppId, context.CancellationToken);
+        var response = new ListJobStatusesResponse();
+        foreach (var job in jobs)
+        {
+            var progress = job.Progress;
+            DateTimeOffset? nextDue = null;
+            if (engine.TryGetLiveStatus(job.Key, out var live, out var liveNext))
+            {
+                progress = live;
+                nextDue = liveNext;
+            }
+            var status = new JobStatus
+            {
+                Name = job.Key.Name,
+                Metadata = ProtocolMapping.Metadata(job.Key.Namespace, job.Key.AppId),
+                Job = ProtocolMapping.ToProtocol(job),
+                Count = progress.Count,
+                Attempts = progress.Attempts,
+                LastResult = progress.LastResult switch
+                {
+                    JobResultKind.Success => "success",
+                    JobResultKind.Failed => "failed",
+                    _ => "",
+                },
+            };
+            if (progress.LastTrigger != TickCalculator.None)
+                status.LastTrigger = Timestamp.FromDateTimeOffset(new DateTimeOffset(progress.LastTrigger, TimeSpan.Zero));
+            if (nextDue is { } n) status.NextDue = Timestamp.FromDateTimeOffset(n);
+            if (job.Repeats is { } r) status.RepeatsLeft = r > progress.Count ? r - progress.Count : 0;
+            response.Jobs.Add(status);
+        }
+        return response;
+    }
+}
