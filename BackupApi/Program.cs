@@ -1,5 +1,92 @@
+using BackupApi;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Scalar.AspNetCore;
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(_ =>
+{
+    // Not from IHttpClientFactory on purpose: the standard resilience handler would retry POSTs (create, run now)
+    // on a 5xx and so could run a backup twice; Dapr's invoke client reads DAPR_HTTP_ENDPOINT / DAPR_API_TOKEN itself.
+    var http = Dapr.Client.DaprClient.CreateInvokeHttpClient(WorkerClient.AppId);
+    http.Timeout = TimeSpan.FromMinutes(10); // "run now" waits for the whole backup.
+    return new WorkerClient(http);
+});
+
 var app = builder.Build();
+
 app.MapDefaultEndpoints();
+app.MapOpenApi();
+app.MapScalarApiReference(options => options.WithTitle("BackupApi").DisableDefaultFonts());
+app.MapGet("/", () => TypedResults.Redirect("/scalar/v1")).ExcludeFromDescription();
+
+var schedules = app.MapGroup("/schedules").WithTags("Schedules");
+
+schedules.MapPost("/", async Task<Results<Created<ScheduleView>, ValidationProblem, ProblemHttpResult>> (CreateScheduleRequest request, WorkerClient worker, TimeProvider time, CancellationToken ct) =>
+{
+    var errors = ScheduleValidator.Validate(request, time.GetUtcNow());
+    if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "Invalid backup schedule");
+    var result = await worker.CreateAsync(request, ct);
+    if (!result.IsSuccess) return Fail(result);
+    return TypedResults.Created($"/schedules/{Uri.EscapeDataString(result.Value!.Name)}", result.Value);
+})
+.WithName("CreateSchedule").WithSummary("Create a backup schedule (a Dapr job owned by BackupWorker)");
+
+schedules.MapGet("/", async Task<Results<Ok<List<ScheduleView>>, ProblemHttpResult>> (WorkerClient worker, CancellationToken ct) =>
+{
+    var result = await worker.ListAsync(ct);
+    return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+})
+.WithName("ListSchedules").WithSummary("List backup schedules");
+
+schedules.MapGet("/{name}", async Task<Results<Ok<ScheduleView>, ProblemHttpResult>> (string name, WorkerClient worker, CancellationToken ct) =>
+{
+    var result = await worker.GetAsync(name, ct);
+    return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+})
+.WithName("GetSchedule").WithSummary("A schedule, its job as the scheduler holds it, and its runs so far");
+
+schedules.MapDelete("/{name}", async Task<Results<NoContent, ProblemHttpResult>> (string name, WorkerClient worker, CancellationToken ct) =>
+{
+    var result = await worker.DeleteAsync(name, ct);
+    return result.IsSuccess ? TypedResults.NoContent() : Problem(result);
+})
+.WithName("DeleteSchedule").WithSummary("Delete a schedule: its job stops; its backups and run history stay");
+
+schedules.MapPost("/{name}/run", async Task<Results<Ok<BackupRun>, ProblemHttpResult>> (string name, WorkerClient worker, CancellationToken ct) =>
+{
+    var result = await worker.RunAsync(name, ct);
+    return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+})
+.WithName("RunScheduleNow").WithSummary("Run a schedule's backup once, now");
+
+app.MapGet("/backups", async Task<Results<Ok<List<BackupRun>>, ProblemHttpResult>> (string? schedule, string? database, WorkerClient worker, CancellationToken ct) =>
+{
+    var result = await worker.BackupsAsync(schedule, database, ct);
+    return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+})
+.WithTags("Backups").WithName("ListBackups").WithSummary("Backups on disk (newest first), optionally of one schedule or database");
+
+app.MapGet("/runs", async Task<Results<Ok<List<BackupRun>>, ProblemHttpResult>> (string? schedule, string? database, int? limit, WorkerClient worker, CancellationToken ct) =>
+{
+    var result = await worker.RunsAsync(schedule, database, limit, ct);
+    return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+})
+.WithTags("Backups").WithName("ListRuns").WithSummary("Every backup run, succeeded or failed (newest first)");
+
 app.Run();
+
+static Results<Created<ScheduleView>, ValidationProblem, ProblemHttpResult> Fail(WorkerResult<ScheduleView> result) =>
+    result.Errors is { } errors
+        ? TypedResults.ValidationProblem(errors, result.Problem!.Detail, title: result.Problem.Title)
+        : Problem(result);
+
+static ProblemHttpResult Problem<T>(WorkerResult<T> result) =>
+    TypedResults.Problem(result.Problem!.Detail, statusCode: result.Problem.Status ?? (int)result.Status, title: result.Problem.Title,
+        extensions: result.Problem.Extensions.Count > 0 ? result.Problem.Extensions : null);
+
+public partial class Program;

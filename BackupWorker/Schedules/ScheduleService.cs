@@ -46,6 +46,7 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
             if (Durations.TryParseInstant(request.Ttl, dueTime ?? now, out var t)) ttl = t;
             else errors["ttl"] = ["Not an RFC 3339 time or a duration (10s, 1h30m, PT10M)."];
         }
+        if (request.Repeats < 0) errors["repeats"] = ["repeats cannot be negative."];
         var retention = ParseRetention(request.Retention, errors);
         if (errors.Count > 0) throw new ScheduleProblemException(400, "Invalid backup schedule", "One or more fields are invalid.", errors);
 

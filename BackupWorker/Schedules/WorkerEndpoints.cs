@@ -36,7 +36,7 @@ public static class WorkerEndpoints
             catch (ScheduleProblemException e) { return Problem(e); }
         });
 
-        schedules.MapGet("/{name}", async Task<Results<Ok<ScheduleView>, NotFound<ProblemDetailsBody>, ProblemHttpResult>> (string name, ScheduleService service, CancellationToken ct) =>
+        schedules.MapGet("/{name}", async Task<Results<Ok<ScheduleView>, ProblemHttpResult>> (string name, ScheduleService service, CancellationToken ct) =>
         {
             try
             {
@@ -45,7 +45,7 @@ public static class WorkerEndpoints
             catch (ScheduleProblemException e) { return Problem(e); }
         });
 
-        schedules.MapDelete("/{name}", async Task<Results<NoContent, NotFound<ProblemDetailsBody>, ProblemHttpResult>> (string name, ScheduleService service, CancellationToken ct) =>
+        schedules.MapDelete("/{name}", async Task<Results<NoContent, ProblemHttpResult>> (string name, ScheduleService service, CancellationToken ct) =>
         {
             try
             {
@@ -54,7 +54,7 @@ public static class WorkerEndpoints
             catch (ScheduleProblemException e) { return Problem(e); }
         });
 
-        schedules.MapPost("/{name}/run", async Task<Results<Ok<BackupRun>, NotFound<ProblemDetailsBody>, ProblemHttpResult>> (string name, ScheduleService service, CancellationToken ct) =>
+        schedules.MapPost("/{name}/run", async Task<Results<Ok<BackupRun>, ProblemHttpResult>> (string name, ScheduleService service, CancellationToken ct) =>
         {
             try
             {
@@ -76,11 +76,8 @@ public static class WorkerEndpoints
         return app;
     }
 
-    /// <summary>A 404 body in ProblemDetails form (the typed NotFound needs a concrete type).</summary>
-    public sealed record ProblemDetailsBody(string Type, string Title, int Status, string Detail);
-
-    private static NotFound<ProblemDetailsBody> NotFound(string name) =>
-        TypedResults.NotFound(new ProblemDetailsBody("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Schedule not found", 404, $"No backup schedule named '{name}'."));
+    private static ProblemHttpResult NotFound(string name) =>
+        TypedResults.Problem($"No backup schedule named '{name}'.", statusCode: 404, title: "Schedule not found");
 
     private static ProblemHttpResult Problem(ScheduleProblemException e) => TypedResults.Problem(e.Message, statusCode: e.Status, title: e.Title);
 }

@@ -1,0 +1,47 @@
+namespace BackupApi;
+
+// The operator-facing contract. It matches what BackupWorker answers over service invocation; the two apps share no
+// assembly on purpose (they deploy and version separately), so these records are the API's own.
+
+/// <summary>
+/// A backup schedule to create.
+/// <c>schedule</c>: any form Dapr accepts (6-field cron with seconds, <c>@every 1h30m</c>, <c>@daily</c>, an RFC 3339 time).
+/// <c>dueTime</c>/<c>ttl</c>: an RFC 3339 time or a duration from now (<c>10s</c>, <c>1h30m</c>, <c>PT10M</c>).
+/// </summary>
+public sealed record CreateScheduleRequest(
+    string? Name,
+    string? Database,
+    string? Location,
+    string? Schedule,
+    int? Repeats = null,
+    string? DueTime = null,
+    string? Ttl = null,
+    RetentionRequest? Retention = null,
+    bool Overwrite = false);
+
+/// <summary>Keep the newest <c>keepLast</c> backups and/or none older than <c>maxAge</c> (<c>168h</c>, <c>P7D</c>, <c>7.00:00:00</c>).</summary>
+public sealed record RetentionRequest(int? KeepLast, string? MaxAge);
+
+public sealed record RetentionView(int? KeepLast, string? MaxAge);
+
+/// <summary>The job as the worker's sidecar reports it now; null once it no longer exists (e.g. its repeats are done).</summary>
+public sealed record JobView(string? Schedule, string? DueTime, string? Ttl, int? Repeats, string? FailurePolicy);
+
+public sealed record ScheduleView(
+    string Name,
+    string Database,
+    string Location,
+    string? Schedule,
+    int? Repeats,
+    string? DueTime,
+    string? Ttl,
+    RetentionView Retention,
+    DateTimeOffset? CreatedAt,
+    bool Active,
+    JobView? Job,
+    IReadOnlyList<BackupRun>? Runs = null);
+
+/// <summary>One backup attempt. <c>outcome</c>: Running, Succeeded or Failed; <c>prunedAt</c> set once retention removed its file.</summary>
+public sealed record BackupRun(
+    string Id, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
+    long? Bytes, string? Checksum, string? File, string Outcome, string? Error, DateTimeOffset? PrunedAt);
