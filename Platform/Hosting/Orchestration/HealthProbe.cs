@@ -1,0 +1,53 @@
+namespace Platform.Hosting.Orchestration;
+
+/// <summary>
+/// Polls one health check while a process runs: quickly (100 ms doubling to 1 s) until it passes, so dependents start
+/// as soon as possible, then every 5 s to notice a resource that stops answering.
+/// </summary>
+internal sealed class HealthProbe(Func<CancellationToken, Task<bool>> check, TimeProvider time)
+{
+    public static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan WhileHealthy = TimeSpan.FromSeconds(5);
+
+    public async Task RunAsync(Action<bool> report, CancellationToken cancellationToken)
+    {
+        var retry = FirstRetry;
+        bool? last = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            bool healthy;
+            try { healthy = await check(cancellationToken); }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { return; }
+            catch (Exception) { healthy = false; }
+            if (healthy != last) report(healthy);
+            last = healthy;
+            TimeSpan wait;
+            if (healthy)
+            {
+                retry = FirstRetry;
+                wait = WhileHealthy;
+            }
+            else
+            {
+                wait = retry;
+                retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, MaxRetry.Ticks));
+            }
+            try { await Task.Delay(wait, time, cancellationToken); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    public static Func<CancellationToken, Task<bool>> Http(HttpClient client, string url, int? statusCode) => async ct =>
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            return statusCode is { } expected ? (int)response.StatusCode == expected : response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException) { return false; }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { return false; }
+    };
+}
