@@ -5,6 +5,8 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Platform.SchedulerProtocol;
 using TestSupport;
@@ -238,5 +240,41 @@ public class BrowserTests
         await Expect(page.GetByTestId("job-row")).ToHaveCountAsync(0);
         var remaining = await client.ListJobsAsync(new ListJobsRequest { Metadata = metadata });
         Assert.Empty(remaining.Jobs);
+    }
+
+    [Fact]
+    public async Task Metrics_page_charts_a_counter_and_a_histogram_over_time()
+    {
+        await using var dashboard = await DashboardInstance.StartAsync(apiKey: "k");
+        using (var meters = OtlpSenders.Meter(dashboard, "scheduler", "Platform.Scheduler"))
+        using (var meter = new System.Diagnostics.Metrics.Meter("Platform.Scheduler"))
+        {
+            var sent = meter.CreateCounter<long>("scheduler.triggers.sent", description: "Triggers sent to sidecars");
+            var lateness = meter.CreateHistogram<double>("scheduler.trigger.lateness", unit: "ms", description: "Trigger time minus due time");
+            for (var round = 1; round <= 3; round++)
+            {
+                sent.Add(2, new KeyValuePair<string, object?>("app_id", "backupworker"));
+                lateness.Record(round * 10);
+                Assert.True(meters.ForceFlush(10_000));
+            }
+        }
+        using var ui = await dashboard.UiClientAsync();
+        await DashboardInstance.WaitForStatsAsync(ui, s => s.GetProperty("metricPoints").GetInt32() >= 6);
+
+        await using var browser = await BrowserSession.StartAsync();
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(dashboard.UiUrl + "/metrics");
+        await page.GetByTestId("metrics-resource-link").Filter(new() { HasText = "scheduler" }).ClickAsync();
+        await page.Locator("[data-testid=instrument-link][data-instrument='scheduler.triggers.sent']").ClickAsync();
+        await Expect(page.GetByTestId("instrument-name")).ToContainTextAsync("scheduler.triggers.sent");
+        await Expect(page.GetByTestId("metric-chart").Locator("[data-testid=metric-line]")).ToHaveCountAsync(1);
+        await Expect(page.GetByTestId("metric-series-row")).ToContainTextAsync("app_id=backupworker");
+        await Expect(page.GetByTestId("metric-latest")).ToHaveTextAsync("6"); // cumulative: 2 + 2 + 2
+        await BrowserSession.ScreenshotAsync(page, "metrics-counter");
+
+        await page.Locator("[data-testid=instrument-link][data-instrument='scheduler.trigger.lateness']").ClickAsync();
+        await Expect(page.GetByTestId("metric-chart").Locator("[data-testid=metric-line]")).ToHaveCountAsync(3); // p50, p90, p99
+        await Expect(page.GetByTestId("metric-latest")).ToContainTextAsync("count 3, sum 60, mean 20");
+        await BrowserSession.ScreenshotAsync(page, "metrics-histogram");
     }
 }

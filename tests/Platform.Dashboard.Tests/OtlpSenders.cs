@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Platform.Dashboard.Otlp.Collector.Logs;
@@ -35,6 +36,19 @@ public static class OtlpSenders
             .AddSource(source)
             .SetSampler(new AlwaysOnSampler())
             .AddOtlpExporter(o => Configure(o, dashboard, protocol, "traces"))
+            .Build();
+
+    /// <summary>A meter provider for one service; export happens on ForceFlush (the periodic interval is long).</summary>
+    public static MeterProvider Meter(DashboardInstance dashboard, string serviceName, string meter,
+        OtlpExportProtocol protocol = OtlpExportProtocol.Grpc) =>
+        Sdk.CreateMeterProviderBuilder()
+            .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddService(serviceName, serviceInstanceId: serviceName + "-1"))
+            .AddMeter(meter)
+            .AddOtlpExporter((o, reader) =>
+            {
+                Configure(o, dashboard, protocol, "metrics");
+                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 600_000;
+            })
             .Build();
 
     /// <summary>A logger factory for one service, exporting through the real SDK OTLP log exporter.</summary>
