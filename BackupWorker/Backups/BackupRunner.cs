@@ -58,7 +58,7 @@ public sealed class BackupRunner(
             run = run with { EndedAt = ended, Bytes = bytes, Checksum = checksum, File = finalFile, Outcome = RunOutcome.Succeeded };
             catalog.CompleteRun(run);
             var seconds = (ended - started).TotalSeconds;
-            logger.RunSucceeded(run.Id, run.Database, finalFile, bytes, checksum, seconds);
+            logger.RunSucceeded(run.Id, schedule, run.Database, finalFile, bytes, checksum, seconds);
             telemetry.Runs.Add(1, new("outcome", "succeeded"), new("db.name", run.Database));
             telemetry.Bytes.Add(bytes, new KeyValuePair<string, object?>("db.name", run.Database));
             telemetry.Duration.Record(seconds, new("outcome", "succeeded"), new("db.name", run.Database));

@@ -7,8 +7,8 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Information, "Backup run {RunId} of schedule {Schedule} started: database {Database} ({Trigger})")]
     public static partial void RunStarted(this ILogger logger, string runId, string schedule, string database, string trigger);
 
-    [LoggerMessage(2, LogLevel.Information, "Backup run {RunId} of {Database} succeeded: {File} ({Bytes} bytes, sha256 {Checksum}) in {Seconds:0.000} s")]
-    public static partial void RunSucceeded(this ILogger logger, string runId, string database, string file, long bytes, string checksum, double seconds);
+    [LoggerMessage(2, LogLevel.Information, "Backup run {RunId} of schedule {Schedule} succeeded: {Database} to {File} ({Bytes} bytes, sha256 {Checksum}) in {Seconds:0.000} s")]
+    public static partial void RunSucceeded(this ILogger logger, string runId, string schedule, string database, string file, long bytes, string checksum, double seconds);
 
     [LoggerMessage(3, LogLevel.Error, "Backup run {RunId} of schedule {Schedule} failed: {Error}")]
     public static partial void RunFailed(this ILogger logger, string runId, string schedule, string error);

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using TestSupport;
+
+namespace BackupWorker.Tests;
+
+/// <summary>Skips a test, saying why, when Debian's PostgreSQL 15 server or client tools are not installed.</summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public PostgresFactAttribute()
+    {
+        if (PostgresServer.MissingReason is { } reason) Skip = reason;
+    }
+}
+
+/// <summary>
+/// A throwaway PostgreSQL 15 cluster on a free loopback port: initdb into a temp directory, then the postgres server
+/// (as the postgres user when the tests run as root, since the server refuses root). Ended by id on dispose.
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    private const string BinDirectory = "/usr/lib/postgresql/15/bin";
+    private readonly string _root;
+    private TestProcess? _server;
+
+    private PostgresServer(string root, int port)
+    {
+        _root = root;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString(string? database = null) =>
+        $"Host=127.0.0.1;Port={Port};Username=postgres" + (database is null ? "" : $";Database={database}");
+
+    public static string? MissingReason
+    {
+        get
+        {
+            string[] needed = [Path.Combine(BinDirectory, "initdb"), Path.Combine(BinDirectory, "postgres"), Path.Combine(BinDirectory, "pg_dump"),
+                Path.Combine(BinDirectory, "pg_restore"), Path.Combine(BinDirectory, "psql")];
+            var missing = needed.Where(f => !File.Exists(f)).ToList();
+            return missing.Count == 0 ? null
+                : $"PostgreSQL 15 is not installed (missing {string.Join(", ", missing)}); install it with 'apt-get install postgresql' (test.sh does this when run as root).";
+        }
+    }
+
+    private static bool IsRoot => Environment.UserName == "root";
+
+    public static async Task<PostgresServer> StartAsync()
+    {
+        var root = Directory.CreateTempSubdirectory("pg-test-").FullName;
+        var server = new PostgresServer(root, FreePort.Next());
+        try
+        {
+            await server.LaunchAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+        return server;
+    }
+
+    private async Task LaunchAsync()
+    {
+        if (IsRoot) await RunAsync("chown", ["-R", "postgres:postgres", _root], asPostgres: false);
+        var data = Path.Combine(_root, "data");
+        await RunAsync(Path.Combine(BinDirectory, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"], asPostgres: true);
+        _server = TestProcess.Start("postgres", Command(Path.Combine(BinDirectory, "postgres"),
+            ["-D", data, "-p", Port.ToString(), "-k", _root, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"], asPostgres: true));
+        await _server.WaitForOutputAsync(l => l.Contains("database system is ready to accept connections", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Runs SQL with psql and returns its unaligned output.</summary>
+    public Task<string> PsqlAsync(string database, string sql) =>
+        RunAsync(Path.Combine(BinDirectory, "psql"), ["-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], asPostgres: false);
+
+    public Task<string> RestoreAsync(string dumpFile, string database) =>
+        RunAsync(Path.Combine(BinDirectory, "pg_restore"), ["-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "-d", database, "--exit-on-error", dumpFile], asPostgres: false);
+
+    private static ProcessStartInfo Command(string file, IEnumerable<string> args, bool asPostgres)
+    {
+        var psi = asPostgres && IsRoot ? new ProcessStartInfo("runuser") : new ProcessStartInfo(file);
+        if (asPostgres && IsRoot)
+        {
+            foreach (var a in new[] { "-u", "postgres", "--", file }) psi.ArgumentList.Add(a);
+        }
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
+        psi.WorkingDirectory = "/tmp";
+        return psi;
+    }
+
+    private static async Task<string> RunAsync(string file, IEnumerable<string> args, bool asPostgres)
+    {
+        using var process = Process.Start(Command(file, args, asPostgres))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await process.WaitForExitAsync(timeout.Token);
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{Path.GetFileName(file)} exited with {process.ExitCode}: {await stderr}");
+        return (await stdout).Trim();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null) await _server.DisposeAsync();
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
