@@ -4,6 +4,7 @@ using Microsoft.Data.Sqlite;
 
 namespace BackupWorker.Backups;
 
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<RunOutcome>))]
 public enum RunOutcome { Running, Succeeded, Failed }
 
 /// <summary>One backup attempt, whatever its outcome.</summary>

@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using TestSupport;
+
+namespace BackupWorker.Tests;
+
+/// <summary>BackupWorker alone (its build output, as a process), driven the way a sidecar delivers triggers.</summary>
+public class WorkerProcessTests
+{
+    private sealed class Worker : IAsyncDisposable
+    {
+        public required TestProcess Process { get; init; }
+        public required HttpClient Http { get; init; }
+        public required string DataDirectory { get; init; }
+
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            await Process.DisposeAsync();
+            try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task<Worker> StartWorkerAsync(IDictionary<string, string?>? extra = null)
+    {
+        var port = FreePort.Next();
+        var data = Directory.CreateTempSubdirectory("backupworker-proc-").FullName;
+        var env = new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["Backup__DataDirectory"] = data,
+            ["Demo__Enabled"] = "false",
+            // No sidecar here: nothing listens on this port.
+            ["DAPR_GRPC_ENDPOINT"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
+        };
+        foreach (var (k, v) in extra ?? new Dictionary<string, string?>()) env[k] = v;
+        var process = TestProcess.StartDotnet("backupworker", RepoPaths.ProjectOutput("BackupWorker", "BackupWorker"), [], env);
+        await process.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        return new Worker { Process = process, Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) }, DataDirectory = data };
+    }
+
+    private static StringContent Payload(string db, string location) =>
+        new($"{{\"task\":\"db-backup\",\"metadata\":{{\"DBName\":\"{db}\",\"BackupLocation\":\"{location}\"}}}}", Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task Trigger_with_the_how_to_payload_backs_up_the_seeded_database()
+    {
+        await using var worker = await StartWorkerAsync();
+
+        var response = await worker.Http.PostAsync("/job/prod-db-backup", Payload("my-prod-db", "backups/my-prod-db"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var run = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var file = run.GetProperty("file").GetString()!;
+        Assert.StartsWith(Path.Combine(worker.DataDirectory, "backups", "my-prod-db"), file);
+        Assert.Equal(SqliteRows.Dump(Path.Combine(worker.DataDirectory, "databases", "my-prod-db.db")), SqliteRows.Dump(file));
+        Assert.Equal(250, SqliteRows.Dump(file).Count);
+    }
+
+    [Fact]
+    public async Task Trigger_for_an_unknown_database_answers_500_and_records_a_failed_run()
+    {
+        await using var worker = await StartWorkerAsync();
+
+        var response = await worker.Http.PostAsync("/job/ghost-backup", Payload("ghost", "backups/ghost"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var runs = await worker.Http.GetFromJsonAsync<JsonElement[]>("/runs?schedule=ghost-backup");
+        var run = Assert.Single(runs!);
+        Assert.Equal("Failed", run.GetProperty("outcome").GetString());
+        Assert.StartsWith("Unknown database 'ghost'", run.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await worker.Http.GetAsync("/health")).StatusCode);
+
+        var garbage = await worker.Http.PostAsync("/job/garbage", new StringContent("not json", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.InternalServerError, garbage.StatusCode);
+    }
+
+    [Fact]
+    public async Task Two_concurrent_deliveries_of_one_trigger_make_two_complete_backups()
+    {
+        await using var worker = await StartWorkerAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => worker.Http.PostAsync("/job/prod-db-backup", Payload("my-prod-db", "backups/twice"))));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var files = Directory.GetFiles(Path.Combine(worker.DataDirectory, "backups", "twice"), "*.db");
+        Assert.Equal(2, files.Length);
+        var expected = SqliteRows.Dump(Path.Combine(worker.DataDirectory, "databases", "my-prod-db.db"));
+        Assert.All(files, f => Assert.Equal(expected, SqliteRows.Dump(f)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(worker.DataDirectory, "backups", "twice"), "*.partial"));
+    }
+
+    [Fact]
+    public async Task Sidecar_down_is_a_503_problem_not_a_crash()
+    {
+        await using var worker = await StartWorkerAsync();
+        var response = await worker.Http.PostAsJsonAsync("/schedules", new { name = "x", database = "my-prod-db", schedule = "@daily" });
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("Sidecar unavailable", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+        // The catalog row written before the refusal is gone again.
+        Assert.Empty((await worker.Http.GetFromJsonAsync<JsonElement[]>("/backups"))!);
+    }
+
+    [Fact]
+    public async Task Telemetry_is_exported_over_otlp_when_the_endpoint_is_set()
+    {
+        var received = new ConcurrentDictionary<string, byte[]>();
+        var traces = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var logs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var metrics = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var otlpPort = FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{otlpPort}");
+        await using var otlp = builder.Build();
+        otlp.MapPost("/v1/{signal}", async (string signal, HttpRequest request) =>
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer);
+            var body = buffer.ToArray();
+            var text = Encoding.UTF8.GetString(body);
+            if (signal == "traces" && text.Contains("/runs", StringComparison.Ordinal)) { received["traces"] = body; traces.TrySetResult(); }
+            if (signal == "logs" && text.Contains("Application started", StringComparison.Ordinal)) logs.TrySetResult();
+            if (signal == "metrics" && text.Contains("http.server.request.duration", StringComparison.Ordinal)) metrics.TrySetResult();
+            return Results.Ok();
+        });
+        await otlp.StartAsync();
+
+        await using var worker = await StartWorkerAsync(new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{otlpPort}",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_SERVICE_NAME"] = "backupworker",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "500",
+            ["OTEL_BLRP_SCHEDULE_DELAY"] = "500",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+        });
+        Assert.Equal(HttpStatusCode.OK, (await worker.Http.GetAsync("/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await worker.Http.GetAsync("/runs")).StatusCode);
+
+        await Task.WhenAll(traces.Task, logs.Task, metrics.Task).WaitAsync(TimeSpan.FromSeconds(30));
+        var traceText = Encoding.UTF8.GetString(received["traces"]);
+        Assert.Contains("backupworker", traceText);
+        Assert.DoesNotContain("/health", traceText); // Health probes are filtered out of tracing.
+        await otlp.StopAsync();
+    }
+}
