@@ -8,11 +8,15 @@ builder.AddServiceDefaults();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(_ =>
+builder.Services.AddSingleton(sp =>
 {
     // Not from IHttpClientFactory on purpose: the standard resilience handler would retry POSTs (create, run now)
-    // on a 5xx and so could run a backup twice; Dapr's invoke client reads DAPR_HTTP_ENDPOINT / DAPR_API_TOKEN itself.
-    var http = Dapr.Client.DaprClient.CreateInvokeHttpClient(WorkerClient.AppId);
+    // on a 5xx and so could run a backup twice. Endpoint and token are passed explicitly: a null token argument
+    // would switch off the token the invocation handler otherwise reads from the environment.
+    var configuration = sp.GetRequiredService<IConfiguration>();
+    var endpoint = configuration["DAPR_HTTP_ENDPOINT"] is { Length: > 0 } e ? e
+        : $"http://127.0.0.1:{(configuration["DAPR_HTTP_PORT"] is { Length: > 0 } p ? p : "3500")}";
+    var http = Dapr.Client.DaprClient.CreateInvokeHttpClient(WorkerClient.AppId, endpoint, configuration["DAPR_API_TOKEN"]);
     http.Timeout = TimeSpan.FromMinutes(10); // "run now" waits for the whole backup.
     return new WorkerClient(http);
 });

@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using TestSupport;
+
+namespace BackupWorker.Tests;
+
+/// <summary>
+/// BackupApi as a process in front of a scripted stand-in for its sidecar's invocation route: what it forwards, and
+/// how it hands worker and Dapr errors back to the operator.
+/// </summary>
+public class ApiProcessTests : IAsyncLifetime
+{
+    private sealed record Seen(string Method, string Path, string? Token, string Body);
+
+    private readonly ConcurrentQueue<Seen> _seen = new();
+    private Func<HttpContext, Task> _answer = _ => Task.CompletedTask;
+    private WebApplication _sidecar = null!;
+    private TestProcess _api = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        var sidecarPort = FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{sidecarPort}");
+        _sidecar = builder.Build();
+        _sidecar.Map("/{**path}", async (HttpContext context) =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            _seen.Enqueue(new Seen(context.Request.Method, context.Request.Path + context.Request.QueryString, context.Request.Headers["dapr-api-token"].FirstOrDefault(), await reader.ReadToEndAsync()));
+            await _answer(context);
+        });
+        await _sidecar.StartAsync();
+
+        var apiPort = FreePort.Next();
+        _api = TestProcess.StartDotnet("backupapi", RepoPaths.ProjectOutput("BackupApi", "BackupApi"), [], new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{apiPort}",
+            ["DAPR_HTTP_ENDPOINT"] = $"http://127.0.0.1:{sidecarPort}",
+            ["DAPR_HTTP_PORT"] = sidecarPort.ToString(),
+            ["DAPR_API_TOKEN"] = "api-token",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
+        });
+        await _api.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _api.DisposeAsync();
+        await _sidecar.StopAsync();
+        await _sidecar.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Create_goes_through_dapr_invocation_of_backupworker_with_the_api_token()
+    {
+        _answer = context =>
+        {
+            context.Response.StatusCode = 201;
+            return context.Response.WriteAsJsonAsync(new
+            {
+                name = "nightly", database = "my-prod-db", location = "backups/x", schedule = "0 0 2 * * *", retention = new { keepLast = 7 },
+                active = true, job = new { schedule = "0 0 2 * * *" },
+            });
+        };
+
+        var response = await _http.PostAsJsonAsync("/schedules", new { name = "nightly", database = "my-prod-db", location = "backups/x", schedule = "0 0 2 * * *", retention = new { keepLast = 7 } });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("/schedules/nightly", response.Headers.Location?.OriginalString);
+        var call = Assert.Single(_seen);
+        Assert.Equal("POST", call.Method);
+        Assert.Equal("/v1.0/invoke/backupworker/method/schedules", call.Path);
+        Assert.Equal("api-token", call.Token);
+        var body = JsonDocument.Parse(call.Body).RootElement;
+        Assert.Equal("my-prod-db", body.GetProperty("database").GetString());
+        Assert.Equal(7, body.GetProperty("retention").GetProperty("keepLast").GetInt32());
+    }
+
+    [Fact]
+    public async Task Validation_errors_are_answered_without_calling_the_worker()
+    {
+        var response = await _http.PostAsJsonAsync("/schedules", new { database = "", schedule = "", repeats = -1, ttl = "tomorrow-ish", retention = new { keepLast = 0, maxAge = "forever" } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        foreach (var field in new[] { "database", "schedule", "repeats", "ttl", "retention.keepLast", "retention.maxAge" })
+            Assert.True(errors.TryGetProperty(field, out _), field);
+        Assert.Empty(_seen);
+    }
+
+    [Fact]
+    public async Task Worker_problems_are_passed_on_faithfully()
+    {
+        const string detail = "failed to schedule job due to: rpc error: code = AlreadyExists desc = job already exists: 'app||default||backupworker||nightly'";
+        _answer = context => Results.Problem(detail, statusCode: 409, title: "Schedule already exists").ExecuteAsync(context);
+
+        var response = await _http.PostAsJsonAsync("/schedules", new { name = "nightly", database = "my-prod-db", schedule = "@daily" });
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
+        Assert.Equal("Schedule already exists", problem.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task Dapr_invocation_failure_is_a_502_with_daprs_message()
+    {
+        _answer = context =>
+        {
+            context.Response.StatusCode = 500;
+            return context.Response.WriteAsJsonAsync(new { errorCode = "ERR_DIRECT_INVOKE", message = "failed to invoke, id: backupworker, err: couldn't find service: backupworker" });
+        };
+
+        var response = await _http.GetAsync("/schedules");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("500: ERR_DIRECT_INVOKE: failed to invoke, id: backupworker, err: couldn't find service: backupworker", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Queries_and_deletes_are_forwarded_as_given()
+    {
+        _answer = context =>
+        {
+            if (context.Request.Method == "DELETE") { context.Response.StatusCode = 204; return Task.CompletedTask; }
+            return context.Response.WriteAsJsonAsync(Array.Empty<object>());
+        };
+
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync("/backups?schedule=nightly&database=my-prod-db")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await _http.DeleteAsync("/schedules/nightly")).StatusCode);
+
+        Assert.Equal(
+            ["GET /v1.0/invoke/backupworker/method/backups?schedule=nightly&database=my-prod-db", "DELETE /v1.0/invoke/backupworker/method/schedules/nightly"],
+            _seen.Select(s => $"{s.Method} {s.Path}"));
+    }
+}
