@@ -182,6 +182,8 @@ public static class DashboardHostingExtensions
                 var r = ctx.Resource;
                 env["ASPNETCORE_URLS"] = r.GetEndpoint(DashboardEndpoints.Http).Url;
                 env["ASPNETCORE_ENVIRONMENT"] = "Development";
+                // It polls the resource service every second; per-request client logs would drown the console.
+                env["Logging__LogLevel__System.Net.Http.HttpClient"] = "Warning";
                 env["Dashboard__Otlp__GrpcEndpointUrl"] = r.GetEndpoint(DashboardEndpoints.OtlpGrpc).Url;
                 env["Dashboard__Otlp__HttpEndpointUrl"] = r.GetEndpoint(DashboardEndpoints.OtlpHttp).Url;
                 env["Dashboard__Otlp__PrimaryApiKey"] = c.OtlpApiKey;

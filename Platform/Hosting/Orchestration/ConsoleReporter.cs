@@ -38,7 +38,8 @@ internal sealed class ConsoleReporter : IDisposable
     {
         var s = now.Snapshot;
         var b = before?.Snapshot;
-        if (b is not null && b.State == s.State && b.HealthStatus == s.HealthStatus && b.Pid == s.Pid) return;
+        if (b is null) return; // the initial NotStarted of every resource says nothing
+        if ( b.State == s.State && b.HealthStatus == s.HealthStatus && b.Pid == s.Pid) return;
         var detail = s.State switch
         {
             KnownResourceStates.Running => $"Running{(s.Pid is { } pid ? $" (pid {pid})" : "")}{(s.HealthStatus is { } h ? $", {h}" : "")}",

@@ -2,13 +2,13 @@ namespace Platform.Hosting.Orchestration;
 
 /// <summary>
 /// Polls one health check while a process runs: quickly (100 ms doubling to 1 s) until it passes, so dependents start
-/// as soon as possible, then every 5 s to notice a resource that stops answering.
+/// as soon as possible, then every 10 s to notice a resource that stops answering.
 /// </summary>
 internal sealed class HealthProbe(Func<CancellationToken, Task<bool>> check, TimeProvider time)
 {
     public static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(100);
     public static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(1);
-    public static readonly TimeSpan WhileHealthy = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan WhileHealthy = TimeSpan.FromSeconds(10);
 
     public async Task RunAsync(Action<bool> report, CancellationToken cancellationToken)
     {
