@@ -23,8 +23,8 @@ public sealed class SchedulerProcess : IAsyncDisposable
     }
 
     /// <summary>gRPC h2c port.</summary>
-    public int Port { get; }
-    public int HealthzPort { get; }
+    public int Port { get; private set; }
+    public int HealthzPort { get; private set; }
     public string DataDir { get; }
     /// <summary>For GrpcChannel.ForAddress: <c>http://127.0.0.1:&lt;port&gt;</c>.</summary>
     public string GrpcAddress => $"http://127.0.0.1:{Port}";
@@ -42,7 +42,21 @@ public sealed class SchedulerProcess : IAsyncDisposable
         var scheduler = new SchedulerProcess(dataDir, owns, extraArgs?.ToList() ?? [], environment);
         try
         {
-            await scheduler.LaunchAsync(timeout ?? TimeSpan.FromSeconds(30));
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await scheduler.LaunchAsync(timeout ?? TimeSpan.FromSeconds(30));
+                    break;
+                }
+                catch (InvalidOperationException) when (attempt < 5 && scheduler.Process.Output.Any(l => l.Contains("address already in use")))
+                {
+                    // Another test took one of the free ports between asking and binding: take new ones.
+                    await scheduler.Process.DisposeAsync();
+                    scheduler.Port = FreePort.Next();
+                    scheduler.HealthzPort = FreePort.Next();
+                }
+            }
         }
         catch
         {

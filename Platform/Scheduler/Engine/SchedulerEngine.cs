@@ -346,6 +346,22 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
 
     private async Task DispatchLoopAsync()
     {
+        try
+        {
+            await RunDispatchLoopAsync();
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            LogLoopFailed(_logger, e);
+            throw;
+        }
+    }
+
+    private async Task RunDispatchLoopAsync()
+    {
         var token = _stopping.Token;
         while (!token.IsCancellationRequested)
         {
@@ -370,12 +386,15 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
                 nextDue = _queue.TryPeek(out _, out var d) ? d : long.MaxValue;
                 _armedFor = dispatched >= _options.DispatchBatch ? long.MinValue : nextDue;
             }
+            LogPass(_logger, dispatched, nextDue == long.MaxValue ? -1 : TimeSpan.FromTicks(nextDue - now).TotalMilliseconds);
             if (dispatched >= _options.DispatchBatch)
             {
                 await Task.Yield();
                 continue;
             }
             _timer!.Change(nextDue == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(Math.Max(0, nextDue - now)), Timeout.InfiniteTimeSpan);
+            // The clock may have passed the due time while the timer was being armed (a timer is relative).
+            if (nextDue != long.MaxValue && _time.GetUtcNow().UtcTicks >= nextDue) continue;
             await _wake.WaitAsync(token).ConfigureAwait(false);
         }
     }
@@ -529,6 +548,12 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
             return null;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Trace, Message = "Dispatch pass: {Dispatched} sent, next due in {Milliseconds} ms")]
+    private static partial void LogPass(ILogger logger, int dispatched, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The dispatch loop failed; no more triggers will be sent")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} jobs in {Milliseconds} ms")]
     private static partial void LogLoaded(ILogger logger, int count, double milliseconds);

@@ -27,6 +27,7 @@ public sealed class SchedulerOptions
     public static LogLevel ParseLogLevel(string? value) => value?.ToLowerInvariant() switch
     {
         "debug" => LogLevel.Debug,
+        "trace" => LogLevel.Trace,
         "warn" or "warning" => LogLevel.Warning,
         "error" => LogLevel.Error,
         "fatal" => LogLevel.Critical,

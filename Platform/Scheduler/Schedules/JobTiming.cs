@@ -16,10 +16,13 @@ public sealed record JobTiming(ISchedule? Schedule, uint? Repeats, DateTimeOffse
     /// </summary>
     public static JobTiming Resolve(JobTimingSpec spec, DateTimeOffset now)
     {
-        if (spec.Schedule is null && spec.DueTime is null) throw Fail("job must have a schedule or a due time");
-        if (spec.Repeats == 0) throw Fail("defined repeats must be greater than 0");
+        if (spec.Schedule is null && spec.DueTime is null) throw Fail("job must have either a due time or a schedule");
         if (spec.Schedule is null && spec.Repeats > 1) throw Fail("job must have a schedule to repeat");
+        if (spec.Repeats == 0) throw Fail("defined repeats must be greater than 0");
         if (spec.Schedule is null && spec.Ttl is not null) throw Fail("job must have a schedule to have a ttl");
+
+        // Dapr's engine starts every job's clock on a whole second.
+        now = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
 
         ISchedule? schedule = null;
         if (spec.Schedule is not null)
@@ -40,6 +43,7 @@ public sealed record JobTiming(ISchedule? Schedule, uint? Repeats, DateTimeOffse
         if (spec.Ttl is not null)
         {
             if (!TryResolvePoint(spec.Ttl, due ?? now, out var e, out _)) throw Fail("ttl format not recognized");
+            // ttl counts from the due time when there is one, so only an absolute or negative ttl can land before it.
             if (due is not null && e < due) throw Fail("ttl must be greater than due time");
             expiration = e;
         }

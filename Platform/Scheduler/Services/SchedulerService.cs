@@ -97,6 +97,12 @@ public sealed partial class SchedulerService(
         using var stream = engine.OpenStream(initial.Namespace, initial.AppId, acceptsJobs);
         var metadata = ProtocolMapping.Metadata(stream.Namespace, stream.AppId);
         var sender = SendAsync(stream, metadata, responseStream, token);
+        // A failed send ends the stream: its unanswered triggers are then redelivered elsewhere.
+        _ = sender.ContinueWith(t =>
+        {
+            if (t.IsFaulted) LogSendFailed(logger, t.Exception!.GetBaseException(), stream.AppId);
+            try { cts.Cancel(); } catch (ObjectDisposedException) { }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
             while (await requestStream.MoveNext(token))
@@ -138,7 +144,7 @@ public sealed partial class SchedulerService(
                     if (!string.IsNullOrEmpty(trigger.TraceState)) response.TraceContext["tracestate"] = trigger.TraceState;
                 }
                 // Coalesce writes while more triggers wait; flush with the last one.
-                writer.WriteOptions = reader.Count > 0 ? buffered : null;
+                writer.WriteOptions = reader.TryPeek(out _) ? buffered : null;
                 await writer.WriteAsync(response, token);
             }
         }
@@ -169,6 +175,9 @@ public sealed partial class SchedulerService(
         var (ns, app) = Scope(metadata);
         return new JobKey(ns, app, name);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending triggers to {AppId} failed; closing the stream")]
+    private static partial void LogSendFailed(ILogger logger, Exception exception, string appId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Scheduled job {Key}")]
     private static partial void LogScheduled(ILogger logger, string key);

@@ -9,7 +9,7 @@ namespace Platform.Scheduler.Storage;
 public sealed class SqliteJobStoreOptions
 {
     /// <summary>How long queued progress may wait for a commit when no awaited write comes along.</summary>
-    public TimeSpan ProgressFlushInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan ProgressFlushInterval { get; set; } = TimeSpan.FromMilliseconds(50);
     /// <summary>Most awaited writes in one transaction.</summary>
     public int MaxBatch { get; set; } = 8192;
     /// <summary>SQLite synchronous mode: FULL survives power loss; NORMAL survives process crashes only.</summary>
@@ -113,21 +113,25 @@ public sealed partial class SqliteJobStore : IJobStore
 
     public void EnqueueProgress(in ProgressUpdate update)
     {
-        lock (_pendingGate) _progress[update.RowId] = update;
+        bool wake;
+        lock (_pendingGate)
+        {
+            wake = _progress.Count == 0 && _completions.Count == 0;
+            _progress[update.RowId] = update;
+        }
+        if (wake) _ops.Writer.TryWrite(new WakeOp());
     }
 
     public void EnqueueCompletion(long rowId, ulong partitionId)
     {
+        bool wake;
         lock (_pendingGate)
         {
+            wake = _progress.Count == 0 && _completions.Count == 0;
             _progress.Remove(rowId);
             _completions.Add((rowId, partitionId));
         }
-    }
-
-    private bool HasPending()
-    {
-        lock (_pendingGate) return _progress.Count > 0 || _completions.Count > 0;
+        if (wake) _ops.Writer.TryWrite(new WakeOp());
     }
 
     // ---- the writer ----------------------------------------------------------------------------------------
@@ -142,15 +146,14 @@ public sealed partial class SqliteJobStore : IJobStore
         var open = true;
         while (open || batch.Count > 0)
         {
-            if (HasPending())
-            {
-                var waiting = reader.WaitToReadAsync().AsTask();
-                if (!waiting.IsCompleted) await Task.WhenAny(waiting, Task.Delay(_options.ProgressFlushInterval));
-                if (waiting.IsCompleted && !waiting.Result) open = false;
-            }
-            else if (!await reader.WaitToReadAsync())
+            if (!await reader.WaitToReadAsync())
             {
                 open = false;
+            }
+            else if (reader.TryPeek(out var first) && first is WakeOp)
+            {
+                // Only queued progress is waiting: let more gather so one commit carries many ticks.
+                await Task.Delay(_options.ProgressFlushInterval);
             }
 
             while (batch.Count < _options.MaxBatch && reader.TryRead(out var op)) batch.Add(op);
@@ -194,7 +197,7 @@ public sealed partial class SqliteJobStore : IJobStore
                     if (op.Error is null) op.Done.TrySetResult();
                     else op.Done.TrySetException(op.Error);
                 }
-                if (batch.Count > 1 || progress.Count > 0) LogBatch(_logger, batch.Count, progress.Count, completions.Count);
+                if (batch.Count > 1 || progress.Count > 0 || completions.Count > 0) LogBatch(_logger, batch.Count, progress.Count, completions.Count);
             }
             catch (Exception e)
             {
@@ -361,6 +364,12 @@ public sealed partial class SqliteJobStore : IJobStore
             var names = commands.DeletePrefix(ns, app, prefix);
             if (names.Count > 0) changes.Add(new JobChange.PrefixDeleted(ns, app, names));
         }
+    }
+
+    /// <summary>Wakes the writer for queued progress; nobody awaits it.</summary>
+    private sealed class WakeOp : WriteOp
+    {
+        public override void Execute(Commands commands, List<JobChange> changes) { }
     }
 
     private sealed class FlushOp : WriteOp

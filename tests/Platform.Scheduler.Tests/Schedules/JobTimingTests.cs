@@ -8,7 +8,7 @@ public class JobTimingTests
 
     public static TheoryData<string?, uint?, string?, string?, string> Rejections => new()
     {
-        { null, null, null, null, "job failed validation: job must have a schedule or a due time" },
+        { null, null, null, null, "job failed validation: job must have either a due time or a schedule" },
         { "@daily", 0u, null, null, "job failed validation: defined repeats must be greater than 0" },
         { null, 2u, "10s", null, "job failed validation: job must have a schedule to repeat" },
         { null, null, "10s", "20s", "job failed validation: job must have a schedule to have a ttl" },
@@ -17,6 +17,7 @@ public class JobTimingTests
         { "@daily", null, null, "abc", "job failed validation: ttl format not recognized" },
         { "@daily", null, null, "R2/PT1S", "job failed validation: ttl format not recognized" },
         { "@daily", null, "10s", "2026-11-23T12:00:05Z", "job failed validation: ttl must be greater than due time" },
+        { "@daily", null, "10s", "-5s", "job failed validation: ttl must be greater than due time" },
         { "* * * * *", null, null, null, "job failed validation: expected exactly 6 fields, found 5: [* * * * *]" },
         { "R5/PT1M", null, null, null, "job failed validation: expected exactly 6 fields, found 1: [R5/PT1M]" },
         { "CRON_TZ=Not/AZone 0 0 9 * * *", null, null, null, "job failed validation: provided bad location Not/AZone: unknown time zone Not/AZone" },
@@ -55,6 +56,15 @@ public class JobTimingTests
     {
         var t = JobTiming.Resolve(new JobTimingSpec(null, null, dueTime, null), Now);
         Assert.Equal(DateTimeOffset.Parse(expected).ToUniversalTime(), t.Due);
+    }
+
+    [Fact]
+    public void CreationIsTruncatedToTheSecondAsDaprDoes()
+    {
+        var t = JobTiming.Resolve(new JobTimingSpec("@every 1s", null, "0s", "5s"), Now.AddMilliseconds(700));
+        Assert.Equal(Now, t.Created);
+        Assert.Equal(Now, t.Due);
+        Assert.Equal(Now.AddSeconds(5), t.Expiration);
     }
 
     [Fact]

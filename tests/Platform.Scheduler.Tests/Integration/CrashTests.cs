@@ -1,0 +1,54 @@
+using Platform.SchedulerProtocol;
+using static Platform.Scheduler.Tests.Integration.SchedulerUnderTest;
+
+namespace Platform.Scheduler.Tests.Integration;
+
+public class CrashTests
+{
+    [Fact]
+    public async Task KillDuringRecurringJobsThenRestartCountsEveryTickExactlyOnce()
+    {
+        const int jobs = 6;
+        const int repeats = 5;
+        await using var s = await StartAsync();
+        var acked = new Dictionary<string, HashSet<DateTime>>();
+        for (var j = 0; j < jobs; j++) acked[$"job-{j}"] = [];
+        var total = 0;
+
+        async Task DrainAsync(FakeSidecar sidecar, Func<bool> until, double seconds)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(seconds);
+            while (!until())
+            {
+                var (t, success, _) = await sidecar.NextAsync(Math.Max(0.1, (deadline - DateTime.UtcNow).TotalSeconds));
+                Assert.True(success);
+                lock (acked) { acked[t.Name].Add(t.ScheduledTime.ToDateTime()); total++; }
+            }
+        }
+
+        await using (var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "crash"))
+        {
+            for (var j = 0; j < jobs; j++) await s.ScheduleAsync($"job-{j}", schedule: "@every 1s", repeats: repeats, app: "crash");
+            // Let a couple of ticks per job go by, then crash mid-run.
+            await DrainAsync(sidecar, () => total >= jobs * 2, 20);
+            await s.Process.KillAsync();
+            await sidecar.Ended.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        Assert.All(acked.Values, ticks => Assert.InRange(ticks.Count, 1, repeats - 1));
+
+        await s.RestartAsync();
+        await using (var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "crash"))
+        {
+            await DrainAsync(sidecar, () => acked.Values.All(t => t.Count >= repeats), 30);
+            // Nothing beyond repeats turns up afterwards (redeliveries of acked ticks are allowed, new ticks are not).
+            try { await DrainAsync(sidecar, () => false, 2.5); }
+            catch (TimeoutException) { }
+        }
+        Assert.All(acked.Values, ticks => Assert.Equal(repeats, ticks.Count));
+
+        // Clean stop commits everything: after another restart no job is left.
+        Assert.Equal(0, await s.Process.StopAsync());
+        await s.RestartAsync();
+        Assert.Empty((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta("crash") })).Jobs);
+    }
+}

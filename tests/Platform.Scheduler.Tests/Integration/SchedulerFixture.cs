@@ -1,0 +1,56 @@
+using Grpc.Net.Client;
+using Platform.SchedulerProtocol;
+using Platform.SchedulerProtocol.Common;
+using TestSupport;
+
+namespace Platform.Scheduler.Tests.Integration;
+
+/// <summary>A real scheduler process and a client for it, per test.</summary>
+internal sealed class SchedulerUnderTest : IAsyncDisposable
+{
+    private SchedulerUnderTest(SchedulerProcess process)
+    {
+        Process = process;
+        Channel = GrpcChannel.ForAddress(process.GrpcAddress);
+        Client = new SchedulerProtocol.Scheduler.SchedulerClient(Channel);
+    }
+
+    public SchedulerProcess Process { get; }
+    public GrpcChannel Channel { get; private set; }
+    public SchedulerProtocol.Scheduler.SchedulerClient Client { get; private set; }
+
+    public static async Task<SchedulerUnderTest> StartAsync(params string[] args) => new(await SchedulerProcess.StartAsync(extraArgs: args));
+
+    public async Task RestartAsync()
+    {
+        await Process.RestartAsync();
+        Channel.Dispose();
+        Channel = GrpcChannel.ForAddress(Process.GrpcAddress);
+        Client = new SchedulerProtocol.Scheduler.SchedulerClient(Channel);
+    }
+
+    public static JobMetadata Meta(string app = "app1", string ns = "default") => new()
+    {
+        AppId = app,
+        Namespace = ns,
+        Target = new JobTargetMetadata { Job = new TargetJob() },
+    };
+
+    public async Task ScheduleAsync(string name, string? schedule = null, uint? repeats = null, string? due = null, string? ttl = null,
+        JobFailurePolicy? policy = null, string app = "app1", bool overwrite = false)
+    {
+        var job = new Job();
+        if (schedule is not null) job.Schedule = schedule;
+        if (repeats is not null) job.Repeats = repeats.Value;
+        if (due is not null) job.DueTime = due;
+        if (ttl is not null) job.Ttl = ttl;
+        if (policy is not null) job.FailurePolicy = policy;
+        await Client.ScheduleJobAsync(new ScheduleJobRequest { Name = name, Job = job, Metadata = Meta(app), Overwrite = overwrite });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await Process.DisposeAsync();
+    }
+}

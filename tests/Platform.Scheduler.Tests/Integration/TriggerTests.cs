@@ -1,0 +1,176 @@
+using Google.Protobuf.WellKnownTypes;
+using Platform.SchedulerProtocol;
+using Platform.SchedulerProtocol.Common;
+using static Platform.Scheduler.Tests.Integration.SchedulerUnderTest;
+
+namespace Platform.Scheduler.Tests.Integration;
+
+/// <summary>Triggers from the real process to fake sidecars over WatchJobs (spec §7 cases 26–29, 38–46).</summary>
+public class TriggerTests
+{
+    // Generous on a 2-core CI machine; the benchmark measures real lateness.
+    private static readonly TimeSpan Late = TimeSpan.FromSeconds(1.5);
+
+    [Fact]
+    public async Task RecurringTriggersArriveOnTimeWithTraceContextAndStopAtRepeats()
+    {
+        await using var s = await StartAsync();
+        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        var data = Any.Pack(new StringValue { Value = "payload" });
+        await s.Client.ScheduleJobAsync(new ScheduleJobRequest
+        {
+            Name = "tick", Metadata = Meta(),
+            Job = new Job { Schedule = "@every 1s", Repeats = 3, DueTime = "0s", Data = data },
+        });
+        var ticks = new List<DateTime>();
+        for (var i = 0; i < 3; i++)
+        {
+            var (t, _, at) = await sidecar.NextAsync();
+            Assert.Equal("tick", t.Name);
+            Assert.Equal("app1", t.Metadata.AppId);
+            Assert.Equal("default", t.Metadata.Namespace);
+            Assert.Equal(data, t.Data);
+            Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", t.TraceContext["traceparent"]);
+            var scheduled = t.ScheduledTime.ToDateTime();
+            ticks.Add(scheduled);
+            Assert.InRange(at.UtcDateTime - scheduled, TimeSpan.FromMilliseconds(-50), Late);   // never early, not much late
+        }
+        Assert.Equal(TimeSpan.FromSeconds(1), ticks[1] - ticks[0]);
+        Assert.Equal(TimeSpan.FromSeconds(1), ticks[2] - ticks[1]);
+        // Done: no fourth trigger, and the job is gone.
+        await Assert.ThrowsAsync<TimeoutException>(() => sidecar.NextAsync(2));
+        var list = await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta() });
+        Assert.Empty(list.Jobs);
+    }
+
+    [Fact]
+    public async Task SubSecondEveryKeepsItsSpacing()
+    {
+        await using var s = await StartAsync();
+        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await s.ScheduleAsync("fast", schedule: "@every 100ms", repeats: 5);
+        var scheduled = new List<DateTime>();
+        for (var i = 0; i < 5; i++) scheduled.Add((await sidecar.NextAsync()).Trigger.ScheduledTime.ToDateTime());
+        for (var i = 1; i < 5; i++) Assert.Equal(TimeSpan.FromMilliseconds(100), scheduled[i] - scheduled[i - 1]);
+        await Assert.ThrowsAsync<TimeoutException>(() => sidecar.NextAsync(1));
+    }
+
+    [Fact]
+    public async Task AlwaysFailingJobWithoutPolicyIsDeliveredFourTimes()
+    {
+        await using var s = await StartAsync();
+        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1", (_, _) => false);
+        await s.ScheduleAsync("allfail", due: "0s");
+        var first = await sidecar.NextAsync();
+        for (var i = 1; i < 4; i++)
+        {
+            var retry = await sidecar.NextAsync();
+            Assert.Equal(first.Trigger.ScheduledTime, retry.Trigger.ScheduledTime);
+        }
+        await Assert.ThrowsAsync<TimeoutException>(() => sidecar.NextAsync(3));
+        Assert.Equal(4, sidecar.DeliveriesOf("allfail"));
+    }
+
+    [Fact]
+    public async Task FailingTwiceThenSucceedingIsDeliveredThreeTimes()
+    {
+        await using var s = await StartAsync();
+        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1", (_, n) => n > 2);
+        await s.ScheduleAsync("failsecond", due: "0s");
+        for (var i = 0; i < 3; i++) await sidecar.NextAsync();
+        await Assert.ThrowsAsync<TimeoutException>(() => sidecar.NextAsync(2.5));
+        Assert.Equal(3, sidecar.DeliveriesOf("failsecond"));
+    }
+
+    [Fact]
+    public async Task ConstantIntervalSpacesRetries()
+    {
+        await using var s = await StartAsync();
+        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1", (_, _) => false);
+        await s.ScheduleAsync("interval", due: "0s", policy: new JobFailurePolicy
+        {
+            Constant = new JobFailurePolicyConstant { Interval = Duration.FromTimeSpan(TimeSpan.FromSeconds(3)) },
+        });
+        var first = await sidecar.NextAsync();
+        var second = await sidecar.NextAsync(8);
+        // Retry k is due at tick + k × interval; the tick is the creation second (Dapr truncates it), so 2–3 s after the first.
+        Assert.InRange(second.At - first.At, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(5.5));
+    }
+
+    [Fact]
+    public async Task MaxRetriesFourIsFiveDeliveriesAndDropIsOne()
+    {
+        await using var s = await StartAsync();
+        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1", (_, _) => false);
+        await s.ScheduleAsync("max4", due: "0s", policy: new JobFailurePolicy { Constant = new JobFailurePolicyConstant { MaxRetries = 4 } });
+        await s.ScheduleAsync("drop", due: "0s", policy: new JobFailurePolicy { Drop = new JobFailurePolicyDrop() });
+        for (var i = 0; i < 6; i++) await sidecar.NextAsync();
+        await Assert.ThrowsAsync<TimeoutException>(() => sidecar.NextAsync(2));
+        Assert.Equal(5, sidecar.DeliveriesOf("max4"));
+        Assert.Equal(1, sidecar.DeliveriesOf("drop"));
+        Assert.Empty((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta() })).Jobs);
+    }
+
+    [Fact]
+    public async Task AppsOnlyReceiveTheirOwnJobs()
+    {
+        await using var s = await StartAsync();
+        await using var one = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await using var two = await FakeSidecar.ConnectAsync(s.Channel, "app2");
+        await using var otherNs = await FakeSidecar.ConnectAsync(s.Channel, "app1", @namespace: "other");
+        await s.ScheduleAsync("mine", due: "0s", app: "app1");
+        var (t, _, _) = await one.NextAsync();
+        Assert.Equal("mine", t.Name);
+        await Assert.ThrowsAsync<TimeoutException>(() => two.NextAsync(1.5));
+        await Assert.ThrowsAsync<TimeoutException>(() => otherNs.NextAsync(0.5));
+    }
+
+    [Fact]
+    public async Task JobForAnAppWithNoSidecarIsStagedThenDeliveredWhenOneConnects()
+    {
+        await using var s = await StartAsync();
+        await s.ScheduleAsync("staged", due: "0s", app: "later");
+        await using var unrelated = await FakeSidecar.ConnectAsync(s.Channel, "someone-else");
+        await Assert.ThrowsAsync<TimeoutException>(() => unrelated.NextAsync(2));
+        // Still stored (not counted, not failed) ...
+        Assert.Single((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta("later") })).Jobs);
+        // ... and delivered as soon as the app's sidecar connects.
+        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "later");
+        Assert.Equal("staged", (await sidecar.NextAsync()).Trigger.Name);
+    }
+
+    [Fact]
+    public async Task UnansweredTriggerIsRedeliveredAfterTheStreamReconnects()
+    {
+        await using var s = await StartAsync();
+        var gotIt = new TaskCompletionSource<WatchJobsResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var silent = await FakeSidecar.ConnectAsync(s.Channel, "app1", (t, _) =>
+        {
+            gotIt.TrySetResult(t);
+            // Crash the consumer before answering: block until the stream is torn down.
+            Thread.Sleep(Timeout.Infinite);
+            return true;
+        });
+        await s.ScheduleAsync("redo", due: "0s");
+        var first = await gotIt.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        _ = silent.DisposeAsync();   // the blocked decision never returns; the stream is cancelled
+
+        await using var second = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        var again = await second.NextAsync();
+        Assert.Equal("redo", again.Trigger.Name);
+        Assert.Equal(first.ScheduledTime, again.Trigger.ScheduledTime);
+    }
+
+    [Fact]
+    public async Task LoadIsSpreadAcrossThreeSidecarsOfOneApp()
+    {
+        await using var s = await StartAsync();
+        await using var a = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await using var b = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await using var c = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await s.ScheduleAsync("spread", schedule: "@every 200ms", due: "1s", repeats: 30);
+        var all = new[] { a, b, c };
+        await Task.WhenAll(all.Select(x => x.NextAsync(20)));
+        Assert.All(all, x => Assert.True(x.DeliveriesOf("spread") >= 1));
+    }
+}
