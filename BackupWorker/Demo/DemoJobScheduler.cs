@@ -62,12 +62,12 @@ public sealed class DemoJobScheduler(
         {
         }
 
-        catalog.UpsertSchedule(new ScheduleRecord(demo.JobName, demo.Database, demo.BackupLocation, demo.Schedule, demo.Repeats, null, null,
+        catalog.UpsertSchedule(new ScheduleRecord(demo.JobName, demo.Database, demo.BackupLocation, demo.Schedule, demo.Repeats > 0 ? demo.Repeats : null, null, null,
             new RetentionRule(demo.KeepLast, null), time.GetUtcNow()));
         try
         {
             await jobs.ScheduleJobAsync(demo.JobName, DaprJobSchedule.FromExpression(demo.Schedule),
-                BackupPayload.ForDatabase(demo.Database, demo.BackupLocation).ToUtf8Json(), repeats: demo.Repeats, cancellationToken: cancellationToken);
+                BackupPayload.ForDatabase(demo.Database, demo.BackupLocation).ToUtf8Json(), repeats: demo.Repeats > 0 ? demo.Repeats : null, cancellationToken: cancellationToken);
             logger.Scheduled(demo.JobName, demo.Database, demo.BackupLocation, demo.Schedule);
         }
         catch (DaprJobsException e) when (e.IsAlreadyExists)

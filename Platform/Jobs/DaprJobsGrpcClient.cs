@@ -186,7 +186,9 @@ internal sealed class DaprJobsGrpcClient : DaprJobsClient
             {
                 try
                 {
-                    return await stable(CreateCallOptions(cancellationToken));
+                    var result = await stable(CreateCallOptions(cancellationToken));
+                    JobsTelemetry.Record(operation, "OK");
+                    return result;
                 }
                 catch (RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.Unimplemented)
                 {
@@ -194,7 +196,9 @@ internal sealed class DaprJobsGrpcClient : DaprJobsClient
                     _useAlpha1 = true;
                 }
             }
-            return await alpha1(CreateCallOptions(cancellationToken));
+            var alphaResult = await alpha1(CreateCallOptions(cancellationToken));
+            JobsTelemetry.Record(operation, "OK");
+            return alphaResult;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -207,6 +211,7 @@ internal sealed class DaprJobsGrpcClient : DaprJobsClient
         }
         catch (Exception e) when (e is not DaprJobsException)
         {
+            JobsTelemetry.Record(operation, e is RpcException rpc ? rpc.StatusCode.ToString() : "Error");
             Activity.Current?.SetStatus(ActivityStatusCode.Error, e.Message);
             throw new DaprJobsException($"{operation} operation failed: the Dapr endpoint indicated a failure. See InnerException for details.", e);
         }
@@ -217,4 +222,12 @@ internal static class JobsTelemetry
 {
     public const string Name = "Platform.Jobs";
     public static readonly ActivitySource Source = new(Name);
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new(Name);
+
+    /// <summary>Jobs API calls by operation and gRPC status, so sidecar refusals show on a dashboard.</summary>
+    public static readonly System.Diagnostics.Metrics.Counter<long> Calls =
+        Meter.CreateCounter<long>("platform.jobs.client.calls", "{call}", "Jobs API calls made to the sidecar.");
+
+    public static void Record(string operation, string status) =>
+        Calls.Add(1, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("rpc.grpc.status", status));
 }

@@ -102,6 +102,32 @@ public class DaprJobsClientWireTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Calls_are_counted_by_operation_and_status()
+    {
+        _sidecar.Reply("DeleteJob", new Proto.DeleteJobResponse());
+        _sidecar.Fail("GetJob", StatusCode.Internal, "failed to get job due to: boom");
+        var seen = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Platform.Jobs") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            var t = tags.ToArray().ToDictionary(x => x.Key, x => x.Value?.ToString());
+            seen.Add($"{t["operation"]}={t["rpc.grpc.status"]}");
+        });
+        listener.Start();
+        using var client = CreateClient();
+
+        await client.DeleteJobAsync("uniquely-counted");
+        await Assert.ThrowsAsync<DaprJobsException>(() => client.GetJobAsync("uniquely-counted"));
+
+        Assert.Contains("Delete job=OK", seen);
+        Assert.Contains("Get job=Internal", seen);
+    }
+
+    [Fact]
     public async Task Unreachable_sidecar_is_a_jobs_exception()
     {
         await _sidecar.DisposeAsync();
