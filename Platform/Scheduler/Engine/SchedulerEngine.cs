@@ -71,6 +71,8 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     }
 
     public int JobCount { get { lock (_gate) return _jobs.Count; } }
+    /// <summary>This engine's instruments (meter "Platform.Scheduler"); exposed so tests can tell engines apart.</summary>
+    internal Meter Meter => _meter;
     public int ConnectedStreams => Volatile.Read(ref _streamCount);
     public TimeProvider TimeProvider => _time;
 
