@@ -1,0 +1,117 @@
+using TestSupport;
+
+namespace BackupWorker.Tests;
+
+/// <summary>
+/// The backup application as the AppHost runs it, from build outputs: a scheduler, BackupWorker and BackupApi each
+/// beside its own sidecar (sidecars find each other through one shared registry file), with the environment the
+/// AppHost gives (DAPR_* ports and endpoints, APP_PORT, ASPNETCORE_URLS, configuration as Section__Key).
+/// </summary>
+public sealed class AppStack : IAsyncDisposable
+{
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    private AppStack(string root) => Root = root;
+
+    public string Root { get; }
+    public string DataDirectory => Path.Combine(Root, "worker-data");
+    public SchedulerProcess Scheduler { get; private set; } = null!;
+    public SidecarProcess WorkerSidecar { get; private set; } = null!;
+    public SidecarProcess ApiSidecar { get; private set; } = null!;
+    public TestProcess Worker { get; private set; } = null!;
+    public TestProcess Api { get; private set; } = null!;
+    public HttpClient ApiClient { get; private set; } = null!;
+
+    /// <param name="workerSettings">Extra configuration of BackupWorker (e.g. <c>Demo__Enabled</c>).</param>
+    /// <param name="workerBeforeSidecar">Start the worker before its sidecar is up (the AppHost does not order them).</param>
+    public static async Task<AppStack> StartAsync(IDictionary<string, string?>? workerSettings = null, bool workerBeforeSidecar = false)
+    {
+        var stack = new AppStack(Directory.CreateTempSubdirectory("backup-stack-").FullName);
+        try
+        {
+            await stack.LaunchAsync(workerSettings ?? new Dictionary<string, string?>(), workerBeforeSidecar);
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+        return stack;
+    }
+
+    private async Task LaunchAsync(IDictionary<string, string?> workerSettings, bool workerBeforeSidecar)
+    {
+        var registry = Path.Combine(Root, "name-resolution.db");
+        Scheduler = await SchedulerProcess.StartAsync(Path.Combine(Root, "scheduler"));
+        _owned.Add(Scheduler);
+        Directory.CreateDirectory(Scheduler.DataDir);
+
+        var workerPort = FreePort.Next();
+        var workerSidecarSettings = new SidecarSettings("backupworker")
+        {
+            AppPort = workerPort, SchedulerHostAddress = Scheduler.HostAddress, NameResolutionSqlite = registry,
+            HttpPort = FreePort.Next(), GrpcPort = FreePort.Next(),
+        };
+        var workerEnv = AppEnvironment(workerPort, workerSidecarSettings.HttpPort!.Value, workerSidecarSettings.GrpcPort!.Value);
+        workerEnv["Backup__DataDirectory"] = DataDirectory;
+        foreach (var (k, v) in workerSettings) workerEnv[k] = v;
+        workerEnv.TryAdd("Demo__Enabled", "false");
+
+        if (workerBeforeSidecar)
+        {
+            Worker = StartApp("backupworker", "BackupWorker", workerEnv);
+            await Worker.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        }
+        WorkerSidecar = await SidecarProcess.StartAsync(workerSidecarSettings);
+        _owned.Add(WorkerSidecar);
+        if (!workerBeforeSidecar)
+        {
+            Worker = StartApp("backupworker", "BackupWorker", workerEnv);
+            await Worker.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        }
+
+        var apiPort = FreePort.Next();
+        ApiSidecar = await SidecarProcess.StartAsync(new SidecarSettings("backupapi")
+        {
+            AppPort = apiPort, SchedulerHostAddress = Scheduler.HostAddress, NameResolutionSqlite = registry,
+        });
+        _owned.Add(ApiSidecar);
+        Api = StartApp("backupapi", "BackupApi", AppEnvironment(apiPort, ApiSidecar.HttpPort, ApiSidecar.GrpcPort));
+        await Api.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        ApiClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    private TestProcess StartApp(string name, string project, IDictionary<string, string?> environment)
+    {
+        var process = TestProcess.StartDotnet(name, RepoPaths.ProjectOutput(project, project), [], environment);
+        _owned.Add(process);
+        return process;
+    }
+
+    private static Dictionary<string, string?> AppEnvironment(int appPort, int daprHttpPort, int daprGrpcPort) => new()
+    {
+        ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{appPort}",
+        ["ASPNETCORE_ENVIRONMENT"] = "Development",
+        ["APP_PORT"] = appPort.ToString(),
+        ["DAPR_HTTP_PORT"] = daprHttpPort.ToString(),
+        ["DAPR_GRPC_PORT"] = daprGrpcPort.ToString(),
+        ["DAPR_HTTP_ENDPOINT"] = $"http://127.0.0.1:{daprHttpPort}",
+        ["DAPR_GRPC_ENDPOINT"] = $"http://127.0.0.1:{daprGrpcPort}",
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
+    };
+
+    /// <summary>Waits until the worker has logged <paramref name="count"/> lines matching (past lines count too).</summary>
+    public Task WaitForWorkerLinesAsync(Func<string, bool> match, int count, TimeSpan timeout)
+    {
+        // Distinct lines (each names its run id): a line seen both in the past-lines scan and as it arrives counts once.
+        var seen = new HashSet<string>();
+        return Worker.WaitForOutputAsync(l => match(l) && seen.Add(l) && seen.Count >= count, timeout);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        ApiClient?.Dispose();
+        for (var i = _owned.Count - 1; i >= 0; i--) await _owned[i].DisposeAsync();
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
