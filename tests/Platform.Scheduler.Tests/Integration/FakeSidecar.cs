@@ -7,7 +7,7 @@ namespace Platform.Scheduler.Tests.Integration;
 
 /// <summary>
 /// Plays daprd's part of WatchJobs against the real scheduler: sends <c>initial</c>, records every trigger and
-/// answers it with the result <see cref="Decide"/> gives (per job name, attempt number from 1).
+/// answers it with the result <see cref="Decide"/> gives (per job name, attempt number from 1; null = never answer).
 /// </summary>
 internal sealed class FakeSidecar : IAsyncDisposable
 {
@@ -17,21 +17,21 @@ internal sealed class FakeSidecar : IAsyncDisposable
     private readonly Dictionary<string, int> _deliveries = [];
     private readonly Task _reader;
 
-    private FakeSidecar(AsyncDuplexStreamingCall<WatchJobsRequest, WatchJobsResponse> call, Func<WatchJobsResponse, int, bool> decide)
+    private FakeSidecar(AsyncDuplexStreamingCall<WatchJobsRequest, WatchJobsResponse> call, Func<WatchJobsResponse, int, bool?> decide)
     {
         _call = call;
         Decide = decide;
         _reader = Task.Run(ReadAsync);
     }
 
-    public Func<WatchJobsResponse, int, bool> Decide { get; }
+    public Func<WatchJobsResponse, int, bool?> Decide { get; }
     /// <summary>Every trigger received, in order.</summary>
     public Channel<(WatchJobsResponse Trigger, bool Success, DateTimeOffset At)> Received { get; } =
         Channel.CreateUnbounded<(WatchJobsResponse, bool, DateTimeOffset)>();
     /// <summary>Completes when the stream ends (server gone or closed).</summary>
     public Task Ended => _reader;
 
-    public static async Task<FakeSidecar> ConnectAsync(GrpcChannel channel, string appId, Func<WatchJobsResponse, int, bool>? decide = null,
+    public static async Task<FakeSidecar> ConnectAsync(GrpcChannel channel, string appId, Func<WatchJobsResponse, int, bool?>? decide = null,
         string @namespace = "default")
     {
         var client = new SchedulerProtocol.Scheduler.SchedulerClient(channel);
@@ -40,7 +40,7 @@ internal sealed class FakeSidecar : IAsyncDisposable
         {
             Initial = new WatchJobsRequestInitial { AppId = appId, Namespace = @namespace, AcceptJobTypes = { JobTargetType.Job } },
         });
-        return new FakeSidecar(call, decide ?? ((_, _) => true));
+        return new FakeSidecar(call, decide ?? ((_, _) => (bool?)true));
     }
 
     private async Task ReadAsync()
@@ -51,9 +51,10 @@ internal sealed class FakeSidecar : IAsyncDisposable
             {
                 int n;
                 lock (_deliveries) n = _deliveries[trigger.Name] = _deliveries.GetValueOrDefault(trigger.Name) + 1;
+                var at = DateTimeOffset.UtcNow;
                 var success = Decide(trigger, n);
-                await SendResultAsync(trigger.Id, success);
-                Received.Writer.TryWrite((trigger, success, DateTimeOffset.UtcNow));
+                if (success is { } answer) await SendResultAsync(trigger.Id, answer);
+                Received.Writer.TryWrite((trigger, success ?? false, at));
             }
         }
         catch (RpcException) { }
