@@ -1,1 +1,65 @@
-Console.WriteLine("usage: dotnet run -c Release --project bench/Benchmarks -- <scenario>");
+using System.Diagnostics;
+using Benchmarks;
+
+// One harness for the scheduler (issue 3) and sidecar (issue 4) figures; see bench/README.md.
+const string Usage = """
+    usage: dotnet run -c Release --project bench/Benchmarks -- <scenario> [options]
+    scenarios:
+      engine         N jobs @every 1s (durable) vs Quartz RAMJobStore and ADO/SQLite: triggers/s, lateness p50/p99/max
+                     --jobs 1000,10000,50000  --seconds 20  --warmup 5  --ado-max 10000
+      schedule       ScheduleJob/s over gRPC to the real scheduler process vs Quartz ScheduleJob/s in-process
+                     --seconds 10  --callers 32
+      restart        1M stored jobs: scheduler RSS after load and process start -> first trigger, first start and after kill -9
+                     --jobs 1000000
+      triggers       Dapr TestJobTriggerPerformance through scheduler + sidecar + HTTP app: 20,000 one-shot jobs (dueTime 1s)
+                     --jobs 20000  --callers 64
+      http-schedule  Dapr TestJobSchedulingPerformance: POST /v1.0/jobs/{uuid} over 16 connections
+                     --seconds 20  --connections 16
+      steady         lateness at a steady 1k triggers/s to the HTTP app: 1000 jobs @every 1s
+                     --jobs 1000  --seconds 20  --warmup 5
+      all            every scenario above with its defaults (options apply to each)
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+var scenario = args[0];
+var options = new BenchOptions(args.Skip(1));
+var scenarios = new Dictionary<string, Func<BenchOptions, Task>>(StringComparer.OrdinalIgnoreCase)
+{
+    ["engine"] = EngineScenario.RunAsync,
+};
+var started = Stopwatch.StartNew();
+Machine.Note($"benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+try
+{
+    if (scenario == "all")
+    {
+        foreach (var (name, run) in scenarios)
+        {
+            try { await run(options); }
+            catch (Exception e) { Console.Error.WriteLine($"scenario {name} failed: {e}"); }
+        }
+        Console.WriteLine();
+        Console.WriteLine("======== summary ========");
+        Console.Write(Table.Summary.ToString());
+    }
+    else if (scenarios.TryGetValue(scenario, out var run))
+    {
+        await run(options);
+    }
+    else
+    {
+        Console.Error.WriteLine($"unknown scenario '{scenario}'");
+        Console.WriteLine(Usage);
+        return 2;
+    }
+}
+finally
+{
+    Machine.Note($"done in {started.Elapsed.TotalSeconds:0} s");
+}
+return 0;
