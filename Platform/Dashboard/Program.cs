@@ -18,6 +18,8 @@ var builder = WebApplication.CreateBuilder(args);
 var dashboardSection = builder.Configuration.GetSection(DashboardOptions.SectionName);
 var startupOptions = dashboardSection.Get<DashboardOptions>() ?? new DashboardOptions();
 builder.Services.Configure<DashboardOptions>(dashboardSection);
+// Every OTLP export is an HTTP request; logging each at Information would flood the console the AppHost shows.
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
 var listeners = DashboardListeners.From(builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey) is { Length: > 0 } urls ? urls : environmentUrls,
     startupOptions.Otlp);

@@ -62,6 +62,12 @@ public class BrowserTests
         }
         await BrowserSession.ScreenshotAsync(page, "resources");
 
+        // Details: environment shown, secrets masked.
+        var details = page.Locator("[data-testid=resource-row][data-resource='scheduler'] details");
+        await details.Locator("summary").ClickAsync();
+        await Expect(details.GetByTestId("resource-environment")).ToContainTextAsync("OTEL_SERVICE_NAME");
+        await Expect(details.GetByTestId("resource-environment")).Not.ToContainTextAsync("very-secret");
+
         // Stop posts the command to the resource service; the page shows the new state.
         var worker = page.Locator("[data-testid=resource-row][data-resource='backupworker']");
         await worker.GetByTestId("cmd-stop").ClickAsync();
@@ -177,8 +183,9 @@ public class BrowserTests
         await BrowserSession.ScreenshotAsync(page, "structured-logs-filtered");
 
         await rows.GetByTestId("log-trace-link").ClickAsync();
-        await Expect(page).ToHaveURLAsync(new Regex($"/traces/{traceId}$"));
+        await Expect(page).ToHaveURLAsync(new Regex($"/traces/{traceId}\\?span=[0-9a-f]{{16}}$"));
         await Expect(page.GetByTestId("span-row")).ToHaveCountAsync(1);
+        await Expect(page.GetByTestId("span-details")).ToBeVisibleAsync(); // the log's span is opened
         await Expect(page.GetByTestId("span-name")).ToHaveTextAsync("POST /job/prod-db-backup");
     }
 

@@ -49,7 +49,7 @@ public sealed class FakeResourceService : IAsyncDisposable
             name = r.Name, type = r.Type, state = r.State, health = r.Health, pid = 1234, restarts = r.Restarts,
             startTime = "2026-01-01T10:00:00Z", exitCode = (int?)null, parent = (string?)null,
             endpoints = r.Urls.Select((u, i) => new { name = i == 0 ? "http" : "grpc", url = u }),
-            environment = Array.Empty<object>(),
+            environment = new[] { new { name = "OTEL_SERVICE_NAME", value = r.Name }, new { name = "OTEL_EXPORTER_OTLP_HEADERS", value = "x-otlp-api-key=very-secret" } },
         }));
         app.MapGet("/api/resources/{name}/logs", (string name, long? after) =>
             service._resources.ContainsKey(name)
