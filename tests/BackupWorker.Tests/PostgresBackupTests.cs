@@ -33,6 +33,46 @@ public class PostgresBackupTests
     }
 
     [PostgresFact]
+    public async Task Worker_process_backs_up_a_configured_postgres_database_on_trigger()
+    {
+        await using var server = await PostgresServer.StartAsync();
+        await server.PsqlAsync("postgres", "CREATE DATABASE orders");
+        await server.PsqlAsync("orders", "CREATE TABLE items(id serial PRIMARY KEY, name text NOT NULL, price numeric(10,2) NOT NULL);" +
+            "INSERT INTO items(name, price) SELECT 'order ' || g, g FROM generate_series(1, 50) g;");
+        var port = TestSupport.FreePort.Next();
+        var data = Directory.CreateTempSubdirectory("backupworker-pg-").FullName;
+        try
+        {
+            await using var worker = TestSupport.TestProcess.StartDotnet("backupworker", TestSupport.RepoPaths.ProjectOutput("BackupWorker", "BackupWorker"), [],
+                new Dictionary<string, string?>
+                {
+                    ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+                    ["Backup__DataDirectory"] = data,
+                    ["Backup__Databases__orders-db__Provider"] = "postgres",
+                    ["Backup__Databases__orders-db__ConnectionString"] = server.ConnectionString("orders"),
+                    ["Demo__Enabled"] = "false",
+                    ["DAPR_GRPC_ENDPOINT"] = $"http://127.0.0.1:{TestSupport.FreePort.Next()}",
+                    ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
+                });
+            await worker.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+
+            var response = await http.PostAsync("/job/orders-nightly", new StringContent(
+                "{\"task\":\"db-backup\",\"metadata\":{\"DBName\":\"orders-db\",\"BackupLocation\":\"backups/orders\"}}", System.Text.Encoding.UTF8, "application/json"));
+
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            var dump = Assert.Single(Directory.GetFiles(Path.Combine(data, "backups", "orders"), "*.dump"));
+            await server.PsqlAsync("postgres", "CREATE DATABASE orders_restored");
+            await server.RestoreAsync(dump, "orders_restored");
+            Assert.Equal(await server.PsqlAsync("orders", Fingerprint), await server.PsqlAsync("orders_restored", Fingerprint));
+        }
+        finally
+        {
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [PostgresFact]
     public async Task Missing_database_on_a_running_server_is_a_failed_run_with_the_server_message()
     {
         await using var server = await PostgresServer.StartAsync();
