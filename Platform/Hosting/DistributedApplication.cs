@@ -18,6 +18,7 @@ public sealed class DistributedApplication : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _gate = new();
     private ConsoleReporter? _console;
+    private ProcessLedger? _ledger;
     private Task _runners = Task.CompletedTask;
     private Task? _stopTask;
     private bool _started;
@@ -78,6 +79,10 @@ public sealed class DistributedApplication : IAsyncDisposable, IDisposable
         Directory.CreateDirectory(DataDirectory);
         if (_options.EnableConsoleOutput) _console = new ConsoleReporter(Resources, ResourceNotifications, ResourceLogs, Console.Out);
         _console?.Info($"Data directory: {DataDirectory}");
+        _ledger = ProcessLedger.Acquire(DataDirectory);
+        _orchestrator.Ledger = _ledger;
+        foreach (var leftover in _ledger.KillLeftovers())
+            _console?.Info($"Ended {leftover}, left running by an earlier AppHost that did not stop cleanly");
 
         _orchestrator.AllocatePorts();
         await _resourceService.StartAsync(_orchestrator, ExecutionContext.ResourceServiceApiKey, cancellationToken);
@@ -120,6 +125,7 @@ public sealed class DistributedApplication : IAsyncDisposable, IDisposable
         await _stopping.CancelAsync();
         await _runners;
         await _resourceService.DisposeAsync();
+        _ledger?.Dispose();
         if (_started) _console?.Info("All resources stopped");
     }
 
@@ -155,7 +161,8 @@ public sealed class DistributedApplication : IAsyncDisposable, IDisposable
         _console?.Dispose();
         _orchestrator.Dispose();
         _stopping.Dispose();
-        if (_options.DeleteDataDirectoryOnDispose && Directory.Exists(DataDirectory))
+        // Only a directory this app owned (it held the lock): never one another AppHost is using.
+        if (_options.DeleteDataDirectoryOnDispose && _ledger is not null && Directory.Exists(DataDirectory))
         {
             try { Directory.Delete(DataDirectory, recursive: true); }
             catch (IOException) { }

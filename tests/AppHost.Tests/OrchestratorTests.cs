@@ -190,4 +190,51 @@ public sealed class OrchestratorTests
         var ex = Assert.Throws<InvalidOperationException>(() => builder.Build());
         Assert.Contains("cycle", ex.Message);
     }
+
+    [Fact]
+    public async Task A_second_AppHost_on_the_same_data_directory_is_refused()
+    {
+        await using var first = DistributedApplicationTestingBuilder.Create();
+        first.AddShell("x", "exec sleep 600");
+        await using var app1 = await first.BuildAsync();
+        await app1.StartAsync();
+
+        await using var second = DistributedApplicationTestingBuilder.Create(["--data-dir", app1.DataDirectory]);
+        second.AddShell("y", "exec sleep 600");
+        await using var app2 = await second.BuildAsync();
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => app2.StartAsync());
+        Assert.Contains("in use by another AppHost", ex.Message);
+        await app2.DisposeAsync();
+        Assert.True(Directory.Exists(app1.DataDirectory), "the refused app must not delete the other app's directory");
+    }
+
+    [Fact]
+    public async Task Processes_left_by_an_AppHost_that_was_killed_are_ended_by_the_next_start()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "apphost-ledger-" + Guid.NewGuid().ToString("N"));
+        // What a SIGKILLed AppHost leaves: a child in its own session, and the ledger naming it.
+        using var orphan = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/setsid", ["sleep", "600"]))!;
+        var id = Platform.Hosting.Orchestration.ProcessTree.Identify(orphan.Id)!.Value;
+        Directory.CreateDirectory(Path.Combine(dataDir, ".apphost"));
+        await File.WriteAllTextAsync(Path.Combine(dataDir, ".apphost", "processes"), $"{id.Pid} {id.StartTime} old-resource\n");
+        try
+        {
+            await using var builder = DistributedApplicationTestingBuilder.Create(["--data-dir", dataDir]);
+            builder.AddShell("fresh", "exec sleep 600");
+            await using var app = await builder.BuildAsync();
+            await app.StartAsync();
+
+            await orphan.WaitForExitAsync().WaitAsync(TestHelpers.Timeout);
+            Assert.False(TestHelpers.IsAlive(id.Pid));
+            await app.ResourceNotifications.WaitForResourceAsync("fresh", KnownResourceStates.Running).WaitAsync(TestHelpers.Timeout);
+            var ledger = await File.ReadAllTextAsync(Path.Combine(dataDir, ".apphost", "processes"));
+            Assert.Contains($"{app.GetProcessId("fresh")} ", ledger);
+            Assert.DoesNotContain("old-resource", ledger);
+        }
+        finally
+        {
+            if (!orphan.HasExited) orphan.Kill();
+            Directory.Delete(dataDir, true);
+        }
+    }
 }

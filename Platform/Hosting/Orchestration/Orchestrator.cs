@@ -32,6 +32,9 @@ internal sealed class Orchestrator
     public TimeProvider Time { get; }
     public IReadOnlyCollection<ResourceRunner> Runners => _runners.Values;
 
+    /// <summary>Record of the processes running now, for cleanup after an AppHost crash (null when not started).</summary>
+    public ProcessLedger? Ledger { get; set; }
+
     public ResourceRunner? Runner(string name) => _runners.GetValueOrDefault(name);
 
     /// <summary>Gives every endpoint without a fixed port a free loopback port, distinct within the application.</summary>
@@ -163,6 +166,7 @@ internal sealed class Orchestrator
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) Log(resource, false, e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Log(resource, true, e.Data); };
         if (!process.Start()) throw new InvalidOperationException($"'{command}' did not start");
+        Ledger?.Started(process.Id, resource.Name);
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

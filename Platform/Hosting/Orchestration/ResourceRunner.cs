@@ -137,6 +137,7 @@ internal sealed class ResourceRunner(ProcessResource resource, Orchestrator orch
                 await launched.TerminateAsync(orchestrator.Options.StopGracePeriod);
                 await probe;
                 CurrentPid = null;
+                orchestrator.Ledger?.Ended(launched.Pid);
                 PublishEnded(launched.ExitCode);
                 return;
             }
@@ -146,6 +147,7 @@ internal sealed class ResourceRunner(ProcessResource resource, Orchestrator orch
             await launched.CleanupAfterExitAsync();
             await probe;
             CurrentPid = null;
+            orchestrator.Ledger?.Ended(launched.Pid);
             var exitCode = launched.ExitCode;
             if (exitCode == 0 || !policy.Enabled || ct.IsCancellationRequested)
             {
