@@ -110,12 +110,22 @@ public sealed partial class AppRegistry : BackgroundService
         return addresses.Count == 0 ? null : addresses[Random.Shared.Next(addresses.Count)];
     }
 
+    /// <summary>Registers before the API starts listening, so a sidecar that answers healthz can already be found.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Enabled && !string.IsNullOrEmpty(_options.AppId))
+        {
+            await EnsureSchemaAsync(cancellationToken);
+            await HeartbeatAsync(cancellationToken);
+        }
+        await base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!Enabled || string.IsNullOrEmpty(_options.AppId)) return;
         try
         {
-            await EnsureSchemaAsync(stoppingToken);
             using var timer = new PeriodicTimer(HeartbeatInterval, _time);
             do
             {

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Text.Json;
+using Dapr.Client;
+using Dapr.Client.Autogen.Grpc.v1;
+using Google.Protobuf;
+using Grpc.Core;
+using TestSupport;
+
+namespace Platform.Sidecar.Tests;
+
+/// <summary>Service invocation between two real sidecars and API token enforcement.</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class InvocationAndTokenTests(SchedulerFixture fixture) : IDisposable
+{
+    private readonly string _registry = Path.Combine(Path.GetTempPath(), $"sidecar-registry-{Guid.NewGuid():N}.db");
+
+    [Fact]
+    public async Task Dapr_client_invoke_http_client_reaches_the_other_app_through_both_sidecars()
+    {
+        await using var calleeApp = await HttpTestApp.StartAsync();
+        var callerId = Sidecars.UniqueAppId("caller");
+        var calleeId = Sidecars.UniqueAppId("callee");
+        await using var caller = await Sidecars.StartAsync(fixture, callerId, registry: _registry, waitForStream: false);
+        await using var callee = await Sidecars.StartAsync(fixture, calleeId, calleeApp.Port, registry: _registry, waitForStream: false,
+            environment: new Dictionary<string, string?> { ["APP_API_TOKEN"] = "callee-app-token" });
+
+        // Exactly as an app would: Dapr.Client's invoke HttpClient pointed at its own sidecar.
+        using var client = DaprClient.CreateInvokeHttpClient(calleeId, caller.HttpEndpoint);
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"http://{calleeId}/things/42?x=1&y=two")
+        {
+            Content = new StringContent("{\"a\":1}", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-custom", "kept");
+        request.Headers.Add("x-status", "201");
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("yes", response.Headers.GetValues("x-echo").Single());
+        var echo = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("PUT", echo.GetProperty("method").GetString());
+        Assert.Equal("/things/42", echo.GetProperty("path").GetString());
+        Assert.Equal("?x=1&y=two", echo.GetProperty("query").GetString());
+        Assert.Equal("{\"a\":1}", echo.GetProperty("body").GetString());
+
+        var seen = await calleeApp.Other.NextAsync(TimeSpan.FromSeconds(10), "invoked request");
+        Assert.Equal("kept", seen.Headers["x-custom"]);
+        Assert.Equal("application/json; charset=utf-8", seen.Headers["content-type"]);
+        Assert.Equal("callee-app-token", seen.Headers["dapr-api-token"]);
+        Assert.Equal(callerId, seen.Headers["dapr-caller-app-id"]);
+
+        // The dapr-app-id header form, and gRPC InvokeService, reach the same app.
+        using var http = caller.HttpClient();
+        using var headerForm = new HttpRequestMessage(HttpMethod.Get, "/hello/world?q=1");
+        headerForm.Headers.Add("dapr-app-id", calleeId);
+        using var headerResponse = await http.SendAsync(headerForm);
+        Assert.Equal(HttpStatusCode.OK, headerResponse.StatusCode);
+        Assert.Equal("/hello/world", JsonDocument.Parse(await headerResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("path").GetString());
+
+        var invoked = await caller.GrpcClient().InvokeServiceAsync(new InvokeServiceRequest
+        {
+            Id = calleeId,
+            Message = new InvokeRequest
+            {
+                Method = "grpc/path", ContentType = "text/plain",
+                Data = new Google.Protobuf.WellKnownTypes.Any { Value = ByteString.CopyFromUtf8("ping") },
+                HttpExtension = new HTTPExtension { Verb = HTTPExtension.Types.Verb.Post, Querystring = "k=v" },
+            },
+        });
+        var grpcEcho = JsonDocument.Parse(invoked.Data.Value.ToStringUtf8()).RootElement;
+        Assert.Equal(("/grpc/path", "?k=v", "ping"), (grpcEcho.GetProperty("path").GetString(), grpcEcho.GetProperty("query").GetString(), grpcEcho.GetProperty("body").GetString()));
+        Assert.StartsWith("application/json", invoked.ContentType);
+
+        // An unknown app id is a daprd-style error.
+        using var unknown = await http.GetAsync("/v1.0/invoke/nobody-here/method/x");
+        Assert.Equal(HttpStatusCode.InternalServerError, unknown.StatusCode);
+        Assert.Contains("ERR_DIRECT_INVOKE", await unknown.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Api_token_is_required_on_http_and_grpc_when_configured()
+    {
+        var appId = Sidecars.UniqueAppId("token");
+        await using var sidecar = await Sidecars.StartAsync(fixture, appId, waitForStream: false,
+            environment: new Dictionary<string, string?> { ["DAPR_API_TOKEN"] = "s3cret" });
+        using var http = sidecar.HttpClient();
+
+        foreach (var token in new[] { null, "wrong" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1.0/jobs/t") { Content = new StringContent("{}") };
+            if (token is not null) request.Headers.Add("dapr-api-token", token);
+            using var response = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("invalid api token", await response.Content.ReadAsStringAsync());
+        }
+        using (var ok = new HttpRequestMessage(HttpMethod.Post, "/v1.0/jobs/t") { Content = new StringContent("{}") })
+        {
+            ok.Headers.Add("dapr-api-token", "s3cret");
+            Assert.Equal(HttpStatusCode.BadRequest, (await http.SendAsync(ok)).StatusCode); // past auth: Schedule is empty
+        }
+        Assert.Equal(HttpStatusCode.NoContent, (await http.GetAsync("/v1.0/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/v1.0/metadata")).StatusCode);
+
+        var missing = await Assert.ThrowsAsync<RpcException>(() => sidecar.GrpcClient().GetMetadataAsync(new GetMetadataRequest()).ResponseAsync);
+        Assert.Equal((StatusCode.Unauthenticated, "missing api token in request metadata"), (missing.StatusCode, missing.Status.Detail));
+        var wrong = await Assert.ThrowsAsync<RpcException>(() => sidecar.GrpcClient("nope").GetMetadataAsync(new GetMetadataRequest()).ResponseAsync);
+        Assert.Equal((StatusCode.Unauthenticated, "authentication error: api token mismatch"), (wrong.StatusCode, wrong.Status.Detail));
+        Assert.Equal(appId, (await sidecar.GrpcClient("s3cret").GetMetadataAsync(new GetMetadataRequest())).Id);
+    }
+
+    public void Dispose()
+    {
+        foreach (var f in new[] { _registry, _registry + "-wal", _registry + "-shm" })
+            try { File.Delete(f); } catch (IOException) { }
+    }
+}
