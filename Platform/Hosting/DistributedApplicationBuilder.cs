@@ -94,9 +94,27 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
         if (_built) throw new InvalidOperationException("Build() may only be called once.");
         _built = true;
         if (!Options.DisableDashboard && !_resources.OfType<DashboardResource>().Any()) this.AddDashboard("dashboard");
+        ApplyConfiguredPorts();
         DaprHostingExtensions.ConnectSidecars(this);
         ValidateWaits();
         return new DistributedApplication(this);
+    }
+
+    /// <summary>
+    /// <c>AppHost:Ports:&lt;resource&gt;=&lt;port&gt;</c> fixes the port of a resource's <c>http</c> endpoint (e.g. a stable URL for
+    /// BackupApi or the dashboard); every other endpoint gets a free port at each start.
+    /// </summary>
+    private void ApplyConfiguredPorts()
+    {
+        foreach (var entry in Configuration.GetSection("AppHost:Ports").GetChildren())
+        {
+            var resource = _resources.FirstOrDefault(r => string.Equals(r.Name, entry.Key, StringComparison.OrdinalIgnoreCase))
+                ?? throw new InvalidOperationException($"AppHost:Ports:{entry.Key}: there is no resource named '{entry.Key}'.");
+            if (!int.TryParse(entry.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+                || port is < 1 or > 65535)
+                throw new InvalidOperationException($"AppHost:Ports:{entry.Key}: '{entry.Value}' is not a TCP port.");
+            CreateResourceBuilder(resource).WithHttpEndpoint(port);
+        }
     }
 
     private void ValidateWaits()

@@ -135,4 +135,27 @@ public sealed class EnvironmentTests
         Assert.Equal(["backupapi-dapr", "backupworker"], WaitsOf("backupapi").Order());
         Assert.Equal(["backupworker", "scheduler"], WaitsOf("backupapi-dapr").Order());
     }
+
+    [Fact]
+    public async Task AppHost_Ports_fixes_the_http_port_of_a_resource()
+    {
+        await using var builder = DistributedApplicationTestingBuilder.Create(["--AppHost:Ports:web=18123"]);
+        builder.AddShell("web", "exec sleep 600").WithHttpEndpoint(env: "PORT");
+        builder.AddShell("other", "exec sleep 600").WithHttpEndpoint();
+        var app = builder.Build();
+        app.Orchestrator.AllocatePorts();
+
+        Assert.Equal("http://127.0.0.1:18123", app.Resources.Single(r => r.Name == "web").GetEndpoint("http").Url);
+        Assert.Equal("18123", app.Orchestrator.BuildEnvironment(app.Resources.Single(r => r.Name == "web"))["PORT"]);
+        Assert.NotEqual(18123, app.Resources.Single(r => r.Name == "other").GetEndpoint("http").AllocatedPort);
+    }
+
+    [Fact]
+    public async Task AppHost_Ports_naming_an_unknown_resource_is_an_error()
+    {
+        await using var builder = DistributedApplicationTestingBuilder.Create(["--AppHost:Ports:nobody=18124"]);
+        builder.AddShell("web", "exec sleep 600");
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.Build());
+        Assert.Contains("no resource named 'nobody'", ex.Message);
+    }
 }
