@@ -31,6 +31,11 @@ var options = new BenchOptions(args.Skip(1));
 var scenarios = new Dictionary<string, Func<BenchOptions, Task>>(StringComparer.OrdinalIgnoreCase)
 {
     ["engine"] = EngineScenario.RunAsync,
+    ["schedule"] = SchedulerScenarios.RunScheduleAsync,
+    ["restart"] = SchedulerScenarios.RunRestartAsync,
+    ["triggers"] = SidecarScenarios.RunTriggersAsync,
+    ["http-schedule"] = SidecarScenarios.RunHttpScheduleAsync,
+    ["steady"] = SidecarScenarios.RunSteadyAsync,
 };
 var started = Stopwatch.StartNew();
 Machine.Note($"benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
