@@ -30,6 +30,7 @@ var app = builder.Build();
 app.Services.GetRequiredService<BackupCatalog>();
 DemoDatabase.EnsureSeeded(app.Services.GetRequiredService<IOptions<BackupOptions>>(), app.Services.GetRequiredService<BackupPaths>(), app.Logger);
 
+app.UseAppApiToken(app.Configuration["APP_API_TOKEN"]);
 app.MapDefaultEndpoints();
 app.MapWorkerEndpoints();
 app.MapDaprScheduledJobHandler(

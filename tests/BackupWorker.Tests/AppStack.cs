@@ -10,6 +10,14 @@ namespace BackupWorker.Tests;
 public sealed class AppStack : IAsyncDisposable
 {
     private readonly List<IAsyncDisposable> _owned = [];
+    private bool _withTokens;
+
+    public const string DaprApiToken = "stack-dapr-token";
+    public const string AppApiToken = "stack-app-token";
+
+    private Dictionary<string, string?>? Tokens => _withTokens
+        ? new() { ["DAPR_API_TOKEN"] = DaprApiToken, ["APP_API_TOKEN"] = AppApiToken }
+        : null;
 
     private AppStack(string root) => Root = root;
 
@@ -24,9 +32,10 @@ public sealed class AppStack : IAsyncDisposable
 
     /// <param name="workerSettings">Extra configuration of BackupWorker (e.g. <c>Demo__Enabled</c>).</param>
     /// <param name="workerBeforeSidecar">Start the worker before its sidecar is up (the AppHost does not order them).</param>
-    public static async Task<AppStack> StartAsync(IDictionary<string, string?>? workerSettings = null, bool workerBeforeSidecar = false)
+    /// <param name="withTokens">Give sidecars and apps DAPR_API_TOKEN and APP_API_TOKEN, as a secured deployment would.</param>
+    public static async Task<AppStack> StartAsync(IDictionary<string, string?>? workerSettings = null, bool workerBeforeSidecar = false, bool withTokens = false)
     {
-        var stack = new AppStack(Directory.CreateTempSubdirectory("backup-stack-").FullName);
+        var stack = new AppStack(Directory.CreateTempSubdirectory("backup-stack-").FullName) { _withTokens = withTokens };
         try
         {
             await stack.LaunchAsync(workerSettings ?? new Dictionary<string, string?>(), workerBeforeSidecar);
@@ -50,7 +59,7 @@ public sealed class AppStack : IAsyncDisposable
         var workerSidecarSettings = new SidecarSettings("backupworker")
         {
             AppPort = workerPort, SchedulerHostAddress = Scheduler.HostAddress, NameResolutionSqlite = registry,
-            HttpPort = FreePort.Next(), GrpcPort = FreePort.Next(),
+            HttpPort = FreePort.Next(), GrpcPort = FreePort.Next(), Environment = Tokens,
         };
         var workerEnv = AppEnvironment(workerPort, workerSidecarSettings.HttpPort!.Value, workerSidecarSettings.GrpcPort!.Value);
         workerEnv["Backup__DataDirectory"] = DataDirectory;
@@ -73,7 +82,7 @@ public sealed class AppStack : IAsyncDisposable
         var apiPort = FreePort.Next();
         ApiSidecar = await SidecarProcess.StartAsync(new SidecarSettings("backupapi")
         {
-            AppPort = apiPort, SchedulerHostAddress = Scheduler.HostAddress, NameResolutionSqlite = registry,
+            AppPort = apiPort, SchedulerHostAddress = Scheduler.HostAddress, NameResolutionSqlite = registry, Environment = Tokens,
         });
         _owned.Add(ApiSidecar);
         Api = StartApp("backupapi", "BackupApi", AppEnvironment(apiPort, ApiSidecar.HttpPort, ApiSidecar.GrpcPort));
@@ -88,7 +97,14 @@ public sealed class AppStack : IAsyncDisposable
         return process;
     }
 
-    private static Dictionary<string, string?> AppEnvironment(int appPort, int daprHttpPort, int daprGrpcPort) => new()
+    private Dictionary<string, string?> AppEnvironment(int appPort, int daprHttpPort, int daprGrpcPort)
+    {
+        var environment = BaseEnvironment(appPort, daprHttpPort, daprGrpcPort);
+        foreach (var (k, v) in Tokens ?? []) environment[k] = v;
+        return environment;
+    }
+
+    private static Dictionary<string, string?> BaseEnvironment(int appPort, int daprHttpPort, int daprGrpcPort) => new()
     {
         ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{appPort}",
         ["ASPNETCORE_ENVIRONMENT"] = "Development",

@@ -12,7 +12,8 @@ public sealed class BackupStackFixture : IAsyncLifetime
 {
     public AppStack Stack { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Stack = await AppStack.StartAsync();
+    // Secured like a real deployment: every app -> sidecar call carries DAPR_API_TOKEN, every sidecar -> app call APP_API_TOKEN.
+    public async Task InitializeAsync() => Stack = await AppStack.StartAsync(withTokens: true);
 
     public async Task DisposeAsync() => await Stack.DisposeAsync();
 }
@@ -134,7 +135,7 @@ public class BackupStackTests(BackupStackFixture fixture) : IClassFixture<Backup
     public async Task A_trigger_for_an_unknown_database_is_a_failed_run_and_is_retried()
     {
         // Scheduled directly on the worker's sidecar (the API would refuse it): the worker receives a trigger it cannot honour.
-        using var jobs = new DaprJobsClientBuilder().UseGrpcEndpoint(Stack.WorkerSidecar.GrpcEndpoint).Build();
+        using var jobs = new DaprJobsClientBuilder().UseGrpcEndpoint(Stack.WorkerSidecar.GrpcEndpoint).UseDaprApiToken(AppStack.DaprApiToken).Build();
         await jobs.ScheduleJobAsync("it-unknown-db", DaprJobSchedule.FromExpression("@every 1s"),
             Backups.BackupPayload.ForDatabase("ghost", "backups/ghost").ToUtf8Json(), repeats: 1,
             failurePolicyOptions: new JobFailurePolicyConstantOptions(TimeSpan.FromMilliseconds(200)) { MaxRetries = 2 });

@@ -100,6 +100,21 @@ public class WorkerProcessTests
     }
 
     [Fact]
+    public async Task App_api_token_is_required_when_configured()
+    {
+        await using var worker = await StartWorkerAsync(new Dictionary<string, string?> { ["APP_API_TOKEN"] = "app-secret" });
+
+        var without = await worker.Http.PostAsync("/job/prod-db-backup", Payload("my-prod-db", "backups/t"));
+        Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await worker.Http.GetAsync("/runs")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await worker.Http.GetAsync("/health")).StatusCode);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/job/prod-db-backup") { Content = Payload("my-prod-db", "backups/t") };
+        request.Headers.Add("dapr-api-token", "app-secret");
+        Assert.Equal(HttpStatusCode.OK, (await worker.Http.SendAsync(request)).StatusCode);
+    }
+
+    [Fact]
     public async Task Sidecar_down_is_a_503_problem_not_a_crash()
     {
         await using var worker = await StartWorkerAsync();
