@@ -126,6 +126,8 @@ public sealed partial class JobStreamWorker(
         }
         activity?.SetStatus(ok ? ActivityStatusCode.Ok : ActivityStatusCode.Error);
         metrics.TriggerDelivered(ok, time.GetElapsedTime(started).TotalMilliseconds);
+        if (trigger.ScheduledTime is { } scheduled)
+            metrics.TriggerLateness((time.GetUtcNow() - scheduled.ToDateTimeOffset()).TotalMilliseconds);
         LogDelivered(logger, trigger.Name, trigger.Id, ok);
         return ok;
     }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Platform.Sidecar;
 
@@ -66,10 +67,25 @@ builder.Services.AddGrpc(o =>
 });
 builder.Services.AddGrpcReflection();
 
+// The trigger spans are always recorded (they carry the scheduler's trace context on to the app); request and
+// client instrumentation and the exporter only when telemetry is collected, to keep the hot paths lean otherwise.
+var exportTelemetry = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 var otel = builder.Services.AddOpenTelemetry()
-    .WithTracing(t => t.AddSource(SidecarMetrics.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation())
-    .WithMetrics(m => m.AddMeter(SidecarMetrics.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation());
-if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+    .ConfigureResource(r =>
+    {
+        if (string.IsNullOrEmpty(builder.Configuration["OTEL_SERVICE_NAME"])) r.AddService($"{options.AppId}-dapr");
+    })
+    .WithTracing(t =>
+    {
+        t.AddSource(SidecarMetrics.Name);
+        if (exportTelemetry) t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+    })
+    .WithMetrics(m =>
+    {
+        m.AddMeter(SidecarMetrics.Name);
+        if (exportTelemetry) m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+    });
+if (exportTelemetry)
 {
     builder.Logging.AddOpenTelemetry(l => { l.IncludeFormattedMessage = true; l.IncludeScopes = true; });
     otel.UseOtlpExporter();

@@ -14,6 +14,7 @@ public sealed class SidecarMetrics : IDisposable
     private readonly Counter<long> _jobsScheduled;
     private readonly Counter<long> _triggers;
     private readonly Histogram<double> _deliveryLatency;
+    private readonly Histogram<double> _triggerLateness;
 
     public SidecarMetrics(IMeterFactory meterFactory)
     {
@@ -22,6 +23,7 @@ public sealed class SidecarMetrics : IDisposable
         _jobsScheduled = _meter.CreateCounter<long>("sidecar.jobs.scheduled", "{job}", "Jobs scheduled through this sidecar");
         _triggers = _meter.CreateCounter<long>("sidecar.jobs.triggers", "{trigger}", "Job triggers delivered to the app, by outcome");
         _deliveryLatency = _meter.CreateHistogram<double>("sidecar.jobs.delivery.duration", "ms", "Time from receiving a trigger to the app's answer");
+        _triggerLateness = _meter.CreateHistogram<double>("sidecar.jobs.trigger.lateness", "ms", "Time from a tick's scheduled instant to the app's answer");
     }
 
     public void Request(string protocol, string method) =>
@@ -35,6 +37,8 @@ public sealed class SidecarMetrics : IDisposable
         _triggers.Add(1, outcome);
         _deliveryLatency.Record(milliseconds, outcome);
     }
+
+    public void TriggerLateness(double milliseconds) => _triggerLateness.Record(milliseconds);
 
     public void Dispose() => _meter.Dispose();
 }
