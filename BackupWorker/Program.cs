@@ -23,6 +23,7 @@ builder.Services.AddSingleton<ScheduleService>();
 builder.Services.AddDaprJobsClient();
 builder.Services.AddHostedService<DemoJobScheduler>();
 builder.Services.AddProblemDetails();
+builder.Services.AddHealthChecks().AddCheck<CatalogHealthCheck>("catalog");
 
 var app = builder.Build();
 

@@ -59,6 +59,13 @@ public sealed class BackupCatalog
             """);
     }
 
+    /// <summary>Throws when the catalog file cannot be read (for the readiness check).</summary>
+    public void Ping()
+    {
+        using var connection = Open();
+        Execute(connection, "SELECT count(*) FROM runs WHERE 0");
+    }
+
     public void UpsertSchedule(ScheduleRecord s)
     {
         using var connection = Open();
