@@ -69,6 +69,7 @@ app.MapGet("/api/telemetry/stats", (LogStore logs, SpanStore spans, MetricStore 
     spans = spans.Count, traces = spans.TraceCount, maxSpanCount = spans.Capacity, spansEvicted = spans.Evicted,
     metricPoints = metrics.Count, maxMetricPoints = metrics.Capacity, metricPointsEvicted = metrics.Evicted,
     resources = resources.All().Count,
+    managedHeapBytes = GC.GetGCMemoryInfo().HeapSizeBytes,
 }));
 app.MapRazorComponents<App>();
 

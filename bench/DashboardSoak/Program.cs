@@ -76,7 +76,7 @@ try
         samples.Add(rss);
         try { last = await StatsAsync(http); } catch (HttpRequestException) { } catch (TaskCanceledException) { }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{started.Elapsed:mm\\:ss} rss={rss,7:0.0} MB  logs={last.GetProperty("logs"),6} spans={last.GetProperty("spans"),6} points={last.GetProperty("metricPoints"),6}  sent logs={emitter.Logs} spans={emitter.Spans}"));
+            $"{started.Elapsed:mm\\:ss} rss={rss,7:0.0} MB  logs={last.GetProperty("logs"),6} spans={last.GetProperty("spans"),6} points={last.GetProperty("metricPoints"),6} heap={last.GetProperty("managedHeapBytes").GetInt64() / 1048576.0,6:0.0} MB  sent logs={emitter.Logs} spans={emitter.Spans}"));
     }
     stop.Cancel();
     await emitting;
