@@ -9,7 +9,8 @@ namespace Platform.Sidecar;
 /// <summary>
 /// The gRPC channels to every configured scheduler host. Unary calls rotate round-robin over the hosts, wait for a
 /// connection (WaitForReady) under a 30 s deadline, and move to the next host when one answers Cancelled (it is
-/// shutting down), as daprd's scheduler client wrapper does.
+/// shutting down), as daprd's scheduler client wrapper does. Hosts come from --scheduler-host-address only
+/// (the WatchHosts discovery of daprd is not used).
 /// </summary>
 public sealed class SchedulerConnection : IDisposable
 {
@@ -54,7 +55,11 @@ public sealed class SchedulerConnection : IDisposable
         if (_hosts.Length == 0) throw new InvalidOperationException("scheduler clients are disabled");
         for (var attempt = 0; ; attempt++)
         {
-            var host = _hosts[(int)((uint)Interlocked.Increment(ref _next) % (uint)_hosts.Length)];
+            // Prefer replicas with a live trigger stream: a configured replica that is down would otherwise hold
+            // every call routed to it for the whole WaitForReady deadline.
+            var live = _hosts.Where(h => _connected.TryGetValue(h.Address, out var c) && c).ToArray();
+            var candidates = live.Length > 0 ? live : _hosts;
+            var host = candidates[(int)((uint)Interlocked.Increment(ref _next) % (uint)candidates.Length)];
             var options = new CallOptions(deadline: DateTime.UtcNow + CallTimeout, cancellationToken: ct).WithWaitForReady();
             try
             {

@@ -180,4 +180,23 @@ public sealed class GrpcJobsApiTests(SchedulerFixture fixture)
         AssertDaprError(ex, StatusCode.Internal, "failed to schedule job due to: scheduler clients are disabled", "DAPR_SCHEDULER_SCHEDULE_JOB");
         Assert.Equal(appId + "-lone", (await client.GetMetadataAsync(new GetMetadataRequest())).Id);
     }
+
+    [Fact]
+    public async Task A_configured_scheduler_replica_that_is_down_does_not_stall_calls()
+    {
+        var appId = Sidecars.UniqueAppId("grpc-two-hosts");
+        var dead = $"127.0.0.1:{TestSupport.FreePort.Next()}";
+        await using var sidecar = await TestSupport.SidecarProcess.StartAsync(new TestSupport.SidecarSettings(appId)
+        {
+            SchedulerHostAddress = $"{dead},{fixture.Scheduler.HostAddress}",
+        });
+        await sidecar.WaitForSchedulerStreamAsync();
+        var client = sidecar.GrpcClient();
+        Assert.Equal([fixture.Scheduler.HostAddress], (await client.GetMetadataAsync(new GetMetadataRequest())).Scheduler.ConnectedAddresses);
+        // Every call must go to the live replica; one routed to the dead one would wait out its deadline.
+        for (var i = 0; i < 6; i++)
+            await client.ScheduleJobAsync(new ScheduleJobRequest { Job = new Job { Name = $"j{i}", Schedule = "@daily" } },
+                deadline: DateTime.UtcNow.AddSeconds(10));
+        Assert.Equal(6, (await client.ListJobsAsync(new ListJobsRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Jobs.Count);
+    }
 }

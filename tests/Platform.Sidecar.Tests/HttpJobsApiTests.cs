@@ -131,6 +131,12 @@ public sealed class HttpJobsApiTests(SchedulerFixture fixture)
         Assert.Equal("@daily", o2.GetProperty("schedule").GetString());
         Assert.False(o2.TryGetProperty("repeats", out _));
 
+        // A payload type daprd cannot render as JSON (the .NET SDK's own) fails GET over HTTP only.
+        await sidecar.GrpcClient().ScheduleJobAsync(new ScheduleJobRequest { Job = new Job { Name = "sdkpayload", Schedule = "@daily",
+            Data = new Any { TypeUrl = "dapr.io/schedule/jobpayload", Value = Google.Protobuf.ByteString.CopyFromUtf8("{}") } } });
+        var opaque = await AssertHttpErrorAsync(await http.GetAsync("/v1.0/jobs/sdkpayload"), 500, "ERR_INTERNAL", kitError: false);
+        Assert.StartsWith("failed to encode response as JSON: ", opaque.message);
+
         // Health endpoints.
         Assert.Equal(HttpStatusCode.NoContent, (await http.GetAsync("/v1.0/healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await http.GetAsync("/v1.0/healthz/outbound")).StatusCode);
