@@ -93,21 +93,15 @@ public static class DaprHostingExtensions
     }
 
     /// <summary>
-    /// Called by Build(): a sidecar starts after the same dependencies as its app (as the Dapr integration copies the
-    /// app's waits) and after the scheduler; the app waits for its sidecar to be healthy, so its first Dapr call works.
+    /// Called by Build(): the app waits for its sidecar to be healthy, so its first Dapr call works. Unlike the Dapr
+    /// integration, the sidecar does not copy the app's waits: it reconnects to the scheduler and resolves other apps
+    /// by itself, so starting it at once (in parallel with the scheduler) shortens the start chain by two steps.
     /// </summary>
     internal static void ConnectSidecars(IDistributedApplicationBuilder builder)
     {
-        var scheduler = builder.Resources.OfType<SchedulerResource>().FirstOrDefault();
         foreach (var sidecar in builder.Resources.OfType<DaprSidecarResource>())
         {
             var app = sidecar.App;
-            foreach (var wait in app.Annotations.OfType<WaitAnnotation>().ToList())
-                if (!ReferenceEquals(wait.Resource, sidecar) && !sidecar.Annotations.OfType<WaitAnnotation>().Any(w => ReferenceEquals(w.Resource, wait.Resource)))
-                    sidecar.Annotations.Add(new WaitAnnotation(wait.Resource, wait.WaitType));
-            if (scheduler is not null && sidecar.Options.SchedulerHostAddress is null
-                && !sidecar.Annotations.OfType<WaitAnnotation>().Any(w => ReferenceEquals(w.Resource, scheduler)))
-                sidecar.Annotations.Add(new WaitAnnotation(scheduler, WaitType.WaitUntilHealthy));
             if (!app.Annotations.OfType<WaitAnnotation>().Any(w => ReferenceEquals(w.Resource, sidecar)))
                 app.Annotations.Add(new WaitAnnotation(sidecar, WaitType.WaitUntilHealthy));
         }
