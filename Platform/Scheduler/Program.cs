@@ -23,10 +23,16 @@ builder.Logging.AddFilter("Grpc", level > LogLevel.Warning ? level : LogLevel.Wa
 var listen = IPAddress.Parse(options.ListenAddress);
 builder.WebHost.ConfigureKestrel(k =>
 {
+    // Dapr's scheduler keeps streams alive with 3 s pings and drops a peer silent for 5 s more;
+    // a dead sidecar's in-flight triggers are then redelivered to another.
+    k.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(3);
+    k.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
+    k.Limits.Http2.MaxStreamsPerConnection = 1000;
     k.Listen(listen, options.Port, o => o.Protocols = HttpProtocols.Http2);
     k.Listen(listen, options.HealthzPort, o => o.Protocols = HttpProtocols.Http1);
 });
 
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<IJobStore>(sp =>
     new SqliteJobStore(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.DataDir, sp.GetRequiredService<ILogger<SqliteJobStore>>()));
