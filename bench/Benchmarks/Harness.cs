@@ -71,6 +71,32 @@ public sealed class Samples
     }
 }
 
+/// <summary>
+/// CPU used by each measured process over a window. CPU per operation does not depend on how loaded the machine is,
+/// so it says what the processes under test would reach on two idle cores (the "ceiling").
+/// </summary>
+public sealed class CpuWindow
+{
+    private readonly (string Name, int Pid)[] _processes;
+    private double[] _start = [];
+    private double[] _used = [];
+
+    public CpuWindow(params (string Name, int Pid)[] processes) => _processes = processes;
+
+    public void Start() => _start = [.. _processes.Select(p => Machine.CpuSeconds(p.Pid))];
+
+    public void Stop() => _used = [.. _processes.Select((p, i) => Machine.CpuSeconds(p.Pid) - _start[i])];
+
+    /// <summary>"scheduler 120 + sidecar 210 µs/op" for the given operation count.</summary>
+    public string PerOp(double ops) => ops <= 0 ? "-" :
+        string.Join(" + ", _processes.Select((p, i) => $"{p.Name} {_used[i] / ops * 1e6:0}")) + " us/op";
+
+    public double UsedBy(int index) => _used[index];
+
+    /// <summary>Operations per second two idle cores could sustain, counting the processes under test only.</summary>
+    public double Ceiling(double ops) => ops <= 0 ? double.NaN : Environment.ProcessorCount / (_used.Sum() / ops);
+}
+
 public readonly record struct LatencySummary(int Count, double P50, double P99, double Max, double Mean);
 
 /// <summary>A result table printed with aligned columns; rows are added as each measurement ends.</summary>
@@ -144,6 +170,22 @@ public static class Machine
 
         static double Kb(string line) => double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
     }
+
+    /// <summary>User + system CPU seconds a process has used so far (/proc/&lt;pid&gt;/stat, clock ticks of 1/100 s).</summary>
+    public static double CpuSeconds(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+            var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (double.Parse(rest[11], CultureInfo.InvariantCulture) + double.Parse(rest[12], CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (IOException) { return double.NaN; }
+    }
+
+    /// <summary>Environment for the processes under test; <c>--perf-map</c> adds DOTNET_PerfMapEnabled=1 so <c>perf</c> can name JIT frames.</summary>
+    public static Dictionary<string, string?> ChildEnvironment { get; } = [];
 
     public static void Note(string text) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] (load {LoadAverage()}) {text}");
 }

@@ -37,14 +37,16 @@ public static class SidecarScenarios
             SchedulerProcess? scheduler = null;
             try
             {
-                scheduler = await SchedulerProcess.StartAsync(extraArgs: ["--log-level", "warn"]);
+                scheduler = await SchedulerProcess.StartAsync(extraArgs: ["--log-level", "warn"], environment: Machine.ChildEnvironment);
                 var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId)
                 {
                     AppPort = app.Port,
                     SchedulerHostAddress = scheduler.HostAddress,
                     LogLevel = "info",
+                    Environment = Machine.ChildEnvironment,
                 });
                 await sidecar.WaitForSchedulerStreamAsync();
+                Machine.Note($"scheduler pid {scheduler.Process.Id}, sidecar pid {sidecar.Process.Id}");
                 return new Stack { Scheduler = scheduler, Sidecar = sidecar, App = app };
             }
             catch
@@ -70,14 +72,16 @@ public static class SidecarScenarios
         var n = o.Int("jobs", 20_000);
         var callers = o.Int("callers", 64);
         var table = new Table($"triggers: Dapr TestJobTriggerPerformance, {n:N0} one-shot jobs via the sidecar's gRPC ScheduleJob ({callers} concurrent), HTTP app",
-            "workload", "scheduled/s", "delivered", "trigger rate/s (first->last delivery)", "schedule->all delivered s", "target >=15,463/s");
+            "workload", "scheduled/s", "delivered", "trigger rate/s (first->last delivery)", "schedule->all delivered s", "CPU per trigger", "2-core ceiling/s", "target >=15,463/s");
         Machine.Note("triggers: starting scheduler + sidecar + app");
         await using var stack = await Stack.StartAsync("bench-triggers");
         using var channel = GrpcChannel.ForAddress(stack.Sidecar.GrpcEndpoint);
         var dapr = new DaprGrpc.Dapr.DaprClient(channel);
         var data = Any.Pack(new StringValue { Value = "perftest" });
 
-        async Task<(double ScheduleRate, Deliveries D, double Total)> Phase(string prefix, Func<int, string> dueTime)
+        var cpu = new CpuWindow(("scheduler", stack.Scheduler.Process.Id), ("sidecar", stack.Sidecar.Process.Id), ("harness app", Environment.ProcessId));
+
+        async Task<(double ScheduleRate, Deliveries D, double Total)> Phase(string prefix, int n, Func<int, string> dueTime)
         {
             var deliveries = new Deliveries(n);
             stack.App.OnJob = (name, now) => { if (name.StartsWith(prefix, StringComparison.Ordinal)) deliveries.Add(now); };
@@ -89,20 +93,27 @@ public static class SidecarScenarios
                 }, cancellationToken: ct));
             var scheduleRate = n / sw.Elapsed.TotalSeconds;
             Machine.Note($"triggers/{prefix}: scheduled {n} in {sw.Elapsed.TotalSeconds:0.0} s ({scheduleRate:0}/s)");
+            cpu.Start();
             await deliveries.WaitAsync(TimeSpan.FromSeconds(120));
+            cpu.Stop();
             return (scheduleRate, deliveries, sw.Elapsed.TotalSeconds);
         }
 
+        // Warm-up (not measured): the same path once, so the processes have compiled it.
+        await Phase("w-", Math.Min(n, 5_000), _ => "1s");
+
         // Dapr's workload: every job due 1 s after its own ScheduleJob call.
-        var (rate1, d1, total1) = await Phase("t1-", _ => "1s");
-        table.Add("dueTime 1s (Dapr's workload)", rate1, d1.Count, d1.Rate, total1, Verdict.AtLeast(d1.Rate, TargetTriggersPerSecond) + (d1.Count < n ? " (lost!)" : ""));
+        var (rate1, d1, total1) = await Phase("t1-", n, _ => "1s");
+        table.Add("dueTime 1s (Dapr's workload)", rate1, d1.Count, d1.Rate, total1, null, null, Verdict.AtLeast(d1.Rate, TargetTriggersPerSecond) + (d1.Count < n ? " (lost!)" : ""));
 
         // The trigger path alone: every job due at one instant after the scheduling ends, so delivery is not paced by scheduling.
         var at = DateTimeOffset.UtcNow.AddSeconds(2 + 1.5 * n / Math.Max(rate1, 500));
-        var (rate2, d2, total2) = await Phase("t2-", _ => EngineScenario.Rfc3339(at));
-        table.Add("all due at one instant (burst)", rate2, d2.Count, d2.Rate, total2, Verdict.AtLeast(d2.Rate, TargetTriggersPerSecond) + (d2.Count < n ? " (lost!)" : ""));
+        var (rate2, d2, total2) = await Phase("t2-", n, _ => EngineScenario.Rfc3339(at));
+        table.Add("all due at one instant (burst)", rate2, d2.Count, d2.Rate, total2, cpu.PerOp(d2.Count),
+            Environment.ProcessorCount / ((cpu.UsedBy(0) + cpu.UsedBy(1)) / d2.Count), Verdict.AtLeast(d2.Rate, TargetTriggersPerSecond) + (d2.Count < n ? " (lost!)" : ""));
         table.Print();
-        Console.WriteLine("With dueTime 1s the deliveries are paced by the scheduling rate; the burst row measures the trigger path alone.");
+        Console.WriteLine("With dueTime 1s the deliveries are paced by the scheduling rate; the burst row measures the trigger path alone " +
+                          "(CPU per trigger from the end of scheduling to the last delivery; ceiling counts scheduler + sidecar only).");
     }
 
     /// <summary>Counts deliveries; first/last time; completes when all expected have arrived.</summary>
@@ -147,8 +158,9 @@ public static class SidecarScenarios
     {
         var seconds = o.Double("seconds", 20);
         var connections = o.Int("connections", 16);
+        var warmup = o.Double("warmup", 5);
         var table = new Table($"http-schedule: Dapr TestJobSchedulingPerformance, POST /v1.0/jobs/{{uuid}} {{\"dueTime\":\"24h\",\"data\":\"perftest\"}}, {connections} connections, {seconds:0} s",
-            "path", "requests/s", "errors", "p50 ms", "p99 ms", "target >=5,000/s, 0 errors");
+            "path", "requests/s", "errors", "p50 ms", "p99 ms", "CPU per request", "2-core ceiling/s", "target >=5,000/s, 0 errors");
         Machine.Note("http-schedule: starting scheduler + sidecar + app");
         await using var stack = await Stack.StartAsync("bench-http");
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections, UseCookies = false })
@@ -156,17 +168,20 @@ public static class SidecarScenarios
             BaseAddress = new Uri(stack.Sidecar.HttpEndpoint),
         };
         var body = Encoding.UTF8.GetBytes("""{"dueTime":"24h","data":"perftest"}""");
-        var result = await SchedulerScenarios.DriveAsync(connections, seconds, async ct =>
+        var cpu = new CpuWindow(("scheduler", stack.Scheduler.Process.Id), ("sidecar", stack.Sidecar.Process.Id), ("harness client", Environment.ProcessId));
+        var result = await SchedulerScenarios.DriveAsync(connections, seconds, warmup, async ct =>
         {
             using var content = new ByteArrayContent(body);
             content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
             using var response = await http.PostAsync("/v1.0/jobs/" + Guid.NewGuid(), content, ct);
             if (response.StatusCode != HttpStatusCode.NoContent && !response.IsSuccessStatusCode)
                 throw new HttpRequestException($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
-        });
+        }, cpu);
         table.Add("HTTP/1.1 -> sidecar -> gRPC -> scheduler (durable)", result.Rate, result.Errors, result.Lat.P50, result.Lat.P99,
+            cpu.PerOp(result.Done), Environment.ProcessorCount / ((cpu.UsedBy(0) + cpu.UsedBy(1)) / result.Done),
             result.Errors == 0 ? Verdict.AtLeast(result.Rate, TargetHttpSchedulePerSecond) : "MISS (errors)");
         table.Print();
+        Console.WriteLine("2-core ceiling = requests/s two idle cores could carry, counting the scheduler and sidecar processes only (Dapr's load generator runs elsewhere).");
     }
 
     // ---- steady --------------------------------------------------------------------------------------------
@@ -177,7 +192,7 @@ public static class SidecarScenarios
         var seconds = o.Double("seconds", 20);
         var warmup = o.Double("warmup", 5);
         var table = new Table($"steady: {n:N0} jobs @every 1s (first ticks spread over 1 s) -> {n:N0} triggers/s to the HTTP app; {seconds:0} s after {warmup:0} s warm-up",
-            "path", "delivered/s", "p50 ms", "p99 ms", "max ms", "target p99<=20ms");
+            "path", "delivered/s", "p50 ms", "p99 ms", "max ms", "CPU per trigger", "target p99<=20ms");
         Machine.Note("steady: starting scheduler + sidecar + app");
         await using var stack = await Stack.StartAsync("bench-steady");
         using var channel = GrpcChannel.ForAddress(stack.Sidecar.GrpcEndpoint);
@@ -209,9 +224,13 @@ public static class SidecarScenarios
         var end = start.AddSeconds(seconds);
         var s = new FiringSink(start, end);
         Volatile.Write(ref sink, s);
+        var cpu = new CpuWindow(("scheduler", stack.Scheduler.Process.Id), ("sidecar", stack.Sidecar.Process.Id), ("harness app", Environment.ProcessId));
+        await Task.Delay(start - DateTimeOffset.UtcNow);
+        cpu.Start();
         await Task.Delay(end - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(300));
+        cpu.Stop();
         var lat = s.Lateness.Summarize();
-        table.Add("scheduler -> sidecar (WatchJobs) -> POST /job/{name}", s.Count / seconds, lat.P50, lat.P99, lat.Max, Verdict.AtMost(lat.P99, TargetSteadyP99Ms));
+        table.Add("scheduler -> sidecar (WatchJobs) -> POST /job/{name}", s.Count / seconds, lat.P50, lat.P99, lat.Max, cpu.PerOp(s.Count), Verdict.AtMost(lat.P99, TargetSteadyP99Ms));
         table.Print();
     }
 }
