@@ -107,6 +107,22 @@ public sealed class InvocationAndTokenTests(SchedulerFixture fixture) : IDisposa
         Assert.Equal(appId, (await sidecar.GrpcClient("s3cret").GetMetadataAsync(new GetMetadataRequest())).Id);
     }
 
+    [Fact]
+    public async Task Sigterm_stops_cleanly_and_deregisters_from_the_registry()
+    {
+        var appId = Sidecars.UniqueAppId("shutdown");
+        await using var sidecar = await Sidecars.StartAsync(fixture, appId, registry: _registry);
+        await using var probe = await Sidecars.StartAsync(fixture, appId + "-probe", registry: _registry, waitForStream: false);
+        using var http = probe.HttpClient();
+        // Registered: invoking it reaches its sidecar (which has no app, so the call fails there, not at resolution).
+        var before = await (await http.GetAsync($"/v1.0/invoke/{appId}/method/x")).Content.ReadAsStringAsync();
+        Assert.Contains("app channel not initialized", before);
+
+        Assert.Equal(0, await sidecar.StopAsync(TimeSpan.FromSeconds(15)));
+        var after = await (await http.GetAsync($"/v1.0/invoke/{appId}/method/x")).Content.ReadAsStringAsync();
+        Assert.Contains($"couldn't find service: {appId}", after);
+    }
+
     public void Dispose()
     {
         foreach (var f in new[] { _registry, _registry + "-wal", _registry + "-shm" })
