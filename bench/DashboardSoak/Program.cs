@@ -2,6 +2,7 @@
 //
 //   dotnet run -c Release --project bench/DashboardSoak -- [--minutes 10] [--logs-per-second 300]
 //       [--traces-per-second 100] [--series 200] [--sample-seconds 5] [--max-logs N] [--max-spans N] [--max-points N]
+//       [--dashboard path/to/Platform.Dashboard.dll]   (default: this configuration's build output in the repo)
 //
 // Starts Platform.Dashboard (this configuration's build output) on free loopback ports, emits logs, spans
 // (3 per trace, from three services) and metrics over OTLP/gRPC with the real OpenTelemetry SDK exporters,
@@ -27,7 +28,7 @@ const string configuration = "Debug";
 #else
 const string configuration = "Release";
 #endif
-var dll = Path.Combine(root, "Platform", "Dashboard", "bin", configuration, "net10.0", "Platform.Dashboard.dll");
+var dll = options.Dashboard ?? Path.Combine(root, "Platform", "Dashboard", "bin", configuration, "net10.0", "Platform.Dashboard.dll");
 if (!File.Exists(dll)) { Console.Error.WriteLine($"Dashboard build output not found: {dll}"); return 2; }
 
 int uiPort = FreePort(), grpcPort = FreePort(), httpPort = FreePort();
@@ -142,7 +143,7 @@ static string FindRepoRoot()
     throw new DirectoryNotFoundException("Aspire.sln not found above " + AppContext.BaseDirectory);
 }
 
-sealed record SoakOptions(double Minutes, int LogsPerSecond, int TracesPerSecond, int Series, int SampleSeconds, int? MaxLogs, int? MaxSpans, int? MaxPoints)
+sealed record SoakOptions(double Minutes, int LogsPerSecond, int TracesPerSecond, int Series, int SampleSeconds, int? MaxLogs, int? MaxSpans, int? MaxPoints, string? Dashboard)
 {
     public static SoakOptions Parse(string[] args)
     {
@@ -156,7 +157,7 @@ sealed record SoakOptions(double Minutes, int LogsPerSecond, int TracesPerSecond
         int I(string k, int d) => map.TryGetValue(k, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : d;
         int? N(string k) => map.TryGetValue(k, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : null;
         return new SoakOptions(D("minutes", 10), I("logs-per-second", 300), I("traces-per-second", 100), I("series", 200),
-            Math.Max(1, I("sample-seconds", 5)), N("max-logs"), N("max-spans"), N("max-points"));
+            Math.Max(1, I("sample-seconds", 5)), N("max-logs"), N("max-spans"), N("max-points"), map.GetValueOrDefault("dashboard"));
     }
 }
 
