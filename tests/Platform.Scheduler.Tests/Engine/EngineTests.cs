@@ -289,4 +289,98 @@ public class EngineTests
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }
     }
+
+    [Fact]
+    public async Task RetriesSurviveARestart()
+    {
+        var dir = Directory.CreateTempSubdirectory("engine-retry-").FullName;
+        try
+        {
+            var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Start);
+            var h = await StartAsync(dir, time);
+            using (var stream = h.Engine.OpenStream("default", "app1"))
+            {
+                await h.ScheduleAsync("retry", due: "0s", policy: new JobFailurePolicy
+                {
+                    Constant = new JobFailurePolicyConstant { Interval = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(10)), MaxRetries = 2 },
+                });
+                stream.Ack((await stream.NextAsync()).Id, false);
+            }
+            await h.StopAsync();
+
+            await using var again = await StartAsync(dir, time);
+            using var s2 = again.Engine.OpenStream("default", "app1");
+            time.Advance(TimeSpan.FromSeconds(9));
+            s2.AssertNothingPending();
+            time.Advance(TimeSpan.FromSeconds(1));
+            var t = await s2.NextAsync();
+            Assert.Equal(1u, t.Attempt);                       // the persisted attempt count carried over
+            Assert.Equal(Start.AddSeconds(10), t.DueTime);
+            s2.Ack(t.Id, false);
+            time.Advance(TimeSpan.FromSeconds(10));
+            t = await s2.NextAsync();
+            Assert.Equal(2u, t.Attempt);
+            s2.Ack(t.Id, false);                                // retries exhausted: one-shot done
+            await again.Store.FlushAsync();
+            Assert.Null(await again.Engine.GetJobAsync(Key("retry")));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task OverwriteWhileInFlightStartsAFreshJobAndIgnoresTheOldResult()
+    {
+        await using var h = await StartAsync();
+        using var stream = h.Engine.OpenStream("default", "app1");
+        await h.ScheduleAsync("ow", schedule: "@every 1s", due: "0s", repeats: 5);
+        var old = await stream.NextAsync();
+        await h.ScheduleAsync("ow", schedule: "@every 10s", repeats: 1, overwrite: true);
+        stream.Ack(old.Id, true);                           // late result of the replaced job: ignored
+        h.Time.Advance(TimeSpan.FromSeconds(9));
+        stream.AssertNothingPending();
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        var fresh = await stream.NextAsync();
+        Assert.Equal(Start.AddSeconds(10), fresh.ScheduledTime);
+        stream.Ack(fresh.Id, true);
+        await h.Store.FlushAsync();
+        Assert.Null(await h.Engine.GetJobAsync(Key("ow")));  // repeats 1 of the new job: done
+    }
+
+    [Fact]
+    public async Task JobWhoseFirstTickIsPastItsTtlIsDeletedWithoutFiring()
+    {
+        await using var h = await StartAsync();
+        using var stream = h.Engine.OpenStream("default", "app1");
+        await h.ScheduleAsync("expired", schedule: "@hourly", ttl: "10m");
+        await h.Store.FlushAsync();
+        Assert.Null(await h.Engine.GetJobAsync(Key("expired")));
+        h.Time.Advance(TimeSpan.FromHours(2));
+        stream.AssertNothingPending();
+    }
+
+    [Fact]
+    public async Task TtlStopsARecurringJobAndRetriesIgnoreIt()
+    {
+        await using var h = await StartAsync();
+        using var stream = h.Engine.OpenStream("default", "app1");
+        await h.ScheduleAsync("ttl", schedule: "@every 1s", ttl: "2s");
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        stream.Ack((await stream.NextAsync()).Id, true);
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        var last = await stream.NextAsync();                 // the tick exactly at the expiration fires
+        Assert.Equal(Start.AddSeconds(2), last.ScheduledTime);
+        stream.Ack(last.Id, false);
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        var retry = await stream.NextAsync();                // a retry after the ttl still happens
+        Assert.Equal(1u, retry.Attempt);
+        stream.Ack(retry.Id, true);
+        h.Time.Advance(TimeSpan.FromSeconds(5));
+        await h.Store.FlushAsync();
+        stream.AssertNothingPending();
+        Assert.Null(await h.Engine.GetJobAsync(Key("ttl")));
+    }
 }

@@ -6,7 +6,7 @@ using TestSupport;
 namespace Platform.Scheduler.Tests.Integration;
 
 /// <summary>A real scheduler process and a client for it, per test.</summary>
-internal sealed class SchedulerUnderTest : IAsyncDisposable
+public sealed class SchedulerUnderTest : IAsyncDisposable
 {
     private SchedulerUnderTest(SchedulerProcess process)
     {
