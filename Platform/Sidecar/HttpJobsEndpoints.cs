@@ -48,6 +48,7 @@ public static class HttpJobsEndpoints
 
     internal static string? QueryUnescape(string s)
     {
+        if (s.AsSpan().IndexOfAny('%', '+') < 0) return s;
         var bytes = new List<byte>(s.Length);
         for (var i = 0; i < s.Length; i++)
         {
@@ -132,6 +133,20 @@ public static class HttpJobsEndpoints
 
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request)
     {
+        if (request.ContentLength > MaxBodyBytes) throw DaprErrors.BodyRead("stream too large");
+        // The usual case: a small body with a declared length, read straight into its final array.
+        if (request.ContentLength is { } length)
+        {
+            var body = new byte[length];
+            var offset = 0;
+            while (offset < body.Length)
+            {
+                var n = await request.Body.ReadAsync(body.AsMemory(offset), request.HttpContext.RequestAborted);
+                if (n == 0) break;
+                offset += n;
+            }
+            return offset == body.Length ? body : body[..offset];
+        }
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;

@@ -153,6 +153,16 @@ public sealed class GrpcJobsApiTests(SchedulerFixture fixture)
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.NotEmpty(call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto);
 
+        // The .NET SDK's capability probe uses grpc.reflection.v1.
+        var v1 = new Grpc.Reflection.V1.ServerReflection.ServerReflectionClient(channel);
+        using (var v1Call = v1.ServerReflectionInfo())
+        {
+            await v1Call.RequestStream.WriteAsync(new Grpc.Reflection.V1.ServerReflectionRequest { ListServices = "" });
+            await v1Call.RequestStream.CompleteAsync();
+            Assert.True(await v1Call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Contains("dapr.proto.runtime.v1.Dapr", v1Call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name));
+        }
+
         var client = sidecar.GrpcClient();
         var ex = await Assert.ThrowsAsync<RpcException>(() => client.GetStateAsync(new GetStateRequest { StoreName = "s", Key = "k" }).ResponseAsync);
         Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);

@@ -42,6 +42,11 @@ public sealed class HttpJobsApiTests(SchedulerFixture fixture)
         // Malformed body wins over a blank name (daprd parses first).
         await AssertHttpErrorAsync(await http.PostJobAsync("%20", "[{}]", "v1.0-alpha1"), 400, "ERR_MALFORMED_REQUEST", kitError: false);
 
+        // Over the 4 MiB body limit.
+        var huge = "{\"schedule\":\"@daily\",\"data\":\"" + new string('x', 5 * 1024 * 1024) + "\"}";
+        await AssertHttpErrorAsync(await http.PostJobAsync("huge", huge), 400, "ERR_BODY_READ",
+            "failed to read request body: stream too large", kitError: false);
+
         // 19 and 25 over HTTP: 500 with the scheduler's text.
         var e19 = await AssertHttpErrorAsync(await http.PostJobAsync("c19", """{"schedule":"* * * * *"}"""), 500, "DAPR_SCHEDULER_SCHEDULE_JOB",
             "failed to schedule job due to: rpc error: code = Unknown desc = job failed validation: expected exactly 6 fields, found 5: [* * * * *]");
