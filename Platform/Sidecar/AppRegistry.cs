@@ -74,7 +74,7 @@ public sealed partial class AppRegistry : BackgroundService
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    private async Task HeartbeatAsync(CancellationToken ct)
+    internal async Task HeartbeatAsync(CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await using var cmd = connection.CreateCommand();
