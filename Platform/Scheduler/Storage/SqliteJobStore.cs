@@ -35,6 +35,7 @@ public sealed partial class SqliteJobStore : IJobStore
     private List<(long RowId, ulong PartitionId)> _completions = [];
     private Action<JobChange> _listener = static _ => { };
     private Task? _writer;
+    private FileStream? _directoryLock;
 
     public SqliteJobStore(string dataDirectory, ILogger<SqliteJobStore>? logger = null, SqliteJobStoreOptions? options = null)
     {
@@ -51,6 +52,15 @@ public sealed partial class SqliteJobStore : IJobStore
 
     public Task OpenAsync(CancellationToken cancellationToken = default)
     {
+        // Two engines on one file would both fire every job: the first to open the directory keeps it.
+        try
+        {
+            _directoryLock = new FileStream(DatabasePath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"The data directory {Path.GetDirectoryName(DatabasePath)} is in use by another scheduler.", e);
+        }
         using (var connection = OpenConnection())
         {
             Execute(connection, """
@@ -465,6 +475,7 @@ public sealed partial class SqliteJobStore : IJobStore
         if (_writer is not null) await _writer;
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
+        if (_directoryLock is not null) await _directoryLock.DisposeAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Committed {Writes} writes, {Progress} progress updates, {Completions} completions")]
