@@ -28,7 +28,12 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 
 var scenario = args[0];
 var options = new BenchOptions(args.Skip(1));
-if (options.Bool("perf-map", false)) Machine.ChildEnvironment["DOTNET_PerfMapEnabled"] = "1";
+if (options.Bool("perf-map", false))
+{
+    // perf can then name JIT frames (W^X double mapping hides them).
+    Machine.ChildEnvironment["DOTNET_PerfMapEnabled"] = "1";
+    Machine.ChildEnvironment["DOTNET_EnableWriteXorExecute"] = "0";
+}
 var scenarios = new Dictionary<string, Func<BenchOptions, Task>>(StringComparer.OrdinalIgnoreCase)
 {
     ["engine"] = EngineScenario.RunAsync,
