@@ -44,17 +44,7 @@ internal static class TestHelpers
     public static string AllLogs(DistributedApplication app, int linesPerResource = 40)
         => string.Join(Environment.NewLine, app.Resources.Select(r => $"--- {r.Name}:{Environment.NewLine}{Tail(app, r.Name, linesPerResource)}"));
 
-    /// <summary>True while the process exists and is not a zombie.</summary>
-    public static bool IsAlive(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var state = stat[(stat.LastIndexOf(')') + 2)..][0];
-            return state is not ('Z' or 'X');
-        }
-        catch (IOException) { return false; }
-    }
+    public static bool IsAlive(int pid) => TestSupport.ProcessProbe.IsAlive(pid);
 
     public static int ParseInt(string s) => int.Parse(s, CultureInfo.InvariantCulture);
 }

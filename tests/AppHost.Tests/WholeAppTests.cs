@@ -213,26 +213,8 @@ public sealed class WholeAppTests(ITestOutputHelper output)
     {
         Assert.NotEmpty(pids);
         Assert.All(pids, pid => Assert.False(TestHelpers.IsAlive(pid), $"pid {pid} survived dispose"));
-        Assert.Empty(ProcessesMentioning(dataDir));
+        Assert.Empty(TestSupport.ProcessProbe.Mentioning(dataDir));
         Assert.False(Directory.Exists(dataDir), "the temporary data directory is deleted on dispose");
-    }
-
-    private static List<int> ProcessesMentioning(string text)
-    {
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId || !TestHelpers.IsAlive(pid)) continue;
-            try
-            {
-                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(text, StringComparison.Ordinal)
-                    || File.ReadAllText(Path.Combine(dir, "environ")).Contains(text, StringComparison.Ordinal))
-                    found.Add(pid);
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
-        return found;
     }
 
     /// <summary>Polls an HTTP API (which offers no event to await) every 500 ms until it yields a value, within the timeout.</summary>

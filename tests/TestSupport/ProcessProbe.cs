@@ -1,0 +1,40 @@
+using System.Globalization;
+
+namespace TestSupport;
+
+/// <summary>Looks at live processes through /proc, for tests that prove nothing was left running.</summary>
+public static class ProcessProbe
+{
+    /// <summary>True while the process exists and is not a zombie (a dead child its parent has not reaped yet).</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..][0];
+            return state is not ('Z' or 'X');
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    /// <summary>Live processes (other than this one) whose command line or environment contains <paramref name="text"/>, e.g. a test's temporary directory.</summary>
+    public static IReadOnlyList<int> Mentioning(string text)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                || pid == Environment.ProcessId || !IsAlive(pid)) continue;
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(text, StringComparison.Ordinal)
+                    || File.ReadAllText(Path.Combine(dir, "environ")).Contains(text, StringComparison.Ordinal))
+                    found.Add(pid);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return found;
+    }
+}
