@@ -69,6 +69,11 @@ public sealed class InvocationAndTokenTests(SchedulerFixture fixture) : IDisposa
         Assert.Equal(("/grpc/path", "?k=v", "ping"), (grpcEcho.GetProperty("path").GetString(), grpcEcho.GetProperty("query").GetString(), grpcEcho.GetProperty("body").GetString()));
         Assert.StartsWith("application/json", invoked.ContentType);
 
+        // Invoking its own app id goes straight to its app.
+        using var self = await callee.HttpClient().PostAsync($"/v1.0/invoke/{calleeId}/method/self/call", new StringContent("me"));
+        Assert.Equal(HttpStatusCode.OK, self.StatusCode);
+        Assert.Equal("/self/call", JsonDocument.Parse(await self.Content.ReadAsStringAsync()).RootElement.GetProperty("path").GetString());
+
         // An unknown app id is a daprd-style error.
         using var unknown = await http.GetAsync("/v1.0/invoke/nobody-here/method/x");
         Assert.Equal(HttpStatusCode.InternalServerError, unknown.StatusCode);

@@ -157,4 +157,31 @@ public sealed class TriggerDeliveryTests(SchedulerFixture fixture)
         Assert.Equal(first.BodyText, again.BodyText);
         neverAnswer.TrySetResult(200);
     }
+
+    [Fact]
+    public async Task Replicas_with_one_app_id_all_receive_triggers()
+    {
+        // Case 46: three sidecars of one app id; the scheduler spreads the ticks of one job over their streams.
+        var appId = Sidecars.UniqueAppId("replicas");
+        var apps = new List<HttpTestApp>();
+        var sidecars = new List<TestSupport.SidecarProcess>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                apps.Add(await HttpTestApp.StartAsync());
+                sidecars.Add(await Sidecars.StartAsync(fixture, appId, apps[i].Port));
+            }
+            Assert.Equal(System.Net.HttpStatusCode.NoContent,
+                (await sidecars[0].HttpClient().PostJobAsync("spread", """{"schedule":"@every 1s","dueTime":"0s"}""")).StatusCode);
+            foreach (var app in apps)
+                Assert.Equal("/job/spread", (await app.Jobs.NextAsync(TimeSpan.FromSeconds(30), "a trigger at every replica")).Path);
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, (await sidecars[1].HttpClient().DeleteAsync("/v1.0/jobs/spread")).StatusCode);
+        }
+        finally
+        {
+            foreach (var s in sidecars) await s.DisposeAsync();
+            foreach (var a in apps) await a.DisposeAsync();
+        }
+    }
 }
