@@ -80,7 +80,9 @@ public sealed partial class JobStreamWorker(
             {
                 _ = Task.Run(async () =>
                 {
-                    var ok = await DeliverAsync(trigger, streamCts.Token);
+                    // Not tied to this stream: an app call under way is let finish even if the stream breaks
+                    // (its result is then lost and the scheduler redelivers, as it does for daprd).
+                    var ok = await DeliverAsync(trigger, ct);
                     results.Writer.TryWrite(new WatchJobsRequest
                     {
                         Result = new WatchJobsRequestResult
