@@ -76,8 +76,35 @@ public sealed class SidecarProcess : IAsyncDisposable
     }
 
     /// <summary>Waits until the sidecar reports a live job stream to the scheduler (metadata scheduler.connected_addresses).</summary>
-    public Task WaitForSchedulerStreamAsync(TimeSpan? timeout = null) =>
-        Process.WaitForOutputAsync(l => l.Contains("Connected job stream to scheduler", StringComparison.Ordinal), timeout ?? TimeSpan.FromSeconds(30));
+    public async Task WaitForSchedulerStreamAsync(TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + limit;
+        string? token = null;
+        _environment?.TryGetValue("DAPR_API_TOKEN", out token);
+        while (true)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"{HttpEndpoint}/v1.0/metadata");
+                if (!string.IsNullOrEmpty(token)) request.Headers.Add("dapr-api-token", token);
+                using var response = await Http.SendAsync(request);
+                if (response.IsSuccessStatusCode)
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                    if (doc.RootElement.TryGetProperty("scheduler", out var scheduler)
+                        && scheduler.TryGetProperty("connected_addresses", out var addresses) && addresses.GetArrayLength() > 0)
+                        return;
+                }
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (Process.HasExited || DateTime.UtcNow > deadline)
+                throw new TimeoutException($"sidecar {AppId}: no scheduler stream within {limit}:" + Environment.NewLine + string.Join(Environment.NewLine, Process.Output.TakeLast(40)));
+            // The metadata API is the only readiness signal for the stream; poll it.
+            await Task.Delay(100);
+        }
+    }
 
     private async Task LaunchAsync(TimeSpan timeout)
     {
