@@ -237,8 +237,9 @@ internal sealed class LaunchedProcess
         _process = process;
         Environment = environment;
         Pid = process.Id;
-        // setsid makes the child leader of its own group; check rather than assume.
-        _ownGroup = ownGroup && ProcessTree.ProcessGroupOf(Pid) == Pid;
+        // setsid makes the child leader of a group whose id is its pid — possibly a moment after Start returns, so the
+        // group is signalled in addition to (never instead of) the process itself.
+        _ownGroup = ownGroup;
         process.Exited += (_, _) => OnExited();
         if (process.HasExited) OnExited();
     }
@@ -264,7 +265,7 @@ internal sealed class LaunchedProcess
     {
         var tree = ProcessTree.Descendants(Pid);
         if (_ownGroup) ProcessTree.SignalGroup(Pid, ProcessTree.SigTerm);
-        else ProcessTree.Signal(Pid, ProcessTree.SigTerm);
+        ProcessTree.Signal(Pid, ProcessTree.SigTerm);
         foreach (var d in tree)
             if (ProcessTree.ProcessGroupOf(d.Pid) != Pid) ProcessTree.Signal(d.Pid, ProcessTree.SigTerm);
 
