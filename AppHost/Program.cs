@@ -17,6 +17,9 @@ var worker = builder.AddProject<Projects.BackupWorker>("backupworker")
 foreach (var (key, value) in builder.Configuration.GetSection("Demo").AsEnumerable().Concat(builder.Configuration.GetSection("Backup").AsEnumerable()))
     if (value is not null) worker.WithEnvironment(key.Replace(":", "__", StringComparison.Ordinal), value);
 
+// Several workers share one app id; the scheduler spreads the triggers over their sidecars (--AppHost:WorkerReplicas=2).
+if (builder.Configuration.GetValue<int?>("AppHost:WorkerReplicas") is { } replicas) worker.WithReplicas(replicas);
+
 builder.AddProject<Projects.BackupApi>("backupapi")
     .WithDaprSidecar(new DaprSidecarOptions { AppId = "backupapi", AppProtocol = "http" })
     .WithHttpHealthCheck("/health")

@@ -95,6 +95,7 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
         _built = true;
         if (!Options.DisableDashboard && !_resources.OfType<DashboardResource>().Any()) this.AddDashboard("dashboard");
         ApplyConfiguredPorts();
+        ExpandReplicas();
         DaprHostingExtensions.ConnectSidecars(this);
         ValidateWaits();
         return new DistributedApplication(this);
@@ -114,6 +115,36 @@ internal sealed class DistributedApplicationBuilder : IDistributedApplicationBui
                 || port is < 1 or > 65535)
                 throw new InvalidOperationException($"AppHost:Ports:{entry.Key}: '{entry.Value}' is not a TCP port.");
             CreateResourceBuilder(resource).WithHttpEndpoint(port);
+        }
+    }
+
+    /// <summary>Replica 2..n of a project: a copy with fresh endpoints and, if the original has one, its own sidecar.</summary>
+    private void ExpandReplicas()
+    {
+        foreach (var original in _resources.OfType<ProjectResource>().ToList())
+        {
+            var count = original.Annotations.OfType<ReplicasAnnotation>().LastOrDefault()?.Replicas ?? 1;
+            for (var i = 2; i <= count; i++)
+            {
+                var replica = new ProjectResource($"{original.Name}-{i}", original.Metadata) { ReplicaOf = original };
+                foreach (var annotation in original.Annotations)
+                {
+                    switch (annotation)
+                    {
+                        case EndpointAnnotation e:
+                            replica.Annotations.Add(new EndpointAnnotation(e.Name, e.Scheme, port: null, e.Env));
+                            break;
+                        case DaprSidecarAnnotation or ReplicasAnnotation:
+                            break;
+                        default:
+                            replica.Annotations.Add(annotation);
+                            break;
+                    }
+                }
+                AddResource(replica);
+                if (original.Annotations.OfType<DaprSidecarAnnotation>().FirstOrDefault() is { } sidecar)
+                    DaprHostingExtensions.AddSidecar(this, replica, sidecar.Sidecar.Options);
+            }
         }
     }
 

@@ -158,4 +158,43 @@ public sealed class EnvironmentTests
         var ex = Assert.Throws<InvalidOperationException>(() => builder.Build());
         Assert.Contains("no resource named 'nobody'", ex.Message);
     }
+
+    [Fact]
+    public async Task Replicas_get_their_own_ports_and_sidecars_under_one_app_id_and_are_all_referenced()
+    {
+        await using var builder = DistributedApplicationTestingBuilder.Create([], o =>
+        {
+            o.AppHostAssembly = TestHelpers.AppHostAssembly;
+            o.DisableDashboard = false;
+        });
+        var worker = builder.AddProject("backupworker", new FakeProject("Worker"))
+            .WithDaprSidecar(new DaprSidecarOptions { AppProtocol = "http" })
+            .WithHttpHealthCheck("/health")
+            .WithReplicas(3);
+        builder.AddProject("backupapi", new FakeProject("Api")).WithReference(worker).WaitFor(worker);
+        var app = builder.Build();
+        app.Orchestrator.AllocatePorts();
+
+        Assert.Equal(["backupapi", "backupworker", "backupworker-2", "backupworker-2-dapr", "backupworker-3", "backupworker-3-dapr", "backupworker-dapr", "dashboard"],
+            app.Resources.Select(r => r.Name).Order());
+        var workers = new[] { "backupworker", "backupworker-2", "backupworker-3" };
+        var envs = workers.Select(w => app.Orchestrator.BuildEnvironment(app.Resources.Single(r => r.Name == w))).ToList();
+        Assert.Equal(3, envs.Select(e => e["ASPNETCORE_URLS"]).Distinct().Count());
+        Assert.Equal(3, envs.Select(e => e["DAPR_GRPC_ENDPOINT"]).Distinct().Count());
+        Assert.All(envs, e => Assert.Equal("backupworker", e["OTEL_SERVICE_NAME"]));
+        for (var i = 0; i < workers.Length; i++)
+        {
+            var sidecar = app.Resources.Single(r => r.Name == workers[i] + "-dapr");
+            var args = app.Orchestrator.BuildArgs(sidecar);
+            Assert.Equal("backupworker", args[args.IndexOf("--app-id") + 1]);
+            Assert.Equal(new Uri(envs[i]["ASPNETCORE_URLS"]).Port.ToString(System.Globalization.CultureInfo.InvariantCulture), args[args.IndexOf("--app-port") + 1]);
+            Assert.Equal(sidecar.GetEndpoint("grpc").Url, envs[i]["DAPR_GRPC_ENDPOINT"]);
+            Assert.Contains(app.Resources.Single(r => r.Name == workers[i]).Annotations.OfType<WaitAnnotation>(), w => w.Resource == sidecar);
+            Assert.Contains(app.Resources.Single(r => r.Name == workers[i]).Annotations.OfType<HttpHealthCheckAnnotation>(), h => h.Path == "/health");
+        }
+
+        var api = app.Orchestrator.BuildEnvironment(app.Resources.Single(r => r.Name == "backupapi"));
+        Assert.Equal(envs.Select(e => e["ASPNETCORE_URLS"]),
+            [api["services__backupworker__http__0"], api["services__backupworker__http__1"], api["services__backupworker__http__2"]]);
+    }
 }

@@ -117,3 +117,9 @@ public sealed record RestartPolicy
         return ticks >= MaxDelay.Ticks ? MaxDelay : TimeSpan.FromTicks((long)ticks);
     }
 }
+
+/// <summary>Run this many copies of a project (<c>WithReplicas</c>).</summary>
+public sealed class ReplicasAnnotation(int replicas) : IResourceAnnotation
+{
+    public int Replicas { get; } = replicas;
+}

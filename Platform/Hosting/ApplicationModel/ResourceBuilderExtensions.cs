@@ -106,6 +106,18 @@ public static class ResourceBuilderExtensions
         where T : ProcessResource
         => builder.WithAnnotation(new DelegateHealthCheckAnnotation(check));
 
+    /// <summary>
+    /// Runs <paramref name="replicas"/> copies of the project: the resource itself and <c>&lt;name&gt;-2</c> … <c>&lt;name&gt;-n</c>,
+    /// each with its own ports, environment and (with <c>WithDaprSidecar</c>) its own sidecar under the same app id.
+    /// References list every replica (<c>services__name__http__0..n-1</c>); <c>WaitFor</c> waits for the first.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithReplicas(this IResourceBuilder<ProjectResource> builder, int replicas)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
+        foreach (var old in builder.Resource.Annotations.OfType<ReplicasAnnotation>().ToList()) builder.Resource.Annotations.Remove(old);
+        return builder.WithAnnotation(new ReplicasAnnotation(replicas));
+    }
+
     public static IResourceBuilder<T> WithRestartPolicy<T>(this IResourceBuilder<T> builder, RestartPolicy policy) where T : ProcessResource
     {
         foreach (var old in builder.Resource.Annotations.OfType<RestartPolicyAnnotation>().ToList()) builder.Resource.Annotations.Remove(old);

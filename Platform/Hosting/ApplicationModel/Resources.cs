@@ -52,6 +52,9 @@ public sealed class ProjectResource : ProcessResource
 
     public IProjectMetadata Metadata { get; }
     public override string ResourceType => "Project";
+
+    /// <summary>For replica 2..n of a project (<c>WithReplicas</c>): the resource it is a copy of.</summary>
+    public ProjectResource? ReplicaOf { get; internal init; }
 }
 
 /// <summary>Any command line.</summary>

@@ -66,30 +66,38 @@ public static class DaprHostingExtensions
         if (app.Annotations.OfType<DaprSidecarAnnotation>().Any())
             throw new InvalidOperationException($"Resource '{app.Name}' already has a Dapr sidecar.");
         options ??= new DaprSidecarOptions();
-        var appBuilder = builder.ApplicationBuilder;
-        var dll = PlatformComponents.Locate(appBuilder, PlatformComponents.Sidecar);
-        var sidecar = new DaprSidecarResource($"{app.Name}-dapr", dll, Path.GetDirectoryName(dll)!, app, options);
-        sidecar.Annotations.Add(new EndpointAnnotation(DaprSidecarEndpoints.Http, port: options.DaprHttpPort));
-        sidecar.Annotations.Add(new EndpointAnnotation(DaprSidecarEndpoints.Grpc, port: options.DaprGrpcPort));
-        var sidecarBuilder = appBuilder.AddResource(sidecar)
-            .WithArgs(ctx => ctx.Args.AddRange(SidecarArgs(sidecar, ctx.ExecutionContext)))
-            .WithHttpHealthCheck("/v1.0/healthz", endpointName: DaprSidecarEndpoints.Http);
-        if (options.DaprApiToken is { } token) sidecarBuilder.WithEnvironment("DAPR_API_TOKEN", token);
+        var sidecarBuilder = AddSidecar(builder.ApplicationBuilder, app, options);
         configureSidecar(sidecarBuilder);
 
-        builder.WithAnnotation(new DaprSidecarAnnotation(sidecar));
         // What the Dapr integration gives the app: where its sidecar listens. APP_PORT is ours (the toolkit omits it).
+        // Looked up at start, not captured, so that each replica of the app gets its own sidecar's ports.
         builder.WithEnvironment(ctx =>
         {
             var env = ctx.EnvironmentVariables;
+            var sidecar = ctx.Resource.Annotations.OfType<DaprSidecarAnnotation>().First().Sidecar;
             env["DAPR_HTTP_PORT"] = Port(sidecar, DaprSidecarEndpoints.Http);
             env["DAPR_GRPC_PORT"] = Port(sidecar, DaprSidecarEndpoints.Grpc);
             env["DAPR_HTTP_ENDPOINT"] = sidecar.GetEndpoint(DaprSidecarEndpoints.Http).Url;
             env["DAPR_GRPC_ENDPOINT"] = sidecar.GetEndpoint(DaprSidecarEndpoints.Grpc).Url;
             env["APP_PORT"] = AppPort(sidecar).ToString(CultureInfo.InvariantCulture);
-            if (options.DaprApiToken is { } t) env["DAPR_API_TOKEN"] = t;
+            if (sidecar.Options.DaprApiToken is { } t) env["DAPR_API_TOKEN"] = t;
         });
         return builder;
+    }
+
+    /// <summary>Adds the sidecar resource <c>&lt;app&gt;-dapr</c> of one app (or app replica) and marks the app with it.</summary>
+    internal static IResourceBuilder<DaprSidecarResource> AddSidecar(IDistributedApplicationBuilder appBuilder, ProcessResource app, DaprSidecarOptions options)
+    {
+        var dll = PlatformComponents.Locate(appBuilder, PlatformComponents.Sidecar);
+        var sidecar = new DaprSidecarResource($"{app.Name}-dapr", dll, Path.GetDirectoryName(dll)!, app, options);
+        sidecar.Annotations.Add(new EndpointAnnotation(DaprSidecarEndpoints.Http, port: options.DaprHttpPort));
+        sidecar.Annotations.Add(new EndpointAnnotation(DaprSidecarEndpoints.Grpc, port: options.DaprGrpcPort));
+        var sidecarBuilder = appBuilder.AddResource(sidecar)
+            .WithArgs(ctx => ctx.Args.AddRange(SidecarArgs((DaprSidecarResource)ctx.Resource, ctx.ExecutionContext)))
+            .WithHttpHealthCheck("/v1.0/healthz", endpointName: DaprSidecarEndpoints.Http);
+        if (options.DaprApiToken is { } token) sidecarBuilder.WithEnvironment("DAPR_API_TOKEN", token);
+        app.Annotations.Add(new DaprSidecarAnnotation(sidecar));
+        return sidecarBuilder;
     }
 
     /// <summary>
@@ -112,7 +120,8 @@ public static class DaprHostingExtensions
         var o = sidecar.Options;
         var appEndpoint = AppEndpoint(sidecar);
         var args = new List<string>();
-        Add(args, "--app-id", o.AppId ?? sidecar.App.Name);
+        // Replicas of an app share its app id (the scheduler spreads the app's triggers over their sidecars).
+        Add(args, "--app-id", o.AppId ?? ((sidecar.App as ProjectResource)?.ReplicaOf ?? sidecar.App).Name);
         Add(args, "--app-port", AppPort(sidecar).ToString(CultureInfo.InvariantCulture));
         Add(args, "--app-protocol", o.AppProtocol ?? appEndpoint?.Scheme ?? "http");
         Add(args, "--app-channel-address", o.AppChannelAddress ?? "127.0.0.1");

@@ -116,7 +116,8 @@ internal sealed class Orchestrator
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = dashboard.GetEndpoint(DashboardEndpoints.OtlpGrpc).Url;
             env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc";
             env["OTEL_EXPORTER_OTLP_HEADERS"] = $"x-otlp-api-key={Context.OtlpApiKey}";
-            env["OTEL_SERVICE_NAME"] = resource.Name;
+            // Replicas are instances of one service, as Aspire reports them.
+            env["OTEL_SERVICE_NAME"] = ((resource as ProjectResource)?.ReplicaOf ?? resource).Name;
             env["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={resource.Name}";
             env["OTEL_BSP_SCHEDULE_DELAY"] = "1000";
             env["OTEL_BLRP_SCHEDULE_DELAY"] = "1000";
@@ -125,8 +126,13 @@ internal sealed class Orchestrator
         }
 
         foreach (var reference in resource.Annotations.OfType<ResourceReferenceAnnotation>())
-            foreach (var endpoint in reference.Resource.Annotations.OfType<EndpointAnnotation>())
-                env[$"services__{reference.Resource.Name}__{endpoint.Name}__0"] = endpoint.Url;
+        {
+            var instances = Context.Resources.Where(r => ReferenceEquals(r, reference.Resource)
+                || (r is ProjectResource p && ReferenceEquals(p.ReplicaOf, reference.Resource))).ToList();
+            for (var i = 0; i < instances.Count; i++)
+                foreach (var endpoint in instances[i].Annotations.OfType<EndpointAnnotation>())
+                    env[string.Create(System.Globalization.CultureInfo.InvariantCulture, $"services__{reference.Resource.Name}__{endpoint.Name}__{i}")] = endpoint.Url;
+        }
 
         foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>()) callback.Callback(ctx);
         return env;
