@@ -29,11 +29,14 @@ public static class DemoDatabase
         logger.Seeded(Name, file, rows);
     }
 
-    /// <summary>Writes the sample schema and rows into a new file (to a temp name first, so a crash never leaves half a seed).</summary>
+    /// <summary>
+    /// Writes the sample schema and rows into a new file (to a temp name first, so a crash never leaves half a seed).
+    /// The temp name is unique per call because several worker replicas may seed one data directory at once;
+    /// the first to finish wins and the others discard their copy.
+    /// </summary>
     public static int Seed(string file)
     {
-        var temp = file + ".seeding";
-        File.Delete(temp);
+        var temp = $"{file}.{Guid.NewGuid():N}.seeding";
         var rows = 0;
         using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = temp, Pooling = false }.ToString()))
         {
@@ -72,7 +75,14 @@ public static class DemoDatabase
             }
             transaction.Commit();
         }
-        File.Move(temp, file, overwrite: false);
+        try
+        {
+            File.Move(temp, file, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(file))
+        {
+            File.Delete(temp);
+        }
         return rows;
     }
 }
