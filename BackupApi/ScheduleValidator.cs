@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using BackupWorker.Hosting;
 
 namespace BackupApi;
 
