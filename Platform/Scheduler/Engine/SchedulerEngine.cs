@@ -394,12 +394,19 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
                 await Task.Yield();
                 continue;
             }
-            _timer!.Change(nextDue == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(Math.Max(0, nextDue - now)), Timeout.InfiniteTimeSpan);
+            _timer!.Change(nextDue == long.MaxValue ? Timeout.InfiniteTimeSpan : TimerDelay(nextDue - now), Timeout.InfiniteTimeSpan);
             // The clock may have passed the due time while the timer was being armed (a timer is relative).
             if (nextDue != long.MaxValue && _time.GetUtcNow().UtcTicks >= nextDue) continue;
             await _wake.WaitAsync(token).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The wait until the next due time, rounded UP to a whole millisecond: system timers truncate to milliseconds,
+    /// so a sub-millisecond wait would fire at once, find nothing due and re-arm, spinning a core until the tick.
+    /// </summary>
+    internal static TimeSpan TimerDelay(long ticksUntilDue) =>
+        ticksUntilDue <= 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Ceiling((double)ticksUntilDue / TimeSpan.TicksPerMillisecond));
 
     private void Dispatch(JobState state, long now)
     {
