@@ -72,7 +72,7 @@ public static class SidecarScenarios
         var n = o.Int("jobs", 20_000);
         var callers = o.Int("callers", 64);
         var table = new Table($"triggers: Dapr TestJobTriggerPerformance, {n:N0} one-shot jobs via the sidecar's gRPC ScheduleJob ({callers} concurrent), HTTP app",
-            "workload", "scheduled/s", "delivered", "trigger rate/s (first->last delivery)", "schedule->all delivered s", "CPU per trigger", "2-core ceiling/s", "target >=15,463/s");
+            "workload", "scheduled/s", "delivered", "Dapr's trigger QPS (jobs / end of scheduling->all delivered)", "trigger rate/s (first->last delivery)", "schedule->all delivered s", "CPU per trigger", "2-core ceiling/s", "target >=15,463/s");
         Machine.Note("triggers: starting scheduler + sidecar + app");
         await using var stack = await Stack.StartAsync("bench-triggers");
         using var channel = GrpcChannel.ForAddress(stack.Sidecar.GrpcEndpoint);
@@ -81,7 +81,7 @@ public static class SidecarScenarios
 
         var cpu = new CpuWindow(("scheduler", stack.Scheduler.Process.Id), ("sidecar", stack.Sidecar.Process.Id), ("harness app", Environment.ProcessId));
 
-        async Task<(double ScheduleRate, Deliveries D, double Total)> Phase(string prefix, int n, Func<int, string> dueTime)
+        async Task<(double ScheduleRate, Deliveries D, double Total, double DaprQps)> Phase(string prefix, int n, Func<int, string> dueTime)
         {
             var deliveries = new Deliveries(n);
             stack.App.OnJob = (name, now) => { if (name.StartsWith(prefix, StringComparison.Ordinal)) deliveries.Add(now); };
@@ -92,24 +92,31 @@ public static class SidecarScenarios
                     Job = new DaprGrpc.Job { Name = prefix + i, DueTime = dueTime(i), Data = data },
                 }, cancellationToken: ct));
             var scheduleRate = n / sw.Elapsed.TotalSeconds;
+            var scheduledAt = DateTimeOffset.UtcNow.UtcTicks;
             Machine.Note($"triggers/{prefix}: scheduled {n} in {sw.Elapsed.TotalSeconds:0.0} s ({scheduleRate:0}/s)");
             cpu.Start();
             await deliveries.WaitAsync(TimeSpan.FromSeconds(120));
             cpu.Stop();
-            return (scheduleRate, deliveries, sw.Elapsed.TotalSeconds);
+            // Dapr's TestJobTriggerPerformance divides the job count by the time from the END of scheduling until its
+            // triggered-count poll (every 500 ms) reaches the total; measured here exactly, without the poll.
+            var afterScheduling = TimeSpan.FromTicks(deliveries.LastTicks - scheduledAt).TotalSeconds;
+            var daprQps = afterScheduling > 0 ? n / afterScheduling : double.PositiveInfinity;
+            return (scheduleRate, deliveries, sw.Elapsed.TotalSeconds, daprQps);
         }
 
         // Warm-up (not measured): the same path once, so the processes have compiled it.
         await Phase("w-", Math.Min(n, 5_000), _ => "1s");
 
         // Dapr's workload: every job due 1 s after its own ScheduleJob call.
-        var (rate1, d1, total1) = await Phase("t1-", n, _ => "1s");
-        table.Add("dueTime 1s (Dapr's workload)", rate1, d1.Count, d1.Rate, total1, null, null, Verdict.AtLeast(d1.Rate, TargetTriggersPerSecond) + (d1.Count < n ? " (lost!)" : ""));
+        var (rate1, d1, total1, dapr1) = await Phase("t1-", n, _ => "1s");
+        table.Add("dueTime 1s (Dapr's workload)", rate1, d1.Count, dapr1, d1.Rate, total1, null, null,
+            $"Dapr's metric {Verdict.AtLeast(dapr1, TargetTriggersPerSecond)}, first->last {Verdict.AtLeast(d1.Rate, TargetTriggersPerSecond)}" + (d1.Count < n ? " (lost!)" : ""));
 
         // The trigger path alone: every job due at one instant after the scheduling ends, so delivery is not paced by scheduling.
         var at = DateTimeOffset.UtcNow.AddSeconds(2 + 1.5 * n / Math.Max(rate1, 500));
-        var (rate2, d2, total2) = await Phase("t2-", n, _ => EngineScenario.Rfc3339(at));
-        table.Add("all due at one instant (burst)", rate2, d2.Count, d2.Rate, total2, cpu.PerOp(d2.Count),
+        var (rate2, d2, total2, _) = await Phase("t2-", n, _ => EngineScenario.Rfc3339(at));
+        // Dapr's metric means nothing here: the instant is deliberately after the end of scheduling.
+        table.Add("all due at one instant (burst)", rate2, d2.Count, null, d2.Rate, total2, cpu.PerOp(d2.Count),
             Environment.ProcessorCount / ((cpu.UsedBy(0) + cpu.UsedBy(1)) / d2.Count), Verdict.AtLeast(d2.Rate, TargetTriggersPerSecond) + (d2.Count < n ? " (lost!)" : ""));
         table.Print();
         Console.WriteLine("With dueTime 1s the deliveries are paced by the scheduling rate; the burst row measures the trigger path alone " +
@@ -124,6 +131,11 @@ public static class SidecarScenarios
         private long _first = long.MaxValue, _last;
 
         public int Count => Volatile.Read(ref _count);
+
+        public long LastTicks
+        {
+            get { lock (this) return _last; }
+        }
 
         public void Add(DateTimeOffset now)
         {
