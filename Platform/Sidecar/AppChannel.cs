@@ -13,6 +13,9 @@ namespace Platform.Sidecar;
 public interface IAppChannel
 {
     Task<bool> DeliverJobAsync(string name, Any? data, CancellationToken ct);
+
+    /// <summary>One app health probe (--enable-app-health-check); true = healthy.</summary>
+    Task<bool> ProbeHealthAsync(string path, CancellationToken ct);
 }
 
 /// <summary>Chooses the channel the way daprd does: none without an app port, gRPC for --app-protocol grpc, else HTTP.</summary>
@@ -36,6 +39,8 @@ internal sealed partial class NoAppChannel(ILogger logger) : IAppChannel
         LogNoChannel(logger, name);
         return Task.FromResult(false);
     }
+
+    public Task<bool> ProbeHealthAsync(string path, CancellationToken ct) => Task.FromResult(true);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "received job, but app channel not initialized (job {JobName})")]
     private static partial void LogNoChannel(ILogger logger, string jobName);
@@ -89,6 +94,14 @@ internal sealed partial class HttpAppChannel(SidecarOptions options, AppHttpClie
             LogUnreachable(logger, name, ex.Message);
             return false;
         }
+    }
+
+    public async Task<bool> ProbeHealthAsync(string path, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _baseUrl + "/" + path.TrimStart('/'));
+        if (!string.IsNullOrEmpty(options.AppApiToken)) request.Headers.TryAddWithoutValidation("dapr-api-token", options.AppApiToken);
+        using var response = await http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        return response.IsSuccessStatusCode;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "App answered 404 for job {JobName}: non-retriable, not retried")]
@@ -162,6 +175,22 @@ internal sealed partial class GrpcAppChannel : IAppChannel, IDisposable
         catch (RpcException ex)
         {
             LogFailed(_logger, name, ex.StatusCode, ex.Status.Detail);
+            return false;
+        }
+    }
+
+    public async Task<bool> ProbeHealthAsync(string path, CancellationToken ct)
+    {
+        var headers = new Metadata();
+        if (!string.IsNullOrEmpty(_options.AppApiToken)) headers.Add("dapr-api-token", _options.AppApiToken);
+        try
+        {
+            await _channel.CreateCallInvoker().AsyncUnaryCall(AppHealthCheckMethod.HealthCheck, null,
+                new CallOptions(headers, cancellationToken: ct), new Empty());
+            return true;
+        }
+        catch (RpcException)
+        {
             return false;
         }
     }

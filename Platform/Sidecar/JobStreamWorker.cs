@@ -10,10 +10,13 @@ namespace Platform.Sidecar;
 /// Holds one WatchJobs stream per scheduler host: announces this sidecar's app id and namespace, delivers each
 /// trigger to the app concurrently, and answers it with result{id, status}. A broken stream is reopened after
 /// ~0.5 s ± jitter; triggers in flight on it are redelivered by the scheduler (it stages unanswered ones).
+/// With app health checks, streams are open only while the app is healthy (daprd closes them when it turns
+/// unhealthy, so the scheduler stages triggers instead of failing them).
 /// </summary>
 public sealed partial class JobStreamWorker(
     SchedulerConnection scheduler,
     IAppChannel app,
+    AppHealth health,
     IOptions<SidecarOptions> options,
     SidecarMetrics metrics,
     TimeProvider time,
@@ -28,12 +31,23 @@ public sealed partial class JobStreamWorker(
     {
         while (!ct.IsCancellationRequested)
         {
+            CancellationToken healthyPeriod;
             try
             {
-                await RunStreamAsync(address, client, ct);
+                healthyPeriod = await health.WhenHealthyAsync(ct);
+            }
+            catch (OperationCanceledException) { break; }
+            try
+            {
+                await RunStreamAsync(address, client, healthyPeriod, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
             catch (RpcException ex) when (ct.IsCancellationRequested || ex.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested) { break; }
+            catch (Exception) when (healthyPeriod.IsCancellationRequested)
+            {
+                LogClosedUnhealthy(logger, address);
+                continue;
+            }
             catch (Exception ex)
             {
                 LogStreamBroken(logger, address, ex.Message);
@@ -50,9 +64,9 @@ public sealed partial class JobStreamWorker(
         }
     }
 
-    private async Task RunStreamAsync(string address, Scheduler.SchedulerClient client, CancellationToken ct)
+    private async Task RunStreamAsync(string address, Scheduler.SchedulerClient client, CancellationToken healthyPeriod, CancellationToken ct)
     {
-        using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct, healthyPeriod);
         using var call = client.WatchJobs(cancellationToken: streamCts.Token);
         await call.RequestStream.WriteAsync(new WatchJobsRequest
         {
@@ -62,7 +76,7 @@ public sealed partial class JobStreamWorker(
                 Namespace = _options.Namespace,
                 AcceptJobTypes = { JobTargetType.Job },
             },
-        }, ct);
+        }, streamCts.Token);
         scheduler.SetConnected(address, true);
         LogConnected(logger, address);
 
@@ -119,7 +133,13 @@ public sealed partial class JobStreamWorker(
         bool ok;
         try
         {
-            ok = await app.DeliverJobAsync(trigger.Name, trigger.Data, ct);
+            // A trigger that arrived just as the app turned unhealthy (before its stream closed) fails, as in daprd.
+            if (!health.IsHealthy)
+            {
+                LogAppUnhealthy(logger, trigger.Name);
+                ok = false;
+            }
+            else ok = await app.DeliverJobAsync(trigger.Name, trigger.Data, ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -142,6 +162,12 @@ public sealed partial class JobStreamWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job stream to scheduler {Address} ended; reconnecting")]
     private static partial void LogStreamEnded(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job stream to scheduler {Address} closed: app is not healthy")]
+    private static partial void LogClosedUnhealthy(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "app is not in a healthy state (job {JobName})")]
+    private static partial void LogAppUnhealthy(ILogger logger, string jobName);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Delivered job {JobName} (trigger {TriggerId}): success={Success}")]
     private static partial void LogDelivered(ILogger logger, string jobName, ulong triggerId, bool success);

@@ -4,8 +4,12 @@ using Microsoft.Extensions.Options;
 
 namespace Platform.Sidecar;
 
-/// <summary>The metadata API (HTTP /v1.0/metadata and gRPC GetMetadata): app id, app connection, connected schedulers.</summary>
-public sealed class MetadataProvider(IOptions<SidecarOptions> options, SchedulerConnection scheduler)
+/// <summary>
+/// The metadata API (HTTP /v1.0/metadata and gRPC GetMetadata): app id, app connection (with daprd's health
+/// settings when app health checks are on), connected schedulers. The current app health is ours, in the extended
+/// attributes as "appHealth" (healthy|unhealthy|unknown), since daprd's metadata has no field for it.
+/// </summary>
+public sealed class MetadataProvider(IOptions<SidecarOptions> options, SchedulerConnection scheduler, AppHealth health)
 {
     public const string RuntimeVersion = "1.19.0-platform";
 
@@ -23,6 +27,17 @@ public sealed class MetadataProvider(IOptions<SidecarOptions> options, Scheduler
                 ChannelAddress = o.AppChannelAddress,
             },
         };
+        if (health.Enabled)
+        {
+            response.AppConnectionProperties.Health = new AppConnectionHealthProperties
+            {
+                HealthCheckPath = o.AppHealthCheckPath,
+                HealthProbeInterval = $"{o.AppHealthProbeInterval}s",
+                HealthProbeTimeout = $"{o.AppHealthProbeTimeout}ms",
+                HealthThreshold = o.AppHealthThreshold,
+            };
+            response.ExtendedMetadata["appHealth"] = HealthText;
+        }
         if (scheduler.Enabled)
             response.Scheduler = new MetadataScheduler { ConnectedAddresses = { scheduler.ConnectedAddresses } };
         return response;
@@ -48,6 +63,17 @@ public sealed class MetadataProvider(IOptions<SidecarOptions> options, Scheduler
                 ["channelAddress"] = o.AppChannelAddress,
             },
         };
+        if (health.Enabled)
+        {
+            json["appConnectionProperties"]!["health"] = new JsonObject
+            {
+                ["healthCheckPath"] = o.AppHealthCheckPath,
+                ["healthProbeInterval"] = $"{o.AppHealthProbeInterval}s",
+                ["healthProbeTimeout"] = $"{o.AppHealthProbeTimeout}ms",
+                ["healthThreshold"] = o.AppHealthThreshold,
+            };
+            json["extended"]!["appHealth"] = HealthText;
+        }
         if (scheduler.Enabled)
             json["scheduler"] = new JsonObject
             {
@@ -55,4 +81,6 @@ public sealed class MetadataProvider(IOptions<SidecarOptions> options, Scheduler
             };
         return json;
     }
+
+    private string HealthText => health.Status.ToString().ToLowerInvariant();
 }

@@ -58,6 +58,8 @@ builder.Services.AddSingleton<MetadataProvider>();
 builder.Services.AddSingleton<ServiceInvoker>();
 builder.Services.AddSingleton<AppRegistry>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AppRegistry>());
+builder.Services.AddSingleton<AppHealth>();
+builder.Services.AddHostedService<AppHealthMonitor>();
 builder.Services.AddHostedService<JobStreamWorker>();
 builder.Services.AddGrpc(o =>
 {

@@ -19,6 +19,14 @@ public sealed class SidecarOptions
     public string Namespace { get; set; } = "default";
     public string? ApiToken { get; set; }
     public string? AppApiToken { get; set; }
+    public bool EnableAppHealthCheck { get; set; }
+    public string AppHealthCheckPath { get; set; } = "/healthz";
+    /// <summary>Seconds between probes.</summary>
+    public int AppHealthProbeInterval { get; set; } = 5;
+    /// <summary>Milliseconds a probe may take.</summary>
+    public int AppHealthProbeTimeout { get; set; } = 500;
+    /// <summary>Consecutive failed probes before the app counts as unhealthy.</summary>
+    public int AppHealthThreshold { get; set; } = 3;
 
     public int? AppPortNumber => int.TryParse(AppPort, out var p) && p > 0 ? p : null;
 
@@ -51,7 +59,15 @@ public static class SidecarFlags
         ["--dapr-listen-addresses"] = "Sidecar:DaprListenAddresses",
         ["--log-level"] = "Sidecar:LogLevel",
         ["--name-resolution-sqlite"] = "Sidecar:NameResolutionSqlite",
+        ["--enable-app-health-check"] = "Sidecar:EnableAppHealthCheck",
+        ["--app-health-check-path"] = "Sidecar:AppHealthCheckPath",
+        ["--app-health-probe-interval"] = "Sidecar:AppHealthProbeInterval",
+        ["--app-health-probe-timeout"] = "Sidecar:AppHealthProbeTimeout",
+        ["--app-health-threshold"] = "Sidecar:AppHealthThreshold",
     };
+
+    /// <summary>Boolean flags: as with Go's flag package, the bare flag means true and "--flag=false" turns it off.</summary>
+    private static readonly HashSet<string> BoolFlags = ["--enable-app-health-check"];
 
     /// <summary>
     /// Normalises the command line for the configuration provider: daprd accepts "--flag value", "--flag=value",
@@ -69,6 +85,9 @@ public static class SidecarFlags
             string value;
             var eq = flag.IndexOf('=');
             if (eq >= 0) { value = flag[(eq + 1)..]; flag = flag[..eq]; }
+            else if (BoolFlags.Contains(flag))
+                // Also take a following "true"/"false", which launchers commonly pass as a separate word.
+                value = i + 1 < args.Length && bool.TryParse(args[i + 1], out _) ? args[++i] : "true";
             else if (i + 1 < args.Length) value = args[++i];
             else throw new ArgumentException($"flag needs an argument: {a}");
             if (!SwitchMappings.TryGetValue(flag, out var key)) throw new ArgumentException($"unknown flag: {flag}");

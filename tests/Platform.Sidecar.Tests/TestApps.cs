@@ -29,6 +29,8 @@ public sealed class HttpTestApp : IAsyncDisposable
     public Channel<ReceivedHttp> Other { get; } = Channel.CreateUnbounded<ReceivedHttp>();
     /// <summary>How to answer a job trigger (status code); may block to keep a trigger in flight.</summary>
     public Func<ReceivedHttp, Task<int>> Respond { get; set; } = _ => Task.FromResult(200);
+    /// <summary>The status <c>GET /healthz</c> answers (the sidecar's app health probe); flip it to make the app unhealthy.</summary>
+    public int HealthzStatus { get; set; } = 200;
     public int Port { get; }
 
     private HttpTestApp(WebApplication app, int port)
@@ -47,6 +49,11 @@ public sealed class HttpTestApp : IAsyncDisposable
         var test = new HttpTestApp(app, port);
         app.Run(async context =>
         {
+            if (context.Request.Method == "GET" && context.Request.Path == "/healthz")
+            {
+                context.Response.StatusCode = test.HealthzStatus;
+                return;
+            }
             var received = await ReadAsync(context);
             if (context.Request.Method == "POST" && context.Request.Path.StartsWithSegments("/job"))
             {

@@ -1,0 +1,65 @@
+using System.Net;
+using System.Text.Json;
+using TestSupport;
+
+namespace Platform.Sidecar.Tests;
+
+/// <summary>
+/// §7 case 50 with the real scheduler and sidecar: while the app's health check fails the sidecar holds no job stream,
+/// so an "@every 1s" job delivers nothing (the scheduler stages its triggers); once the app is healthy triggers resume,
+/// and turning unhealthy again closes the stream.
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class AppHealthDeliveryTests(SchedulerFixture fixture)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private static async Task<JsonElement> MetadataAsync(HttpClient http)
+    {
+        using var doc = JsonDocument.Parse(await http.GetStringAsync("/v1.0/metadata"));
+        return doc.RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task Triggers_are_held_while_the_app_is_unhealthy_and_resume_when_it_recovers()
+    {
+        await using var app = await HttpTestApp.StartAsync();
+        app.HealthzStatus = 503;
+        var appId = Sidecars.UniqueAppId("health");
+        // Threshold 1 and a generous probe timeout: one slow probe on a loaded machine must not flip the state.
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId)
+        {
+            AppPort = app.Port,
+            SchedulerHostAddress = fixture.Scheduler.HostAddress,
+            ExtraArgs = ["--enable-app-health-check", "--app-health-probe-interval", "1", "--app-health-probe-timeout", "5000",
+                "--app-health-threshold", "1"],
+        });
+        using var http = sidecar.HttpClient();
+
+        await sidecar.Process.WaitForOutputAsync(l => l.Contains("App health changed: unhealthy"), Wait);
+        var metadata = await MetadataAsync(http);
+        Assert.Equal("unhealthy", metadata.GetProperty("extended").GetProperty("appHealth").GetString());
+        Assert.Equal("/healthz", metadata.GetProperty("appConnectionProperties").GetProperty("health").GetProperty("healthCheckPath").GetString());
+        Assert.Equal(0, metadata.GetProperty("scheduler").GetProperty("connected_addresses").GetArrayLength());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostJobAsync("tick", """{"schedule":"@every 1s","data":"t"}""")).StatusCode);
+        Assert.True(await app.Jobs.NothingWithinAsync(TimeSpan.FromSeconds(4)), "a trigger was delivered while the app was unhealthy");
+        Assert.Equal("unhealthy", (await MetadataAsync(http)).GetProperty("extended").GetProperty("appHealth").GetString());
+
+        app.HealthzStatus = 200;
+        await sidecar.Process.WaitForOutputAsync(l => l.Contains("App health changed: healthy"), Wait);
+        var first = await app.Jobs.NextAsync(Wait, "first trigger after the app recovered");
+        Assert.Equal("/job/tick", first.Path);
+        Assert.Equal("healthy", (await MetadataAsync(http)).GetProperty("extended").GetProperty("appHealth").GetString());
+
+        // Unhealthy again: the stream closes (the line only exists once a stream was open), then nothing arrives.
+        app.HealthzStatus = 503;
+        await sidecar.Process.WaitForOutputAsync(l => l.Contains("closed: app is not healthy"), Wait);
+        // A trigger already on its way to the app when the state flipped may still land: drain those.
+        while (app.Jobs.Reader.TryRead(out _)) { }
+        Assert.True(await app.Jobs.NothingWithinAsync(TimeSpan.FromSeconds(3)), "a trigger was delivered after the app turned unhealthy");
+        Assert.Equal(0, (await MetadataAsync(http)).GetProperty("scheduler").GetProperty("connected_addresses").GetArrayLength());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync("/v1.0/jobs/tick")).StatusCode);
+    }
+}
