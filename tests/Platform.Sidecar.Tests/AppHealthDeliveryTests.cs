@@ -62,4 +62,31 @@ public sealed class AppHealthDeliveryTests(SchedulerFixture fixture)
 
         Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync("/v1.0/jobs/tick")).StatusCode);
     }
+
+    [Fact]
+    public async Task Grpc_app_is_probed_with_AppCallbackHealthCheck_and_gets_triggers_only_once_healthy()
+    {
+        await using var app = await GrpcTestApp.StartAsync(healthCheck: true);
+        app.Healthy = false;
+        var appId = Sidecars.UniqueAppId("health-grpc");
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId)
+        {
+            AppPort = app.Port,
+            AppProtocol = "grpc",
+            SchedulerHostAddress = fixture.Scheduler.HostAddress,
+            ExtraArgs = ["--enable-app-health-check=true", "--app-health-probe-interval", "1", "--app-health-probe-timeout", "5000",
+                "--app-health-threshold", "1"],
+        });
+        await sidecar.Process.WaitForOutputAsync(l => l.Contains("App health changed: unhealthy"), Wait);
+        await sidecar.GrpcClient().ScheduleJobAsync(new Dapr.Client.Autogen.Grpc.v1.ScheduleJobRequest
+        {
+            Job = new Dapr.Client.Autogen.Grpc.v1.Job { Name = "once", DueTime = "0s" },
+        });
+        Assert.True(await app.Jobs.NothingWithinAsync(TimeSpan.FromSeconds(3)), "a trigger was delivered while the app was unhealthy");
+
+        app.Healthy = true;
+        await sidecar.Process.WaitForOutputAsync(l => l.Contains("App health changed: healthy"), Wait);
+        var received = await app.Jobs.NextAsync(Wait, "the staged trigger after the app recovered");
+        Assert.Equal("once", received.Request.Name);
+    }
 }

@@ -95,20 +95,29 @@ public sealed record ReceivedJobEvent(string Service, JobEventRequest Request, I
 /// <summary>
 /// A tiny gRPC app beside a sidecar: implements <c>AppCallback.OnJobEvent</c>, or only the Alpha1 callback when
 /// <c>alphaOnly</c> (so the sidecar's fallback is exercised); records every JobEventRequest with its metadata.
+/// With <c>healthCheck</c> it also serves <c>AppCallbackHealthCheck/HealthCheck</c>, answering OK while <see cref="Healthy"/>.
 /// </summary>
 public sealed class GrpcTestApp : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly HealthSwitch _health;
     public Channel<ReceivedJobEvent> Jobs { get; } = Channel.CreateUnbounded<ReceivedJobEvent>();
+    public bool Healthy { get => _health.Healthy; set => _health.Healthy = value; }
     public int Port { get; }
 
-    private GrpcTestApp(WebApplication app, int port)
+    private GrpcTestApp(WebApplication app, int port, HealthSwitch health)
     {
         _app = app;
         Port = port;
+        _health = health;
     }
 
-    public static async Task<GrpcTestApp> StartAsync(bool alphaOnly = false)
+    private sealed class HealthSwitch
+    {
+        public volatile bool Healthy = true;
+    }
+
+    public static async Task<GrpcTestApp> StartAsync(bool alphaOnly = false, bool healthCheck = false)
     {
         var port = FreePort.Next();
         var builder = WebApplication.CreateBuilder();
@@ -117,11 +126,14 @@ public sealed class GrpcTestApp : IAsyncDisposable
         builder.Services.AddGrpc();
         var jobs = Channel.CreateUnbounded<ReceivedJobEvent>();
         builder.Services.AddSingleton(jobs);
+        var health = new HealthSwitch();
+        builder.Services.AddSingleton(health);
         var app = builder.Build();
         if (!alphaOnly) app.MapGrpcService<StableCallback>();
         app.MapGrpcService<AlphaCallback>();
+        if (healthCheck) app.MapGrpcService<HealthCallback>();
         await app.StartAsync();
-        var test = new GrpcTestApp(app, port);
+        var test = new GrpcTestApp(app, port, health);
         _ = Task.Run(async () =>
         {
             await foreach (var e in jobs.Reader.ReadAllAsync()) await test.Jobs.Writer.WriteAsync(e);
@@ -139,6 +151,12 @@ public sealed class GrpcTestApp : IAsyncDisposable
             await jobs.Writer.WriteAsync(new ReceivedJobEvent("AppCallback", request, Headers(context)));
             return new JobEventResponse();
         }
+    }
+
+    private sealed class HealthCallback(HealthSwitch health) : AppCallbackHealthCheck.AppCallbackHealthCheckBase
+    {
+        public override Task<HealthCheckResponse> HealthCheck(Google.Protobuf.WellKnownTypes.Empty request, ServerCallContext context) =>
+            health.Healthy ? Task.FromResult(new HealthCheckResponse()) : throw new RpcException(new Status(StatusCode.Unavailable, "unhealthy"));
     }
 
     private sealed class AlphaCallback(Channel<ReceivedJobEvent> jobs) : AppCallbackAlpha.AppCallbackAlphaBase
