@@ -88,23 +88,7 @@ public sealed class SchedulerProcess : IAsyncDisposable
             "--data-dir", DataDir, .. _extraArgs,
         ];
         Process = TestProcess.StartDotnet("scheduler", dll, args, _environment);
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            if (Process.HasExited)
-                throw new InvalidOperationException("scheduler exited during start-up:" + Environment.NewLine + string.Join(Environment.NewLine, Process.Output.TakeLast(40)));
-            try
-            {
-                using var response = await Http.GetAsync($"http://127.0.0.1:{HealthzPort}/healthz");
-                if (response.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"scheduler /healthz not ready within {timeout}:" + Environment.NewLine + string.Join(Environment.NewLine, Process.Output.TakeLast(40)));
-            // Nothing to await: the process gives no readiness event other than answering /healthz.
-            await Task.Delay(100);
-        }
+        await Process.WaitForHealthyAsync(Http, $"http://127.0.0.1:{HealthzPort}/healthz", timeout);
     }
 
     public async ValueTask DisposeAsync()

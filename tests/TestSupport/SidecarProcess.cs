@@ -110,23 +110,7 @@ public sealed class SidecarProcess : IAsyncDisposable
     {
         var dll = RepoPaths.ProjectOutput("Platform/Sidecar", "Platform.Sidecar");
         Process = TestProcess.StartDotnet($"sidecar-{Settings.AppId}", dll, _args, _environment);
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            if (Process.HasExited)
-                throw new InvalidOperationException("sidecar exited during start-up:" + Environment.NewLine + string.Join(Environment.NewLine, Process.Output.TakeLast(40)));
-            try
-            {
-                using var response = await Http.GetAsync($"{HttpEndpoint}/v1.0/healthz");
-                if (response.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"sidecar /v1.0/healthz not ready within {timeout}:" + Environment.NewLine + string.Join(Environment.NewLine, Process.Output.TakeLast(40)));
-            // Nothing to await: the process gives no readiness event other than answering its health endpoint.
-            await Task.Delay(100);
-        }
+        await Process.WaitForHealthyAsync(Http, $"{HttpEndpoint}/v1.0/healthz", timeout);
     }
 
     public async ValueTask DisposeAsync()

@@ -85,11 +85,38 @@ public sealed class TestProcess : IAsyncDisposable
         var exited = _process.WaitForExitAsync();
         var winner = await Task.WhenAny(tcs.Task, exited, Task.Delay(timeout));
         if (winner == tcs.Task) return await tcs.Task;
-        var tail = string.Join(Environment.NewLine, _lines.TakeLast(40));
+        var tail = OutputTail();
         throw new TimeoutException(winner == exited
             ? $"{Name} exited with code {_process.ExitCode} before the expected output.{Environment.NewLine}{tail}"
             : $"{Name}: expected output not seen within {timeout}.{Environment.NewLine}{tail}");
     }
+
+    /// <summary>
+    /// Completes once <paramref name="healthUrl"/> answers 2xx; throws if the process exits first or the timeout passes,
+    /// with the tail of its output.
+    /// </summary>
+    public async Task WaitForHealthyAsync(HttpClient http, string healthUrl, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"{Name} exited during start-up:{Environment.NewLine}{OutputTail()}");
+            try
+            {
+                using var response = await http.GetAsync(healthUrl);
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{Name}: {healthUrl} not ready within {timeout}:{Environment.NewLine}{OutputTail()}");
+            // Nothing to await: a child process gives no readiness event other than answering its health endpoint.
+            await Task.Delay(100);
+        }
+    }
+
+    private string OutputTail() => string.Join(Environment.NewLine, _lines.TakeLast(40));
 
     /// <summary>Ends the process tree immediately (SIGKILL), as a crash would.</summary>
     public async Task KillAsync()
