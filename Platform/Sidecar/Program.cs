@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
@@ -23,6 +22,11 @@ builder.Configuration.AddInMemoryCollection(SidecarFlags.FromEnvironment());
 builder.Configuration.AddCommandLine(flags);
 builder.Services.Configure<SidecarOptions>(builder.Configuration.GetSection(SidecarOptions.Section));
 var options = builder.Configuration.GetSection(SidecarOptions.Section).Get<SidecarOptions>() ?? new SidecarOptions();
+if (options.Validate() is { } invalid)
+{
+    Console.Error.WriteLine(invalid);
+    return 2;
+}
 
 builder.Logging.SetMinimumLevel(options.LogLevel.ToLowerInvariant() switch
 {
@@ -42,7 +46,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.Limits.MaxRequestBodySize = null;
     foreach (var address in options.ListenAddresses)
     {
-        var ip = address is "localhost" ? IPAddress.Loopback : IPAddress.Parse(address.Trim('[', ']'));
+        if (!SidecarFlags.TryParseListenAddress(address, out var ip)) throw new FormatException($"invalid listen address: {address}");
         kestrel.Listen(ip, options.DaprHttpPort, l => l.Protocols = HttpProtocols.Http1);
         kestrel.Listen(ip, options.DaprGrpcPort, l => l.Protocols = HttpProtocols.Http2);
     }
@@ -86,11 +90,21 @@ var otel = builder.Services.AddOpenTelemetry()
     {
         m.AddMeter(SidecarMetrics.Name);
         if (exportTelemetry) m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+        if (options.EnableMetrics) m.AddPrometheusExporter();
     });
 if (exportTelemetry)
 {
     builder.Logging.AddOpenTelemetry(l => { l.IncludeFormattedMessage = true; l.IncludeScopes = true; });
     otel.UseOtlpExporter();
+}
+
+// daprd's metrics server (--enable-metrics, --metrics-port, --metrics-listen-address): its own Kestrel server, see MetricsServer.
+if (options.EnableMetrics)
+{
+    SidecarFlags.TryParseListenAddress(options.MetricsListenAddress, out var metricsIp); // checked by Validate
+    builder.Services.AddSingleton(sp => new MetricsServer(metricsIp!, options.MetricsPortNumber, portRequired: options.MetricsPort is not null,
+        sp.GetRequiredService<MeterProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+    builder.Services.AddHostedService(sp => sp.GetRequiredService<MetricsServer>());
 }
 
 var app = builder.Build();
@@ -130,8 +144,16 @@ app.Map(ServiceInvoker.InternalPrefix + "{appId}/method/{**method}", (HttpContex
 
 var startupLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Sidecar");
 app.Lifetime.ApplicationStarted.Register(() => startupLog.LogInformation(
-    "Sidecar for app {AppId} (namespace {Namespace}) listening: HTTP {HttpPort}, gRPC {GrpcPort}; schedulers [{Schedulers}]",
-    options.AppId, options.Namespace, options.DaprHttpPort, options.DaprGrpcPort, string.Join(",", options.SchedulerHosts)));
+    "Sidecar for app {AppId} (namespace {Namespace}) listening: HTTP {HttpPort}, gRPC {GrpcPort}, metrics {Metrics}; schedulers [{Schedulers}]",
+    options.AppId, options.Namespace, options.DaprHttpPort, options.DaprGrpcPort,
+    options.EnableMetrics ? app.Services.GetService<MetricsServer>()?.Endpoint?.ToString() ?? "unavailable" : "off", string.Join(",", options.SchedulerHosts)));
 
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (MetricsServerException)
+{
+    return 1; // already logged
+}
 return 0;

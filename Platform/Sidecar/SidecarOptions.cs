@@ -1,3 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Net;
+
 namespace Platform.Sidecar;
 
 /// <summary>The sidecar's settings, bound from the "Sidecar" configuration section (daprd flags map into it).</summary>
@@ -27,6 +31,16 @@ public sealed class SidecarOptions
     public int AppHealthProbeTimeout { get; set; } = 500;
     /// <summary>Consecutive failed probes before the app counts as unhealthy.</summary>
     public int AppHealthThreshold { get; set; } = 3;
+    /// <summary>daprd's --enable-metrics: serve Prometheus metrics on the metrics port.</summary>
+    public bool EnableMetrics { get; set; } = true;
+    /// <summary>daprd's --metrics-port; null when the flag was not given (then <see cref="DefaultMetricsPort"/>).</summary>
+    public int? MetricsPort { get; set; }
+    /// <summary>Address of the metrics listener; loopback unless told otherwise.</summary>
+    public string MetricsListenAddress { get; set; } = "127.0.0.1";
+
+    public const int DefaultMetricsPort = 9090;
+
+    public int MetricsPortNumber => MetricsPort ?? DefaultMetricsPort;
 
     public int? AppPortNumber => int.TryParse(AppPort, out var p) && p > 0 ? p : null;
 
@@ -40,6 +54,16 @@ public sealed class SidecarOptions
         .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     public string AppBaseUrl => $"http://{FormatHost(AppChannelAddress)}:{AppPortNumber}";
+
+    /// <summary>Settings that are valid one by one but not together; null when there is nothing to refuse.</summary>
+    public string? Validate()
+    {
+        if (!EnableMetrics) return null;
+        if (!SidecarFlags.TryParseListenAddress(MetricsListenAddress, out _)) return $"invalid value \"{MetricsListenAddress}\" for flag --metrics-listen-address: want an IP address or localhost";
+        if (MetricsPortNumber == DaprHttpPort) return $"--metrics-port {MetricsPortNumber} is also the dapr HTTP port";
+        if (MetricsPortNumber == DaprGrpcPort) return $"--metrics-port {MetricsPortNumber} is also the dapr gRPC port";
+        return null;
+    }
 
     internal static string FormatHost(string host) => host.Contains(':') && !host.StartsWith('[') ? $"[{host}]" : host;
 }
@@ -64,10 +88,13 @@ public static class SidecarFlags
         ["--app-health-probe-interval"] = "Sidecar:AppHealthProbeInterval",
         ["--app-health-probe-timeout"] = "Sidecar:AppHealthProbeTimeout",
         ["--app-health-threshold"] = "Sidecar:AppHealthThreshold",
+        ["--enable-metrics"] = "Sidecar:EnableMetrics",
+        ["--metrics-port"] = "Sidecar:MetricsPort",
+        ["--metrics-listen-address"] = "Sidecar:MetricsListenAddress",
     };
 
     /// <summary>Boolean flags: as with Go's flag package, the bare flag means true and "--flag=false" turns it off.</summary>
-    private static readonly HashSet<string> BoolFlags = ["--enable-app-health-check"];
+    private static readonly HashSet<string> BoolFlags = ["--enable-app-health-check", "--enable-metrics"];
 
     /// <summary>
     /// Normalises the command line for the configuration provider: daprd accepts "--flag value", "--flag=value",
@@ -91,9 +118,48 @@ public static class SidecarFlags
             else if (i + 1 < args.Length) value = args[++i];
             else throw new ArgumentException($"flag needs an argument: {a}");
             if (!SwitchMappings.TryGetValue(flag, out var key)) throw new ArgumentException($"unknown flag: {flag}");
-            result.Add($"--{key}={value}");
+            result.Add($"--{key}={CheckValue(flag, value)}");
         }
         return [.. result];
+    }
+
+    /// <summary>
+    /// Refuses values the sidecar could not use, with Go's flag wording, before anything starts; bool values are
+    /// accepted in Go's forms (1, t, TRUE, …) and passed on as true/false.
+    /// </summary>
+    private static string CheckValue(string flag, string value)
+    {
+        if (BoolFlags.Contains(flag))
+            return ParseGoBool(value) is { } b ? (b ? "true" : "false") : throw Invalid(flag, value, "want true or false");
+        return flag switch
+        {
+            "--metrics-port" => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
+                ? value : throw Invalid(flag, value, "want a port number from 1 to 65535"),
+            "--metrics-listen-address" => TryParseListenAddress(value, out _) ? value : throw Invalid(flag, value, "want an IP address or localhost"),
+            _ => value,
+        };
+    }
+
+    private static ArgumentException Invalid(string flag, string value, string want) =>
+        new($"invalid value \"{value}\" for flag {flag}: {want}");
+
+    /// <summary>Go's strconv.ParseBool.</summary>
+    private static bool? ParseGoBool(string value) => value switch
+    {
+        "1" or "t" or "T" or "true" or "TRUE" or "True" => true,
+        "0" or "f" or "F" or "false" or "FALSE" or "False" => false,
+        _ => null,
+    };
+
+    /// <summary>A listen address: an IPv4 or IPv6 address (brackets allowed) or "localhost" (IPv4 loopback).</summary>
+    public static bool TryParseListenAddress(string address, [NotNullWhen(true)] out IPAddress? ip)
+    {
+        if (address == "localhost")
+        {
+            ip = IPAddress.Loopback;
+            return true;
+        }
+        return IPAddress.TryParse(address.Trim('[', ']'), out ip);
     }
 
     /// <summary>Environment variables daprd reads, mapped onto the same section.</summary>

@@ -142,9 +142,7 @@ public sealed class AppHealthTests
     [Fact]
     public void Health_flags_use_daprd_names_and_the_bare_bool_flag_means_true()
     {
-        static SidecarOptions Bind(params string[] args) =>
-            new ConfigurationBuilder().AddCommandLine(SidecarFlags.Normalise(args)).Build()
-                .GetSection(SidecarOptions.Section).Get<SidecarOptions>() ?? new SidecarOptions();
+        static SidecarOptions Bind(params string[] args) => Flags.Bind(args);
 
         var defaults = new SidecarOptions();
         Assert.False(defaults.EnableAppHealthCheck);

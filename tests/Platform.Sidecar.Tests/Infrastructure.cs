@@ -3,6 +3,7 @@ using Dapr.Client.Autogen.Grpc.v1;
 using Google.Rpc;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Configuration;
 using TestSupport;
 
 namespace Platform.Sidecar.Tests;
@@ -34,7 +35,8 @@ public static class Sidecars
     public static string UniqueAppId(string prefix) => $"{prefix}-{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}";
 
     public static async Task<SidecarProcess> StartAsync(SchedulerFixture fixture, string appId, int? appPort = null,
-        string protocol = "http", IDictionary<string, string?>? environment = null, string? registry = null, bool waitForStream = true)
+        string protocol = "http", IDictionary<string, string?>? environment = null, string? registry = null, bool waitForStream = true,
+        IReadOnlyList<string>? extraArgs = null)
     {
         var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId)
         {
@@ -43,6 +45,7 @@ public static class Sidecars
             SchedulerHostAddress = fixture.Scheduler.HostAddress,
             Environment = environment,
             NameResolutionSqlite = registry,
+            ExtraArgs = extraArgs,
         });
         if (waitForStream) await sidecar.WaitForSchedulerStreamAsync();
         return sidecar;
@@ -61,6 +64,14 @@ public static class Sidecars
 
     public static Task<HttpResponseMessage> PostJobAsync(this HttpClient http, string name, string body, string version = "v1.0") =>
         http.PostAsync($"/{version}/jobs/{name}", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+}
+
+public static class Flags
+{
+    /// <summary>Binds a daprd command line the way Program does: normalised flags into <see cref="SidecarOptions"/>.</summary>
+    public static SidecarOptions Bind(params string[] args) =>
+        new ConfigurationBuilder().AddCommandLine(SidecarFlags.Normalise(args)).Build()
+            .GetSection(SidecarOptions.Section).Get<SidecarOptions>() ?? new SidecarOptions();
 }
 
 public static class ErrorAsserts
