@@ -56,6 +56,11 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
         var startingFrom = string.IsNullOrWhiteSpace(request.Schedule) ? null : dueTime;
         var payload = BackupPayload.ForDatabase(database!, location);
 
+        // Without overwrite a job of that name refuses the request. Find that out before touching the catalog: in the
+        // window below, a trigger of the existing job would apply the refused request's retention to its backups.
+        if (!request.Overwrite && await TryGetJobAsync(name, cancellationToken) is not null)
+            throw new ScheduleProblemException(409, "Schedule already exists", $"job already exists: '{name}'; send overwrite: true to replace it.");
+
         // The catalog row goes first so the first trigger already sees the retention rule; it is removed again if the
         // sidecar refuses the job (unless a job of that name exists and keeps its own row).
         var previous = catalog.GetSchedule(name);

@@ -1,3 +1,4 @@
+using Platform.Jobs;
 using TestSupport;
 
 namespace BackupWorker.Tests;
@@ -122,6 +123,35 @@ public sealed class AppStack : IAsyncDisposable
         // Distinct lines (each names its run id): a line seen both in the past-lines scan and as it arrives counts once.
         var seen = new HashSet<string>();
         return Worker.WaitForOutputAsync(l => match(l) && seen.Add(l) && seen.Count >= count, timeout);
+    }
+
+    /// <summary>A Jobs API client on the worker's sidecar, as the worker itself uses it (dispose it).</summary>
+    public DaprJobsClient WorkerJobsClient() =>
+        new DaprJobsClientBuilder().UseGrpcEndpoint(WorkerSidecar.GrpcEndpoint).UseDaprApiToken(_withTokens ? DaprApiToken : null).Build();
+
+    /// <summary>
+    /// Waits (bounded) until the scheduler no longer holds the worker's job <paramref name="name"/>. It deletes a job once
+    /// its repeats and retries are used up, after the last trigger's answer: from then on no trigger of it can come, so
+    /// a count of runs read afterwards is final, where one read right after the Nth run would miss an (N+1)th.
+    /// </summary>
+    public async Task WaitForJobGoneAsync(string name, TimeSpan timeout)
+    {
+        using var jobs = WorkerJobsClient();
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                await jobs.GetJobAsync(name);
+            }
+            catch (DaprJobsException e) when (e.IsJobNotFound)
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {name} still exists after {timeout}");
+            // The Jobs API has no "job deleted" event to await.
+            await Task.Delay(100);
+        }
     }
 
     public async ValueTask DisposeAsync()

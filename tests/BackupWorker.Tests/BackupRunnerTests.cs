@@ -161,11 +161,89 @@ public class BackupRunnerTests
     {
         using var engine = new EngineFixture();
         engine.SeedDemoDatabase();
-        engine.Catalog.UpsertSchedule(new ScheduleRecord("s", "my-prod-db", "backups/my-prod-db", "@hourly", null, null, null, new RetentionRule(1, null), engine.Time.GetUtcNow()));
-        var good = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);
+        // Three backups made under a looser rule, then the rule tightened to keep one: two are now over the limit.
+        SetRetention(engine, "s", "backups/my-prod-db", new RetentionRule(3, null));
+        var older = await RunEveryMinuteAsync(engine, "s", Target(), 3);
+        SetRetention(engine, "s", "backups/my-prod-db", new RetentionRule(1, null));
+
         var bad = await engine.Runner.RunAsync("s", Target(db: "nope"), "job", CancellationToken.None);
+
         Assert.Equal(RunOutcome.Failed, bad.Outcome);
+        Assert.Equal(older.Select(r => r.Id).Reverse(), engine.Catalog.ListBackups("s").Select(b => b.Id));
+        Assert.All(older, r => Assert.True(File.Exists(r.File)));
+
+        // The next successful run does apply it, so the rule above could have deleted them: the newest alone is kept.
+        var good = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);
+        Assert.Equal([good.Id], engine.Catalog.ListBackups("s").Select(b => b.Id));
+        Assert.All(older, r => Assert.False(File.Exists(r.File)));
         Assert.True(File.Exists(good.File));
+    }
+
+    [Fact]
+    public async Task Retention_of_one_schedule_never_deletes_another_schedules_backups_in_the_same_location()
+    {
+        using var engine = new EngineFixture();
+        engine.SeedDemoDatabase();
+        const string shared = "backups/shared";
+        SetRetention(engine, "hourly", shared, new RetentionRule(1, null));
+        SetRetention(engine, "daily", shared, new RetentionRule(2, TimeSpan.FromDays(7)));
+
+        // Interleaved, one minute apart, same database, same directory.
+        var runs = new List<BackupRun>();
+        foreach (var schedule in new[] { "daily", "hourly", "daily", "hourly", "daily", "hourly" })
+            runs.AddRange(await RunEveryMinuteAsync(engine, schedule, Target(location: shared), 1));
+        var daily = runs.Where(r => r.Schedule == "daily").ToList();
+        var hourly = runs.Where(r => r.Schedule == "hourly").ToList();
+
+        Assert.Equal([hourly[2].Id], engine.Catalog.ListBackups("hourly").Select(b => b.Id));
+        Assert.Equal([daily[2].Id, daily[1].Id], engine.Catalog.ListBackups("daily").Select(b => b.Id));
+        // On disk too: exactly the kept backups of both schedules, each with its checksum file.
+        string[] kept = [hourly[2].File!, daily[2].File!, daily[1].File!];
+        Assert.Equal(kept.SelectMany(f => new[] { f, f + BackupRunner.ChecksumExtension }).Order(),
+            Directory.GetFiles(Path.Combine(engine.DataDirectory, "backups", "shared")).Order());
+    }
+
+    [Fact]
+    public async Task KeepLast_and_maxAge_together_delete_what_either_rule_allows_no_more()
+    {
+        using var engine = new EngineFixture();
+        engine.SeedDemoDatabase();
+        SetRetention(engine, "s", "backups/my-prod-db", new RetentionRule(3, TimeSpan.FromHours(1)));
+
+        var a = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);          // 0 min
+        engine.Time.Advance(TimeSpan.FromMinutes(30));
+        var b = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);          // 30 min
+        engine.Time.Advance(TimeSpan.FromMinutes(10));
+        var c = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);          // 40 min
+        engine.Time.Advance(TimeSpan.FromMinutes(10));
+        var d = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);          // 50 min
+        // keepLast alone: a is 50 min old, within maxAge, but the fourth newest.
+        Assert.Equal([d.Id, c.Id, b.Id], engine.Catalog.ListBackups("s").Select(r => r.Id));
+        Assert.False(File.Exists(a.File));
+
+        engine.Time.Advance(TimeSpan.FromMinutes(55));
+        var e = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);          // 105 min
+        // maxAge alone: c (65 min old) is among the newest three but too old; d (55 min) stays.
+        Assert.Equal([e.Id, d.Id], engine.Catalog.ListBackups("s").Select(r => r.Id));
+        Assert.All([b, c], r => Assert.False(File.Exists(r.File)));
+        Assert.All([d, e], r => Assert.True(File.Exists(r.File)));
+    }
+
+    private static void SetRetention(EngineFixture engine, string schedule, string location, RetentionRule rule) =>
+        engine.Catalog.UpsertSchedule(new ScheduleRecord(schedule, "my-prod-db", location, "@hourly", null, null, null, rule, engine.Time.GetUtcNow()));
+
+    /// <summary>Runs <paramref name="count"/> backups of the schedule, advancing the clock a minute after each (so they are ordered).</summary>
+    private static async Task<List<BackupRun>> RunEveryMinuteAsync(EngineFixture engine, string schedule, BackupMetadata target, int count)
+    {
+        var runs = new List<BackupRun>();
+        for (var i = 0; i < count; i++)
+        {
+            var run = await engine.Runner.RunAsync(schedule, target, "job", CancellationToken.None);
+            Assert.True(run.Outcome == RunOutcome.Succeeded, run.Error);
+            runs.Add(run);
+            engine.Time.Advance(TimeSpan.FromMinutes(1));
+        }
+        return runs;
     }
 
     [Fact]

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Platform.Jobs;
 using Platform.Jobs.Models;
 
 namespace BackupWorker.Tests;
@@ -42,6 +41,7 @@ public class BackupStackTests(BackupStackFixture fixture) : IClassFixture<Backup
         Assert.Equal(3, created.GetProperty("job").GetProperty("repeats").GetInt32());
 
         await Stack.WaitForWorkerLinesAsync(Succeeded("it-every-second"), 3, Patience);
+        await Stack.WaitForJobGoneAsync("it-every-second", Patience);   // repeats used up: the counts below are final
 
         var backups = await Stack.ApiClient.GetFromJsonAsync<JsonElement[]>("/backups?schedule=it-every-second");
         Assert.Equal(3, backups!.Length);
@@ -122,10 +122,14 @@ public class BackupStackTests(BackupStackFixture fixture) : IClassFixture<Backup
         Assert.Contains("6 fields", daprProblem.GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await Stack.ApiClient.GetAsync("/schedules/it-five-fields")).StatusCode);
 
-        Assert.Equal(HttpStatusCode.Created, (await Stack.ApiClient.PostAsJsonAsync("/schedules", new { name = "it-twice", database = "my-prod-db", schedule = "@yearly" })).StatusCode);
-        var twice = await Stack.ApiClient.PostAsJsonAsync("/schedules", new { name = "it-twice", database = "my-prod-db", schedule = "@yearly" });
+        Assert.Equal(HttpStatusCode.Created, (await Stack.ApiClient.PostAsJsonAsync("/schedules", new { name = "it-twice", database = "my-prod-db", schedule = "@yearly", retention = new { keepLast = 4 } })).StatusCode);
+        var twice = await Stack.ApiClient.PostAsJsonAsync("/schedules", new { name = "it-twice", database = "my-prod-db", location = "backups/elsewhere", schedule = "@daily", retention = new { keepLast = 1 } });
         Assert.Equal(HttpStatusCode.Conflict, twice.StatusCode);
         Assert.Contains("already exists", (await twice.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        // Refused: the worker's catalog row and the job are still the first request's.
+        var kept = await Stack.ApiClient.GetFromJsonAsync<JsonElement>("/schedules/it-twice");
+        Assert.Equal(("@yearly", "backups/my-prod-db", 4), (kept.GetProperty("schedule").GetString(), kept.GetProperty("location").GetString(), kept.GetProperty("retention").GetProperty("keepLast").GetInt32()));
+        Assert.Equal("@yearly", kept.GetProperty("job").GetProperty("schedule").GetString());
         var overwrite = await Stack.ApiClient.PostAsJsonAsync("/schedules", new { name = "it-twice", database = "my-prod-db", schedule = "@monthly", overwrite = true });
         Assert.Equal(HttpStatusCode.Created, overwrite.StatusCode);
         Assert.Equal("@monthly", (await Stack.ApiClient.GetFromJsonAsync<JsonElement>("/schedules/it-twice")).GetProperty("job").GetProperty("schedule").GetString());
@@ -135,13 +139,14 @@ public class BackupStackTests(BackupStackFixture fixture) : IClassFixture<Backup
     public async Task A_trigger_for_an_unknown_database_is_a_failed_run_and_is_retried()
     {
         // Scheduled directly on the worker's sidecar (the API would refuse it): the worker receives a trigger it cannot honour.
-        using var jobs = new DaprJobsClientBuilder().UseGrpcEndpoint(Stack.WorkerSidecar.GrpcEndpoint).UseDaprApiToken(AppStack.DaprApiToken).Build();
+        using var jobs = Stack.WorkerJobsClient();
         await jobs.ScheduleJobAsync("it-unknown-db", DaprJobSchedule.FromExpression("@every 1s"),
             Backups.BackupPayload.ForDatabase("ghost", "backups/ghost").ToUtf8Json(), repeats: 1,
             failurePolicyOptions: new JobFailurePolicyConstantOptions(TimeSpan.FromMilliseconds(200)) { MaxRetries = 2 });
 
         // One trigger, answered 500, retried twice by the failure policy: three failed runs, and the worker still serves.
         await Stack.WaitForWorkerLinesAsync(l => l.Contains("of schedule it-unknown-db failed: Unknown database 'ghost'", StringComparison.Ordinal), 3, Patience);
+        await Stack.WaitForJobGoneAsync("it-unknown-db", Patience);     // retries and repeats used up: no fourth delivery can follow
         var runs = await Stack.ApiClient.GetFromJsonAsync<JsonElement[]>("/runs?schedule=it-unknown-db");
         Assert.Equal(3, runs!.Length);
         Assert.All(runs, r => Assert.Equal("Failed", r.GetProperty("outcome").GetString()));
@@ -180,6 +185,7 @@ public class DemoScenarioTests
         }, workerBeforeSidecar: true);
 
         await stack.WaitForWorkerLinesAsync(l => l.Contains("of schedule prod-db-backup succeeded", StringComparison.Ordinal), 2, TimeSpan.FromSeconds(90));
+        await stack.WaitForJobGoneAsync("prod-db-backup", TimeSpan.FromSeconds(60));   // both repeats used: the count below is final
 
         Assert.Contains(stack.Worker.Output, l => l.Contains("Sidecar not ready for the demo job", StringComparison.Ordinal));
         var backups = await stack.ApiClient.GetFromJsonAsync<JsonElement[]>("/backups?schedule=prod-db-backup");
@@ -200,7 +206,7 @@ public class DemoScenarioTests
         });
         await stack.Worker.WaitForOutputAsync(l => l.Contains("Scheduled job prod-db-backup", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
 
-        using var jobs = new DaprJobsClientBuilder().UseGrpcEndpoint(stack.WorkerSidecar.GrpcEndpoint).Build();
+        using var jobs = stack.WorkerJobsClient();
         var job = await jobs.GetJobAsync("prod-db-backup");
 
         Assert.Equal("@yearly", job.Schedule.ExpressionValue);

@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using BackupWorker.Backups;
+using BackupWorker.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -43,7 +45,17 @@ public class WorkerProcessTests
         };
         foreach (var (k, v) in extra ?? new Dictionary<string, string?>()) env[k] = v;
         var process = TestProcess.StartDotnet("backupworker", RepoPaths.ProjectOutput("BackupWorker", "BackupWorker"), [], env);
-        await process.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            // A failed start-up must not leave the process or its directory behind.
+            await process.DisposeAsync();
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+            throw;
+        }
         return new Worker { Process = process, Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) }, DataDirectory = data };
     }
 
@@ -118,17 +130,25 @@ public class WorkerProcessTests
     public async Task Sidecar_down_is_a_503_problem_not_a_crash()
     {
         await using var worker = await StartWorkerAsync();
-        var response = await worker.Http.PostAsJsonAsync("/schedules", new { name = "x", database = "my-prod-db", schedule = "@daily" });
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Equal("Sidecar unavailable", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
-        // The catalog row written before the refusal is gone again.
-        Assert.Empty((await worker.Http.GetFromJsonAsync<JsonElement[]>("/backups"))!);
+        // The worker's own catalog file: its schedules table holds the row (GET /schedules needs the sidecar too).
+        var catalog = new BackupCatalog(new BackupPaths(worker.DataDirectory, worker.DataDirectory));
+        // With overwrite the row is written before the sidecar is asked, so this also takes the roll-back path.
+        foreach (var overwrite in new[] { false, true })
+        {
+            var response = await worker.Http.PostAsJsonAsync("/schedules", new { name = "x", database = "my-prod-db", schedule = "@daily", overwrite });
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("Sidecar unavailable", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+            Assert.Null(catalog.GetSchedule("x"));
+            Assert.Empty(catalog.ListSchedules());
+        }
+        Assert.False(worker.Process.HasExited);
     }
 
     [Fact]
     public async Task Telemetry_is_exported_over_otlp_when_the_endpoint_is_set()
     {
-        var received = new ConcurrentDictionary<string, byte[]>();
+        // Every trace export up to the one holding the /runs span: the /health span, ended earlier, is in one of them if anywhere.
+        var traceBodies = new ConcurrentQueue<string>();
         var traces = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var logs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var metrics = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -143,7 +163,11 @@ public class WorkerProcessTests
             await request.Body.CopyToAsync(buffer);
             var body = buffer.ToArray();
             var text = Encoding.UTF8.GetString(body);
-            if (signal == "traces" && text.Contains("/runs", StringComparison.Ordinal)) { received["traces"] = body; traces.TrySetResult(); }
+            if (signal == "traces" && !traces.Task.IsCompleted)
+            {
+                traceBodies.Enqueue(text);
+                if (text.Contains("/runs", StringComparison.Ordinal)) traces.TrySetResult();
+            }
             if (signal == "logs" && text.Contains("Application started", StringComparison.Ordinal)) logs.TrySetResult();
             if (signal == "metrics" && text.Contains("http.server.request.duration", StringComparison.Ordinal)) metrics.TrySetResult();
             return Results.Ok();
@@ -163,9 +187,8 @@ public class WorkerProcessTests
         Assert.Equal(HttpStatusCode.OK, (await worker.Http.GetAsync("/runs")).StatusCode);
 
         await Task.WhenAll(traces.Task, logs.Task, metrics.Task).WaitAsync(TimeSpan.FromSeconds(30));
-        var traceText = Encoding.UTF8.GetString(received["traces"]);
-        Assert.Contains("backupworker", traceText);
-        Assert.DoesNotContain("/health", traceText); // Health probes are filtered out of tracing.
+        Assert.Contains("backupworker", traceBodies.Last());
+        Assert.All(traceBodies, text => Assert.DoesNotContain("/health", text)); // Health probes are filtered out of tracing.
         await otlp.StopAsync();
     }
 }

@@ -44,6 +44,9 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     private long _dispatchSeq;
     private long _armedFor = long.MaxValue;
     private int _streamCount;
+    /// <summary>Dispatch passes begun; numbers the passes <see cref="_idleWaiters"/> wait for.</summary>
+    private long _passes;
+    private readonly IdleWaiters _idleWaiters = new();
 
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
@@ -75,6 +78,21 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     internal Meter Meter => _meter;
     public int ConnectedStreams => Volatile.Read(ref _streamCount);
     public TimeProvider TimeProvider => _time;
+
+    /// <summary>
+    /// Completes once the dispatch loop has finished a pass begun after this call and is waiting for the next due time:
+    /// it has then read the clock at or after the call, sent everything due by that time and queued before the call,
+    /// and nothing more is due. The loop runs on its own task and a fake clock only wakes it, so a test must await this
+    /// before asserting that nothing was sent, or it asserts before the loop has looked. Fails once the loop has stopped.
+    /// </summary>
+    internal Task WhenIdleAsync(CancellationToken cancellationToken = default)
+    {
+        Task idle;
+        lock (_gate) idle = _idleWaiters.Add(_passes + 1);
+        // Force that pass: with nothing due the loop would otherwise sleep until the next tick.
+        Wake();
+        return idle.WaitAsync(cancellationToken);
+    }
 
     // ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -358,8 +376,10 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         catch (Exception e)
         {
             LogLoopFailed(_logger, e);
+            lock (_gate) _idleWaiters.End(new InvalidOperationException("The dispatch loop failed.", e));
             throw;
         }
+        lock (_gate) _idleWaiters.End(new ObjectDisposedException(nameof(SchedulerEngine), "The dispatch loop has stopped."));
     }
 
     private async Task RunDispatchLoopAsync()
@@ -369,9 +389,11 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         {
             long nextDue;
             long now;
+            long pass;
             var dispatched = 0;
             lock (_gate)
             {
+                pass = ++_passes;
                 now = _time.GetUtcNow().UtcTicks;
                 while (dispatched < _options.DispatchBatch && _queue.TryPeek(out var entry, out var due))
                 {
@@ -397,6 +419,10 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
             _timer!.Change(nextDue == long.MaxValue ? Timeout.InfiniteTimeSpan : TimerDelay(nextDue - now), Timeout.InfiniteTimeSpan);
             // The clock may have passed the due time while the timer was being armed (a timer is relative).
             if (nextDue != long.MaxValue && _time.GetUtcNow().UtcTicks >= nextDue) continue;
+            if (_idleWaiters.HasWaiters)
+            {
+                lock (_gate) _idleWaiters.Release(pass);
+            }
             await _wake.WaitAsync(token).ConfigureAwait(false);
         }
     }

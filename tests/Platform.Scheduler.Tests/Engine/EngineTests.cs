@@ -15,13 +15,14 @@ public class EngineTests
         using var stream = h.Engine.OpenStream("default", "app1");
         await h.ScheduleAsync("once", due: "5s");
         h.Time.Advance(TimeSpan.FromSeconds(4));
-        stream.AssertNothingPending();
+        await h.AssertNothingPendingAsync(stream);
         h.Time.Advance(TimeSpan.FromSeconds(1));
         var t = await stream.NextAsync();
         Assert.Equal("once", t.Key.Name);
         Assert.Equal(Start.AddSeconds(5), t.ScheduledTime);
         Assert.NotNull(await h.Engine.GetJobAsync(Key("once")));
         stream.Ack(t.Id, success: true);
+        await h.AssertNothingPendingAsync(stream);            // sent once
         await h.Store.FlushAsync();
         Assert.Null(await h.Engine.GetJobAsync(Key("once")));
         Assert.Equal(0, h.Engine.JobCount);
@@ -44,7 +45,7 @@ public class EngineTests
         Assert.Equal([Start, Start.AddSeconds(1), Start.AddSeconds(2)], times);
         h.Time.Advance(TimeSpan.FromSeconds(5));
         await h.Store.FlushAsync();
-        stream.AssertNothingPending();
+        await h.AssertNothingPendingAsync(stream);
         Assert.Null(await h.Engine.GetJobAsync(Key("rep")));
     }
 
@@ -67,7 +68,7 @@ public class EngineTests
         }
         await h.Store.FlushAsync();
         h.Time.Advance(TimeSpan.FromSeconds(10));
-        stream.AssertNothingPending();
+        await h.AssertNothingPendingAsync(stream);
         Assert.Null(await h.Engine.GetJobAsync(Key("fail")));
     }
 
@@ -102,7 +103,12 @@ public class EngineTests
             stream.Ack(t.Id, false);
             h.Time.Advance(TimeSpan.FromSeconds(3));
         }
-        Assert.NotNull(await h.Engine.GetJobAsync(Key("forever")));
+        // Still the first tick, ten failures counted, the eleventh attempt due 30 s after it: live and as committed.
+        Assert.True(h.Engine.TryGetLiveStatus(Key("forever"), out var live, out var nextDue));
+        Assert.Equal((0u, 10u, JobResultKind.Failed), (live.Count, live.Attempts, live.LastResult));
+        Assert.Equal(Start.AddSeconds(30), nextDue);
+        await h.Store.FlushAsync();
+        Assert.Equal(live, (await h.Engine.GetJobAsync(Key("forever")))!.Progress);
     }
 
     [Fact]
@@ -120,7 +126,7 @@ public class EngineTests
         }
         await h.Store.FlushAsync();
         Assert.Null(await h.Engine.GetJobAsync(Key("five")));
-        stream.AssertNothingPending();
+        await h.AssertNothingPendingAsync(stream);
     }
 
     [Fact]
@@ -139,6 +145,7 @@ public class EngineTests
             stream.Ack(t.Id, true);
         }
         Assert.Equal([Start.AddSeconds(1), Start.AddSeconds(2), Start.AddSeconds(3)], times);
+        await h.AssertNothingPendingAsync(stream);            // ticks 4 and 5 were not sent: repeats is 3
         await h.Store.FlushAsync();
         Assert.Null(await h.Engine.GetJobAsync(Key("staged")));
     }
@@ -161,7 +168,7 @@ public class EngineTests
         }
         Assert.Equal(2, receivers.Count(r => r == a));
         Assert.Equal(2, receivers.Count(r => r == b));
-        other.AssertNothingPending();
+        await h.AssertNothingPendingAsync(other);
     }
 
     [Fact]
@@ -177,6 +184,7 @@ public class EngineTests
         Assert.Equal(t.ScheduledTime, again.ScheduledTime);
         Assert.Equal(0u, again.Attempt);                   // not counted as a failure
         second.Ack(again.Id, true);
+        await h.AssertNothingPendingAsync(second);             // redelivered exactly once
         await h.Store.FlushAsync();
         Assert.Null(await h.Engine.GetJobAsync(Key("redeliver")));
     }
@@ -205,7 +213,7 @@ public class EngineTests
         stream.Ack(t.Id, true);
         h.Time.Advance(TimeSpan.FromSeconds(5));
         await h.Store.FlushAsync();
-        stream.AssertNothingPending();
+        await h.AssertNothingPendingAsync(stream);
         Assert.Equal(0, h.Engine.JobCount);
         Assert.Null(await h.Engine.GetJobAsync(Key("del")));
     }
@@ -280,6 +288,7 @@ public class EngineTests
                 s2.Ack(t.Id, true);
             }
             Assert.Equal([Start.AddSeconds(3), Start.AddSeconds(4), Start.AddSeconds(5)], times);
+            await again.AssertNothingPendingAsync(s2);         // each missed tick once, none past repeats
             await again.Store.FlushAsync();
             Assert.Null(await again.Engine.GetJobAsync(Key("r")));
         }
@@ -311,7 +320,7 @@ public class EngineTests
             await using var again = await StartAsync(dir, time);
             using var s2 = again.Engine.OpenStream("default", "app1");
             time.Advance(TimeSpan.FromSeconds(9));
-            s2.AssertNothingPending();
+            await again.AssertNothingPendingAsync(s2);
             time.Advance(TimeSpan.FromSeconds(1));
             var t = await s2.NextAsync();
             Assert.Equal(1u, t.Attempt);                       // the persisted attempt count carried over
@@ -341,7 +350,7 @@ public class EngineTests
         await h.ScheduleAsync("ow", schedule: "@every 10s", repeats: 1, overwrite: true);
         stream.Ack(old.Id, true);                           // late result of the replaced job: ignored
         h.Time.Advance(TimeSpan.FromSeconds(9));
-        stream.AssertNothingPending();
+        await h.AssertNothingPendingAsync(stream);
         h.Time.Advance(TimeSpan.FromSeconds(1));
         var fresh = await stream.NextAsync();
         Assert.Equal(Start.AddSeconds(10), fresh.ScheduledTime);
@@ -359,7 +368,7 @@ public class EngineTests
         await h.Store.FlushAsync();
         Assert.Null(await h.Engine.GetJobAsync(Key("expired")));
         h.Time.Advance(TimeSpan.FromHours(2));
-        stream.AssertNothingPending();
+        await h.AssertNothingPendingAsync(stream);
     }
 
     [Fact]
@@ -380,7 +389,7 @@ public class EngineTests
         stream.Ack(retry.Id, true);
         h.Time.Advance(TimeSpan.FromSeconds(5));
         await h.Store.FlushAsync();
-        stream.AssertNothingPending();
+        await h.AssertNothingPendingAsync(stream);
         Assert.Null(await h.Engine.GetJobAsync(Key("ttl")));
     }
 }

@@ -17,12 +17,21 @@ internal sealed class FakeSidecar : IAsyncDisposable
     private readonly Dictionary<string, int> _deliveries = [];
     private readonly Task _reader;
 
-    private FakeSidecar(AsyncDuplexStreamingCall<WatchJobsRequest, WatchJobsResponse> call, Func<WatchJobsResponse, int, bool?> decide)
+    /// <summary>Names of the jobs <see cref="BarrierAsync"/> schedules; their triggers are always answered with success.</summary>
+    private const string BarrierPrefix = "barrier-";
+
+    private FakeSidecar(AsyncDuplexStreamingCall<WatchJobsRequest, WatchJobsResponse> call, Func<WatchJobsResponse, int, bool?> decide,
+        string appId, string @namespace)
     {
         _call = call;
         Decide = decide;
+        AppId = appId;
+        Namespace = @namespace;
         _reader = Task.Run(ReadAsync);
     }
+
+    public string AppId { get; }
+    public string Namespace { get; }
 
     public Func<WatchJobsResponse, int, bool?> Decide { get; }
     /// <summary>Every trigger received, in order.</summary>
@@ -40,7 +49,7 @@ internal sealed class FakeSidecar : IAsyncDisposable
         {
             Initial = new WatchJobsRequestInitial { AppId = appId, Namespace = @namespace, AcceptJobTypes = { JobTargetType.Job } },
         });
-        return new FakeSidecar(call, decide ?? ((_, _) => (bool?)true));
+        return new FakeSidecar(call, decide ?? ((_, _) => (bool?)true), appId, @namespace);
     }
 
     private async Task ReadAsync()
@@ -52,7 +61,8 @@ internal sealed class FakeSidecar : IAsyncDisposable
                 int n;
                 lock (_deliveries) n = _deliveries[trigger.Name] = _deliveries.GetValueOrDefault(trigger.Name) + 1;
                 var at = DateTimeOffset.UtcNow;
-                var success = Decide(trigger, n);
+                // A barrier must not be retried (it would outlive the test as a stored job), whatever the test decides.
+                var success = trigger.Name.StartsWith(BarrierPrefix, StringComparison.Ordinal) ? true : Decide(trigger, n);
                 if (success is { } answer) await SendResultAsync(trigger.Id, answer);
                 Received.Writer.TryWrite((trigger, success ?? false, at));
             }
@@ -88,6 +98,42 @@ internal sealed class FakeSidecar : IAsyncDisposable
     /// <summary>The next trigger, or a TimeoutException.</summary>
     public async Task<(WatchJobsResponse Trigger, bool Success, DateTimeOffset At)> NextAsync(double seconds = 10) =>
         await Received.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(seconds));
+
+    /// <summary>
+    /// Proves that nothing the scheduler has dispatched to this sidecar is still on its way, without a quiet period:
+    /// schedules a one-shot barrier job for this sidecar's app, due now, and reads until its trigger arrives. The
+    /// scheduler writes an app's triggers to the stream in dispatch order and gRPC keeps that order, so every trigger
+    /// dispatched before the barrier has been received by then. Returns those received meanwhile (not the barrier).
+    /// Meaningful only while this is the app's one stream (otherwise round-robin may send the barrier elsewhere) and
+    /// for jobs that can no longer fire (see <see cref="SchedulerUnderTest.WaitForNoJobsAsync"/>).
+    /// </summary>
+    public async Task<IReadOnlyList<WatchJobsResponse>> BarrierAsync(SchedulerUnderTest scheduler, double seconds = 15)
+    {
+        var name = BarrierPrefix + Guid.NewGuid().ToString("N");
+        // Due at this exact instant rather than "0s", which the scheduler truncates to the second: so the barrier
+        // comes after, not level with, every trigger already due, and the dispatch loop sends those first.
+        var due = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        await scheduler.ScheduleAsync(name, due: due, app: AppId, ns: Namespace);
+        var before = new List<WatchJobsResponse>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        while (true)
+        {
+            WatchJobsResponse trigger;
+            try { trigger = (await Received.Reader.ReadAsync(timeout.Token)).Trigger; }
+            catch (OperationCanceledException) { throw new TimeoutException($"barrier {name} did not arrive within {seconds} s"); }
+            if (trigger.Name == name) break;
+            before.Add(trigger);
+        }
+        // The barrier's success travels back on the stream; until the scheduler has deleted the barrier job, closing this
+        // sidecar could leave the job behind to be redelivered into a later check.
+        while (true)
+        {
+            var jobs = await scheduler.Client.ListJobsAsync(new ListJobsRequest { Metadata = SchedulerUnderTest.Meta(AppId, Namespace) });
+            if (jobs.Jobs.All(j => j.Name != name)) return before;
+            if (timeout.IsCancellationRequested) throw new TimeoutException($"barrier {name} was not deleted within {seconds} s");
+            await Task.Delay(50, CancellationToken.None);
+        }
+    }
 
     public int DeliveriesOf(string name)
     {

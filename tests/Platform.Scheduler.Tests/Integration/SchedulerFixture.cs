@@ -37,7 +37,7 @@ public sealed class SchedulerUnderTest : IAsyncDisposable
     };
 
     public async Task ScheduleAsync(string name, string? schedule = null, uint? repeats = null, string? due = null, string? ttl = null,
-        JobFailurePolicy? policy = null, string app = "app1", bool overwrite = false)
+        JobFailurePolicy? policy = null, string app = "app1", bool overwrite = false, string ns = "default")
     {
         var job = new Job();
         if (schedule is not null) job.Schedule = schedule;
@@ -45,7 +45,25 @@ public sealed class SchedulerUnderTest : IAsyncDisposable
         if (due is not null) job.DueTime = due;
         if (ttl is not null) job.Ttl = ttl;
         if (policy is not null) job.FailurePolicy = policy;
-        await Client.ScheduleJobAsync(new ScheduleJobRequest { Name = name, Job = job, Metadata = Meta(app), Overwrite = overwrite });
+        await Client.ScheduleJobAsync(new ScheduleJobRequest { Name = name, Job = job, Metadata = Meta(app, ns), Overwrite = overwrite });
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the app has no stored job left. The scheduler deletes a job once it has no tick left
+    /// (repeats, retries or ttl used up), so this is its own statement that it will dispatch nothing more for them.
+    /// </summary>
+    public async Task WaitForNoJobsAsync(string app = "app1", double seconds = 15)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var jobs = (await Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta(app) })).Jobs;
+            if (jobs.Count == 0) return;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{app} still has jobs after {seconds} s: {string.Join(", ", jobs.Select(j => j.Name))}");
+            // Deletion is committed by the store's writer a moment after the last result; no push API announces it.
+            await Task.Delay(50);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Platform.SchedulerProtocol;
+using Platform.SchedulerProtocol.Admin;
 using Platform.SchedulerProtocol.Common;
 using static Platform.Scheduler.Tests.Integration.SchedulerUnderTest;
 
@@ -41,10 +42,9 @@ public class TriggerTests
         }
         Assert.Equal(TimeSpan.FromSeconds(1), ticks[1] - ticks[0]);
         Assert.Equal(TimeSpan.FromSeconds(1), ticks[2] - ticks[1]);
-        // Done: no fourth trigger, and the job is gone.
-        await Assert.ThrowsAsync<TimeoutException>(() => sidecar.NextAsync(2));
-        var list = await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta() });
-        Assert.Empty(list.Jobs);
+        // Done: the job is gone, and no fourth trigger was sent before it went.
+        await s.WaitForNoJobsAsync();
+        Assert.Empty(await sidecar.BarrierAsync(s));
     }
 
     [Fact]
@@ -56,7 +56,8 @@ public class TriggerTests
         var scheduled = new List<DateTime>();
         for (var i = 0; i < 5; i++) scheduled.Add((await sidecar.NextAsync()).Trigger.ScheduledTime.ToDateTime());
         for (var i = 1; i < 5; i++) Assert.Equal(TimeSpan.FromMilliseconds(100), scheduled[i] - scheduled[i - 1]);
-        await Assert.ThrowsAsync<TimeoutException>(() => sidecar.NextAsync(1));
+        await s.WaitForNoJobsAsync();
+        Assert.Empty(await sidecar.BarrierAsync(s));
     }
 
     [Fact]
@@ -71,7 +72,9 @@ public class TriggerTests
             var retry = await sidecar.NextAsync();
             Assert.Equal(first.Trigger.ScheduledTime, retry.Trigger.ScheduledTime);
         }
-        await Assert.ThrowsAsync<TimeoutException>(() => sidecar.NextAsync(3));
+        // Retries used up: the one-shot is deleted, with no fifth delivery before that.
+        await s.WaitForNoJobsAsync();
+        Assert.Empty(await sidecar.BarrierAsync(s));
         Assert.Equal(4, sidecar.DeliveriesOf("allfail"));
     }
 
@@ -82,7 +85,8 @@ public class TriggerTests
         await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1", (_, n) => n > 2);
         await s.ScheduleAsync("failsecond", due: "0s");
         for (var i = 0; i < 3; i++) await sidecar.NextAsync();
-        await Assert.ThrowsAsync<TimeoutException>(() => sidecar.NextAsync(2.5));
+        await s.WaitForNoJobsAsync();
+        Assert.Empty(await sidecar.BarrierAsync(s));
         Assert.Equal(3, sidecar.DeliveriesOf("failsecond"));
     }
 
@@ -112,10 +116,10 @@ public class TriggerTests
         await s.ScheduleAsync("max4", due: "0s", policy: new JobFailurePolicy { Constant = new JobFailurePolicyConstant { MaxRetries = 4 } });
         await s.ScheduleAsync("drop", due: "0s", policy: new JobFailurePolicy { Drop = new JobFailurePolicyDrop() });
         for (var i = 0; i < 6; i++) await sidecar.NextAsync();
-        await Assert.ThrowsAsync<TimeoutException>(() => sidecar.NextAsync(2));
+        await s.WaitForNoJobsAsync();
+        Assert.Empty(await sidecar.BarrierAsync(s));
         Assert.Equal(5, sidecar.DeliveriesOf("max4"));
         Assert.Equal(1, sidecar.DeliveriesOf("drop"));
-        Assert.Empty((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta() })).Jobs);
     }
 
     [Fact]
@@ -128,8 +132,9 @@ public class TriggerTests
         await s.ScheduleAsync("mine", due: "0s", app: "app1");
         var (t, _, _) = await one.NextAsync();
         Assert.Equal("mine", t.Name);
-        await Assert.ThrowsAsync<TimeoutException>(() => two.NextAsync(1.5));
-        await Assert.ThrowsAsync<TimeoutException>(() => otherNs.NextAsync(0.5));
+        // "mine" has been dispatched; a copy sent to another app's stream would have arrived before its barrier.
+        Assert.Empty(await two.BarrierAsync(s));
+        Assert.Empty(await otherNs.BarrierAsync(s));
     }
 
     [Fact]
@@ -138,9 +143,12 @@ public class TriggerTests
         await using var s = await StartAsync();
         await s.ScheduleAsync("staged", due: "0s", app: "later");
         await using var unrelated = await FakeSidecar.ConnectAsync(s.Channel, "someone-else");
-        await Assert.ThrowsAsync<TimeoutException>(() => unrelated.NextAsync(2));
-        // Still stored (not counted, not failed) ...
-        Assert.Single((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta("later") })).Jobs);
+        // The barrier is due after "staged", so the loop has handled "staged" before it: not sent to the wrong app ...
+        Assert.Empty(await unrelated.BarrierAsync(s));
+        // ... still stored, not counted, not failed ...
+        var admin = new SchedulerAdmin.SchedulerAdminClient(s.Channel);
+        var status = Assert.Single((await admin.ListJobStatusesAsync(new ListJobStatusesRequest { AppId = "later" })).Jobs);
+        Assert.Equal(("staged", 0u, 0u, ""), (status.Name, status.Count, status.Attempts, status.LastResult));
         // ... and delivered as soon as the app's sidecar connects.
         await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "later");
         Assert.Equal("staged", (await sidecar.NextAsync()).Trigger.Name);
@@ -169,9 +177,12 @@ public class TriggerTests
         await using var a = await FakeSidecar.ConnectAsync(s.Channel, "app1");
         await using var b = await FakeSidecar.ConnectAsync(s.Channel, "app1");
         await using var c = await FakeSidecar.ConnectAsync(s.Channel, "app1");
-        await s.ScheduleAsync("spread", schedule: "@every 200ms", due: "1s", repeats: 30);
+        await s.ScheduleAsync("spread", schedule: "@every 200ms", due: "1s", repeats: 15);
         var all = new[] { a, b, c };
-        await Task.WhenAll(all.Select(x => x.NextAsync(20)));
-        Assert.All(all, x => Assert.True(x.DeliveriesOf("spread") >= 1));
+        await Task.WhenAll(all.Select(x => x.NextAsync(20)));   // each of the three gets some
+        // ... and together exactly one delivery per tick: each is counted on arrival, before its answer lets the job
+        // go on, so once the job is deleted all fifteen have been counted.
+        await s.WaitForNoJobsAsync();
+        Assert.Equal(15, all.Sum(x => x.DeliveriesOf("spread")));
     }
 }
