@@ -67,9 +67,15 @@ otel.WithMetrics(m =>
 if (otlp) builder.Logging.AddOpenTelemetry(o => o.AddOtlpExporter());
 
 var app = builder.Build();
-app.MapGrpcService<SchedulerService>().RequireHost($"*:{options.Port}");
-app.MapGrpcService<SchedulerAdminService>().RequireHost($"*:{options.Port}");
-app.MapGet("/healthz", () => TypedResults.Ok()).RequireHost($"*:{options.HealthzPort}");
+// Requests are told apart by the port they arrived on, not by their Host header: behind Aspire's endpoint proxies
+// the Host names the proxy's port. The healthz port (HTTP/1.1 only) answers /healthz and nothing else.
+app.MapWhen(ctx => ctx.Connection.LocalPort == options.HealthzPort, health => health.Run(ctx =>
+{
+    ctx.Response.StatusCode = ctx.Request.Path == "/healthz" ? StatusCodes.Status200OK : StatusCodes.Status404NotFound;
+    return Task.CompletedTask;
+}));
+app.MapGrpcService<SchedulerService>();
+app.MapGrpcService<SchedulerAdminService>();
 app.Lifetime.ApplicationStarted.Register(() =>
     app.Logger.LogInformation("Scheduler {Id} serving gRPC on {Address}:{Port}, data in {DataDir}",
         options.Id, options.ListenAddress, options.Port, Path.GetFullPath(options.DataDir)));
