@@ -1,29 +1,43 @@
 using Microsoft.Extensions.Configuration;
-using Platform.Hosting;
+using Platform.Hosting.Dapr;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
+// One directory holds the run's state: the scheduler's jobs, the worker's catalog, demo database and backups.
+var dataDirectory = builder.Configuration["AppHost:DataDirectory"] ?? Path.Combine(builder.AppHostDirectory, ".data");
+builder.AddDapr(dapr => dapr.DataDirectory = dataDirectory);
+
 var scheduler = builder.AddDaprScheduler("scheduler");
 
-var worker = builder.AddProject<Projects.BackupWorker>("backupworker")
-    .WithDaprSidecar(new DaprSidecarOptions { AppId = "backupworker", AppProtocol = "http" })
-    .WithHttpHealthCheck("/health")
-    // The worker's catalog, embedded demo database and backups live in the AppHost's one data directory.
-    .WithEnvironment("Backup__DataDirectory", Path.Combine(builder.DataDirectory, "backupworker"))
-    .WaitFor(scheduler);
-
-// The worker's settings may be given to the AppHost (appsettings.json, environment, or e.g. --Demo:Schedule="@every 10s"):
-// the Demo and Backup sections are passed on as Section__Key variables.
-foreach (var (key, value) in builder.Configuration.GetSection("Demo").AsEnumerable().Concat(builder.Configuration.GetSection("Backup").AsEnumerable()))
-    if (value is not null) worker.WithEnvironment(key.Replace(":", "__", StringComparison.Ordinal), value);
-
 // Several workers share one app id; the scheduler spreads the triggers over their sidecars (--AppHost:WorkerReplicas=2).
-if (builder.Configuration.GetValue<int?>("AppHost:WorkerReplicas") is { } replicas) worker.WithReplicas(replicas);
+var workerReplicas = builder.Configuration.GetValue("AppHost:WorkerReplicas", 1);
+var worker = AddWorker("backupworker");
+for (var replica = 2; replica <= workerReplicas; replica++) AddWorker($"backupworker-{replica}");
 
 builder.AddProject<Projects.BackupApi>("backupapi")
-    .WithDaprSidecar(new DaprSidecarOptions { AppId = "backupapi", AppProtocol = "http" })
+    .WithDaprSidecar(new DaprSidecarOptions { AppId = "backupapi" })
     .WithHttpHealthCheck("/health")
-    .WithReference(worker)
     .WaitFor(worker);
 
 builder.Build().Run();
+
+IResourceBuilder<ProjectResource> AddWorker(string name)
+{
+    var replica = builder.AddProject<Projects.BackupWorker>(name)
+        // While the worker is down its sidecar closes its job streams, so the scheduler holds the triggers for it.
+        .WithDaprSidecar(new DaprSidecarOptions
+        {
+            AppId = "backupworker",
+            EnableAppHealthCheck = true,
+            AppHealthCheckPath = "/health",
+            AppHealthProbeInterval = 1,
+            AppHealthThreshold = 2,
+        })
+        .WithHttpHealthCheck("/health")
+        .WithEnvironment("Backup__DataDirectory", Path.Combine(dataDirectory, "backupworker"))
+        .WaitFor(scheduler);
+    // The worker's settings may be given to the AppHost (appsettings.json, environment, or e.g. --Demo:Schedule="@every 10s").
+    foreach (var (key, value) in builder.Configuration.GetSection("Demo").AsEnumerable().Concat(builder.Configuration.GetSection("Backup").AsEnumerable()))
+        if (value is not null) replica.WithEnvironment(key.Replace(":", "__", StringComparison.Ordinal), value);
+    return replica;
+}

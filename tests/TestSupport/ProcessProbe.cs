@@ -37,4 +37,23 @@ public static class ProcessProbe
         }
         return found;
     }
+
+    /// <summary>The live direct children of <paramref name="pid"/> (e.g. the app a <c>dotnet run</c> wrapper started).</summary>
+    public static IReadOnlyList<int> ChildrenOf(int pid)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var child) || !IsAlive(child)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var parent = stat[(stat.LastIndexOf(')') + 4)..].Split(' ')[0];
+                if (parent == pid.ToString(CultureInfo.InvariantCulture)) found.Add(child);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return found;
+    }
 }

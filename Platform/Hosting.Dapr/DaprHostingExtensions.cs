@@ -1,0 +1,226 @@
+using System.Reflection;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Platform.Hosting.Dapr;
+
+/// <summary>
+/// The Dapr integration for Aspire (CommunityToolkit.Aspire.Hosting.Dapr's public shape), plus what the toolkit leaves
+/// to <c>dapr init</c>: the scheduler as a resource of the model. Unlike the toolkit, each sidecar is health-checked
+/// (<c>/v1.0/healthz</c>) and its app waits for it, so the app's first Dapr call finds it ready.
+/// </summary>
+public static class DaprHostingExtensions
+{
+    private const string SidecarComponent = "Sidecar";
+    private const string SchedulerComponent = "Scheduler";
+
+    /// <summary>Configures the integration; idempotent, as the toolkit's <c>AddDapr</c>.</summary>
+    public static IDistributedApplicationBuilder AddDapr(this IDistributedApplicationBuilder builder, Action<DaprOptions>? configure = null)
+    {
+        configure?.Invoke(Options(builder));
+        return builder;
+    }
+
+    /// <summary>Adds the Dapr scheduler; its jobs live under <c>&lt;data directory&gt;/&lt;name&gt;</c>.</summary>
+    public static IResourceBuilder<DaprSchedulerResource> AddDaprScheduler(this IDistributedApplicationBuilder builder, string name = "scheduler")
+    {
+        var options = Options(builder);
+        var program = Locate(builder, options.SchedulerPath, SchedulerComponent);
+        var scheduler = new DaprSchedulerResource(name, "dotnet", Path.GetDirectoryName(program)!);
+        var dataDirectory = Path.Combine(DataDirectory(builder), name);
+        var resource = builder.AddResource(scheduler)
+            .WithIconName("CalendarClock")
+            .WithEndpoint(name: DaprSchedulerResource.GrpcEndpointName, scheme: "http", env: null)
+            .WithEndpoint(name: DaprSchedulerResource.HealthzEndpointName, scheme: "http", env: null)
+            .WithArgs(context =>
+            {
+                context.Args.Add(program);
+                Flag(context, "--port", scheduler.GrpcEndpoint.Property(EndpointProperty.TargetPort));
+                Flag(context, "--listen-address", "127.0.0.1");
+                Flag(context, "--id", "dapr-scheduler-server-0");
+                Flag(context, "--data-dir", dataDirectory);
+                Flag(context, "--healthz-port", new EndpointReference(scheduler, DaprSchedulerResource.HealthzEndpointName).Property(EndpointProperty.TargetPort));
+                Flag(context, "--log-level", "info");
+            })
+            .WithHttpHealthCheck("/healthz", endpointName: DaprSchedulerResource.HealthzEndpointName)
+            .ExcludeFromManifest();
+        LoopbackTargets(scheduler);
+        if (options.EnableTelemetry != false) resource.WithOtlpExporter();
+        if (builder.ExecutionContext.IsRunMode)
+            builder.Services.AddHostedService(sp => new SchedulerJobsView(scheduler,
+                sp.GetRequiredService<ResourceNotificationService>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SchedulerJobsView>>()));
+        return resource;
+    }
+
+    public static IResourceBuilder<T> WithDaprSidecar<T>(this IResourceBuilder<T> builder, string appId)
+        where T : IResourceWithEnvironment, IResourceWithEndpoints, IResourceWithWaitSupport
+        => builder.WithDaprSidecar(new DaprSidecarOptions { AppId = appId });
+
+    public static IResourceBuilder<T> WithDaprSidecar<T>(this IResourceBuilder<T> builder, DaprSidecarOptions? options = null)
+        where T : IResourceWithEnvironment, IResourceWithEndpoints, IResourceWithWaitSupport
+        => builder.WithDaprSidecar(sidecar => sidecar.WithOptions(options ?? new DaprSidecarOptions()));
+
+    /// <summary>Adds the sidecar <c>&lt;app&gt;-dapr</c>: nested under the app, health-checked, and waited for by the app.</summary>
+    public static IResourceBuilder<T> WithDaprSidecar<T>(this IResourceBuilder<T> builder, Action<IResourceBuilder<IDaprSidecarResource>> configureSidecar)
+        where T : IResourceWithEnvironment, IResourceWithEndpoints, IResourceWithWaitSupport
+    {
+        var app = builder.Resource;
+        if (app.Annotations.OfType<DaprSidecarAnnotation>().Any())
+            throw new InvalidOperationException($"Resource '{app.Name}' already has a Dapr sidecar.");
+
+        var appBuilder = builder.ApplicationBuilder;
+        var daprOptions = Options(appBuilder);
+        var program = Locate(appBuilder, daprOptions.SidecarPath, SidecarComponent);
+        var sidecar = new DaprSidecarResource($"{app.Name}-dapr", "dotnet", Path.GetDirectoryName(program)!, app);
+        var nameResolution = Path.Combine(DataDirectory(appBuilder), "nameresolution.db");
+        var sidecarBuilder = appBuilder.AddResource(sidecar)
+            .WithIconName("Connector")
+            .WithEndpoint(name: DaprSidecarResource.HttpEndpointName, scheme: "http", env: null)
+            .WithEndpoint(name: DaprSidecarResource.GrpcEndpointName, scheme: "http", env: null)
+            .WithEndpoint(name: DaprSidecarResource.MetricsEndpointName, scheme: "http", env: null)
+            .WithParentRelationship(app)
+            .WithArgs(context =>
+            {
+                context.Args.Add(program);
+                foreach (var arg in SidecarArgs(sidecar, appBuilder.Resources, nameResolution)) context.Args.Add(arg);
+            })
+            // daprd answers its health endpoint with 204 No Content.
+            .WithHttpHealthCheck("/v1.0/healthz", statusCode: 204, endpointName: DaprSidecarResource.HttpEndpointName)
+            .ExcludeFromManifest();
+        if (daprOptions.EnableTelemetry != false) sidecarBuilder.WithOtlpExporter();
+        configureSidecar(sidecarBuilder.AsSidecar());
+        LoopbackTargets(sidecar);
+        ApplyFixedPorts(sidecar);
+
+        // What the toolkit gives the app: where its sidecar listens (through the endpoints' proxies).
+        builder.WithAnnotation(new DaprSidecarAnnotation(sidecar))
+            .WithEnvironment(context =>
+            {
+                if (!context.ExecutionContext.IsRunMode) return;
+                var env = context.EnvironmentVariables;
+                env.TryAdd("DAPR_HTTP_PORT", sidecar.HttpEndpoint.Property(EndpointProperty.Port));
+                env.TryAdd("DAPR_GRPC_PORT", sidecar.GrpcEndpoint.Property(EndpointProperty.Port));
+                env.TryAdd("DAPR_HTTP_ENDPOINT", sidecar.HttpEndpoint);
+                env.TryAdd("DAPR_GRPC_ENDPOINT", sidecar.GrpcEndpoint);
+            })
+            .WaitFor(sidecarBuilder);
+        return builder;
+    }
+
+    /// <summary>Replaces the sidecar's options (the toolkit's <c>WithOptions</c>).</summary>
+    public static IResourceBuilder<IDaprSidecarResource> WithOptions(this IResourceBuilder<IDaprSidecarResource> builder, DaprSidecarOptions options)
+    {
+        foreach (var old in builder.Resource.Annotations.OfType<DaprSidecarOptionsAnnotation>().ToList())
+            builder.Resource.Annotations.Remove(old);
+        return builder.WithAnnotation(new DaprSidecarOptionsAnnotation(options));
+    }
+
+    private static IEnumerable<object> SidecarArgs(DaprSidecarResource sidecar, IResourceCollection model, string nameResolution)
+    {
+        var o = SidecarOptionsOf(sidecar);
+        var appEndpoint = AppEndpoint(sidecar.App, o);
+        var args = new List<object>();
+        void Add(string flag, object value) { args.Add(flag); args.Add(value); }
+
+        Add("--app-id", o.AppId ?? sidecar.App.Name);
+        if (o.AppPort is { } fixedAppPort) Add("--app-port", fixedAppPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        else if (appEndpoint is not null) Add("--app-port", appEndpoint.Property(EndpointProperty.Port));
+        Add("--app-protocol", o.AppProtocol ?? appEndpoint?.EndpointAnnotation.UriScheme ?? "http");
+        Add("--app-channel-address", o.AppChannelAddress ?? "127.0.0.1");
+        Add("--dapr-http-port", sidecar.HttpEndpoint.Property(EndpointProperty.TargetPort));
+        Add("--dapr-grpc-port", sidecar.GrpcEndpoint.Property(EndpointProperty.TargetPort));
+        Add("--metrics-port", sidecar.MetricsEndpoint.Property(EndpointProperty.TargetPort));
+        Add("--dapr-listen-addresses", o.DaprListenAddresses ?? "127.0.0.1");
+        if (o.SchedulerHostAddress is { } address) Add("--scheduler-host-address", address);
+        else if (model.OfType<DaprSchedulerResource>().FirstOrDefault() is { } scheduler)
+            Add("--scheduler-host-address", ReferenceExpression.Create(
+                $"{scheduler.GrpcEndpoint.Property(EndpointProperty.Host)}:{scheduler.GrpcEndpoint.Property(EndpointProperty.Port)}"));
+        Add("--name-resolution-sqlite", nameResolution);
+        if (o.EnableAppHealthCheck == true) args.Add("--enable-app-health-check");
+        if (o.AppHealthCheckPath is { } path) Add("--app-health-check-path", path);
+        if (o.AppHealthProbeInterval is { } interval) Add("--app-health-probe-interval", interval.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (o.AppHealthProbeTimeout is { } timeout) Add("--app-health-probe-timeout", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (o.AppHealthThreshold is { } threshold) Add("--app-health-threshold", threshold.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (o.LogLevel is { } level) Add("--log-level", level);
+        return args;
+    }
+
+    /// <summary>The app endpoint the sidecar calls, chosen as the toolkit chooses it from AppEndpoint and AppProtocol.</summary>
+    private static EndpointReference? AppEndpoint(IResource app, DaprSidecarOptions o)
+    {
+        if (app is not IResourceWithEndpoints withEndpoints) return null;
+        var endpoints = app.Annotations.OfType<EndpointAnnotation>().ToList();
+        var chosen = endpoints.FirstOrDefault(e => e.Name == (o.AppEndpoint ?? o.AppProtocol ?? "http"))
+                     ?? endpoints.FirstOrDefault(e => e.Name == "http");
+        return chosen is null ? null : withEndpoints.GetEndpoint(chosen.Name);
+    }
+
+    private static DaprSidecarOptions SidecarOptionsOf(IResource sidecar)
+        => sidecar.Annotations.OfType<DaprSidecarOptionsAnnotation>().LastOrDefault()?.Options ?? new DaprSidecarOptions();
+
+    private static void ApplyFixedPorts(DaprSidecarResource sidecar)
+    {
+        var o = SidecarOptionsOf(sidecar);
+        foreach (var endpoint in sidecar.Annotations.OfType<EndpointAnnotation>())
+        {
+            if (endpoint.Name == DaprSidecarResource.HttpEndpointName && o.DaprHttpPort is { } http) endpoint.Port = http;
+            if (endpoint.Name == DaprSidecarResource.GrpcEndpointName && o.DaprGrpcPort is { } grpc) endpoint.Port = grpc;
+            if (endpoint.Name == DaprSidecarResource.MetricsEndpointName && o.MetricsPort is { } metrics) endpoint.Port = metrics;
+        }
+    }
+
+    /// <summary>Our programs listen on 127.0.0.1 only, so their endpoints' proxies forward there.</summary>
+    private static void LoopbackTargets(IResource resource)
+    {
+        foreach (var endpoint in resource.Annotations.OfType<EndpointAnnotation>()) endpoint.TargetHost = "127.0.0.1";
+    }
+
+    private static IResourceBuilder<IDaprSidecarResource> AsSidecar(this IResourceBuilder<DaprSidecarResource> builder)
+        => new SidecarBuilder(builder);
+
+    private static void Flag(CommandLineArgsCallbackContext context, string flag, object value)
+    {
+        context.Args.Add(flag);
+        context.Args.Add(value);
+    }
+
+    private static DaprOptions Options(IDistributedApplicationBuilder builder)
+    {
+        if (builder.Services.FirstOrDefault(d => d.ServiceType == typeof(DaprOptions))?.ImplementationInstance is DaprOptions existing)
+            return existing;
+        var options = new DaprOptions();
+        builder.Services.AddSingleton(options);
+        return options;
+    }
+
+    private static string DataDirectory(IDistributedApplicationBuilder builder)
+        => Options(builder).DataDirectory ?? Path.Combine(builder.AppHostDirectory, ".data");
+
+    /// <summary>The program's path: configured, or recorded by this AppHost's build (build/Platform.Hosting.Dapr.targets).</summary>
+    private static string Locate(IDistributedApplicationBuilder builder, string? configured, string component)
+    {
+        var path = configured ?? builder.AppHostAssembly?.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == $"Platform.Hosting.Dapr:{component}")?.Value;
+        if (string.IsNullOrEmpty(path))
+            throw new DistributedApplicationException(
+                $"Unable to locate the Dapr {component.ToLowerInvariant()}: reference its project from the AppHost with DaprComponent=\"{component}\" and import Platform.Hosting.Dapr.targets, or set DaprOptions.{component}Path.");
+        if (!File.Exists(path))
+            throw new DistributedApplicationException($"The Dapr {component.ToLowerInvariant()} '{path}' does not exist; build the AppHost first.");
+        return path;
+    }
+
+    /// <summary>Presents the sidecar's builder as the toolkit's <c>IResourceBuilder&lt;IDaprSidecarResource&gt;</c>.</summary>
+    private sealed class SidecarBuilder(IResourceBuilder<DaprSidecarResource> inner) : IResourceBuilder<IDaprSidecarResource>
+    {
+        public IDistributedApplicationBuilder ApplicationBuilder => inner.ApplicationBuilder;
+        public IDaprSidecarResource Resource => inner.Resource;
+
+        public IResourceBuilder<IDaprSidecarResource> WithAnnotation<TAnnotation>(TAnnotation annotation, ResourceAnnotationMutationBehavior behavior = ResourceAnnotationMutationBehavior.Append)
+            where TAnnotation : IResourceAnnotation
+        {
+            inner.WithAnnotation(annotation, behavior);
+            return this;
+        }
+    }
+}

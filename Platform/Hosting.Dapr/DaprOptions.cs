@@ -1,0 +1,23 @@
+namespace Platform.Hosting.Dapr;
+
+/// <summary>
+/// Settings of the Dapr integration as a whole (the toolkit's <c>DaprOptions</c>, where it has <c>DaprPath</c> to the
+/// dapr CLI; ours has the paths of the two programs that stand in for daprd and the Dapr scheduler).
+/// </summary>
+public sealed record DaprOptions
+{
+    /// <summary>The sidecar program (<c>dotnet &lt;path&gt;</c>); default: the one this AppHost's build produced.</summary>
+    public string? SidecarPath { get; set; }
+
+    /// <summary>The scheduler program; default: the one this AppHost's build produced.</summary>
+    public string? SchedulerPath { get; set; }
+
+    /// <summary>Whether sidecars and scheduler export logs, traces and metrics to the dashboard (null = yes), as the toolkit's option.</summary>
+    public bool? EnableTelemetry { get; set; }
+
+    /// <summary>
+    /// Where the scheduler keeps its jobs and the sidecars their shared name-resolution file (real Dapr keeps the
+    /// scheduler's data in the volume <c>dapr init</c> creates). Default: <c>&lt;AppHost directory&gt;/.data</c>.
+    /// </summary>
+    public string? DataDirectory { get; set; }
+}

@@ -1,0 +1,43 @@
+using Aspire.Hosting.ApplicationModel;
+
+namespace Platform.Hosting.Dapr;
+
+/// <summary>A Dapr sidecar (the toolkit's interface).</summary>
+public interface IDaprSidecarResource : IResource, IResourceWithWaitSupport;
+
+/// <summary>
+/// The <c>&lt;app&gt;-dapr</c> sidecar: one process beside its app, nested under it in the dashboard. Where the toolkit
+/// models a hidden sidecar plus a <c>&lt;app&gt;-dapr-cli</c> executable running <c>dapr run</c>, ours is the process itself.
+/// </summary>
+public sealed class DaprSidecarResource(string name, string command, string workingDirectory, IResource app)
+    : ExecutableResource(name, command, workingDirectory), IDaprSidecarResource
+{
+    public const string HttpEndpointName = "http";
+    public const string GrpcEndpointName = "grpc";
+    public const string MetricsEndpointName = "metrics";
+
+    /// <summary>The app this sidecar serves.</summary>
+    public IResource App { get; } = app;
+
+    public EndpointReference HttpEndpoint => new(this, HttpEndpointName);
+
+    public EndpointReference GrpcEndpoint => new(this, GrpcEndpointName);
+
+    public EndpointReference MetricsEndpoint => new(this, MetricsEndpointName);
+}
+
+/// <summary>Marks an app with its sidecar (the toolkit's annotation).</summary>
+public sealed record DaprSidecarAnnotation(IDaprSidecarResource Sidecar) : IResourceAnnotation;
+
+/// <summary>The options a sidecar was created with (the toolkit's annotation).</summary>
+public sealed record DaprSidecarOptionsAnnotation(DaprSidecarOptions Options) : IResourceAnnotation;
+
+/// <summary>The Dapr scheduler: job store, timer engine and the trigger streams of every sidecar.</summary>
+public sealed class DaprSchedulerResource(string name, string command, string workingDirectory)
+    : ExecutableResource(name, command, workingDirectory)
+{
+    public const string GrpcEndpointName = "grpc";
+    public const string HealthzEndpointName = "healthz";
+
+    public EndpointReference GrpcEndpoint => new(this, GrpcEndpointName);
+}

@@ -1,0 +1,162 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Aspire.Hosting.ApplicationModel;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Platform.SchedulerProtocol;
+using Platform.SchedulerProtocol.Admin;
+
+namespace Platform.Hosting.Dapr;
+
+/// <summary>
+/// Keeps the dashboard's view of the scheduler's jobs current: once the scheduler is healthy it reads every job's
+/// status (schedule, repeats left, triggers so far, last result, next due) each <see cref="PollInterval"/> and publishes
+/// each job as a <see cref="DaprJobResource"/> nested under the scheduler, with a Delete command. A job the scheduler no
+/// longer holds (deleted, or done with its repeats) is hidden.
+/// </summary>
+internal sealed partial class SchedulerJobsView(
+    DaprSchedulerResource scheduler,
+    ResourceNotificationService notifications,
+    ILogger<SchedulerJobsView> logger) : BackgroundService
+{
+    internal static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    private readonly Dictionary<string, Shown> _shown = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await notifications.WaitForResourceHealthyAsync(scheduler.Name, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        using var channel = GrpcChannel.ForAddress(scheduler.GrpcEndpoint.Url);
+        var admin = new SchedulerAdmin.SchedulerAdminClient(channel);
+        var jobs = new Scheduler.SchedulerClient(channel);
+        using var timer = new PeriodicTimer(PollInterval);
+        do
+        {
+            try
+            {
+                var response = await admin.ListJobStatusesAsync(new ListJobStatusesRequest(), cancellationToken: stoppingToken).ConfigureAwait(false);
+                await PublishAsync(response.Jobs, jobs).ConfigureAwait(false);
+            }
+            catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The scheduler restarts or is stopped from the dashboard: keep what is shown until it answers again.
+                LogUnreachable(logger, scheduler.Name, ex.StatusCode);
+            }
+        }
+        while (await NextTickAsync(timer, stoppingToken).ConfigureAwait(false));
+    }
+
+    private static async Task<bool> NextTickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try { return await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return false; }
+    }
+
+    private async Task PublishAsync(IEnumerable<JobStatus> statuses, Scheduler.SchedulerClient jobs)
+    {
+        var seen = new HashSet<string>();
+        foreach (var status in statuses)
+        {
+            var job = new DaprJobResource(status.Name, status.Metadata.AppId, status.Metadata.Namespace);
+            seen.Add(job.ResourceId);
+            var properties = Properties(status);
+            if (_shown.TryGetValue(job.ResourceId, out var shown) && !shown.Hidden && shown.Properties.SequenceEqual(properties)) continue;
+            if (shown is null || shown.Hidden)
+            {
+                job = WithDeleteCommand(job, jobs);
+                shown = new Shown(job, properties, Hidden: false);
+            }
+            _shown[job.ResourceId] = shown with { Properties = properties, Hidden = false };
+            await notifications.PublishUpdateAsync(shown.Job, job.ResourceId, s => s with
+            {
+                ResourceType = DaprJobResource.ResourceTypeName,
+                State = status.Attempts > 0 ? new ResourceStateSnapshot("Retrying", KnownResourceStateStyles.Warn) : new ResourceStateSnapshot("Scheduled", KnownResourceStateStyles.Success),
+                Properties = [new ResourcePropertySnapshot(ParentNameProperty, ParentId()), .. properties],
+                IconName = "CalendarLtr",
+                IsHidden = false,
+            }).ConfigureAwait(false);
+        }
+
+        foreach (var (id, gone) in _shown.Where(s => !seen.Contains(s.Key) && !s.Value.Hidden).ToList())
+        {
+            _shown[id] = gone with { Hidden = true };
+            await notifications.PublishUpdateAsync(gone.Job, id, s => s with
+            {
+                State = new ResourceStateSnapshot("Deleted", KnownResourceStateStyles.Info),
+                IsHidden = true,
+            }).ConfigureAwait(false);
+        }
+    }
+
+    private string ParentId()
+        => notifications.TryGetCurrentState(scheduler.Name, out var e) ? e.ResourceId : scheduler.Name;
+
+    private DaprJobResource WithDeleteCommand(DaprJobResource job, Scheduler.SchedulerClient jobs)
+    {
+        job.Annotations.Add(new ResourceCommandAnnotation(
+            DaprJobResource.DeleteCommandName,
+            "Delete",
+            context => notifications.TryGetCurrentState(job.ResourceId, out var e) && !e.Snapshot.IsHidden ? ResourceCommandState.Enabled : ResourceCommandState.Disabled,
+            async context =>
+            {
+                try
+                {
+                    await jobs.DeleteJobAsync(new DeleteJobRequest
+                    {
+                        Name = job.Name,
+                        Metadata = new JobMetadata { AppId = job.AppId, Namespace = job.Namespace, Target = new JobTargetMetadata { Job = new TargetJob() } },
+                    }, cancellationToken: context.CancellationToken).ConfigureAwait(false);
+                    LogDeleted(logger, job.Name, job.AppId);
+                    return CommandResults.Success();
+                }
+                catch (RpcException ex)
+                {
+                    return CommandResults.Failure(ex.Status.Detail);
+                }
+            },
+            displayDescription: "Delete this job from the scheduler: no further triggers.",
+            parameter: null,
+            confirmationMessage: $"Delete job '{job.Name}' of app '{job.AppId}'? Its remaining triggers will not fire.",
+            iconName: "Delete",
+            iconVariant: IconVariant.Regular,
+            isHighlighted: false));
+        return job;
+    }
+
+    internal const string ParentNameProperty = "resource.parentName";
+
+    /// <summary>What the scheduler knows of a job, as the dashboard shows it (times in UTC, ISO 8601).</summary>
+    internal static ImmutableArray<ResourcePropertySnapshot> Properties(JobStatus s) =>
+    [
+        new("App id", s.Metadata.AppId),
+        new("Namespace", s.Metadata.Namespace),
+        new("Schedule", s.Job.HasSchedule ? s.Job.Schedule : "(none)"),
+        new("Due time", s.Job.HasDueTime ? s.Job.DueTime : "(none)"),
+        new("TTL", s.Job.HasTtl ? s.Job.Ttl : "(none)"),
+        new("Repeats", s.Job.HasRepeats ? s.Job.Repeats.ToString(CultureInfo.InvariantCulture) : "unlimited"),
+        new("Repeats left", s.HasRepeatsLeft ? s.RepeatsLeft.ToString(CultureInfo.InvariantCulture) : "unlimited"),
+        new("Triggers so far", s.Count.ToString(CultureInfo.InvariantCulture)),
+        new("Last trigger", s.LastTrigger is null ? "(never)" : s.LastTrigger.ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture)),
+        new("Last result", string.IsNullOrEmpty(s.LastResult) ? "(none)" : s.LastResult),
+        new("Next due", s.NextDue is null ? "(none)" : s.NextDue.ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture)),
+        new("Attempts", s.Attempts.ToString(CultureInfo.InvariantCulture)),
+    ];
+
+    private sealed record Shown(DaprJobResource Job, ImmutableArray<ResourcePropertySnapshot> Properties, bool Hidden);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Scheduler {Scheduler} did not answer the jobs view ({Status}); retrying")]
+    private static partial void LogUnreachable(ILogger logger, string scheduler, StatusCode status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted job {Job} of app {AppId} from the dashboard")]
+    private static partial void LogDeleted(ILogger logger, string job, string appId);
+}

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace AppHost.Tests;
+
+/// <summary>One app, the how-to's job every 2 s, shared by tests that each look at their own schedule.</summary>
+public sealed class DemoAppFixture : IAsyncLifetime
+{
+    public RunningApp Running { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Running = await RunningApp.StartAsync(["--Demo:Schedule=@every 2s", "--Demo:KeepLast=100"]);
+
+    public async Task DisposeAsync() => await Running.DisposeAsync();
+}
+
+public sealed class BackupFlowTests(DemoAppFixture fixture) : IClassFixture<DemoAppFixture>
+{
+    private static readonly TimeSpan TriggerTimeout = TimeSpan.FromSeconds(60);
+    private RunningApp App => fixture.Running;
+
+    [Fact]
+    public async Task The_how_to_job_produces_verified_backups()
+    {
+        using var http = App.CreateHttpClient("backupapi");
+        var backups = await Poll.UntilAsync(async () =>
+        {
+            var list = await http.GetJsonAsync("/backups?schedule=prod-db-backup");
+            return list.GetArrayLength() >= 2 ? list : (JsonElement?)null;
+        }, TriggerTimeout, "two backups of prod-db-backup");
+
+        foreach (var backup in backups.EnumerateArray().Take(2))
+        {
+            Assert.Equal("prod-db-backup", backup.GetProperty("schedule").GetString());
+            Assert.Equal("my-prod-db", backup.GetProperty("database").GetString());
+            Assert.Equal("job", backup.GetProperty("trigger").GetString());
+            BackupAssertions.AssertVerifiedSqliteBackup(backup, App.DataDirectory);
+        }
+
+        var schedule = await http.GetJsonAsync("/schedules/prod-db-backup");
+        Assert.Equal("@every 2s", schedule.GetProperty("schedule").GetString());
+        Assert.Equal("@every 2s", schedule.GetProperty("job").GetProperty("schedule").GetString());
+    }
+
+    [Fact]
+    public async Task A_schedule_created_through_BackupApi_triggers_on_the_worker()
+    {
+        using var http = App.CreateHttpClient("backupapi");
+        var create = await http.PostAsJsonAsync("/schedules", new
+        {
+            name = "api-made",
+            database = "my-prod-db",
+            location = "backups/api-made",
+            schedule = "@every 1s",
+            repeats = 3,
+        });
+        Assert.True(create.StatusCode == HttpStatusCode.Created, await create.Content.ReadAsStringAsync());
+
+        var run = await Poll.UntilAsync(async () =>
+        {
+            var runs = await http.GetJsonAsync("/runs?schedule=api-made");
+            return runs.EnumerateArray().Where(r => r.GetProperty("outcome").GetString() == "Succeeded")
+                .Select(r => (JsonElement?)r).FirstOrDefault();
+        }, TriggerTimeout, "a succeeded run of api-made");
+
+        Assert.Equal("job", run.GetProperty("trigger").GetString());
+        BackupAssertions.AssertVerifiedSqliteBackup(run, App.DataDirectory);
+        Assert.StartsWith(Path.Combine(App.DataDirectory, "backupworker", "backups", "api-made"), run.GetProperty("file").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sidecars_are_nested_under_their_apps_and_healthy()
+    {
+        foreach (var app in new[] { "backupworker", "backupapi" })
+        {
+            Assert.True(App.Notifications.TryGetCurrentState(app, out var parent));
+            Assert.True(App.Notifications.TryGetCurrentState($"{app}-dapr", out var sidecar));
+            Assert.Equal(KnownResourceStates.Running, sidecar.Snapshot.State?.Text);
+            Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, sidecar.Snapshot.HealthStatus);
+            // The dashboard nests a resource under the one its parentName property names (the parent's resource id).
+            Assert.Equal(parent.ResourceId, sidecar.Snapshot.Properties.Single(p => p.Name == "resource.parentName").Value);
+        }
+        Assert.True(App.Notifications.TryGetCurrentState("scheduler", out var scheduler));
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, scheduler.Snapshot.HealthStatus);
+    }
+}

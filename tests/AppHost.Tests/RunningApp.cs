@@ -1,0 +1,173 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AppHost.Tests;
+
+/// <summary>
+/// The AppHost's own model started through Aspire.Hosting.Testing, with its state in a temporary data directory.
+/// Remembers every process id its resources had, and the DCP processes that served it, so that a test can prove
+/// none of them outlives the app.
+/// </summary>
+public sealed class RunningApp : IAsyncDisposable
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+
+    private readonly HashSet<int> _pids = [];
+    private readonly CancellationTokenSource _watch = new();
+    private Task? _watcher;
+
+    private RunningApp(DistributedApplication app, string dataDirectory)
+    {
+        App = app;
+        DataDirectory = dataDirectory;
+    }
+
+    public DistributedApplication App { get; }
+
+    public string DataDirectory { get; }
+
+    public ResourceNotificationService Notifications => App.ResourceNotifications;
+
+    /// <summary>
+    /// Every pid a resource of this app has had so far, the live children of those (a project's app under its
+    /// <c>dotnet run</c> wrapper), and the DCP processes monitoring this test host. Read it before disposing.
+    /// </summary>
+    public IReadOnlyCollection<int> ProcessIds
+    {
+        get
+        {
+            lock (_pids)
+            {
+                foreach (var pid in _pids.ToList()) _pids.UnionWith(TestSupport.ProcessProbe.ChildrenOf(pid));
+                // DCP: its API server monitors this test host; its controllers share the API server's kubeconfig.
+                foreach (var dcp in TestSupport.ProcessProbe.Mentioning($"--monitor {Environment.ProcessId}"))
+                {
+                    _pids.Add(dcp);
+                    if (KubeconfigOf(dcp) is { } kubeconfig) _pids.UnionWith(TestSupport.ProcessProbe.Mentioning(kubeconfig));
+                }
+                return [.. _pids];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Builds and starts the AppHost with <paramref name="args"/>; returns once every resource is healthy. With
+    /// <paramref name="browserToken"/> the Aspire dashboard runs too (the testing builder leaves it out by default).
+    /// </summary>
+    public static async Task<RunningApp> StartAsync(string[] args, bool waitForCleanup = false, string? browserToken = null)
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("apphost-tests-").FullName;
+        string[] dashboard = browserToken is null ? [] :
+        [
+            $"--ASPNETCORE_URLS=http://localhost:{TestSupport.FreePort.Next()}",
+            $"--ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://localhost:{TestSupport.FreePort.Next()}",
+            "--ASPIRE_ALLOW_UNSECURED_TRANSPORT=true",
+            $"--AppHost:BrowserToken={browserToken}",
+        ];
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            [.. args, .. dashboard, $"--AppHost:DataDirectory={dataDirectory}", $"--DcpPublisher:WaitForResourceCleanup={waitForCleanup}"],
+            (options, _) => options.DisableDashboard = browserToken is null);
+        // Health probes fail by design until each process listens; their errors would bury a real failure's output.
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical));
+        var app = await builder.BuildAsync();
+        var running = new RunningApp(app, dataDirectory);
+        try
+        {
+            running._watcher = running.CollectPidsAsync();
+            await app.StartAsync().WaitAsync(StartTimeout);
+            using var cts = new CancellationTokenSource(StartTimeout);
+            // Aspire's hidden helper resources (e.g. a project's rebuilder) never start; everything shown must be healthy.
+            foreach (var resource in app.Services.GetRequiredService<DistributedApplicationModel>().Resources)
+                if (!(app.ResourceNotifications.TryGetCurrentState(resource.Name, out var state) && state.Snapshot.IsHidden))
+                    await app.ResourceNotifications.WaitForResourceHealthyAsync(resource.Name, cts.Token);
+            return running;
+        }
+        catch
+        {
+            await running.DisposeAsync();
+            throw;
+        }
+    }
+
+    public HttpClient CreateHttpClient(string resource) => App.CreateHttpClient(resource);
+
+    /// <summary>The resource's current process id, from its state as DCP reports it.</summary>
+    public int ProcessIdOf(string resource)
+        => Notifications.TryGetCurrentState(resource, out var e) && e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } pid
+            ? Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture)
+            : throw new InvalidOperationException($"{resource} has no process id");
+
+    /// <summary>Stops the app, waits (bounded) until every process it ran has exited, then deletes its data directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        var pids = ProcessIds;
+        try
+        {
+            await App.DisposeAsync();
+        }
+        finally
+        {
+            await _watch.CancelAsync();
+            if (_watcher is not null) await _watcher.ContinueWith(_ => { }, TaskScheduler.Default);
+            _watch.Dispose();
+            // DCP stops processes in the background (and its controllers follow their API server by polling): the
+            // data directory goes only once nothing can write into it any more.
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (pids.Any(TestSupport.ProcessProbe.IsAlive) && !cts.IsCancellationRequested)
+                await Task.Delay(100, CancellationToken.None);
+            try { Directory.Delete(DataDirectory, recursive: true); }
+            catch (DirectoryNotFoundException) { }
+        }
+    }
+
+    private static string? KubeconfigOf(int pid)
+    {
+        try
+        {
+            var args = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+            var at = Array.IndexOf(args, "--kubeconfig");
+            return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+        }
+        catch (IOException) { return null; }
+    }
+
+    private async Task CollectPidsAsync()
+    {
+        try
+        {
+            await foreach (var e in App.ResourceNotifications.WatchAsync(_watch.Token))
+                if (e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
+                    && Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture) is > 0 and var pid)
+                    lock (_pids) _pids.Add(pid);
+        }
+        catch (OperationCanceledException) { }
+    }
+}
+
+/// <summary>Bounded polling of BackupApi, which offers no event to await.</summary>
+public static class Poll
+{
+    public static async Task<T> UntilAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what) where T : struct
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        Exception? last = null;
+        while (true)
+        {
+            try
+            {
+                if (await probe() is { } value) return value;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException)
+            {
+                last = ex;
+            }
+            try { await Task.Delay(250, cts.Token); }
+            catch (OperationCanceledException) { throw new TimeoutException($"{what}: not within {timeout}. Last error: {last?.Message}"); }
+        }
+    }
+
+    public static async Task<JsonElement> GetJsonAsync(this HttpClient http, string path) => await http.GetFromJsonAsync<JsonElement>(path);
+}
