@@ -55,7 +55,9 @@ otel.WithTracing(t =>
     if (otlp)
     {
         t.AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
-            !ctx.Request.Path.StartsWithSegments("/healthz") && !ctx.Request.Path.Value!.Contains("/Watch", StringComparison.Ordinal));
+            !ctx.Request.Path.StartsWithSegments("/healthz") && !ctx.Request.Path.Value!.Contains("/Watch", StringComparison.Ordinal)
+            // The AppHost's jobs view polls the admin service every second.
+            && !ctx.Request.Path.StartsWithSegments("/platform.scheduler.v1.SchedulerAdmin"));
         t.AddOtlpExporter();
     }
 });

@@ -125,7 +125,9 @@ public sealed partial class AppHealthMonitor(
         bool ok;
         try
         {
-            ok = await app.ProbeHealthAsync(o.AppHealthCheckPath, linked.Token);
+            // A probe every interval would bury the real traces: no client span, and no trace context for the app.
+            using (OpenTelemetry.SuppressInstrumentationScope.Begin())
+                ok = await app.ProbeHealthAsync(o.AppHealthCheckPath, linked.Token);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {

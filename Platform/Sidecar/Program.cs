@@ -84,7 +84,10 @@ var otel = builder.Services.AddOpenTelemetry()
     .WithTracing(t =>
     {
         t.AddSource(SidecarMetrics.Name);
-        if (exportTelemetry) t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+        // Health polls (Aspire's, every few seconds) would bury the real requests.
+        if (exportTelemetry)
+            t.AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/v1.0/healthz"))
+                .AddHttpClientInstrumentation();
     })
     .WithMetrics(m =>
     {

@@ -1,20 +1,32 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AppHost.Tests;
 
-/// <summary>One app, the how-to's job every 2 s, shared by tests that each look at their own schedule.</summary>
+/// <summary>
+/// One app, the how-to's job every 2 s and two worker replicas, shared by the tests of the collection: each looks at
+/// its own schedule, or only reads.
+/// </summary>
 public sealed class DemoAppFixture : IAsyncLifetime
 {
     public RunningApp Running { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Running = await RunningApp.StartAsync(["--Demo:Schedule=@every 2s", "--Demo:KeepLast=100"]);
+    public async Task InitializeAsync()
+        => Running = await RunningApp.StartAsync(["--Demo:Schedule=@every 2s", "--Demo:KeepLast=100", "--AppHost:WorkerReplicas=2"]);
 
     public async Task DisposeAsync() => await Running.DisposeAsync();
 }
 
-public sealed class BackupFlowTests(DemoAppFixture fixture) : IClassFixture<DemoAppFixture>
+[CollectionDefinition(Name)]
+public sealed class DemoAppCollection : ICollectionFixture<DemoAppFixture>
+{
+    public const string Name = "demo app";
+}
+
+[Collection(DemoAppCollection.Name)]
+public sealed class BackupFlowTests(DemoAppFixture fixture)
 {
     private static readonly TimeSpan TriggerTimeout = TimeSpan.FromSeconds(60);
     private RunningApp App => fixture.Running;
@@ -71,7 +83,7 @@ public sealed class BackupFlowTests(DemoAppFixture fixture) : IClassFixture<Demo
     [Fact]
     public async Task Sidecars_are_nested_under_their_apps_and_healthy()
     {
-        foreach (var app in new[] { "backupworker", "backupapi" })
+        foreach (var app in new[] { "backupworker", "backupworker-2", "backupapi" })
         {
             Assert.True(App.Notifications.TryGetCurrentState(app, out var parent));
             Assert.True(App.Notifications.TryGetCurrentState($"{app}-dapr", out var sidecar));
@@ -82,5 +94,20 @@ public sealed class BackupFlowTests(DemoAppFixture fixture) : IClassFixture<Demo
         }
         Assert.True(App.Notifications.TryGetCurrentState("scheduler", out var scheduler));
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, scheduler.Snapshot.HealthStatus);
+    }
+
+    [Fact]
+    public async Task Worker_replicas_share_one_app_id_and_each_takes_triggers()
+    {
+        var logs = App.App.Services.GetRequiredService<ResourceLoggerService>();
+        var model = App.App.Services.GetRequiredService<DistributedApplicationModel>();
+        using var cts = new CancellationTokenSource(TriggerTimeout);
+        await Task.WhenAll(new[] { "backupworker", "backupworker-2" }.Select(async replica =>
+        {
+            // The resource, not its name: a project's log stream is kept under its DCP instance id.
+            await foreach (var batch in logs.WatchAsync(model.Resources.Single(r => r.Name == replica)).WithCancellation(cts.Token))
+                if (batch.Any(line => line.Content.Contains("of schedule prod-db-backup succeeded", StringComparison.Ordinal))) return;
+        }));
+        Assert.False(cts.IsCancellationRequested, "both replicas ran a backup of the how-to's job");
     }
 }

@@ -7,7 +7,8 @@ using Platform.Hosting.Dapr;
 namespace AppHost.Tests;
 
 /// <summary>The scheduler's jobs as child resources of the scheduler in the dashboard's model, with a Delete command.</summary>
-public sealed class JobsViewTests(DemoAppFixture fixture) : IClassFixture<DemoAppFixture>
+[Collection(DemoAppCollection.Name)]
+public sealed class JobsViewTests(DemoAppFixture fixture)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private RunningApp App => fixture.Running;
@@ -25,6 +26,7 @@ public sealed class JobsViewTests(DemoAppFixture fixture) : IClassFixture<DemoAp
         Assert.Equal("success", Property(first, "Last result"));
         Assert.True(DateTimeOffset.Parse(Property(first, "Next due")!, System.Globalization.CultureInfo.InvariantCulture)
                     > DateTimeOffset.Parse(Property(first, "Last trigger")!, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Matches(@"^@every 2s · \d+ of 10 fired · next \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$", Property(first, "resource.source"));
         Assert.Contains(first.Snapshot.Commands, c => c.Name == DaprJobResource.DeleteCommandName && c.State == ResourceCommandState.Enabled);
 
         // The next trigger shows without anyone asking: the count goes up and repeats left go down.

@@ -64,7 +64,7 @@ public sealed class RunningApp : IAsyncDisposable
             $"--ASPNETCORE_URLS=http://localhost:{TestSupport.FreePort.Next()}",
             $"--ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://localhost:{TestSupport.FreePort.Next()}",
             "--ASPIRE_ALLOW_UNSECURED_TRANSPORT=true",
-            $"--AppHost:BrowserToken={browserToken}",
+            $"--ASPIRE_DASHBOARD_FRONTEND_BROWSERTOKEN={browserToken}",
         ];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
             [.. args, .. dashboard, $"--AppHost:DataDirectory={dataDirectory}", $"--DcpPublisher:WaitForResourceCleanup={waitForCleanup}"],

@@ -81,7 +81,7 @@ internal sealed partial class SchedulerJobsView(
             {
                 ResourceType = DaprJobResource.ResourceTypeName,
                 State = status.Attempts > 0 ? new ResourceStateSnapshot("Retrying", KnownResourceStateStyles.Warn) : new ResourceStateSnapshot("Scheduled", KnownResourceStateStyles.Success),
-                Properties = [new ResourcePropertySnapshot(ParentNameProperty, ParentId()), .. properties],
+                Properties = [new(ParentNameProperty, ParentId()), new(SourceProperty, Summary(status)), .. properties],
                 IconName = "CalendarLtr",
                 IsHidden = false,
             }).ConfigureAwait(false);
@@ -106,7 +106,7 @@ internal sealed partial class SchedulerJobsView(
         job.Annotations.Add(new ResourceCommandAnnotation(
             DaprJobResource.DeleteCommandName,
             "Delete",
-            context => notifications.TryGetCurrentState(job.ResourceId, out var e) && !e.Snapshot.IsHidden ? ResourceCommandState.Enabled : ResourceCommandState.Disabled,
+            context => context.ResourceSnapshot.IsHidden ? ResourceCommandState.Disabled : ResourceCommandState.Enabled,
             async context =>
             {
                 try
@@ -134,6 +134,17 @@ internal sealed partial class SchedulerJobsView(
     }
 
     internal const string ParentNameProperty = "resource.parentName";
+
+    /// <summary>Shown in the resources grid's Source column, so the schedule and what comes next need no click.</summary>
+    internal const string SourceProperty = "resource.source";
+
+    internal static string Summary(JobStatus s)
+    {
+        var what = s.Job.HasSchedule ? s.Job.Schedule : s.Job.HasDueTime ? $"once at {s.Job.DueTime}" : "(no schedule)";
+        var next = s.NextDue is null ? "nothing due" : $"next {s.NextDue.ToDateTimeOffset():yyyy-MM-dd HH:mm:ss}Z";
+        var fired = s.Job.HasRepeats ? $"{s.Count} of {s.Job.Repeats} fired" : $"{s.Count} fired";
+        return $"{what} · {fired} · {next}";
+    }
 
     /// <summary>What the scheduler knows of a job, as the dashboard shows it (times in UTC, ISO 8601).</summary>
     internal static ImmutableArray<ResourcePropertySnapshot> Properties(JobStatus s) =>

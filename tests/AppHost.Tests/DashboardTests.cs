@@ -1,0 +1,147 @@
+using System.Net.Http.Json;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace AppHost.Tests;
+
+/// <summary>The application with the Aspire dashboard and a logged-in Chromium, shared by the browser tests.</summary>
+public sealed class DashboardAppFixture : IAsyncLifetime
+{
+    private readonly string _browserToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    public RunningApp Running { get; private set; } = null!;
+
+    public BrowserSession Browser { get; private set; } = null!;
+
+    public Uri Dashboard(string path) => new(Running.App.GetEndpoint("aspire-dashboard", "http"), path);
+
+    public async Task InitializeAsync()
+    {
+        // Repeats enough for the how-to's job to outlive the class.
+        Running = await RunningApp.StartAsync(["--Demo:Schedule=@every 2s", "--Demo:Repeats=1000", "--Demo:KeepLast=100"], browserToken: _browserToken);
+        Browser = await BrowserSession.StartAsync();
+        var page = await Browser.NewPageAsync();
+        await page.GotoAsync(Dashboard($"/login?t={_browserToken}").ToString());
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Resources" }).Or(page.GetByText("Resources").First)).ToBeVisibleAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null) await Browser.DisposeAsync();
+        if (Running is not null) await Running.DisposeAsync();
+    }
+}
+
+/// <summary>What an operator sees in the Aspire dashboard, in real Chromium; screenshots are kept as test artifacts.</summary>
+public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<DashboardAppFixture>
+{
+    private static readonly string[] Resources = ["scheduler", "backupapi", "backupapi-dapr", "backupworker", "backupworker-dapr"];
+
+    [Fact]
+    public async Task Every_resource_is_running_and_healthy_and_the_sidecars_are_nested_under_their_apps()
+    {
+        var page = await fixture.Browser.NewPageAsync();
+        await page.GotoAsync(fixture.Dashboard("/").ToString());
+        foreach (var name in Resources)
+        {
+            var row = NameCell(page, name).Locator("xpath=ancestor::tr");
+            await Expect(row).ToContainTextAsync("Running");
+        }
+        foreach (var sidecar in new[] { "backupapi-dapr", "backupworker-dapr" })
+            await Expect(NameCell(page, sidecar).Locator(".resources-name-container")).ToHaveAttributeAsync("style", new System.Text.RegularExpressions.Regex("margin-left: 16px"));
+        await Expect(NameCell(page, "backupworker").Locator(".resources-name-container")).Not.ToHaveAttributeAsync("style", new System.Text.RegularExpressions.Regex("margin-left: 16px"));
+        await Expect(page.Locator("table")).Not.ToContainTextAsync("Unhealthy");
+        await BrowserSession.ScreenshotAsync(page, "dashboard-resources");
+    }
+
+    [Fact]
+    public async Task The_jobs_are_shown_under_the_scheduler_with_their_next_due_time_and_Delete_works()
+    {
+        var page = await fixture.Browser.NewPageAsync();
+        await page.GotoAsync(fixture.Dashboard("/").ToString());
+        var job = NameCell(page, "prod-db-backup");
+        await Expect(job.Locator(".resources-name-container")).ToHaveAttributeAsync("style", new System.Text.RegularExpressions.Regex("margin-left: 16px"));
+        var row = job.Locator("xpath=ancestor::tr");
+        await Expect(row).ToContainTextAsync("Scheduled");
+        // The grid's Source column carries the schedule, the next due time and the progress.
+        await Expect(row).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"@every 2s · \d+ of 1000 fired · next \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ"));
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Actions" }).ClickAsync();
+        await page.GetByRole(AriaRole.Menuitem, new() { Name = "View details" }).ClickAsync();
+        await Expect(page.GetByText("DaprJob: prod-db-backup")).ToBeVisibleAsync();
+        // The job's own values are beyond Aspire's core properties: the details pane shows them with "Show all properties".
+        await ShowAllPropertiesAsync(page);
+        await Expect(page.GetByText("Next due", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByText("Triggers so far", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByText("Repeats left", new() { Exact = true })).ToBeVisibleAsync();
+        await BrowserSession.ScreenshotAsync(page, "dashboard-job-details");
+
+        await page.GetByTitle("Close").ClickAsync();
+
+        // Delete, from a job's actions menu and confirmed: the job leaves the scheduler and the page.
+        using var api = fixture.Running.CreateHttpClient("backupapi");
+        var created = await api.PostAsJsonAsync("/schedules", new { name = "nightly", database = "my-prod-db", schedule = "0 0 2 * * *" });
+        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        var nightly = NameCell(page, "nightly");
+        await nightly.Locator("xpath=ancestor::tr").GetByRole(AriaRole.Button, new() { Name = "Actions" }).ClickAsync();
+        await page.GetByRole(AriaRole.Menuitem, new() { Name = "Delete" }).ClickAsync();
+        await Expect(page.GetByText("Delete job 'nightly' of app 'backupworker'?")).ToBeVisibleAsync();
+        await page.Locator("fluent-button", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^\\s*Yes\\s*$") }).ClickAsync();
+        await Expect(nightly).ToHaveCountAsync(0);
+        await Expect(NameCell(page, "prod-db-backup")).ToHaveCountAsync(1);
+
+        var schedule = await api.GetJsonAsync("/schedules/nightly");
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, schedule.GetProperty("job").ValueKind);
+    }
+
+    [Fact]
+    public async Task One_triggers_trace_holds_spans_of_the_scheduler_the_workers_sidecar_and_the_worker()
+    {
+        var page = await fixture.Browser.NewPageAsync();
+        await page.GotoAsync(fixture.Dashboard("/traces").ToString());
+        await page.Locator("input[name='traces-search']").FillAsync("scheduler.trigger");
+        var trace = page.Locator("tr", new() { HasText = "scheduler.trigger prod-db-backup" })
+            .Filter(new() { HasText = "backupworker-dapr (" }).Filter(new() { HasText = "backupworker (" }).Filter(new() { HasText = "scheduler (" }).First;
+        await Expect(trace).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await trace.GetByText("scheduler.trigger prod-db-backup").ClickAsync();
+        // The trace's spans, each labelled with its resource: the scheduler's trigger, the sidecar's delivery, the worker's handler and its backup.
+        await Expect(page.GetByText("backupworker-dapr: job trigger prod-db-backup", new() { Exact = true })).ToBeAttachedAsync();
+        await Expect(page.GetByText("backupworker: POST /job/{jobName}", new() { Exact = true })).ToBeAttachedAsync();
+        await Expect(page.GetByText("backupworker: backup my-prod-db", new() { Exact = true })).ToBeAttachedAsync();
+        await BrowserSession.ScreenshotAsync(page, "dashboard-trigger-trace");
+    }
+
+    [Fact]
+    public async Task The_workers_structured_logs_show_its_backups()
+    {
+        var page = await fixture.Browser.NewPageAsync();
+        await page.GotoAsync(fixture.Dashboard("/structuredlogs").ToString());
+        await page.Locator("input[name='structured-logs-search']").FillAsync("schedule prod-db-backup succeeded");
+        var entry = page.Locator("tr", new() { HasText = "schedule prod-db-backup succeeded" }).First;
+        await Expect(entry).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Expect(entry).ToContainTextAsync("backupworker");
+        await BrowserSession.ScreenshotAsync(page, "dashboard-worker-logs");
+    }
+
+    /// <summary>The grid and the details pane each have a "View options" menu; the details pane's offers "Show all properties".</summary>
+    private static async Task ShowAllPropertiesAsync(IPage page)
+    {
+        var showAll = page.GetByText("Show all properties", new() { Exact = true });
+        foreach (var options in await page.Locator("fluent-button[title='View options']").AllAsync())
+        {
+            await options.ClickAsync();
+            try
+            {
+                await showAll.ClickAsync(new() { Timeout = 2_000 });
+                return;
+            }
+            catch (TimeoutException)
+            {
+                await page.Keyboard.PressAsync("Escape");
+            }
+        }
+        throw new InvalidOperationException("No 'View options' menu offers 'Show all properties'.");
+    }
+
+    private static ILocator NameCell(IPage page, string name) => page.Locator($"td[title$=': {name}']");
+}
