@@ -89,6 +89,12 @@ public static class DaprHostingExtensions
             .WithHttpHealthCheck("/v1.0/healthz", statusCode: 204, endpointName: DaprSidecarResource.HttpEndpointName)
             .ExcludeFromManifest();
         if (daprOptions.EnableTelemetry != false) sidecarBuilder.WithOtlpExporter();
+        if (daprOptions.EnableApiTokens != false)
+        {
+            var (daprToken, appToken) = ApiTokens(appBuilder);
+            sidecarBuilder.WithEnvironment("DAPR_API_TOKEN", daprToken).WithEnvironment("APP_API_TOKEN", appToken);
+            builder.WithEnvironment("DAPR_API_TOKEN", daprToken).WithEnvironment("APP_API_TOKEN", appToken);
+        }
         configureSidecar(sidecarBuilder.AsSidecar());
         LoopbackTargets(sidecar);
         ApplyFixedPorts(sidecar);
@@ -192,6 +198,20 @@ public static class DaprHostingExtensions
         var options = new DaprOptions();
         builder.Services.AddSingleton(options);
         return options;
+    }
+
+    public const string DaprApiTokenParameter = "dapr-api-token";
+    public const string AppApiTokenParameter = "app-api-token";
+
+    /// <summary>The run's two tokens, shared by every sidecar and app of the model (created with the first sidecar).</summary>
+    private static (IResourceBuilder<ParameterResource> Dapr, IResourceBuilder<ParameterResource> App) ApiTokens(IDistributedApplicationBuilder builder)
+    {
+        IResourceBuilder<ParameterResource> Token(string name) =>
+            builder.Resources.OfType<ParameterResource>().FirstOrDefault(p => p.Name == name) is { } existing
+                ? builder.CreateResourceBuilder(existing)
+                : builder.AddParameter(name, builder.Configuration[$"Parameters:{name}"]
+                    ?? Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), secret: true);
+        return (Token(DaprApiTokenParameter), Token(AppApiTokenParameter));
     }
 
     private static string DataDirectory(IDistributedApplicationBuilder builder)

@@ -16,6 +16,14 @@ public sealed record DaprOptions
     public bool? EnableTelemetry { get; set; }
 
     /// <summary>
+    /// Whether sidecars and apps get a <c>DAPR_API_TOKEN</c> (app → sidecar, and sidecar → sidecar) and an
+    /// <c>APP_API_TOKEN</c> (sidecar → app), as Dapr's token authentication has them (null = yes). The tokens are the
+    /// secret parameters <c>dapr-api-token</c> and <c>app-api-token</c>: random for each run unless configured
+    /// (<c>Parameters:dapr-api-token</c>).
+    /// </summary>
+    public bool? EnableApiTokens { get; set; }
+
+    /// <summary>
     /// Where the scheduler keeps its jobs and the sidecars their shared name-resolution file (real Dapr keeps the
     /// scheduler's data in the volume <c>dapr init</c> creates). Default: <c>&lt;AppHost directory&gt;/.data</c>.
     /// </summary>

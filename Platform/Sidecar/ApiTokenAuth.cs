@@ -41,29 +41,33 @@ public static class ApiToken
         CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(presented));
 
     /// <summary>
-    /// DAPR_API_TOKEN enforcement on the HTTP API: 401 "invalid api token" (text/plain) except health probes and the
-    /// sidecar-to-sidecar invocation route. gRPC-port requests are left to the interceptor.
+    /// The sidecar's ports answer only what they are for, and every API route its token: the gRPC port serves gRPC
+    /// alone (404 for anything else, which would otherwise reach the HTTP routes over h2c without the interceptor's
+    /// check); on the HTTP port, with DAPR_API_TOKEN set, every route but the health probes needs it, answered with
+    /// 401 "invalid api token" (text/plain) as daprd does. The sidecar-to-sidecar route needs it too: the sidecars of
+    /// one run share the token and the forwarding sidecar presents its own (real Dapr secures that hop with mTLS).
     /// </summary>
     public static IApplicationBuilder UseDaprApiToken(this IApplicationBuilder app)
     {
         var options = app.ApplicationServices.GetRequiredService<IOptions<SidecarOptions>>().Value;
-        if (string.IsNullOrEmpty(options.ApiToken)) return app;
         return app.Use(async (context, next) =>
         {
-            var path = context.Request.Path.Value ?? "";
-            var exempt = context.Connection.LocalPort == options.DaprGrpcPort
-                || path is "/v1.0/healthz" or "/v1.0/healthz/outbound"
-                || path.StartsWith(ServiceInvoker.InternalPrefix, StringComparison.Ordinal);
-            if (!exempt)
+            if (context.Connection.LocalPort == options.DaprGrpcPort)
             {
-                var presented = context.Request.Headers["dapr-api-token"].ToString();
-                if (!Matches(options.ApiToken, presented))
-                {
-                    context.Response.StatusCode = 401;
-                    context.Response.ContentType = "text/plain";
-                    await context.Response.WriteAsync("invalid api token");
-                    return;
-                }
+                if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
+                    await next(context); // the interceptor checks the token
+                else
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+            var path = context.Request.Path.Value ?? "";
+            var open = string.IsNullOrEmpty(options.ApiToken) || path is "/v1.0/healthz" or "/v1.0/healthz/outbound";
+            if (!open && !Matches(options.ApiToken!, context.Request.Headers["dapr-api-token"].ToString()))
+            {
+                context.Response.StatusCode = 401;
+                context.Response.ContentType = "text/plain";
+                await context.Response.WriteAsync("invalid api token");
+                return;
             }
             await next(context);
         });

@@ -143,7 +143,9 @@ app.Map("/v1.0/invoke/{appId}/method/{**method}", (HttpContext context, string a
     return invoker.ForwardAsync(context, appId, method ?? "");
 });
 app.Map(ServiceInvoker.InternalPrefix + "{appId}/method/{**method}", (HttpContext context, string appId, string? method, ServiceInvoker invoker) =>
-    invoker.ForwardAsync(context, appId, method ?? ""));
+    invoker.IsOwnApp(appId)
+        ? invoker.ForwardAsync(context, appId, method ?? "")
+        : ServiceInvoker.InvokeError(appId, $"this sidecar serves app {options.AppId} only").ToHttpResult().ExecuteAsync(context));
 
 var startupLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Sidecar");
 app.Lifetime.ApplicationStarted.Register(() => startupLog.LogInformation(

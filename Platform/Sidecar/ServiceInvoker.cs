@@ -11,7 +11,7 @@ namespace Platform.Sidecar;
 public sealed partial class ServiceInvoker(
     AppHttpClient http, AppRegistry registry, IOptions<SidecarOptions> options, ILogger<ServiceInvoker> logger)
 {
-    /// <summary>The sidecar-to-sidecar route (like daprd's internal API, it takes no API token).</summary>
+    /// <summary>The sidecar-to-sidecar route: it serves only this sidecar's own app, and takes the run's API token.</summary>
     public const string InternalPrefix = "/v1.0-internal/invoke/";
 
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
@@ -28,7 +28,7 @@ public sealed partial class ServiceInvoker(
     public async Task<Target> ResolveAsync(string appId, string method, string query, CancellationToken ct)
     {
         method = method.TrimStart('/');
-        if (string.Equals(appId, _options.AppId, StringComparison.Ordinal) || IsSelfQualified(appId))
+        if (IsOwnApp(appId))
         {
             if (_options.AppPortNumber is null) throw InvokeError(appId, "app channel not initialized");
             return new Target(new Uri(_options.AppBaseUrl + "/" + method + query), true);
@@ -39,6 +39,9 @@ public sealed partial class ServiceInvoker(
                 : "name resolution is not configured (--name-resolution-sqlite)");
         return new Target(new Uri(address + InternalPrefix + Uri.EscapeDataString(appId) + "/method/" + method + query), false);
     }
+
+    /// <summary>The internal route delivers to this sidecar's own app only, so it can never relay a call onwards.</summary>
+    public bool IsOwnApp(string appId) => string.Equals(appId, _options.AppId, StringComparison.Ordinal) || IsSelfQualified(appId);
 
     private bool IsSelfQualified(string appId) => string.Equals(appId, _options.AppId + "." + _options.Namespace, StringComparison.Ordinal);
 
@@ -75,6 +78,7 @@ public sealed partial class ServiceInvoker(
         else
         {
             request.Headers.TryAddWithoutValidation("dapr-caller-app-id", _options.AppId);
+            if (!string.IsNullOrEmpty(_options.ApiToken)) request.Headers.TryAddWithoutValidation("dapr-api-token", _options.ApiToken);
         }
         request.Headers.TryAddWithoutValidation("dapr-callee-app-id", appId);
         if (!context.Request.Headers.ContainsKey("dapr-caller-app-id") && target.Local)

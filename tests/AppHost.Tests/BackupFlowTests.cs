@@ -110,4 +110,29 @@ public sealed class BackupFlowTests(DemoAppFixture fixture)
         }));
         Assert.False(cts.IsCancellationRequested, "both replicas ran a backup of the how-to's job");
     }
+
+    [Fact]
+    public async Task The_run_has_its_own_api_tokens_and_only_health_answers_without_them()
+    {
+        var daprToken = await App.ParameterValueAsync(Platform.Hosting.Dapr.DaprHostingExtensions.DaprApiTokenParameter);
+        var appToken = await App.ParameterValueAsync(Platform.Hosting.Dapr.DaprHostingExtensions.AppApiTokenParameter);
+        Assert.Matches("^[0-9a-f]{64}$", daprToken);
+        Assert.Matches("^[0-9a-f]{64}$", appToken);
+        Assert.NotEqual(daprToken, appToken);
+
+        using var sidecar = App.App.CreateHttpClient("backupworker-dapr", "http");
+        Assert.Equal(HttpStatusCode.NoContent, (await sidecar.GetAsync("/v1.0/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await sidecar.GetAsync("/v1.0/metadata")).StatusCode);
+        using (var withToken = new HttpRequestMessage(HttpMethod.Get, "/v1.0/metadata"))
+        {
+            withToken.Headers.Add("dapr-api-token", daprToken);
+            Assert.Equal(HttpStatusCode.OK, (await sidecar.SendAsync(withToken)).StatusCode);
+        }
+
+        // The worker takes calls only from its sidecar, which brings the app token.
+        using var worker = App.CreateHttpClient("backupworker");
+        Assert.Equal(HttpStatusCode.OK, (await worker.GetAsync("/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await worker.GetAsync("/schedules")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await worker.PostAsync("/job/prod-db-backup", new StringContent("{}"))).StatusCode);
+    }
 }

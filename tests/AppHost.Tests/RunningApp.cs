@@ -94,6 +94,10 @@ public sealed class RunningApp : IAsyncDisposable
 
     public HttpClient CreateHttpClient(string resource) => App.CreateHttpClient(resource);
 
+    public async Task<string> ParameterValueAsync(string name)
+        => await App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ParameterResource>().Single(p => p.Name == name)
+            .GetValueAsync(CancellationToken.None) ?? throw new InvalidOperationException($"parameter {name} has no value");
+
     /// <summary>The resource's current process id, from its state as DCP reports it.</summary>
     public int ProcessIdOf(string resource)
         => Notifications.TryGetCurrentState(resource, out var e) && e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } pid

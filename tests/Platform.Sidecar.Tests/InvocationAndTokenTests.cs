@@ -110,6 +110,40 @@ public sealed class InvocationAndTokenTests(SchedulerFixture fixture) : IDisposa
         var wrong = await Assert.ThrowsAsync<RpcException>(() => sidecar.GrpcClient("nope").GetMetadataAsync(new GetMetadataRequest()).ResponseAsync);
         Assert.Equal((StatusCode.Unauthenticated, "authentication error: api token mismatch"), (wrong.StatusCode, wrong.Status.Detail));
         Assert.Equal(appId, (await sidecar.GrpcClient("s3cret").GetMetadataAsync(new GetMetadataRequest())).Id);
+
+        // No way around the token: the HTTP routes over h2c on the gRPC port, and the sidecar-to-sidecar route.
+        using var h2c = new HttpClient { BaseAddress = new Uri(sidecar.GrpcEndpoint), DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        Assert.Equal(HttpStatusCode.NotFound, (await h2c.GetAsync("/v1.0/metadata")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await h2c.PostAsync("/v1.0/jobs/t", new StringContent("{\"schedule\":\"@daily\"}"))).StatusCode);
+        using var internalCall = await http.PostAsync($"/v1.0-internal/invoke/{appId}/method/anything", new StringContent("x"));
+        Assert.Equal(HttpStatusCode.Unauthorized, internalCall.StatusCode);
+    }
+
+    [Fact]
+    public async Task Sidecars_sharing_a_token_invoke_each_other_and_the_internal_route_relays_nothing()
+    {
+        const string token = "run-token";
+        var tokens = new Dictionary<string, string?> { ["DAPR_API_TOKEN"] = token, ["APP_API_TOKEN"] = "app-token" };
+        await using var calleeApp = await HttpTestApp.StartAsync();
+        var callerId = Sidecars.UniqueAppId("caller");
+        var calleeId = Sidecars.UniqueAppId("callee");
+        await using var caller = await Sidecars.StartAsync(fixture, callerId, registry: _registry, waitForStream: false, environment: tokens);
+        await using var callee = await Sidecars.StartAsync(fixture, calleeId, calleeApp.Port, registry: _registry, waitForStream: false, environment: tokens);
+
+        using var client = DaprClient.CreateInvokeHttpClient(calleeId, caller.HttpEndpoint, token);
+        using var response = await client.GetAsync($"http://{calleeId}/through/both");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = await calleeApp.Other.NextAsync(TimeSpan.FromSeconds(10), "invoked request");
+        Assert.Equal("app-token", seen.Headers["dapr-api-token"]);
+
+        // With the token, the internal route still delivers to its own app only: it is no relay to a third app.
+        using var http = callee.HttpClient();
+        using var relay = new HttpRequestMessage(HttpMethod.Get, $"/v1.0-internal/invoke/{callerId}/method/x");
+        relay.Headers.Add("dapr-api-token", token);
+        using var refused = await http.SendAsync(relay);
+        Assert.Equal(HttpStatusCode.InternalServerError, refused.StatusCode);
+        Assert.Contains($"this sidecar serves app {calleeId} only", await refused.Content.ReadAsStringAsync());
     }
 
     [Fact]
