@@ -15,6 +15,6 @@ public sealed class DaprJobResource(string name, string appId, string @namespace
 
     public string Namespace { get; } = @namespace;
 
-    /// <summary>The id the dashboard knows it by: unique across app ids and namespaces, as the scheduler keys jobs.</summary>
-    public string ResourceId => $"job-{Namespace}-{AppId}-{Name}";
+    /// <summary>The id the dashboard knows a job by: unique across app ids and namespaces, as the scheduler keys jobs.</summary>
+    public static string IdFor(string @namespace, string appId, string name) => $"job-{@namespace}-{appId}-{name}";
 }

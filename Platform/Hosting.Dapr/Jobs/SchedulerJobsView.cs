@@ -67,17 +67,15 @@ internal sealed partial class SchedulerJobsView(
         var seen = new HashSet<string>();
         foreach (var status in statuses)
         {
-            var job = new DaprJobResource(status.Name, status.Metadata.AppId, status.Metadata.Namespace);
-            seen.Add(job.ResourceId);
+            var id = DaprJobResource.IdFor(status.Metadata.Namespace, status.Metadata.AppId, status.Name);
+            seen.Add(id);
             var properties = Properties(status);
-            if (_shown.TryGetValue(job.ResourceId, out var shown) && !shown.Hidden && shown.Properties.SequenceEqual(properties)) continue;
-            if (shown is null || shown.Hidden)
-            {
-                job = WithDeleteCommand(job, jobs);
-                shown = new Shown(job, properties, Hidden: false);
-            }
-            _shown[job.ResourceId] = shown with { Properties = properties, Hidden = false };
-            await notifications.PublishUpdateAsync(shown.Job, job.ResourceId, s => s with
+            if (_shown.TryGetValue(id, out var shown) && !shown.Hidden && shown.Properties.SequenceEqual(properties)) continue;
+            // A job shown before keeps its resource; a new one, or one back after it was gone, gets a fresh one.
+            var job = shown is { Hidden: false } ? shown.Job
+                : WithDeleteCommand(new DaprJobResource(status.Name, status.Metadata.AppId, status.Metadata.Namespace), jobs);
+            _shown[id] = new Shown(job, properties, Hidden: false);
+            await notifications.PublishUpdateAsync(job, id, s => s with
             {
                 ResourceType = DaprJobResource.ResourceTypeName,
                 State = status.Attempts > 0 ? new ResourceStateSnapshot("Retrying", KnownResourceStateStyles.Warn) : new ResourceStateSnapshot("Scheduled", KnownResourceStateStyles.Success),
