@@ -48,7 +48,7 @@ public sealed class MetricsEndpointTests(SchedulerFixture fixture)
 }
 
 /// <summary>The metrics flags on a sidecar process that needs no scheduler.</summary>
-public sealed class MetricsFlagProcessTests
+public sealed class SidecarFlagProcessTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
@@ -77,6 +77,14 @@ public sealed class MetricsFlagProcessTests
         var (exitCode, output) = await RunToExitAsync("--dapr-http-port", httpPort, "--metrics-port", value == "http-port" ? httpPort : value);
         Assert.Equal(2, exitCode);
         Assert.Contains(message, output);
+    }
+
+    [Fact]
+    public async Task An_unknown_flag_exits_with_code_2_as_daprd_does()
+    {
+        var (exitCode, output) = await RunToExitAsync("--app-id", "x", "--no-such-flag", "1");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("unknown flag: --no-such-flag", output);
     }
 
     [Fact]

@@ -85,6 +85,15 @@ public sealed class TestProcess : IAsyncDisposable
         var exited = _process.WaitForExitAsync();
         var winner = await Task.WhenAny(tcs.Task, exited, Task.Delay(timeout));
         if (winner == tcs.Task) return await tcs.Task;
+        if (winner == exited)
+        {
+            // The exit is noticed with the output read to its end, possibly just before the last lines reached OnLine.
+            lock (_gate)
+            {
+                _waiters.RemoveAll(w => w.Done == tcs);
+                if (_lines.FirstOrDefault(match) is { } late) return late;
+            }
+        }
         var tail = OutputTail();
         throw new TimeoutException(winner == exited
             ? $"{Name} exited with code {_process.ExitCode} before the expected output.{Environment.NewLine}{tail}"
@@ -123,7 +132,10 @@ public sealed class TestProcess : IAsyncDisposable
     {
         if (_process.HasExited) return;
         try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-        await _process.WaitForExitAsync();
+        // SIGKILL cannot be refused; the bound only keeps a stuck wait (e.g. an unreaped child) from hanging the suite.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try { await _process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { throw new TimeoutException($"{Name} (pid {Id}) did not exit within 30 s of SIGKILL"); }
     }
 
     /// <summary>Asks the process to stop (SIGTERM) and waits for it, killing it if it does not end in time.</summary>
