@@ -18,8 +18,7 @@ public static partial class ScheduleValidator
         if (string.IsNullOrWhiteSpace(request.Schedule) && string.IsNullOrWhiteSpace(request.DueTime))
             errors["schedule"] = ["A schedule (cron with seconds, @every 1m, @daily, ...) or a dueTime is required."];
         if (request.Repeats < 0) errors["repeats"] = ["repeats cannot be negative."];
-        if (request.Location is not null && (request.Location.Trim().Length == 0 || request.Location.Contains('\0')))
-            errors["location"] = ["location must be a non-empty path (relative to the worker's data directory, or absolute)."];
+        if (BackupLocationRules.Check(request.Location) is { } location) errors["location"] = [location];
         if (!string.IsNullOrWhiteSpace(request.DueTime) && !Durations.TryParseInstant(request.DueTime, now, out _))
             errors["dueTime"] = ["Not an RFC 3339 time or a duration (10s, 1h30m, PT10M)."];
         if (!string.IsNullOrWhiteSpace(request.Ttl) && !Durations.TryParseInstant(request.Ttl, now, out _))

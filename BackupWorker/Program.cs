@@ -12,7 +12,11 @@ builder.Services.AddOptions<BackupOptions>().Bind(builder.Configuration.GetSecti
     .PostConfigure(DemoDatabase.AddDefault);
 builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection(DemoOptions.SectionName));
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(sp => new BackupPaths(sp.GetRequiredService<IOptions<BackupOptions>>().Value.DataDirectory, builder.Environment.ContentRootPath));
+builder.Services.AddSingleton(sp =>
+{
+    var backup = sp.GetRequiredService<IOptions<BackupOptions>>().Value;
+    return new BackupPaths(backup.DataDirectory, builder.Environment.ContentRootPath, backup.BackupRoot);
+});
 builder.Services.AddSingleton<BackupCatalog>();
 builder.Services.AddSingleton<BackupTelemetry>();
 builder.Services.AddSingleton<IDatabaseBackupProvider, SqliteBackupProvider>();
@@ -30,6 +34,9 @@ var app = builder.Build();
 // Before the first request or trigger: the catalog exists and the embedded database has its sample rows.
 app.Services.GetRequiredService<BackupCatalog>();
 DemoDatabase.EnsureSeeded(app.Services.GetRequiredService<IOptions<BackupOptions>>(), app.Services.GetRequiredService<BackupPaths>(), app.Logger);
+// Temp files of runs a crash interrupted (a live run of another worker on the same directory holds its file's lock).
+var backupRoot = app.Services.GetRequiredService<BackupPaths>().BackupRoot;
+if (BackupFiles.SweepPartials(backupRoot) is { Count: > 0 } swept) app.Logger.PartialsSwept(swept.Count, backupRoot);
 
 app.UseAppApiToken(app.Configuration["APP_API_TOKEN"]);
 app.MapDefaultEndpoints();

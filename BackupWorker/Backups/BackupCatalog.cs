@@ -10,7 +10,7 @@ public enum RunOutcome { Running, Succeeded, Failed }
 /// <summary>One backup attempt, whatever its outcome.</summary>
 public sealed record BackupRun(
     string Id, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
-    long? Bytes, string? Checksum, string? File, RunOutcome Outcome, string? Error, DateTimeOffset? PrunedAt);
+    long? Bytes, string? Checksum, string? File, RunOutcome Outcome, string? Error, DateTimeOffset? PrunedAt, string? ScheduleInstance = null);
 
 /// <summary>Retention of one schedule: keep the newest <see cref="KeepLast"/> backups and/or none older than <see cref="MaxAge"/>.</summary>
 public sealed record RetentionRule(int? KeepLast, TimeSpan? MaxAge)
@@ -18,10 +18,14 @@ public sealed record RetentionRule(int? KeepLast, TimeSpan? MaxAge)
     public bool IsEmpty => KeepLast is null && MaxAge is null;
 }
 
-/// <summary>A backup schedule as this worker recorded it when it created the job.</summary>
+/// <summary>
+/// A backup schedule as this worker recorded it when it created the job. <see cref="Instance"/> tells apart the
+/// lifetimes of one name: a schedule deleted and created again is a new instance, and retention only ever touches
+/// the backups of its own instance. Null when writing means "keep the live row's, or start a new one".
+/// </summary>
 public sealed record ScheduleRecord(
     string Name, string Database, string Location, string? Schedule, int? Repeats, string? DueTime, string? Ttl,
-    RetentionRule Retention, DateTimeOffset CreatedAt);
+    RetentionRule Retention, DateTimeOffset CreatedAt, string? Instance = null);
 
 /// <summary>
 /// The catalog: every schedule this worker created and every run, in a SQLite file under the data directory.
@@ -57,6 +61,23 @@ public sealed class BackupCatalog
               outcome TEXT NOT NULL, error TEXT, pruned_at TEXT);
             CREATE INDEX IF NOT EXISTS runs_by_schedule ON runs(schedule, started_at);
             """);
+        // Catalogs written before schedule instances existed: each name's history counts as one instance.
+        if (!HasColumn(connection, "schedules", "instance"))
+        {
+            Execute(connection, "ALTER TABLE schedules ADD COLUMN instance TEXT");
+            Execute(connection, "UPDATE schedules SET instance = 'legacy:' || name WHERE instance IS NULL");
+        }
+        if (!HasColumn(connection, "runs", "schedule_instance"))
+        {
+            Execute(connection, "ALTER TABLE runs ADD COLUMN schedule_instance TEXT");
+            Execute(connection, "UPDATE runs SET schedule_instance = 'legacy:' || schedule WHERE schedule_instance IS NULL");
+        }
+    }
+
+    private static bool HasColumn(SqliteConnection connection, string table, string column)
+    {
+        using var command = Command(connection, $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = $column", [("$column", column)]);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
     /// <summary>Throws when the catalog file cannot be read (for the readiness check).</summary>
@@ -70,12 +91,14 @@ public sealed class BackupCatalog
     {
         using var connection = Open();
         Execute(connection, """
-            INSERT INTO schedules(name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at, deleted_at)
-            VALUES($name, $database, $location, $schedule, $repeats, $due, $ttl, $keep, $age, $created, NULL)
+            INSERT INTO schedules(name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at, deleted_at, instance)
+            VALUES($name, $database, $location, $schedule, $repeats, $due, $ttl, $keep, $age, $created, NULL, COALESCE($instance, $fresh))
             ON CONFLICT(name) DO UPDATE SET database=excluded.database, location=excluded.location, schedule=excluded.schedule,
               repeats=excluded.repeats, due_time=excluded.due_time, ttl=excluded.ttl, keep_last=excluded.keep_last,
-              max_age_seconds=excluded.max_age_seconds, created_at=excluded.created_at, deleted_at=NULL
+              max_age_seconds=excluded.max_age_seconds, created_at=excluded.created_at, deleted_at=NULL,
+              instance=COALESCE($instance, CASE WHEN schedules.deleted_at IS NULL THEN schedules.instance END, $fresh)
             """,
+            ("$instance", s.Instance), ("$fresh", Guid.NewGuid().ToString("N")),
             ("$name", s.Name), ("$database", s.Database), ("$location", s.Location), ("$schedule", s.Schedule), ("$repeats", s.Repeats),
             ("$due", s.DueTime), ("$ttl", s.Ttl), ("$keep", s.Retention.KeepLast), ("$age", s.Retention.MaxAge?.TotalSeconds),
             ("$created", Format(s.CreatedAt)));
@@ -97,9 +120,10 @@ public sealed class BackupCatalog
     {
         using var connection = Open();
         Execute(connection, """
-            INSERT INTO runs(id, schedule, database, trigger, started_at, ended_at, bytes, checksum, file, outcome, error, pruned_at)
-            VALUES($id, $schedule, $database, $trigger, $started, $ended, $bytes, $checksum, $file, $outcome, $error, NULL)
+            INSERT INTO runs(id, schedule, database, trigger, started_at, ended_at, bytes, checksum, file, outcome, error, pruned_at, schedule_instance)
+            VALUES($id, $schedule, $database, $trigger, $started, $ended, $bytes, $checksum, $file, $outcome, $error, NULL, $instance)
             """,
+            ("$instance", run.ScheduleInstance),
             ("$id", run.Id), ("$schedule", run.Schedule), ("$database", run.Database), ("$trigger", run.Trigger),
             ("$started", Format(run.StartedAt)), ("$ended", run.EndedAt is { } e ? Format(e) : null), ("$bytes", run.Bytes),
             ("$checksum", run.Checksum), ("$file", run.File), ("$outcome", run.Outcome.ToString()), ("$error", run.Error));
@@ -128,15 +152,15 @@ public sealed class BackupCatalog
         QueryRuns("WHERE ($schedule IS NULL OR schedule = $schedule) AND ($database IS NULL OR database = $database) ORDER BY started_at DESC, id LIMIT $limit",
             ("$schedule", schedule), ("$database", database), ("$limit", limit));
 
-    /// <summary>Backups still on disk (succeeded, not removed by retention), newest first.</summary>
-    public IReadOnlyList<BackupRun> ListBackups(string? schedule = null, string? database = null) =>
-        QueryRuns("WHERE outcome = 'Succeeded' AND pruned_at IS NULL AND ($schedule IS NULL OR schedule = $schedule) AND ($database IS NULL OR database = $database) ORDER BY started_at DESC, id",
-            ("$schedule", schedule), ("$database", database));
+    /// <summary>Backups still on disk (succeeded, not removed by retention), newest first; optionally of one schedule instance.</summary>
+    public IReadOnlyList<BackupRun> ListBackups(string? schedule = null, string? database = null, string? instance = null) =>
+        QueryRuns("WHERE outcome = 'Succeeded' AND pruned_at IS NULL AND ($schedule IS NULL OR schedule = $schedule) AND ($database IS NULL OR database = $database) AND ($instance IS NULL OR schedule_instance = $instance) ORDER BY started_at DESC, id",
+            ("$schedule", schedule), ("$database", database), ("$instance", instance));
 
     private List<ScheduleRecord> QuerySchedules(string where, params (string, object?)[] parameters)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at FROM schedules " + where, parameters);
+        using var command = Command(connection, "SELECT name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at, instance FROM schedules " + where, parameters);
         using var reader = command.ExecuteReader();
         var list = new List<ScheduleRecord>();
         while (reader.Read())
@@ -144,7 +168,7 @@ public sealed class BackupCatalog
             list.Add(new ScheduleRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), NullableString(reader, 3),
                 reader.IsDBNull(4) ? null : reader.GetInt32(4), NullableString(reader, 5), NullableString(reader, 6),
                 new RetentionRule(reader.IsDBNull(7) ? null : reader.GetInt32(7), reader.IsDBNull(8) ? null : TimeSpan.FromSeconds(reader.GetDouble(8))),
-                Parse(reader.GetString(9))));
+                Parse(reader.GetString(9)), NullableString(reader, 10)));
         }
         return list;
     }
@@ -152,7 +176,7 @@ public sealed class BackupCatalog
     private List<BackupRun> QueryRuns(string where, params (string, object?)[] parameters)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT id, schedule, database, trigger, started_at, ended_at, bytes, checksum, file, outcome, error, pruned_at FROM runs " + where, parameters);
+        using var command = Command(connection, "SELECT id, schedule, database, trigger, started_at, ended_at, bytes, checksum, file, outcome, error, pruned_at, schedule_instance FROM runs " + where, parameters);
         using var reader = command.ExecuteReader();
         var list = new List<BackupRun>();
         while (reader.Read())
@@ -160,7 +184,7 @@ public sealed class BackupCatalog
             list.Add(new BackupRun(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), Parse(reader.GetString(4)),
                 reader.IsDBNull(5) ? null : Parse(reader.GetString(5)), reader.IsDBNull(6) ? null : reader.GetInt64(6),
                 NullableString(reader, 7), NullableString(reader, 8), Enum.Parse<RunOutcome>(reader.GetString(9)), NullableString(reader, 10),
-                reader.IsDBNull(11) ? null : Parse(reader.GetString(11))));
+                reader.IsDBNull(11) ? null : Parse(reader.GetString(11)), NullableString(reader, 12)));
         }
         return list;
     }

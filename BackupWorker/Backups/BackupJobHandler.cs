@@ -3,8 +3,11 @@ using BackupWorker.Hosting;
 namespace BackupWorker.Backups;
 
 /// <summary>
-/// Answers a job trigger (<c>POST /job/{name}</c>): runs the backup the payload names. A failed run answers 500,
-/// so the job's failure policy retries it; the run is in the catalog either way.
+/// Answers a job trigger (<c>POST /job/{name}</c>): runs the backup the payload names (for a schedule in the catalog,
+/// the catalog's database and location). A failed run answers 500, so the job's failure policy retries it; the run is
+/// in the catalog either way. A trigger arriving while a run of the same schedule is in progress waits for its turn:
+/// refusing it would count as a failed delivery, so the scheduler would retry it and, past the policy's retries,
+/// drop it, a lost backup. (Run-now from an operator is refused with 409 instead.)
 /// </summary>
 public sealed class BackupJobHandler(BackupRunner runner, ILogger<BackupJobHandler> logger)
 {
@@ -16,7 +19,7 @@ public sealed class BackupJobHandler(BackupRunner runner, ILogger<BackupJobHandl
             var failed = runner.RecordFailure(jobName, "", "job", error);
             return TypedResults.Problem(error, statusCode: 500, title: "Backup failed", extensions: new Dictionary<string, object?> { ["runId"] = failed.Id });
         }
-        var run = await runner.RunAsync(jobName, parsed!.Metadata, "job", cancellationToken);
+        var run = await runner.RunInTurnAsync(jobName, parsed!.Metadata, "job", cancellationToken);
         return run.Outcome == RunOutcome.Succeeded
             ? TypedResults.Ok(run)
             : TypedResults.Problem(run.Error, statusCode: 500, title: "Backup failed", extensions: new Dictionary<string, object?> { ["runId"] = run.Id });

@@ -6,9 +6,11 @@ using Microsoft.Extensions.Options;
 namespace BackupWorker.Backups;
 
 /// <summary>
-/// Performs one backup run: resolve the database, write the copy to a temp file beside its final name, verify it,
-/// checksum it, rename it into place atomically, record it in the catalog, then apply the schedule's retention.
-/// Every run gets its own id and file name, so concurrent deliveries of one trigger produce separate complete backups.
+/// Performs one backup run: resolve the database and the location (under the backup root), write the copy to a
+/// private temp file beside its final name, verify it, checksum it, fsync it, rename it and its checksum file into
+/// place, fsync the directory, record it in the catalog, then apply the schedule's retention.
+/// One run of a schedule at a time (<see cref="ScheduleBusyException"/> for a second); for a schedule in the catalog,
+/// the catalog's database and location are used whatever the caller asked for.
 /// </summary>
 public sealed class BackupRunner(
     BackupCatalog catalog,
@@ -21,38 +23,100 @@ public sealed class BackupRunner(
 {
     public const string ChecksumExtension = ".sha256";
 
-    public async Task<BackupRun> RunAsync(string schedule, BackupMetadata target, string trigger, CancellationToken cancellationToken)
+    /// <summary>Writes the checksum temp file (path, content); replaceable by tests to make that write fail.</summary>
+    internal Func<string, string, CancellationToken, Task> ChecksumWriter { get; set; } = BackupFiles.WritePrivateAsync;
+
+    /// <summary>Null when the worker would write backups to <paramref name="location"/>, else why not.</summary>
+    public string? CheckLocation(string location)
     {
+        try
+        {
+            paths.ResolveLocation(location);
+            return null;
+        }
+        catch (BackupLocationException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RunAsync"/> once no other run of the schedule holds its lock. The lock may be held by another worker
+    /// process (a file lock, which offers nothing to await), so the turn is looked for every
+    /// <see cref="TurnPollInterval"/> until the caller gives up.
+    /// </summary>
+    public async Task<BackupRun> RunInTurnAsync(string schedule, BackupMetadata requested, string trigger, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await RunAsync(schedule, requested, trigger, cancellationToken);
+            }
+            catch (ScheduleBusyException)
+            {
+                await Task.Delay(TurnPollInterval, cancellationToken); // wall-clock: it waits on another process, not on schedule time
+            }
+        }
+    }
+
+    internal static readonly TimeSpan TurnPollInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <exception cref="ScheduleBusyException">A run of <paramref name="schedule"/> is in progress; nothing is recorded.</exception>
+    public async Task<BackupRun> RunAsync(string schedule, BackupMetadata requested, string trigger, CancellationToken cancellationToken)
+    {
+        using var runLock = ScheduleRunLock.TryAcquire(paths, schedule) ?? throw new ScheduleBusyException(schedule);
+        // A known schedule backs up what its catalog row says. A caller asking for something else (a job payload
+        // changed on the sidecar, say) still gets the schedule's backup, but that run never applies retention.
+        var record = catalog.GetSchedule(schedule);
+        var target = record is null ? requested : new BackupMetadata(record.Database, record.Location);
+        var redirected = record is not null
+            && (!string.Equals(requested.DBName, record.Database, StringComparison.OrdinalIgnoreCase) || requested.BackupLocation != record.Location);
         var started = time.GetUtcNow();
-        var run = new BackupRun(Guid.NewGuid().ToString("N"), schedule, target.DBName ?? "", trigger, started, null, null, null, null, RunOutcome.Running, null, null);
+        var run = new BackupRun(Guid.NewGuid().ToString("N"), schedule, target.DBName ?? "", trigger, started, null, null, null, null, RunOutcome.Running, null, null, record?.Instance);
         catalog.InsertRun(run);
         logger.RunStarted(run.Id, schedule, run.Database, trigger);
+        if (redirected) logger.PayloadIgnored(run.Id, schedule, requested.DBName ?? "", requested.BackupLocation ?? "", record!.Database, record.Location);
         using var activity = BackupTelemetry.Source.StartActivity("backup " + run.Database);
         activity?.SetTag("backup.run_id", run.Id);
         activity?.SetTag("backup.schedule", schedule);
         activity?.SetTag("db.name", run.Database);
 
-        string? tempFile = null;
+        string? tempFile = null, checksumTemp = null, finalFile = null;
+        var checksumInPlace = false;
         try
         {
             var (provider, database) = Resolve(run.Database);
             if (string.IsNullOrWhiteSpace(target.BackupLocation))
                 throw new BackupFailedException("The job payload has no metadata.BackupLocation.");
-            var directory = paths.Resolve(target.BackupLocation);
-            Directory.CreateDirectory(directory);
+            var directory = paths.ResolveLocation(target.BackupLocation);
+            paths.CreateLocation(directory, target.BackupLocation);
 
             var fileName = $"{SafeFileName(run.Database)}-{started.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{run.Id[..12]}{provider.FileExtension}";
-            var finalFile = Path.Combine(directory, fileName);
             // Same directory as the final file, so the rename below is atomic (never a half-written backup under its real name).
-            tempFile = Path.Combine(directory, $".{fileName}.partial");
-
-            await provider.BackupAsync(run.Database, database, tempFile, cancellationToken);
-            await provider.VerifyAsync(tempFile, cancellationToken);
-            var checksum = await Sha256Async(tempFile, cancellationToken);
-            var bytes = new FileInfo(tempFile).Length;
+            tempFile = Path.Combine(directory, $".{fileName}{BackupFiles.PartialSuffix}");
+            string checksum;
+            long bytes;
+            // Created here (0600, exclusive, never through a link) and held open while the provider writes into it.
+            await using (var held = BackupFiles.CreatePrivate(tempFile))
+            {
+                await provider.BackupAsync(run.Database, database, tempFile, cancellationToken);
+                await provider.VerifyAsync(tempFile, cancellationToken);
+                held.Flush(flushToDisk: true); // fsync: the inode's data, whoever wrote it.
+                held.Position = 0;
+                checksum = Convert.ToHexStringLower(await SHA256.HashDataAsync(held, cancellationToken));
+                bytes = held.Length;
+            }
+            // The checksum file is written before the backup takes its name: if it cannot be, there is no orphan backup.
+            checksumTemp = Path.Combine(directory, $".{fileName}{ChecksumExtension}{BackupFiles.PartialSuffix}");
+            await ChecksumWriter(checksumTemp, $"{checksum}  {fileName}\n", cancellationToken);
+            finalFile = Path.Combine(directory, fileName);
             File.Move(tempFile, finalFile, overwrite: false);
             tempFile = null;
-            await WriteChecksumFileAsync(finalFile, checksum, cancellationToken);
+            File.Move(checksumTemp, finalFile + ChecksumExtension, overwrite: false);
+            checksumTemp = null;
+            checksumInPlace = true;
+            BackupFiles.FsyncDirectory(directory);
 
             var ended = time.GetUtcNow();
             run = run with { EndedAt = ended, Bytes = bytes, Checksum = checksum, File = finalFile, Outcome = RunOutcome.Succeeded };
@@ -63,13 +127,25 @@ public sealed class BackupRunner(
             telemetry.Bytes.Add(bytes, new KeyValuePair<string, object?>("db.name", run.Database));
             telemetry.Duration.Record(seconds, new("outcome", "succeeded"), new("db.name", run.Database));
 
-            ApplyRetention(schedule, run.Id);
+            if (record is not null && !redirected) ApplyRetention(schedule, record.Instance, run.Id);
             return run;
         }
         // Whatever went wrong, the run must end recorded as failed and the trigger answered, never left "Running".
         catch (Exception e)
         {
             if (tempFile is not null) TryDelete(tempFile);
+            if (checksumTemp is not null) TryDelete(checksumTemp);
+            if (finalFile is not null && run.Outcome != RunOutcome.Succeeded)
+            {
+                TryDelete(finalFile);
+                if (checksumInPlace) TryDelete(finalFile + ChecksumExtension);
+            }
+            if (run.Outcome == RunOutcome.Succeeded)
+            {
+                // Recorded already; only retention can get here. The backup stands.
+                logger.PruneFailed(schedule, e.Message);
+                return run;
+            }
             var ended = time.GetUtcNow();
             var error = e is OperationCanceledException ? $"The backup was cancelled or exceeded its time limit ({options.Value.RunTimeout})." : e.Message;
             run = run with { EndedAt = ended, Outcome = RunOutcome.Failed, Error = error };
@@ -109,12 +185,18 @@ public sealed class BackupRunner(
         return (provider, database);
     }
 
-    private void ApplyRetention(string schedule, string currentRunId)
+    /// <summary>
+    /// Applies the schedule's rule to the backups of this schedule instance only (a deleted and re-created schedule of
+    /// the same name is another instance), and only if the instance is still the current one.
+    /// </summary>
+    private void ApplyRetention(string schedule, string? instance, string currentRunId)
     {
-        var rule = catalog.GetSchedule(schedule)?.Retention;
-        if (rule is null || rule.IsEmpty) return;
+        var current = catalog.GetSchedule(schedule);
+        if (instance is null || current is null || current.Instance != instance) return;
+        var rule = current.Retention;
+        if (rule.IsEmpty) return;
         var now = time.GetUtcNow();
-        var backups = catalog.ListBackups(schedule: schedule);
+        var backups = catalog.ListBackups(schedule: schedule, instance: instance);
         for (var i = 0; i < backups.Count; i++)
         {
             var backup = backups[i];
@@ -126,6 +208,12 @@ public sealed class BackupRunner(
             {
                 if (backup.File is not null)
                 {
+                    // Files recorded before locations were confined may lie outside the root: those are never deleted.
+                    if (!IsUnderRoot(backup.File))
+                    {
+                        logger.PruneFailed(backup.File, $"outside the backup root '{paths.BackupRoot}'; left in place");
+                        continue;
+                    }
                     File.Delete(backup.File);
                     File.Delete(backup.File + ChecksumExtension);
                 }
@@ -140,20 +228,8 @@ public sealed class BackupRunner(
         }
     }
 
-    private static async Task<string> Sha256Async(string file, CancellationToken cancellationToken)
-    {
-        await using var stream = File.OpenRead(file);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
-    }
-
-    /// <summary>Writes <c>&lt;file&gt;.sha256</c> in sha256sum's format, so <c>sha256sum -c</c> verifies it.</summary>
-    private static async Task WriteChecksumFileAsync(string file, string checksum, CancellationToken cancellationToken)
-    {
-        var target = file + ChecksumExtension;
-        var temp = Path.Combine(Path.GetDirectoryName(file)!, "." + Path.GetFileName(target) + ".partial");
-        await File.WriteAllTextAsync(temp, $"{checksum}  {Path.GetFileName(file)}\n", cancellationToken);
-        File.Move(temp, target, overwrite: true);
-    }
+    private bool IsUnderRoot(string file) =>
+        Path.GetFullPath(file).StartsWith(paths.BackupRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private static string SafeFileName(string name)
     {

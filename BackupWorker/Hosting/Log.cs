@@ -39,4 +39,10 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Information, "Seeded the embedded database {Database} at {File} with {Rows} rows")]
     public static partial void Seeded(this ILogger logger, string database, string file, int rows);
+
+    [LoggerMessage(13, LogLevel.Warning, "Backup run {RunId} of schedule {Schedule}: the request named database {RequestedDatabase} at {RequestedLocation}; the schedule's own {Database} at {Location} is used, and this run applies no retention")]
+    public static partial void PayloadIgnored(this ILogger logger, string runId, string schedule, string requestedDatabase, string requestedLocation, string database, string location);
+
+    [LoggerMessage(14, LogLevel.Warning, "Removed {Count} partial backup file(s) left by an interrupted run under {Root}")]
+    public static partial void PartialsSwept(this ILogger logger, int count, string root);
 }

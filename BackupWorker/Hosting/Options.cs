@@ -5,8 +5,14 @@ public sealed class BackupOptions
 {
     public const string SectionName = "Backup";
 
-    /// <summary>Root for relative paths: the catalog, relative backup locations, relative SQLite files.</summary>
+    /// <summary>Root for relative paths: the catalog, relative SQLite files, and the default backup root.</summary>
     public string DataDirectory { get; set; } = "./.data/backupworker";
+
+    /// <summary>
+    /// Every backup location resolves under this directory (relative to the data directory; default: the data
+    /// directory itself, so <c>backups/x</c> is <c>&lt;data&gt;/backups/x</c>). A location leaving it is refused.
+    /// </summary>
+    public string? BackupRoot { get; set; }
 
     /// <summary>Databases by the name a job's <c>DBName</c> uses.</summary>
     public Dictionary<string, DatabaseOptions> Databases { get; set; } = new(StringComparer.OrdinalIgnoreCase);
@@ -48,8 +54,8 @@ public sealed class DemoOptions
 
     public string Database { get; set; } = "my-prod-db";
 
-    // The how-to writes to "/backup-dir". Absolute locations are honoured as given, so the demo default is relative
-    // (under the data directory): a first start must not need write access to the filesystem root.
+    // The how-to writes to "/backup-dir". Every location must resolve under Backup:BackupRoot, so the demo default is
+    // relative (under the data directory): a first start must not need write access to the filesystem root.
     public string BackupLocation { get; set; } = "backups/my-prod-db";
 
     /// <summary>Retention of the demo schedule: keep the newest N backups.</summary>
@@ -62,15 +68,92 @@ public sealed class DemoOptions
 /// <summary>Absolute paths derived from <see cref="BackupOptions"/>.</summary>
 public sealed class BackupPaths
 {
-    public BackupPaths(string dataDirectory, string contentRoot)
+    /// <summary>Longest location a trigger payload may name (an operator's is bounded tighter, see <see cref="BackupLocationRules"/>).</summary>
+    public const int MaxLocationLength = 1024;
+
+    public BackupPaths(string dataDirectory, string contentRoot, string? backupRoot = null)
     {
         DataDirectory = Path.GetFullPath(dataDirectory, contentRoot);
+        BackupRoot = Path.TrimEndingDirectorySeparator(Path.GetFullPath(string.IsNullOrWhiteSpace(backupRoot) ? DataDirectory : backupRoot, DataDirectory));
     }
 
     public string DataDirectory { get; }
 
+    /// <summary>The directory every backup location resolves under.</summary>
+    public string BackupRoot { get; }
+
     public string CatalogFile => Path.Combine(DataDirectory, "catalog.db");
 
-    /// <summary>An absolute path is taken as is; a relative one is under the data directory.</summary>
+    /// <summary>Where the per-schedule run locks live (see <see cref="Backups.ScheduleRunLock"/>).</summary>
+    public string LockDirectory => Path.Combine(DataDirectory, "locks");
+
+    /// <summary>An absolute path is taken as is; a relative one is under the data directory. Not for backup locations.</summary>
     public string Resolve(string path) => Path.IsPathRooted(path) ? Path.GetFullPath(path) : Path.GetFullPath(path, DataDirectory);
+
+    /// <summary>
+    /// The absolute directory a backup location names: relative to <see cref="BackupRoot"/>, or absolute but inside
+    /// it. Refused (with the reason) when it is empty, too long, holds a control character, '\' or ':' (drive-like),
+    /// resolves outside the root, or passes through a symbolic link (or anything not a directory) below the root.
+    /// Creates nothing.
+    /// </summary>
+    public string ResolveLocation(string? location)
+    {
+        if (string.IsNullOrWhiteSpace(location)) throw new BackupLocationException("The backup location is empty.");
+        if (location.Length > MaxLocationLength) throw new BackupLocationException($"The backup location is longer than {MaxLocationLength} characters.");
+        if (location.Any(char.IsControl)) throw new BackupLocationException("The backup location contains a control character.");
+        if (location.Contains('\\') || location.Contains(':'))
+            throw new BackupLocationException($"The backup location '{location}' contains '\\' or ':' (a drive or Windows path).");
+        var full = Path.TrimEndingDirectorySeparator(Path.IsPathRooted(location) ? Path.GetFullPath(location) : Path.GetFullPath(location, BackupRoot));
+        if (full != BackupRoot && !full.StartsWith(BackupRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new BackupLocationException($"The backup location '{location}' resolves outside the backup root '{BackupRoot}'.");
+        foreach (var segment in full[BackupRoot.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+            if (System.Text.Encoding.UTF8.GetByteCount(segment) > 255)
+                throw new BackupLocationException($"A segment of the backup location '{location}' is longer than 255 bytes.");
+        foreach (var directory in DirectoriesBelowRoot(full)) CheckPlainDirectory(directory, location, mustExist: false);
+        return full;
+    }
+
+    /// <summary>
+    /// Creates the root and each missing directory down to <paramref name="directory"/> one level at a time (0700 on
+    /// Unix), checking again that none is a symbolic link. <paramref name="directory"/> comes from <see cref="ResolveLocation"/>.
+    /// </summary>
+    public void CreateLocation(string directory, string location)
+    {
+        if (!Directory.Exists(BackupRoot)) CreatePrivateDirectory(BackupRoot);
+        foreach (var path in DirectoriesBelowRoot(directory))
+        {
+            if (!Path.Exists(path)) CreatePrivateDirectory(path);
+            CheckPlainDirectory(path, location, mustExist: true);
+        }
+    }
+
+    /// <summary>One directory, 0700 on Unix (the umask can only narrow it). Its parent must exist.</summary>
+    public static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
+        else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    private IEnumerable<string> DirectoriesBelowRoot(string full)
+    {
+        var current = BackupRoot;
+        foreach (var segment in full[BackupRoot.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            current = Path.Combine(current, segment);
+            yield return current;
+        }
+    }
+
+    private static void CheckPlainDirectory(string path, string location, bool mustExist)
+    {
+        var info = new DirectoryInfo(path);
+        if (info.LinkTarget is not null)
+            throw new BackupLocationException($"The backup location '{location}' passes through the symbolic link '{path}'; links are not followed.");
+        if (info.Exists) return;
+        if (File.Exists(path)) throw new BackupLocationException($"The backup location '{location}' passes through '{path}', which is not a directory.");
+        if (mustExist) throw new BackupLocationException($"The backup directory '{path}' could not be created.");
+    }
 }
+
+/// <summary>A backup location the worker refuses to write to.</summary>
+public sealed class BackupLocationException(string message) : Exception(message);

@@ -31,7 +31,8 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
             errors["database"] = [$"Unknown database '{database}'; configured: {string.Join(", ", runner.KnownDatabases.Order())}."];
         var name = string.IsNullOrWhiteSpace(request.Name) ? $"{database}-backup" : request.Name.Trim();
         if (!JobName().IsMatch(name)) errors["name"] = ["A name is 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit."];
-        var location = string.IsNullOrWhiteSpace(request.Location) ? $"backups/{database}" : request.Location.Trim();
+        var location = request.Location ?? $"backups/{database}";
+        if ((BackupLocationRules.Check(location) ?? runner.CheckLocation(location)) is { } locationError) errors["location"] = [locationError];
         if (string.IsNullOrWhiteSpace(request.Schedule) && string.IsNullOrWhiteSpace(request.DueTime))
             errors["schedule"] = ["A schedule (cron, @every, @daily, ...) or a dueTime is required."];
         var now = time.GetUtcNow();
@@ -152,7 +153,14 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
             && BackupPayload.TryParse(bytes, out var payload, out _))
             target = payload!.Metadata;
         if (target is null) return null;
-        return await runner.RunAsync(name, target, "manual", cancellationToken);
+        try
+        {
+            return await runner.RunAsync(name, target, "manual", cancellationToken);
+        }
+        catch (ScheduleBusyException e)
+        {
+            throw new ScheduleProblemException(409, "Backup already running", e.Message);
+        }
     }
 
     private async Task<DaprJobDetails?> TryGetJobAsync(string name, CancellationToken cancellationToken)

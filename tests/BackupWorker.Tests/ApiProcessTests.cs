@@ -100,6 +100,27 @@ public class ApiProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Locations_leaving_the_backup_root_are_400s_on_location_without_calling_the_worker()
+    {
+        string[] hostile =
+        [
+            "/tmp/loot", "/", "../../x", "..", "backups/../../x", "backups/./x", "./x", "a//b", "backups/", "C:\\loot", "C:loot", "c:/x",
+            "\\\\server\\share", "back\u0000ups", "backups/\n", " backups/x", "", "   ", "~/x", "$HOME/x", "backups/.hidden",
+            "b\u00e4ckups", "backups\u202e", new string('a', 201), "backups/" + new string('b', 101), string.Join('/', Enumerable.Repeat("d", 9)),
+        ];
+        foreach (var location in hostile)
+        {
+            var response = await _http.PostAsJsonAsync("/schedules", new { name = "n", database = "my-prod-db", schedule = "@daily", location });
+
+            Assert.True(HttpStatusCode.BadRequest == response.StatusCode, $"{location}: {response.StatusCode}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+            Assert.True(errors.TryGetProperty("location", out _), location);
+        }
+        Assert.Empty(_seen);
+    }
+
+    [Fact]
     public async Task Worker_problems_are_passed_on_faithfully()
     {
         const string detail = "failed to schedule job due to: rpc error: code = AlreadyExists desc = job already exists: 'app||default||backupworker||nightly'";

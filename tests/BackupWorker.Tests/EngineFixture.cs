@@ -13,7 +13,7 @@ internal sealed class EngineFixture : IDisposable
 {
     private readonly ServiceProvider _metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
 
-    public EngineFixture(Action<BackupOptions>? configure = null)
+    public EngineFixture(Action<BackupOptions>? configure = null, params IDatabaseBackupProvider[] extraProviders)
     {
         DataDirectory = Directory.CreateTempSubdirectory("backupworker-tests-").FullName;
         Options = new BackupOptions { DataDirectory = DataDirectory };
@@ -23,7 +23,7 @@ internal sealed class EngineFixture : IDisposable
         Catalog = new BackupCatalog(Paths);
         var options = Microsoft.Extensions.Options.Options.Create(Options);
         Runner = new BackupRunner(Catalog, Paths, options,
-            [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options)],
+            [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options), .. extraProviders],
             new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>()), Time, NullLogger<BackupRunner>.Instance);
     }
 

@@ -30,10 +30,11 @@ public class WorkerProcessTests
         }
     }
 
-    private static async Task<Worker> StartWorkerAsync(IDictionary<string, string?>? extra = null)
+    private static async Task<Worker> StartWorkerAsync(IDictionary<string, string?>? extra = null, Action<string>? prepare = null)
     {
         var port = FreePort.Next();
         var data = Directory.CreateTempSubdirectory("backupworker-proc-").FullName;
+        prepare?.Invoke(data);
         var env = new Dictionary<string, string?>
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
@@ -97,18 +98,95 @@ public class WorkerProcessTests
     }
 
     [Fact]
-    public async Task Two_concurrent_deliveries_of_one_trigger_make_two_complete_backups()
+    public async Task Two_concurrent_deliveries_of_one_trigger_never_run_at_once()
     {
         await using var worker = await StartWorkerAsync();
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => worker.Http.PostAsync("/job/prod-db-backup", Payload("my-prod-db", "backups/twice"))));
 
-        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        // Refused (409) while the other runs, or run after it: never two at once, each run a complete backup.
+        Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Conflict }));
+        var ok = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
+        Assert.True(ok >= 1);
         var files = Directory.GetFiles(Path.Combine(worker.DataDirectory, "backups", "twice"), "*.db");
-        Assert.Equal(2, files.Length);
+        Assert.Equal(ok, files.Length);
         var expected = SqliteRows.Dump(Path.Combine(worker.DataDirectory, "databases", "my-prod-db.db"));
         Assert.All(files, f => Assert.Equal(expected, SqliteRows.Dump(f)));
         Assert.Empty(Directory.GetFiles(Path.Combine(worker.DataDirectory, "backups", "twice"), "*.partial"));
+    }
+
+    [Fact]
+    public async Task Trigger_or_schedule_with_a_location_outside_the_root_is_refused_and_creates_nothing()
+    {
+        var outside = Directory.CreateTempSubdirectory("backupworker-outside-").FullName;
+        try
+        {
+            await using var worker = await StartWorkerAsync();
+            var name = Path.GetFileName(outside);
+            // A job scheduled straight on the sidecar delivers its payload the same way: a trigger of an unknown schedule.
+            string[] locations = [outside, outside + "/loot", $"../{name}/loot", $"backups/../../{name}", "/tmp"];
+            foreach (var location in locations)
+            {
+                var response = await worker.Http.PostAsync("/job/evil", Payload("my-prod-db", location));
+                Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            }
+            var runs = await worker.Http.GetFromJsonAsync<JsonElement[]>("/runs?schedule=evil");
+            Assert.Equal(locations.Length, runs!.Length);
+            Assert.All(runs, r => Assert.Equal("Failed", r.GetProperty("outcome").GetString()));
+            Assert.All(runs, r => Assert.Contains("outside the backup root", r.GetProperty("error").GetString()));
+
+            var create = await worker.Http.PostAsJsonAsync("/schedules", new { name = "evil", database = "my-prod-db", schedule = "@daily", location = $"../{name}" });
+            Assert.Equal(HttpStatusCode.BadRequest, create.StatusCode);
+            Assert.True((await create.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("location", out _));
+
+            Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+            Assert.Empty(await worker.Http.GetFromJsonAsync<JsonElement[]>("/backups") ?? []);
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Trigger_of_a_known_schedule_backs_up_to_the_catalogs_location_not_the_payloads()
+    {
+        var outside = Directory.CreateTempSubdirectory("backupworker-outside-").FullName;
+        try
+        {
+            await using var worker = await StartWorkerAsync();
+            var catalog = new BackupCatalog(new BackupPaths(worker.DataDirectory, worker.DataDirectory));
+            catalog.UpsertSchedule(new ScheduleRecord("nightly", "my-prod-db", "backups/nightly", "@daily", null, null, null, new RetentionRule(null, null), DateTimeOffset.UtcNow));
+
+            var response = await worker.Http.PostAsync("/job/nightly", Payload("my-prod-db", outside));
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var file = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("file").GetString()!;
+            Assert.Equal(Path.Combine(worker.DataDirectory, "backups", "nightly"), Path.GetDirectoryName(file));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Partial_leftovers_of_a_crashed_run_are_swept_at_start()
+    {
+        string[] leftovers = ["backups/x/.my-prod-db-1.db.partial", "backups/x/.my-prod-db-1.db.sha256.partial", "backups/y/z/.q.db.partial"];
+        await using var worker = await StartWorkerAsync(prepare: data =>
+        {
+            foreach (var file in leftovers.Append("backups/x/kept.db"))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(data, file))!);
+                File.WriteAllText(Path.Combine(data, file), "half a backup");
+            }
+        });
+
+        Assert.All(leftovers, f => Assert.False(File.Exists(Path.Combine(worker.DataDirectory, f)), f));
+        Assert.True(File.Exists(Path.Combine(worker.DataDirectory, "backups/x/kept.db")));
+        await worker.Process.WaitForOutputAsync(l => l.Contains("Removed 3 partial backup file(s)", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
     }
 
     [Fact]

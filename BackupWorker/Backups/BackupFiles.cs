@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using BackupWorker.Hosting;
+
+namespace BackupWorker.Backups;
+
+/// <summary>Creating backup files privately (0600), making them durable (fsync), and sweeping what a crash left behind.</summary>
+public static partial class BackupFiles
+{
+    public const string PartialSuffix = ".partial";
+
+    /// <summary>
+    /// Creates a new file (never opens an existing one or follows a link there), 0600 on Unix. While the stream is
+    /// open the file holds a flock (shared by default, so a provider may open it too), and <see cref="SweepPartials"/>,
+    /// which needs it exclusively, leaves it alone.
+    /// </summary>
+    public static FileStream CreatePrivate(string path, FileShare share = FileShare.ReadWrite)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = share, BufferSize = 1 << 16 };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        return new FileStream(path, options);
+    }
+
+    /// <summary>Writes a new private file and fsyncs it.</summary>
+    public static async Task WritePrivateAsync(string path, string text, CancellationToken cancellationToken)
+    {
+        await using var stream = CreatePrivate(path, FileShare.None);
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
+        stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>fsync of a directory, so the renames into it survive a power loss. Nothing to do on Windows.</summary>
+    public static void FsyncDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var fd = Open(directory, 0 /* O_RDONLY */);
+        if (fd < 0) throw new IOException($"Could not open directory '{directory}' to fsync it (errno {Marshal.GetLastPInvokeError()}).");
+        try
+        {
+            if (Fsync(fd) != 0) throw new IOException($"fsync of directory '{directory}' failed (errno {Marshal.GetLastPInvokeError()}).");
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the temp files (<c>.*.partial</c>, and SQLite's <c>.*.partial-journal</c>) that a run stopped by a crash
+    /// left under <paramref name="root"/>. Links are not followed; a file another worker process is still writing
+    /// (it holds the file's lock) is left alone. Returns the files removed.
+    /// </summary>
+    public static IReadOnlyList<string> SweepPartials(string root)
+    {
+        var removed = new List<string>();
+        if (!Directory.Exists(root)) return removed;
+        var enumeration = new EnumerationOptions
+        {
+            RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint, MatchType = MatchType.Simple,
+        };
+        foreach (var file in Directory.EnumerateFiles(root, ".*", enumeration))
+        {
+            var name = Path.GetFileName(file);
+            if (!name.EndsWith(PartialSuffix, StringComparison.Ordinal) && !name.EndsWith(PartialSuffix + "-journal", StringComparison.Ordinal)) continue;
+            if (new FileInfo(file).LinkTarget is not null) continue;
+            try
+            {
+                using (new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.None)) File.Delete(file);
+                removed.Add(file);
+            }
+            catch (IOException) { } // Locked by a live run elsewhere, or already gone.
+            catch (UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int Fsync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+}
+
+/// <summary>A second run of a schedule while one is in progress (in this process or another worker on the same data directory).</summary>
+public sealed class ScheduleBusyException(string schedule)
+    : Exception($"A backup of schedule '{schedule}' is already running; one run of a schedule at a time.")
+{
+    public string Schedule { get; } = schedule;
+}
+
+/// <summary>
+/// One run of a schedule at a time: an in-process claim plus an exclusive lock (flock) on
+/// <c>&lt;data&gt;/locks/&lt;hash of the name&gt;.lock</c>, which other worker processes sharing the data directory
+/// respect and the kernel releases if the process dies.
+/// </summary>
+public sealed class ScheduleRunLock : IDisposable
+{
+    private static readonly ConcurrentDictionary<string, byte> Held = new(StringComparer.Ordinal);
+    private readonly string _path;
+    private readonly FileStream _file;
+
+    private ScheduleRunLock(string path, FileStream file) => (_path, _file) = (path, file);
+
+    /// <summary>The lock, or null when a run of the schedule holds it.</summary>
+    public static ScheduleRunLock? TryAcquire(BackupPaths paths, string schedule)
+    {
+        var path = Path.Combine(paths.LockDirectory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schedule)))[..32] + ".lock");
+        if (!Held.TryAdd(path, 0)) return null;
+        try
+        {
+            if (!Directory.Exists(paths.LockDirectory)) BackupPaths.CreatePrivateDirectory(paths.LockDirectory);
+            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            return new ScheduleRunLock(path, new FileStream(path, options));
+        }
+        catch (IOException e) when (IsLockConflict(e)) // Another process runs it.
+        {
+            Held.TryRemove(path, out _);
+            return null;
+        }
+        catch
+        {
+            Held.TryRemove(path, out _);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A sharing or lock violation: on Windows ERROR_SHARING_VIOLATION/ERROR_LOCK_VIOLATION; on Unix .NET reports the
+    /// flock's EWOULDBLOCK errno (11 on Linux, 35 on macOS/BSD) as the HResult.
+    /// </summary>
+    private static bool IsLockConflict(IOException e) =>
+        OperatingSystem.IsWindows() ? (e.HResult & 0xFFFF) is 32 or 33
+        : OperatingSystem.IsLinux() ? e.HResult == 11
+        : e.HResult == 35;
+
+    public void Dispose()
+    {
+        _file.Dispose();
+        Held.TryRemove(_path, out _);
+    }
+}
