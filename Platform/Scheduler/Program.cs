@@ -71,11 +71,9 @@ if (otlp) builder.Logging.AddOpenTelemetry(o => o.AddOtlpExporter());
 var app = builder.Build();
 // Requests are told apart by the port they arrived on, not by their Host header: behind Aspire's endpoint proxies
 // the Host names the proxy's port. The healthz port (HTTP/1.1 only) answers /healthz and nothing else.
-app.MapWhen(ctx => ctx.Connection.LocalPort == options.HealthzPort, health => health.Run(ctx =>
-{
-    ctx.Response.StatusCode = ctx.Request.Path == "/healthz" ? StatusCodes.Status200OK : StatusCodes.Status404NotFound;
-    return Task.CompletedTask;
-}));
+var engineForHealth = app.Services.GetRequiredService<SchedulerEngine>();
+app.MapWhen(ctx => ctx.Connection.LocalPort == options.HealthzPort,
+    health => health.Run(ctx => HealthEndpoint.HandleAsync(ctx, engineForHealth)));
 app.MapGrpcService<SchedulerService>();
 app.MapGrpcService<SchedulerAdminService>();
 app.Lifetime.ApplicationStarted.Register(() =>

@@ -58,9 +58,28 @@ internal readonly record struct RetryPolicy(bool Drop, long IntervalTicks, int M
     public static JobFailurePolicy Normalize(JobFailurePolicy? policy) =>
         policy is null || policy.PolicyCase == JobFailurePolicy.PolicyOneofCase.None ? Default() : policy;
 
+    /// <summary>
+    /// Refuses a policy the engine could not apply: a constant interval that is not a valid protobuf Duration
+    /// (non-normalised, out of range) or is negative. Throws <see cref="JobArgumentException"/>.
+    /// </summary>
+    public static void Validate(JobFailurePolicy? policy)
+    {
+        if (CheckInterval(policy) is { } reason) throw new JobArgumentException("job failed validation: invalid failure policy interval: " + reason);
+    }
+
+    private static string? CheckInterval(JobFailurePolicy? policy)
+    {
+        if (policy?.PolicyCase != JobFailurePolicy.PolicyOneofCase.Constant || policy.Constant.Interval is not { } interval) return null;
+        if (ProtobufTimeValidator.CheckDuration(interval.Seconds, interval.Nanos) is { } invalid) return invalid;
+        if (interval.Seconds < 0 || interval.Nanos < 0) return $"duration ({ProtobufTimeValidator.Text(interval.Seconds, interval.Nanos)}) is negative";
+        return null;
+    }
+
+    /// <summary>The stored policy in compact form; throws <see cref="InvalidDataException"/> for one that could not have been accepted.</summary>
     public static RetryPolicy From(byte[] serialized)
     {
         var policy = JobFailurePolicy.Parser.ParseFrom(serialized);
+        if (CheckInterval(policy) is { } reason) throw new InvalidDataException("invalid failure policy interval: " + reason);
         return policy.PolicyCase switch
         {
             JobFailurePolicy.PolicyOneofCase.Drop => new RetryPolicy(true, 0, 0),
@@ -110,6 +129,9 @@ internal sealed class JobState
     public bool InFlight;
     public bool Staged;
     public bool Removed;
+    /// <summary>Why the engine set this job aside (installing, loading or firing it failed); null when healthy.
+    /// A quarantined job stays listed but is never dispatched, until it is overwritten or deleted.</summary>
+    public string? Quarantine;
 
     public JobProgress Progress => new(Count, LastTrigger, Attempts, LastResult);
 

@@ -33,6 +33,12 @@ public sealed class JobStream : IDisposable
     /// <summary>Reports a trigger's result. Unknown or repeated ids are ignored.</summary>
     public void Ack(ulong id, bool success) => _engine.OnResult(this, id, success ? TriggerOutcome.Success : TriggerOutcome.Failed);
 
+    /// <summary>
+    /// The consumer could not deliver this trigger because of the job itself (e.g. its stored data does not parse):
+    /// the engine quarantines the job instead of redelivering it forever.
+    /// </summary>
+    public void Reject(ulong id, Exception reason) => _engine.OnRejected(this, id, reason);
+
     public void Dispose() => _engine.CloseStream(this);
 }
 

@@ -52,6 +52,8 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private ITimer? _timer;
     private Task? _loop;
+    /// <summary>Test seam: set, the loop ends with this error at its next pass (see <see cref="FailDispatchLoop"/>).</summary>
+    private Exception? _injectedLoopFault;
 
     private readonly Meter _meter;
     private readonly Counter<long> _triggersSent;
@@ -94,6 +96,22 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         return idle.WaitAsync(cancellationToken);
     }
 
+    /// <summary>True while the dispatch loop runs: started, not stopped and not ended by an error. /healthz reports it.</summary>
+    public bool IsDispatching => _loop is { IsCompleted: false } && !_stopping.IsCancellationRequested;
+
+    /// <summary>The dispatch loop's task (completed before start); for tests.</summary>
+    internal Task DispatchLoop => _loop ?? Task.CompletedTask;
+
+    /// <summary>
+    /// Test seam: ends the dispatch loop with <paramref name="reason"/> at its next pass, as an unrecoverable fault would,
+    /// so a test can see what the process reports once nothing is dispatched any more.
+    /// </summary>
+    internal void FailDispatchLoop(Exception reason)
+    {
+        Volatile.Write(ref _injectedLoopFault, reason);
+        Wake();
+    }
+
     // ---- lifecycle ---------------------------------------------------------------------------------------
 
     /// <summary>Opens the store, loads every owned job (with progress) and starts dispatching.</summary>
@@ -105,6 +123,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         var loaded = 0;
         await foreach (var job in _store.LoadAsync(Owns, cancellationToken))
         {
+            // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
             lock (_gate) Install(job);
             loaded++;
         }
@@ -120,7 +139,8 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         _stopping.Cancel();
         if (_loop is not null)
         {
-            try { await _loop; } catch (OperationCanceledException) { }
+            // A loop that ended with a fault was logged then; progress must still be committed below.
+            try { await _loop; } catch (Exception) { }
         }
         lock (_gate)
         {
@@ -149,6 +169,8 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     public async Task ScheduleJobAsync(JobKey key, JobDefinition definition, bool overwrite, CancellationToken cancellationToken = default)
     {
         JobNameValidator.Validate(key.Name);
+        // Malformed protobuf values are refused before anything is stored: a stored one could not be applied.
+        RetryPolicy.Validate(definition.FailurePolicy);
         var now = _time.GetUtcNow();
         var timing = JobTiming.Resolve(new JobTimingSpec(definition.Schedule, definition.Repeats, definition.DueTime, definition.Ttl), now);
         var job = new StoredJob
@@ -186,19 +208,26 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     }
 
     /// <summary>Live progress and next due time of an owned job, fresher than the store's copy.</summary>
-    public bool TryGetLiveStatus(JobKey key, out JobProgress progress, out DateTimeOffset? nextDue)
+    public bool TryGetLiveStatus(JobKey key, out JobProgress progress, out DateTimeOffset? nextDue) =>
+        TryGetLiveStatus(key, out progress, out nextDue, out _);
+
+    /// <summary>As above, plus why the job is quarantined (null when it is not).</summary>
+    public bool TryGetLiveStatus(JobKey key, out JobProgress progress, out DateTimeOffset? nextDue, out string? quarantine)
     {
         lock (_gate)
         {
             if (_jobs.TryGetValue(key, out var s))
             {
                 progress = s.Progress;
-                nextDue = s.CurrentTick == TickCalculator.None ? null : new DateTimeOffset(s.Attempts > 0 ? s.FireAt : s.CurrentTick, TimeSpan.Zero);
+                quarantine = s.Quarantine;
+                nextDue = s.CurrentTick == TickCalculator.None || s.Quarantine is not null ? null
+                    : new DateTimeOffset(Math.Min(s.Attempts > 0 ? s.FireAt : s.CurrentTick, LastInstant), TimeSpan.Zero);
                 return true;
             }
         }
         progress = default;
         nextDue = null;
+        quarantine = null;
         return false;
     }
 
@@ -217,7 +246,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
                 var now = _time.GetUtcNow().UtcTicks;
                 foreach (var job in staged)
                 {
-                    if (job.Removed || !job.Staged) continue;
+                    if (job.Removed || !job.Staged || job.Quarantine is not null) continue;
                     job.Staged = false;
                     Enqueue(job, Math.Min(now, job.FireAt));
                 }
@@ -262,6 +291,19 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         }
     }
 
+    internal void OnRejected(JobStream stream, ulong id, Exception reason)
+    {
+        lock (_gate)
+        {
+            if (!stream.InFlight.Remove(id, out var flight)) return;
+            flight.Activity?.SetStatus(ActivityStatusCode.Error, reason.Message);
+            flight.Activity?.Stop();
+            var state = flight.Job;
+            if (state.Removed || state.DispatchSeq != flight.DispatchSeq || state.Quarantine is not null) return;
+            Quarantine(state, "fire", reason);
+        }
+    }
+
     // ---- store changes (called by the store's writer in commit order) ------------------------------------
 
     private void OnStoreChange(JobChange change)
@@ -285,41 +327,71 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>Takes a stored job into the timer queue; a job it cannot take is quarantined, never thrown.</summary>
     private void Install(StoredJob stored)
     {
-        ISchedule? schedule = null;
-        if (stored.Schedule is not null && !_schedules.TryGetValue(stored.Schedule, out schedule))
-        {
-            try { schedule = ScheduleParser.Parse(stored.Schedule); }
-            catch (ScheduleFormatException e)
-            {
-                LogUnparsableStoredJob(_logger, stored.Key.ToString(), e.Message);
-                return;
-            }
-            if (_schedules.Count < 100_000) _schedules[stored.Schedule] = schedule;
-        }
         var key = new JobKey(Intern(stored.Key.Namespace), Intern(stored.Key.AppId), stored.Key.Name);
-        var state = new JobState
+        JobState state;
+        try
         {
-            Key = key,
-            RowId = stored.RowId,
-            PartitionId = stored.PartitionId,
-            Schedule = schedule,
-            Repeats = stored.Repeats ?? 0,
-            Created = stored.Created,
-            Due = stored.Due,
-            Expiration = stored.Expiration,
-            Policy = RetryPolicy.From(stored.FailurePolicy),
-            Data = stored.Data,
-            TraceParent = stored.TraceParent,
-            TraceState = stored.TraceState,
-            Count = stored.Progress.Count,
-            LastTrigger = stored.Progress.LastTrigger,
-            Attempts = stored.Progress.Attempts,
-            LastResult = stored.Progress.LastResult,
-        };
+            if (stored.LoadError is { } loadError) throw new InvalidDataException(loadError);
+            ISchedule? schedule = null;
+            if (stored.Schedule is not null && !_schedules.TryGetValue(stored.Schedule, out schedule))
+            {
+                try { schedule = ScheduleParser.Parse(stored.Schedule); }
+                catch (ScheduleFormatException e) { throw new InvalidDataException("unparsable schedule: " + e.Message, e); }
+                if (_schedules.Count < 100_000) _schedules[stored.Schedule] = schedule;
+            }
+            state = new JobState
+            {
+                Key = key,
+                RowId = stored.RowId,
+                PartitionId = stored.PartitionId,
+                Schedule = schedule,
+                Repeats = stored.Repeats ?? 0,
+                Created = stored.Created,
+                Due = stored.Due,
+                Expiration = stored.Expiration,
+                Policy = RetryPolicy.From(stored.FailurePolicy),
+                Data = stored.Data,
+                TraceParent = stored.TraceParent,
+                TraceState = stored.TraceState,
+                Count = stored.Progress.Count,
+                LastTrigger = stored.Progress.LastTrigger,
+                Attempts = stored.Progress.Attempts,
+                LastResult = stored.Progress.LastResult,
+            };
+        }
+        catch (Exception e)
+        {
+            state = new JobState { Key = key, RowId = stored.RowId, PartitionId = stored.PartitionId };
+            _jobs[key] = state;
+            Quarantine(state, "install", e);
+            return;
+        }
         _jobs[key] = state;
-        ScheduleNextTick(state, keepAttempts: true);
+        try
+        {
+            ScheduleNextTick(state, keepAttempts: true);
+        }
+        catch (Exception e)
+        {
+            Quarantine(state, "install", e);
+        }
+    }
+
+    /// <summary>
+    /// Sets a job aside after <paramref name="stage"/> failed for it: logged, kept visible with its reason, never
+    /// dispatched again (its queue entries are invalidated) until it is overwritten or deleted.
+    /// </summary>
+    private void Quarantine(JobState state, string stage, Exception error)
+    {
+        state.Quarantine = $"{stage} failed: {error.Message}";
+        state.QueueToken++;
+        state.InFlight = false;
+        state.Staged = false;
+        state.CurrentTick = TickCalculator.None;
+        LogQuarantined(_logger, error, state.Key.ToString(), stage);
     }
 
     private void Forget(JobState state)
@@ -344,11 +416,23 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         }
         state.CurrentTick = tick;
         if (!keepAttempts) state.Attempts = 0;
-        Enqueue(state, tick + state.Attempts * state.Policy.IntervalTicks);
+        Enqueue(state, FireTime(tick, state.Attempts, state.Policy.IntervalTicks));
+    }
+
+    /// <summary>Latest instant the engine can represent; later fire times wait there (i.e. never come).</summary>
+    private static readonly long LastInstant = DateTimeOffset.MaxValue.UtcTicks;
+
+    /// <summary>tick + attempts × interval, saturated at <see cref="LastInstant"/> rather than overflowing into the past.</summary>
+    internal static long FireTime(long tick, uint attempts, long intervalTicks)
+    {
+        if (attempts == 0 || intervalTicks <= 0) return Math.Min(tick, LastInstant);
+        var room = LastInstant - tick;
+        return room / attempts < intervalTicks ? LastInstant : tick + attempts * intervalTicks;
     }
 
     private void Enqueue(JobState state, long fireAt)
     {
+        fireAt = Math.Min(fireAt, LastInstant);
         state.FireAt = fireAt;
         state.QueueToken++;
         _queue.Enqueue((state, state.QueueToken), fireAt);
@@ -382,43 +466,62 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         lock (_gate) _idleWaiters.End(new ObjectDisposedException(nameof(SchedulerEngine), "The dispatch loop has stopped."));
     }
 
+    /// <summary>How long the loop waits before another pass after a pass failed outside any one job.</summary>
+    internal static readonly TimeSpan PassRetryDelay = TimeSpan.FromSeconds(1);
+
     private async Task RunDispatchLoopAsync()
     {
         var token = _stopping.Token;
         while (!token.IsCancellationRequested)
         {
-            long nextDue;
-            long now;
+            if (Volatile.Read(ref _injectedLoopFault) is { } fault) throw fault;
             long pass;
-            var dispatched = 0;
-            lock (_gate)
+            try
             {
-                pass = ++_passes;
-                now = _time.GetUtcNow().UtcTicks;
-                while (dispatched < _options.DispatchBatch && _queue.TryPeek(out var entry, out var due))
+                long nextDue;
+                long now;
+                var dispatched = 0;
+                lock (_gate)
                 {
-                    if (entry.Token != entry.Job.QueueToken || entry.Job.Removed || entry.Job.InFlight || entry.Job.Staged)
+                    pass = ++_passes;
+                    now = _time.GetUtcNow().UtcTicks;
+                    while (dispatched < _options.DispatchBatch && _queue.TryPeek(out var entry, out var due))
                     {
+                        if (entry.Token != entry.Job.QueueToken || entry.Job.Removed || entry.Job.InFlight || entry.Job.Staged)
+                        {
+                            _queue.Dequeue();
+                            continue;
+                        }
+                        if (due > now) break;
                         _queue.Dequeue();
-                        continue;
+                        // One job's failure is that job's alone: set it aside and go on with the others.
+                        try { Dispatch(entry.Job, now); }
+                        catch (Exception e) { Quarantine(entry.Job, "dispatch", e); }
+                        dispatched++;
                     }
-                    if (due > now) break;
-                    _queue.Dequeue();
-                    Dispatch(entry.Job, now);
-                    dispatched++;
+                    nextDue = _queue.TryPeek(out _, out var d) ? d : long.MaxValue;
+                    _armedFor = dispatched >= _options.DispatchBatch ? long.MinValue : nextDue;
                 }
-                nextDue = _queue.TryPeek(out _, out var d) ? d : long.MaxValue;
-                _armedFor = dispatched >= _options.DispatchBatch ? long.MinValue : nextDue;
+                LogPass(_logger, dispatched, nextDue == long.MaxValue ? -1 : TimeSpan.FromTicks(nextDue - now).TotalMilliseconds);
+                if (dispatched >= _options.DispatchBatch)
+                {
+                    await Task.Yield();
+                    continue;
+                }
+                _timer!.Change(nextDue == long.MaxValue ? Timeout.InfiniteTimeSpan : TimerDelay(nextDue - now), Timeout.InfiniteTimeSpan);
+                // The clock may have passed the due time while the timer was being armed (a timer is relative).
+                if (nextDue != long.MaxValue && _time.GetUtcNow().UtcTicks >= nextDue) continue;
             }
-            LogPass(_logger, dispatched, nextDue == long.MaxValue ? -1 : TimeSpan.FromTicks(nextDue - now).TotalMilliseconds);
-            if (dispatched >= _options.DispatchBatch)
+            catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
             {
-                await Task.Yield();
+                // A fault outside any one job: dispatching must not end, so log it and try again shortly.
+                LogPassFailed(_logger, e);
+                lock (_gate) _armedFor = long.MinValue;
+                try { _timer!.Change(PassRetryDelay, Timeout.InfiniteTimeSpan); }
+                catch (Exception timerError) { LogPassFailed(_logger, timerError); }
+                await _wake.WaitAsync(token).ConfigureAwait(false);
                 continue;
             }
-            _timer!.Change(nextDue == long.MaxValue ? Timeout.InfiniteTimeSpan : TimerDelay(nextDue - now), Timeout.InfiniteTimeSpan);
-            // The clock may have passed the due time while the timer was being armed (a timer is relative).
-            if (nextDue != long.MaxValue && _time.GetUtcNow().UtcTicks >= nextDue) continue;
             if (_idleWaiters.HasWaiters)
             {
                 lock (_gate) _idleWaiters.Release(pass);
@@ -431,8 +534,17 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     /// The wait until the next due time, rounded UP to a whole millisecond: system timers truncate to milliseconds,
     /// so a sub-millisecond wait would fire at once, find nothing due and re-arm, spinning a core until the tick.
     /// </summary>
+    /// <remarks>
+    /// A system timer takes at most 4294967294 ms (~49.7 days) and throws beyond it, so a longer wait is taken in
+    /// steps of at most <see cref="MaxTimerStep"/>: the loop wakes, finds nothing due and arms the next step.
+    /// </remarks>
     internal static TimeSpan TimerDelay(long ticksUntilDue) =>
-        ticksUntilDue <= 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Ceiling((double)ticksUntilDue / TimeSpan.TicksPerMillisecond));
+        ticksUntilDue <= 0 ? TimeSpan.Zero
+        : ticksUntilDue >= MaxTimerStep.Ticks ? MaxTimerStep
+        : TimeSpan.FromMilliseconds(Math.Ceiling((double)ticksUntilDue / TimeSpan.TicksPerMillisecond));
+
+    /// <summary>Longest single timer wait; well below the system timer's limit of 4294967294 ms.</summary>
+    internal static readonly TimeSpan MaxTimerStep = TimeSpan.FromDays(1);
 
     private void Dispatch(JobState state, long now)
     {
@@ -494,7 +606,20 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         list.Add(state);
     }
 
+    /// <summary>Applies a trigger's outcome; a job whose outcome cannot be applied is quarantined, never thrown.</summary>
     private void Resolve(in InFlightTrigger flight, TriggerOutcome outcome)
+    {
+        try
+        {
+            ApplyOutcome(flight, outcome);
+        }
+        catch (Exception e)
+        {
+            if (!flight.Job.Removed) Quarantine(flight.Job, "fire", e);
+        }
+    }
+
+    private void ApplyOutcome(in InFlightTrigger flight, TriggerOutcome outcome)
     {
         var state = flight.Job;
         _results.Add(1, new KeyValuePair<string, object?>("outcome", outcome switch
@@ -510,7 +635,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
             activity.Stop();
         }
         // Deleted or replaced meanwhile, or a result for an older dispatch: nothing to apply.
-        if (state.Removed || state.DispatchSeq != flight.DispatchSeq || !state.InFlight) return;
+        if (state.Removed || state.Quarantine is not null || state.DispatchSeq != flight.DispatchSeq || !state.InFlight) return;
         state.InFlight = false;
 
         switch (outcome)
@@ -525,7 +650,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
                 {
                     // Retry k is due at tick + k × interval, measured from the tick, not from the failure.
                     _store.EnqueueProgress(new ProgressUpdate(state.RowId, state.PartitionId, state.Progress));
-                    Enqueue(state, state.CurrentTick + state.Attempts * state.Policy.IntervalTicks);
+                    Enqueue(state, FireTime(state.CurrentTick, state.Attempts, state.Policy.IntervalTicks));
                 }
                 else
                 {
@@ -608,8 +733,11 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {Key} finished after {Count} ticks; deleting")]
     private static partial void LogJobDone(ILogger logger, string key, uint count);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Stored job {Key} has an unparsable schedule: {Reason}")]
-    private static partial void LogUnparsableStoredJob(ILogger logger, string key, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {Key} is quarantined: {Stage} failed; it will not be dispatched until it is overwritten or deleted")]
+    private static partial void LogQuarantined(ILogger logger, Exception exception, string key, string stage);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A dispatch pass failed; retrying shortly")]
+    private static partial void LogPassFailed(ILogger logger, Exception exception);
 }
 
 /// <summary>ScheduleJob without overwrite for a name that exists; the message is Dapr's.</summary>

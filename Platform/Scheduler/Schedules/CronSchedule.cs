@@ -25,6 +25,13 @@ public sealed class CronSchedule : ISchedule
 
     public DateTimeOffset? Next(DateTimeOffset after)
     {
+        // Near the end of representable time (year 9999) the search runs off DateTime's range: no next tick then.
+        try { return NextCore(after); }
+        catch (ArgumentOutOfRangeException) { return null; }
+    }
+
+    private DateTimeOffset? NextCore(DateTimeOffset after)
+    {
         // Cron resolution is one second: search from the next whole second.
         var utcTicks = after.UtcTicks;
         var t = utcTicks - utcTicks % TimeSpan.TicksPerSecond + TimeSpan.TicksPerSecond;

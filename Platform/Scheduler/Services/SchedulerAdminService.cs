@@ -18,10 +18,12 @@ public sealed class SchedulerAdminService(SchedulerEngine engine, IJobStore stor
         {
             var progress = job.Progress;
             DateTimeOffset? nextDue = null;
-            if (engine.TryGetLiveStatus(job.Key, out var live, out var liveNext))
+            string? quarantine = null;
+            if (engine.TryGetLiveStatus(job.Key, out var live, out var liveNext, out var liveQuarantine))
             {
                 progress = live;
                 nextDue = liveNext;
+                quarantine = liveQuarantine;
             }
             var status = new JobStatus
             {
@@ -30,7 +32,8 @@ public sealed class SchedulerAdminService(SchedulerEngine engine, IJobStore stor
                 Job = ProtocolMapping.ToProtocol(job),
                 Count = progress.Count,
                 Attempts = progress.Attempts,
-                LastResult = progress.LastResult switch
+                // A job the engine set aside says so, with the reason, where the dashboard shows the last result.
+                LastResult = quarantine is not null ? "quarantined: " + quarantine : progress.LastResult switch
                 {
                     JobResultKind.Success => "success",
                     JobResultKind.Failed => "failed",

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -32,6 +33,10 @@ public sealed partial class SchedulerService(
         catch (JobValidationException e)
         {
             throw new RpcException(new Status(StatusCode.Unknown, e.Message));
+        }
+        catch (JobArgumentException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
         }
         catch (JobAlreadyExistsException e)
         {
@@ -126,28 +131,56 @@ public sealed partial class SchedulerService(
     {
         var reader = stream.Triggers;
         var buffered = new WriteOptions(WriteFlags.BufferHint);
+        // One response is held back so that writes are coalesced while more triggers wait and the last one flushes,
+        // even when the trigger after it turns out not to be sendable.
+        WatchJobsResponse? held = null;
         while (await reader.WaitToReadAsync(token))
         {
             while (reader.TryRead(out var trigger))
             {
-                var response = new WatchJobsResponse
+                if (ToResponse(stream, metadata, trigger) is not { } response) continue;
+                if (held is not null)
                 {
-                    Name = trigger.Key.Name,
-                    Id = trigger.Id,
-                    Metadata = metadata,
-                    ScheduledTime = Timestamp.FromDateTimeOffset(trigger.ScheduledTime),
-                };
-                if (trigger.Data is not null) response.Data = Any.Parser.ParseFrom(trigger.Data);
-                if (trigger.TraceParent is not null)
-                {
-                    response.TraceContext["traceparent"] = trigger.TraceParent;
-                    if (!string.IsNullOrEmpty(trigger.TraceState)) response.TraceContext["tracestate"] = trigger.TraceState;
+                    writer.WriteOptions = buffered;
+                    await writer.WriteAsync(held, token);
                 }
-                // Coalesce writes while more triggers wait; flush with the last one.
-                writer.WriteOptions = reader.TryPeek(out _) ? buffered : null;
-                await writer.WriteAsync(response, token);
+                held = response;
+            }
+            if (held is not null)
+            {
+                writer.WriteOptions = null;
+                await writer.WriteAsync(held, token);
+                held = null;
             }
         }
+    }
+
+    /// <summary>The trigger as sent to a sidecar, or null when the job's stored data is damaged: that job is then
+    /// quarantined and the stream goes on for the others.</summary>
+    private static WatchJobsResponse? ToResponse(JobStream stream, JobMetadata metadata, JobTrigger trigger)
+    {
+        var response = new WatchJobsResponse
+        {
+            Name = trigger.Key.Name,
+            Id = trigger.Id,
+            Metadata = metadata,
+            ScheduledTime = Timestamp.FromDateTimeOffset(trigger.ScheduledTime),
+        };
+        if (trigger.Data is not null)
+        {
+            try { response.Data = Any.Parser.ParseFrom(trigger.Data); }
+            catch (InvalidProtocolBufferException e)
+            {
+                stream.Reject(trigger.Id, new InvalidDataException("stored data does not parse: " + e.Message, e));
+                return null;
+            }
+        }
+        if (trigger.TraceParent is not null)
+        {
+            response.TraceContext["traceparent"] = trigger.TraceParent;
+            if (!string.IsNullOrEmpty(trigger.TraceState)) response.TraceContext["tracestate"] = trigger.TraceState;
+        }
+        return response;
     }
 
     public override async Task WatchHosts(WatchHostsRequest request, IServerStreamWriter<WatchHostsResponse> responseStream, ServerCallContext context)

@@ -398,7 +398,7 @@ public sealed partial class SqliteJobStore : IJobStore
         command.Parameters.AddWithValue("$app", key.AppId);
         command.Parameters.AddWithValue("$name", key.Name);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        return await reader.ReadAsync(cancellationToken) ? ReadOrPlaceholder(reader) : null;
     }
 
     public async Task<IReadOnlyList<StoredJob>> ListAsync(string @namespace, string appId, CancellationToken cancellationToken = default)
@@ -430,7 +430,7 @@ public sealed partial class SqliteJobStore : IJobStore
         while (await reader.ReadAsync(cancellationToken))
         {
             var partition = unchecked((ulong)reader.GetInt64(4));
-            if (owns(partition)) yield return Read(reader);
+            if (owns(partition)) yield return ReadOrPlaceholder(reader);
         }
     }
 
@@ -445,8 +445,32 @@ public sealed partial class SqliteJobStore : IJobStore
     {
         var jobs = new List<StoredJob>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken)) jobs.Add(Read(reader));
+        while (await reader.ReadAsync(cancellationToken)) jobs.Add(ReadOrPlaceholder(reader));
         return jobs;
+    }
+
+    /// <summary>
+    /// The row as a job, or, when a column does not read (a damaged or hand-edited row), a placeholder carrying its
+    /// key and <see cref="StoredJob.LoadError"/>, so one bad row neither stops loading nor hides the others.
+    /// </summary>
+    private static StoredJob ReadOrPlaceholder(SqliteDataReader r)
+    {
+        try
+        {
+            return Read(r);
+        }
+        catch (Exception e) when (e is InvalidCastException or FormatException or OverflowException or InvalidOperationException or SqliteException)
+        {
+            return new StoredJob
+            {
+                RowId = r.GetInt64(0),
+                Key = new JobKey(r.GetValue(1)?.ToString() ?? "", r.GetValue(2)?.ToString() ?? "", r.GetValue(3)?.ToString() ?? ""),
+                PartitionId = unchecked((ulong)r.GetInt64(4)),
+                FailurePolicy = [],
+                Created = 0,
+                LoadError = "unreadable stored row: " + e.Message,
+            };
+        }
     }
 
     private static StoredJob Read(SqliteDataReader r) => new()

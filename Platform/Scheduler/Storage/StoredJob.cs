@@ -52,6 +52,9 @@ public sealed class StoredJob
     public string? TraceParent { get; init; }
     public string? TraceState { get; init; }
     public JobProgress Progress { get; set; } = JobProgress.Initial;
+    /// <summary>Set when the stored row could not be read in full: only the key and ids are then meaningful, and the
+    /// engine quarantines the job with this reason.</summary>
+    public string? LoadError { get; init; }
 }
 
 /// <summary>A committed change that did not come from the engine itself, delivered in commit order.</summary>
