@@ -14,8 +14,12 @@ var workerReplicas = builder.Configuration.GetValue("AppHost:WorkerReplicas", 1)
 var worker = AddWorker("backupworker");
 for (var replica = 2; replica <= workerReplicas; replica++) AddWorker($"backupworker-{replica}");
 
+// The operators' API key: generated once and kept in the AppHost's user secrets, shown (masked) in the dashboard.
+var apiKey = builder.AddParameter("backupapi-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+
 builder.AddProject<Projects.BackupApi>("backupapi")
     .WithDaprSidecar(new DaprSidecarOptions { AppId = "backupapi" })
+    .WithEnvironment("BackupApi__ApiKey", apiKey)
     .WithHttpHealthCheck("/health")
     .WaitFor(worker);
 

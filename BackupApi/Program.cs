@@ -6,6 +6,13 @@ using Scalar.AspNetCore;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddProblemDetails();
+// Fail closed: without a key of some length nothing but health and the API description answers.
+var apiKey = builder.Configuration["BackupApi:ApiKey"] ?? "";
+if (apiKey.Length < 16)
+    throw new InvalidOperationException("BackupApi:ApiKey must be set to a key of at least 16 characters (the AppHost sets it from its secret parameter backupapi-key).");
+builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+    .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => o.ApiKey = apiKey);
+builder.Services.AddAuthorization();
 builder.Services.AddOpenApi();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp =>
@@ -22,13 +29,16 @@ builder.Services.AddSingleton(sp =>
 });
 
 var app = builder.Build();
+app.UseAuthentication();
+app.UseAuthorization();
 
 app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapScalarApiReference(options => options.WithTitle("BackupApi").DisableDefaultFonts());
 app.MapGet("/", () => TypedResults.Redirect("/scalar/v1")).ExcludeFromDescription();
 
-var schedules = app.MapGroup("/schedules").WithTags("Schedules");
+var api = app.MapGroup("").RequireAuthorization();
+var schedules = api.MapGroup("/schedules").WithTags("Schedules");
 
 schedules.MapPost("/", async Task<Results<Created<ScheduleView>, ValidationProblem, ProblemHttpResult>> (CreateScheduleRequest request, WorkerClient worker, TimeProvider time, CancellationToken ct) =>
 {
@@ -68,14 +78,14 @@ schedules.MapPost("/{name}/run", async Task<Results<Ok<BackupRun>, ProblemHttpRe
 })
 .WithName("RunScheduleNow").WithSummary("Run a schedule's backup once, now");
 
-app.MapGet("/backups", async Task<Results<Ok<List<BackupRun>>, ProblemHttpResult>> (string? schedule, string? database, WorkerClient worker, CancellationToken ct) =>
+api.MapGet("/backups", async Task<Results<Ok<List<BackupRun>>, ProblemHttpResult>> (string? schedule, string? database, WorkerClient worker, CancellationToken ct) =>
 {
     var result = await worker.BackupsAsync(schedule, database, ct);
     return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
 })
 .WithTags("Backups").WithName("ListBackups").WithSummary("Backups on disk (newest first), optionally of one schedule or database");
 
-app.MapGet("/runs", async Task<Results<Ok<List<BackupRun>>, ProblemHttpResult>> (string? schedule, string? database, int? limit, WorkerClient worker, CancellationToken ct) =>
+api.MapGet("/runs", async Task<Results<Ok<List<BackupRun>>, ProblemHttpResult>> (string? schedule, string? database, int? limit, WorkerClient worker, CancellationToken ct) =>
 {
     var result = await worker.RunsAsync(schedule, database, limit, ct);
     return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);

@@ -112,7 +112,7 @@ public sealed class BackupFlowTests(DemoAppFixture fixture)
     }
 
     [Fact]
-    public async Task The_run_has_its_own_api_tokens_and_only_health_answers_without_them()
+    public async Task The_run_has_its_own_api_tokens_and_keys_and_only_health_answers_without_them()
     {
         var daprToken = await App.ParameterValueAsync(Platform.Hosting.Dapr.DaprHostingExtensions.DaprApiTokenParameter);
         var appToken = await App.ParameterValueAsync(Platform.Hosting.Dapr.DaprHostingExtensions.AppApiTokenParameter);
@@ -128,6 +128,11 @@ public sealed class BackupFlowTests(DemoAppFixture fixture)
             withToken.Headers.Add("dapr-api-token", daprToken);
             Assert.Equal(HttpStatusCode.OK, (await sidecar.SendAsync(withToken)).StatusCode);
         }
+
+        // BackupApi takes the operators' key, which the AppHost gives it from the secret parameter backupapi-key.
+        using var anonymous = App.App.CreateHttpClient("backupapi");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/schedules")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health")).StatusCode);
 
         // The worker takes calls only from its sidecar, which brings the app token.
         using var worker = App.CreateHttpClient("backupworker");

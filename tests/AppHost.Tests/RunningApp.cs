@@ -67,7 +67,8 @@ public sealed class RunningApp : IAsyncDisposable
             $"--ASPIRE_DASHBOARD_FRONTEND_BROWSERTOKEN={browserToken}",
         ];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            [.. args, .. dashboard, $"--AppHost:DataDirectory={dataDirectory}", $"--DcpPublisher:WaitForResourceCleanup={waitForCleanup}"],
+            [.. args, .. dashboard, $"--AppHost:DataDirectory={dataDirectory}", $"--DcpPublisher:WaitForResourceCleanup={waitForCleanup}",
+                $"--Parameters:backupapi-key={ApiKey}"],
             (options, _) => options.DisableDashboard = browserToken is null);
         // Health probes fail by design until each process listens; their errors would bury a real failure's output.
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
@@ -92,7 +93,16 @@ public sealed class RunningApp : IAsyncDisposable
         }
     }
 
-    public HttpClient CreateHttpClient(string resource) => App.CreateHttpClient(resource);
+    /// <summary>The operators' key for BackupApi in tests (the AppHost generates and keeps one otherwise).</summary>
+    public const string ApiKey = "test-operator-key-0123456789abcdef";
+
+    /// <summary>A client of the resource's http endpoint; BackupApi's carries the operators' API key.</summary>
+    public HttpClient CreateHttpClient(string resource)
+    {
+        var http = App.CreateHttpClient(resource);
+        if (resource == "backupapi") http.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
+        return http;
+    }
 
     public async Task<string> ParameterValueAsync(string name)
         => await App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ParameterResource>().Single(p => p.Name == name)

@@ -23,6 +23,7 @@ public class ApiProcessTests : IAsyncLifetime
     private WebApplication _sidecar = null!;
     private TestProcess _api = null!;
     private HttpClient _http = null!;
+    private const string OperatorKey = "api-operator-key-0123456789";
 
     public async Task InitializeAsync()
     {
@@ -46,10 +47,12 @@ public class ApiProcessTests : IAsyncLifetime
             ["DAPR_HTTP_ENDPOINT"] = $"http://127.0.0.1:{sidecarPort}",
             ["DAPR_HTTP_PORT"] = sidecarPort.ToString(),
             ["DAPR_API_TOKEN"] = "api-token",
+            ["BackupApi__ApiKey"] = OperatorKey,
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
         });
         await _api.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        _http.DefaultRequestHeaders.Add("X-Api-Key", OperatorKey);
     }
 
     public async Task DisposeAsync()
@@ -58,6 +61,33 @@ public class ApiProcessTests : IAsyncLifetime
         await _api.DisposeAsync();
         await _sidecar.StopAsync();
         await _sidecar.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Without_the_operator_key_every_api_route_is_401_health_stays_open_and_other_hosts_are_refused()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        (HttpMethod, string)[] routes =
+        [
+            (HttpMethod.Get, "/schedules"), (HttpMethod.Post, "/schedules"), (HttpMethod.Get, "/schedules/x"),
+            (HttpMethod.Delete, "/schedules/x"), (HttpMethod.Post, "/schedules/x/run"), (HttpMethod.Get, "/backups"), (HttpMethod.Get, "/runs"),
+        ];
+        foreach (var key in new[] { null, "", "wrong-key-0123456789", OperatorKey + "x" })
+            foreach (var (method, path) in routes)
+            {
+                using var request = new HttpRequestMessage(method, path) { Content = method == HttpMethod.Post ? new StringContent("{}", System.Text.Encoding.UTF8, "application/json") : null };
+                if (key is not null) request.Headers.Add("X-Api-Key", key);
+                using var response = await anonymous.SendAsync(request);
+                Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} with key '{key}': {response.StatusCode}");
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                Assert.Equal("ApiKey", response.Headers.WwwAuthenticate.ToString());
+            }
+        Assert.Empty(_seen); // nothing reached the worker
+
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health")).StatusCode);
+        using var otherHost = new HttpRequestMessage(HttpMethod.Get, "/health");
+        otherHost.Headers.Host = "backups.evil.example";
+        Assert.Equal(HttpStatusCode.BadRequest, (await anonymous.SendAsync(otherHost)).StatusCode);
     }
 
     [Fact]

@@ -31,6 +31,9 @@ public sealed class AppStack : IAsyncDisposable
     public TestProcess Api { get; private set; } = null!;
     public HttpClient ApiClient { get; private set; } = null!;
 
+    /// <summary>BackupApi's operator key, as the AppHost's secret parameter gives it.</summary>
+    public const string OperatorKey = "stack-operator-key-0123456789";
+
     /// <param name="workerSettings">Extra configuration of BackupWorker (e.g. <c>Demo__Enabled</c>).</param>
     /// <param name="workerBeforeSidecar">Start the worker before its sidecar is up (the AppHost does not order them).</param>
     /// <param name="withTokens">Give sidecars and apps DAPR_API_TOKEN and APP_API_TOKEN, as a secured deployment would.</param>
@@ -86,9 +89,12 @@ public sealed class AppStack : IAsyncDisposable
             AppPort = apiPort, SchedulerHostAddress = Scheduler.HostAddress, NameResolutionSqlite = registry, Environment = Tokens,
         });
         _owned.Add(ApiSidecar);
-        Api = StartApp("backupapi", "BackupApi", AppEnvironment(apiPort, ApiSidecar.HttpPort, ApiSidecar.GrpcPort));
+        var apiEnvironment = AppEnvironment(apiPort, ApiSidecar.HttpPort, ApiSidecar.GrpcPort);
+        apiEnvironment["BackupApi__ApiKey"] = OperatorKey;
+        Api = StartApp("backupapi", "BackupApi", apiEnvironment);
         await Api.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         ApiClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(60) };
+        ApiClient.DefaultRequestHeaders.Add("X-Api-Key", OperatorKey);
     }
 
     private TestProcess StartApp(string name, string project, IDictionary<string, string?> environment)
