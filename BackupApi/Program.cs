@@ -29,6 +29,9 @@ builder.Services.AddSingleton(sp =>
 });
 
 var app = builder.Build();
+// Unhandled errors are ProblemDetails without internals, also in Development (where ASP.NET Core would show its
+// exception page, stack trace included, to any caller).
+app.UseExceptionHandler();
 app.UseAuthentication();
 app.UseAuthorization();
 

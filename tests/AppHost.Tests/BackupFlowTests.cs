@@ -14,7 +14,10 @@ public sealed class DemoAppFixture : IAsyncLifetime
     public RunningApp Running { get; private set; } = null!;
 
     public async Task InitializeAsync()
-        => Running = await RunningApp.StartAsync(["--Demo:Schedule=@every 2s", "--Demo:KeepLast=100", "--AppHost:WorkerReplicas=2"]);
+        // Repeats enough for the how-to's job to outlive every test of the collection, in whatever order they run.
+        => Running = await RunningApp.StartAsync(["--Demo:Schedule=@every 2s", $"--Demo:Repeats={DemoRepeats}", "--Demo:KeepLast=100", "--AppHost:WorkerReplicas=2"]);
+
+    public const int DemoRepeats = 1000;
 
     public async Task DisposeAsync() => await Running.DisposeAsync();
 }

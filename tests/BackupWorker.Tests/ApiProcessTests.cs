@@ -48,6 +48,8 @@ public class ApiProcessTests : IAsyncLifetime
             ["DAPR_HTTP_PORT"] = sidecarPort.ToString(),
             ["DAPR_API_TOKEN"] = "api-token",
             ["BackupApi__ApiKey"] = OperatorKey,
+            // As the AppHost runs it (its launch profile): errors must still not show internals.
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
         });
         await _api.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
@@ -61,6 +63,22 @@ public class ApiProcessTests : IAsyncLifetime
         await _api.DisposeAsync();
         await _sidecar.StopAsync();
         await _sidecar.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task An_unexpected_failure_is_a_500_problem_without_internals_even_in_development()
+    {
+        _answer = context =>
+        {
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync("{not json");
+        };
+        using var response = await _http.GetAsync("/schedules");
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("JsonException", body);
+        Assert.DoesNotContain(" at ", body);
     }
 
     [Fact]
