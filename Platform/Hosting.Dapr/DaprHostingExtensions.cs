@@ -83,7 +83,7 @@ public static class DaprHostingExtensions
             .WithArgs(context =>
             {
                 context.Args.Add(program);
-                foreach (var arg in SidecarArgs(sidecar, appBuilder.Resources, nameResolution)) context.Args.Add(arg);
+                SidecarArgs(context, sidecar, appBuilder.Resources, nameResolution);
             })
             // daprd answers its health endpoint with 204 No Content.
             .WithHttpHealthCheck("/v1.0/healthz", statusCode: 204, endpointName: DaprSidecarResource.HttpEndpointName)
@@ -122,34 +122,30 @@ public static class DaprHostingExtensions
         return builder.WithAnnotation(new DaprSidecarOptionsAnnotation(options));
     }
 
-    private static IEnumerable<object> SidecarArgs(DaprSidecarResource sidecar, IResourceCollection model, string nameResolution)
+    private static void SidecarArgs(CommandLineArgsCallbackContext context, DaprSidecarResource sidecar, IResourceCollection model, string nameResolution)
     {
         var o = SidecarOptionsOf(sidecar);
         var appEndpoint = AppEndpoint(sidecar.App, o);
-        var args = new List<object>();
-        void Add(string flag, object value) { args.Add(flag); args.Add(value); }
-
-        Add("--app-id", o.AppId ?? sidecar.App.Name);
-        if (o.AppPort is { } fixedAppPort) Add("--app-port", fixedAppPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        else if (appEndpoint is not null) Add("--app-port", appEndpoint.Property(EndpointProperty.Port));
-        Add("--app-protocol", o.AppProtocol ?? appEndpoint?.EndpointAnnotation.UriScheme ?? "http");
-        Add("--app-channel-address", o.AppChannelAddress ?? "127.0.0.1");
-        Add("--dapr-http-port", sidecar.HttpEndpoint.Property(EndpointProperty.TargetPort));
-        Add("--dapr-grpc-port", sidecar.GrpcEndpoint.Property(EndpointProperty.TargetPort));
-        Add("--metrics-port", sidecar.MetricsEndpoint.Property(EndpointProperty.TargetPort));
-        Add("--dapr-listen-addresses", o.DaprListenAddresses ?? "127.0.0.1");
-        if (o.SchedulerHostAddress is { } address) Add("--scheduler-host-address", address);
+        Flag(context, "--app-id", o.AppId ?? sidecar.App.Name);
+        if (o.AppPort is { } fixedAppPort) Flag(context, "--app-port", fixedAppPort);
+        else if (appEndpoint is not null) Flag(context, "--app-port", appEndpoint.Property(EndpointProperty.Port));
+        Flag(context, "--app-protocol", o.AppProtocol ?? appEndpoint?.EndpointAnnotation.UriScheme ?? "http");
+        Flag(context, "--app-channel-address", o.AppChannelAddress ?? "127.0.0.1");
+        Flag(context, "--dapr-http-port", sidecar.HttpEndpoint.Property(EndpointProperty.TargetPort));
+        Flag(context, "--dapr-grpc-port", sidecar.GrpcEndpoint.Property(EndpointProperty.TargetPort));
+        Flag(context, "--metrics-port", sidecar.MetricsEndpoint.Property(EndpointProperty.TargetPort));
+        Flag(context, "--dapr-listen-addresses", o.DaprListenAddresses ?? "127.0.0.1");
+        if (o.SchedulerHostAddress is { } address) Flag(context, "--scheduler-host-address", address);
         else if (model.OfType<DaprSchedulerResource>().FirstOrDefault() is { } scheduler)
-            Add("--scheduler-host-address", ReferenceExpression.Create(
+            Flag(context, "--scheduler-host-address", ReferenceExpression.Create(
                 $"{scheduler.GrpcEndpoint.Property(EndpointProperty.Host)}:{scheduler.GrpcEndpoint.Property(EndpointProperty.Port)}"));
-        Add("--name-resolution-sqlite", nameResolution);
-        if (o.EnableAppHealthCheck == true) args.Add("--enable-app-health-check");
-        if (o.AppHealthCheckPath is { } path) Add("--app-health-check-path", path);
-        if (o.AppHealthProbeInterval is { } interval) Add("--app-health-probe-interval", interval.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (o.AppHealthProbeTimeout is { } timeout) Add("--app-health-probe-timeout", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (o.AppHealthThreshold is { } threshold) Add("--app-health-threshold", threshold.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (o.LogLevel is { } level) Add("--log-level", level);
-        return args;
+        Flag(context, "--name-resolution-sqlite", nameResolution);
+        if (o.EnableAppHealthCheck == true) context.Args.Add("--enable-app-health-check");
+        if (o.AppHealthCheckPath is { } path) Flag(context, "--app-health-check-path", path);
+        if (o.AppHealthProbeInterval is { } interval) Flag(context, "--app-health-probe-interval", interval);
+        if (o.AppHealthProbeTimeout is { } timeout) Flag(context, "--app-health-probe-timeout", timeout);
+        if (o.AppHealthThreshold is { } threshold) Flag(context, "--app-health-threshold", threshold);
+        if (o.LogLevel is { } level) Flag(context, "--log-level", level);
     }
 
     /// <summary>The app endpoint the sidecar calls, chosen as the toolkit chooses it from AppEndpoint and AppProtocol.</summary>
@@ -190,6 +186,9 @@ public static class DaprHostingExtensions
         context.Args.Add(flag);
         context.Args.Add(value);
     }
+
+    private static void Flag(CommandLineArgsCallbackContext context, string flag, int value)
+        => Flag(context, flag, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     private static DaprOptions Options(IDistributedApplicationBuilder builder)
     {

@@ -48,8 +48,8 @@ public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<
             await Expect(row).ToContainTextAsync("Running");
         }
         foreach (var sidecar in new[] { "backupapi-dapr", "backupworker-dapr" })
-            await Expect(NameCell(page, sidecar).Locator(".resources-name-container")).ToHaveAttributeAsync("style", new System.Text.RegularExpressions.Regex("margin-left: 16px"));
-        await Expect(NameCell(page, "backupworker").Locator(".resources-name-container")).Not.ToHaveAttributeAsync("style", new System.Text.RegularExpressions.Regex("margin-left: 16px"));
+            await Expect(NameCell(page, sidecar).Locator(".resources-name-container")).ToHaveAttributeAsync("style", NestedOneLevel);
+        await Expect(NameCell(page, "backupworker").Locator(".resources-name-container")).Not.ToHaveAttributeAsync("style", NestedOneLevel);
         await Expect(page.Locator("table")).Not.ToContainTextAsync("Unhealthy");
         await BrowserSession.ScreenshotAsync(page, "dashboard-resources");
     }
@@ -60,7 +60,7 @@ public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<
         var page = await fixture.Browser.NewPageAsync();
         await page.GotoAsync(fixture.Dashboard("/").ToString());
         var job = NameCell(page, "prod-db-backup");
-        await Expect(job.Locator(".resources-name-container")).ToHaveAttributeAsync("style", new System.Text.RegularExpressions.Regex("margin-left: 16px"));
+        await Expect(job.Locator(".resources-name-container")).ToHaveAttributeAsync("style", NestedOneLevel);
         var row = job.Locator("xpath=ancestor::tr");
         await Expect(row).ToContainTextAsync("Scheduled");
         // The grid's Source column carries the schedule, the next due time and the progress.
@@ -142,6 +142,9 @@ public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<
         }
         throw new InvalidOperationException("No 'View options' menu offers 'Show all properties'.");
     }
+
+    /// <summary>The grid indents a child resource's name one level under its parent.</summary>
+    private static readonly System.Text.RegularExpressions.Regex NestedOneLevel = new("margin-left: 16px");
 
     private static ILocator NameCell(IPage page, string name) => page.Locator($"td[title$=': {name}']");
 }

@@ -110,9 +110,16 @@ public sealed class RunningApp : IAsyncDisposable
 
     /// <summary>The resource's current process id, from its state as DCP reports it.</summary>
     public int ProcessIdOf(string resource)
-        => Notifications.TryGetCurrentState(resource, out var e) && e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } pid
-            ? Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture)
+        => Notifications.TryGetCurrentState(resource, out var e) && PidOf(e.Snapshot) is { } pid
+            ? pid
             : throw new InvalidOperationException($"{resource} has no process id");
+
+    /// <summary>The process id DCP reports for a resource (absent, or 0, before its process runs).</summary>
+    private static int? PidOf(CustomResourceSnapshot snapshot)
+        => snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
+           && Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture) is > 0 and var pid
+            ? pid
+            : null;
 
     /// <summary>Stops the app, waits (bounded) until every process it ran has exited, then deletes its data directory.</summary>
     public async ValueTask DisposeAsync()
@@ -153,8 +160,7 @@ public sealed class RunningApp : IAsyncDisposable
         try
         {
             await foreach (var e in App.ResourceNotifications.WatchAsync(_watch.Token))
-                if (e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
-                    && Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture) is > 0 and var pid)
+                if (PidOf(e.Snapshot) is { } pid)
                     lock (_pids) _pids.Add(pid);
         }
         catch (OperationCanceledException) { }

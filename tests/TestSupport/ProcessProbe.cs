@@ -8,14 +8,8 @@ public static class ProcessProbe
     /// <summary>True while the process exists and is not a zombie (a dead child its parent has not reaped yet).</summary>
     public static bool IsAlive(int pid)
     {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var state = stat[(stat.LastIndexOf(')') + 2)..][0];
-            return state is not ('Z' or 'X');
-        }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
+        var state = StatFields(pid)?[0];
+        return state is not (null or "Z" or "X");
     }
 
     /// <summary>Live processes (other than this one) whose command line or environment contains <paramref name="text"/>, e.g. a test's temporary directory.</summary>
@@ -41,19 +35,24 @@ public static class ProcessProbe
     /// <summary>The live direct children of <paramref name="pid"/> (e.g. the app a <c>dotnet run</c> wrapper started).</summary>
     public static IReadOnlyList<int> ChildrenOf(int pid)
     {
+        var parent = pid.ToString(CultureInfo.InvariantCulture);
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var child) || !IsAlive(child)) continue;
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var parent = stat[(stat.LastIndexOf(')') + 4)..].Split(' ')[0];
-                if (parent == pid.ToString(CultureInfo.InvariantCulture)) found.Add(child);
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var child)
+                && StatFields(child) is [var state, var ppid, ..] && state is not ("Z" or "X") && ppid == parent)
+                found.Add(child);
         return found;
+    }
+
+    /// <summary>/proc/&lt;pid&gt;/stat after the command name (which may hold spaces): state, parent pid, …; null once gone.</summary>
+    private static string[]? StatFields(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
     }
 }
