@@ -20,8 +20,9 @@ public class ApiProcessTests : IAsyncLifetime
 
     private readonly ConcurrentQueue<Seen> _seen = new();
     private Func<HttpContext, Task> _answer = _ => Task.CompletedTask;
-    private WebApplication _sidecar = null!;
-    private TestProcess _api = null!;
+    // Null until InitializeAsync got that far: a failed start-up still disposes what it did start.
+    private WebApplication? _sidecar;
+    private TestProcess? _api;
     private HttpClient _http = null!;
     private const string OperatorKey = "api-operator-key-0123456789";
 
@@ -59,10 +60,13 @@ public class ApiProcessTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _http.Dispose();
-        await _api.DisposeAsync();
-        await _sidecar.StopAsync();
-        await _sidecar.DisposeAsync();
+        _http?.Dispose();
+        if (_api is not null) await _api.DisposeAsync();
+        if (_sidecar is not null)
+        {
+            await _sidecar.StopAsync();
+            await _sidecar.DisposeAsync();
+        }
     }
 
     [Fact]

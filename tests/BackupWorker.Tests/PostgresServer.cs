@@ -97,14 +97,12 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private static async Task<string> RunAsync(string file, IEnumerable<string> args, bool asPostgres)
     {
-        using var process = Process.Start(Command(file, args, asPostgres))!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{Path.GetFileName(file)} exited with {process.ExitCode}: {await stderr}");
-        return (await stdout).Trim();
+        // A tool that hangs is killed at the bound, and dies with the test host like the server.
+        await using var tool = TestProcess.Start(Path.GetFileName(file), Command(file, args, asPostgres));
+        var exitCode = await tool.WaitForExitAsync(TimeSpan.FromSeconds(120));
+        if (exitCode != 0)
+            throw new InvalidOperationException($"{Path.GetFileName(file)} exited with {exitCode}: {string.Join(Environment.NewLine, tool.Output)}");
+        return string.Join("\n", tool.StandardOutput).Trim();
     }
 
     public async ValueTask DisposeAsync()

@@ -53,14 +53,14 @@ public static class Sidecars
 
     public static Dapr.Client.Autogen.Grpc.v1.Dapr.DaprClient GrpcClient(this SidecarProcess sidecar, string? token = null)
     {
-        var channel = GrpcChannel.ForAddress(sidecar.GrpcEndpoint);
+        var channel = sidecar.Owns(GrpcChannel.ForAddress(sidecar.GrpcEndpoint));
         var invoker = token is null ? channel.CreateCallInvoker()
             : Grpc.Core.Interceptors.CallInvokerExtensions.Intercept(channel.CreateCallInvoker(), m => { m.Add("dapr-api-token", token); return m; });
         return new Dapr.Client.Autogen.Grpc.v1.Dapr.DaprClient(invoker);
     }
 
     public static HttpClient HttpClient(this SidecarProcess sidecar) =>
-        new() { BaseAddress = new Uri(sidecar.HttpEndpoint), Timeout = TimeSpan.FromSeconds(60) };
+        sidecar.Owns(new HttpClient { BaseAddress = new Uri(sidecar.HttpEndpoint), Timeout = TimeSpan.FromSeconds(60) });
 
     public static Task<HttpResponseMessage> PostJobAsync(this HttpClient http, string name, string body, string version = "v1.0") =>
         http.PostAsync($"/{version}/jobs/{name}", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -99,33 +98,12 @@ public sealed class SidecarFlagProcessTests
         Assert.Contains($"failed to start metrics server on 127.0.0.1:{port}: ", output);
     }
 
-    /// <summary>
-    /// Runs a sidecar that is expected to end by itself and returns its exit code and all of its output (read to the
-    /// end, which <see cref="TestProcess"/> does not wait for once the process has exited). Bounded: killed on timeout.
-    /// </summary>
+    /// <summary>Runs a sidecar that is expected to end by itself; its exit code and all of its output.</summary>
     private static async Task<(int ExitCode, string Output)> RunToExitAsync(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(RepoPaths.ProjectOutput("Platform/Sidecar", "Platform.Sidecar"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(psi)!;
-        using var cts = new CancellationTokenSource(Wait);
-        try
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
-            var stderr = process.StandardError.ReadToEndAsync(cts.Token);
-            await process.WaitForExitAsync(cts.Token);
-            return (process.ExitCode, await stdout + await stderr);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-                process.WaitForExit(TimeSpan.FromSeconds(10));
-            }
-        }
+        await using var sidecar = TestProcess.StartDotnet("sidecar", RepoPaths.ProjectOutput("Platform/Sidecar", "Platform.Sidecar"), args);
+        var exitCode = await sidecar.WaitForExitAsync(Wait);
+        return (exitCode, string.Join(Environment.NewLine, sidecar.Output));
     }
 }
 

@@ -10,6 +10,7 @@ public sealed class SidecarProcess : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private readonly IReadOnlyList<string> _args;
     private readonly IDictionary<string, string?>? _environment;
+    private readonly List<IDisposable> _owned = [];
 
     private SidecarProcess(SidecarSettings settings)
     {
@@ -113,8 +114,20 @@ public sealed class SidecarProcess : IAsyncDisposable
         await Process.WaitForHealthyAsync(Http, $"{HttpEndpoint}/v1.0/healthz", timeout);
     }
 
+    /// <summary>Ties a client of this sidecar (a gRPC channel, an HttpClient) to it: disposed with the sidecar.</summary>
+    public T Owns<T>(T client) where T : IDisposable
+    {
+        lock (_owned) _owned.Add(client);
+        return client;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        lock (_owned)
+        {
+            foreach (var client in _owned) client.Dispose();
+            _owned.Clear();
+        }
         if (Process is not null) await Process.DisposeAsync();
     }
 }

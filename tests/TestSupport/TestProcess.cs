@@ -5,12 +5,26 @@ namespace TestSupport;
 
 /// <summary>
 /// A child process owned by a test: output captured line by line, waits for output without sleeping,
-/// and on dispose the whole process tree is ended by id so nothing is left listening.
+/// and on dispose the whole process tree is ended by id so nothing is left listening. A watchdog ends the tree too
+/// when the test host dies without disposing it (killed, or a crash), so no run leaves servers behind.
 /// </summary>
 public sealed class TestProcess : IAsyncDisposable
 {
+    // Linux's PR_SET_PDEATHSIG would fire when the forking *thread* ends (thread-pool threads retire), so the
+    // tie to the host is a small shell loop instead: it polls both pids once a second and, if the host is gone
+    // first, kills the child and everything under it. It reads /proc so a zombie host counts as gone.
+    private const string WatchdogScript = """
+        exec </dev/null >/dev/null 2>&1
+        alive() { read -r s < "/proc/$1/stat" || return 1; s=${s##*") "}; case "$s" in Z*|X*) return 1;; esac; }
+        tree() { for c in $(cat /proc/$1/task/*/children); do tree "$c"; done; kill -KILL "$1"; }
+        while alive "$1" && alive "$2"; do sleep 1; done
+        alive "$1" || tree "$2"
+        """;
+
     private readonly Process _process;
+    private Process? _watchdog;
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentQueue<string> _stdout = new();
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Done)> _waiters = [];
     private readonly object _gate = new();
 
@@ -18,7 +32,10 @@ public sealed class TestProcess : IAsyncDisposable
 
     public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
+    /// <summary>Standard output and standard error, line by line as they arrived.</summary>
     public IEnumerable<string> Output => _lines;
+    /// <summary>Standard output alone (e.g. a tool's result, apart from its warnings).</summary>
+    public IEnumerable<string> StandardOutput => _stdout;
     public string Name { get; private init; } = "";
 
     /// <summary>Starts <c>dotnet &lt;dll&gt; args</c> with the given extra environment.</summary>
@@ -37,7 +54,9 @@ public sealed class TestProcess : IAsyncDisposable
         return Start(name, psi, environment);
     }
 
-    public static TestProcess Start(string name, ProcessStartInfo psi, IDictionary<string, string?>? environment = null)
+    /// <param name="diesWith">The process whose end also ends this one; the test host unless a test says otherwise.</param>
+    public static TestProcess Start(string name, ProcessStartInfo psi, IDictionary<string, string?>? environment = null,
+        int? diesWith = null)
     {
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
@@ -47,12 +66,25 @@ public sealed class TestProcess : IAsyncDisposable
             foreach (var (k, v) in environment) psi.Environment[k] = v;
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var tp = new TestProcess(process) { Name = name };
-        process.OutputDataReceived += (_, e) => tp.OnLine(e.Data);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) tp._stdout.Enqueue(e.Data);
+            tp.OnLine(e.Data);
+        };
         process.ErrorDataReceived += (_, e) => tp.OnLine(e.Data);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        tp._watchdog = StartWatchdog(diesWith ?? Environment.ProcessId, process.Id);
         return tp;
+    }
+
+    private static Process StartWatchdog(int host, int child)
+    {
+        var psi = new ProcessStartInfo("sh") { UseShellExecute = false };
+        foreach (var a in (string[])["-c", WatchdogScript, "test-process-watchdog", host.ToString(), child.ToString()])
+            psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
     }
 
     private void OnLine(string? line)
@@ -127,6 +159,26 @@ public sealed class TestProcess : IAsyncDisposable
 
     private string OutputTail() => string.Join(Environment.NewLine, _lines.TakeLast(40));
 
+    /// <summary>
+    /// Waits (bounded) for the process to end by itself and returns its exit code, with its output read to the end;
+    /// on timeout it is killed and a <see cref="TimeoutException"/> carries its output.
+    /// </summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            // With asynchronous reading, this also waits for both output streams to reach their end.
+            await _process.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+            throw new TimeoutException($"{Name} (pid {Id}) did not exit by itself within {timeout}:{Environment.NewLine}{OutputTail()}");
+        }
+    }
+
     /// <summary>Ends the process tree immediately (SIGKILL), as a crash would.</summary>
     public async Task KillAsync()
     {
@@ -156,5 +208,13 @@ public sealed class TestProcess : IAsyncDisposable
     {
         await KillAsync();
         _process.Dispose();
+        if (_watchdog is { } watchdog)
+        {
+            // Ended only after the child, so the tie holds until the very end; reaped so no zombie stays.
+            try { watchdog.Kill(); } catch (InvalidOperationException) { }
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await watchdog.WaitForExitAsync(cts.Token);
+            watchdog.Dispose();
+        }
     }
 }

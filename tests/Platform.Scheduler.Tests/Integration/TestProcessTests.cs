@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using TestSupport;
+
+namespace Platform.Scheduler.Tests.Integration;
+
+/// <summary>The suite's own process helper: what it starts cannot outlive the process it is tied to.</summary>
+public sealed class TestProcessTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task A_started_process_dies_with_its_host_even_when_the_host_is_killed()
+    {
+        // A stand-in for the test host, so the test can kill it: SIGKILL runs no clean-up code of its own.
+        await using var host = TestProcess.Start("stand-in host", new ProcessStartInfo("sleep", "300"));
+        await using var server = TestProcess.Start("server", new ProcessStartInfo("sh", "-c \"sleep 300 & wait\""), diesWith: host.Id);
+        var grandchild = Assert.Single(await ChildrenAsync(server.Id));
+
+        await host.KillAsync();
+
+        Assert.Equal(137, await server.WaitForExitAsync(Bound));
+        Assert.False(ProcessProbe.IsAlive(grandchild), "the server's own child outlived the host");
+    }
+
+    [Fact]
+    public async Task The_watchdog_ends_with_the_process_it_watches()
+    {
+        string watchdogOf(int child) => $"test-process-watchdog\0{Environment.ProcessId}\0{child}\0";
+        int serverId;
+        await using (var server = TestProcess.Start("server", new ProcessStartInfo("sleep", "300")))
+        {
+            serverId = server.Id;
+            Assert.Single(ProcessProbe.Mentioning(watchdogOf(serverId)));
+        }
+        Assert.Empty(ProcessProbe.Mentioning(watchdogOf(serverId)));
+    }
+
+    [Fact]
+    public async Task Waiting_for_an_exit_returns_the_code_with_all_output_and_is_bounded()
+    {
+        await using (var done = TestProcess.Start("done", new ProcessStartInfo("sh", "-c \"seq 1 2000; exit 3\"")))
+        {
+            Assert.Equal(3, await done.WaitForExitAsync(Bound));
+            Assert.Equal(2000, done.Output.Count());
+        }
+        await using var stuck = TestProcess.Start("stuck", new ProcessStartInfo("sleep", "300"));
+        await Assert.ThrowsAsync<TimeoutException>(() => stuck.WaitForExitAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.True(stuck.HasExited);
+    }
+
+    private static async Task<IReadOnlyList<int>> ChildrenAsync(int pid)
+    {
+        // The shell starts its child right after it starts itself; there is no event for that.
+        var deadline = DateTime.UtcNow + Bound;
+        while (ProcessProbe.ChildrenOf(pid) is { Count: 0 } && DateTime.UtcNow < deadline) await Task.Delay(20);
+        return ProcessProbe.ChildrenOf(pid);
+    }
+}
