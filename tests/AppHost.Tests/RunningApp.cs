@@ -167,27 +167,7 @@ public sealed class RunningApp : IAsyncDisposable
     }
 }
 
-/// <summary>Bounded polling of BackupApi, which offers no event to await.</summary>
-public static class Poll
+public static class HttpJson
 {
-    public static async Task<T> UntilAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what) where T : struct
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        Exception? last = null;
-        while (true)
-        {
-            try
-            {
-                if (await probe() is { } value) return value;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException)
-            {
-                last = ex;
-            }
-            try { await Task.Delay(250, cts.Token); }
-            catch (OperationCanceledException) { throw new TimeoutException($"{what}: not within {timeout}. Last error: {last?.Message}"); }
-        }
-    }
-
     public static async Task<JsonElement> GetJsonAsync(this HttpClient http, string path) => await http.GetFromJsonAsync<JsonElement>(path);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Hosting.Dapr;
+using TestSupport;
 
 namespace AppHost.Tests;
 

@@ -70,6 +70,28 @@ public class ApiProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Its_sidecar_down_is_a_503_problem_for_every_route()
+    {
+        await _sidecar!.StopAsync();
+
+        foreach (var request in new Func<HttpRequestMessage>[]
+        {
+            () => new HttpRequestMessage(HttpMethod.Get, "/schedules"),
+            () => new HttpRequestMessage(HttpMethod.Post, "/schedules/nightly/run"),
+            () => new HttpRequestMessage(HttpMethod.Delete, "/schedules/nightly"),
+            () => new HttpRequestMessage(HttpMethod.Get, "/runs"),
+        })
+        {
+            using var message = request();
+            using var response = await _http.SendAsync(message);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("Sidecar unavailable", problem.GetProperty("title").GetString());
+        }
+    }
+
+    [Fact]
     public async Task An_unexpected_failure_is_a_500_problem_without_internals_even_in_development()
     {
         _answer = context =>

@@ -143,21 +143,18 @@ public sealed class AppStack : IAsyncDisposable
     public async Task WaitForJobGoneAsync(string name, TimeSpan timeout)
     {
         using var jobs = WorkerJobsClient();
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
+        await Poll.UntilAsync(async () =>
         {
             try
             {
                 await jobs.GetJobAsync(name);
+                return false;
             }
             catch (DaprJobsException e) when (e.IsJobNotFound)
             {
-                return;
+                return true;
             }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {name} still exists after {timeout}");
-            // The Jobs API has no "job deleted" event to await.
-            await Task.Delay(100);
-        }
+        }, timeout, $"job {name} gone");
     }
 
     public async ValueTask DisposeAsync()

@@ -4,6 +4,7 @@ using Google.Rpc;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Configuration;
+using Platform.SchedulerProtocol.Admin;
 using TestSupport;
 
 namespace Platform.Sidecar.Tests;
@@ -11,12 +12,34 @@ namespace Platform.Sidecar.Tests;
 /// <summary>One real scheduler process shared by the integration tests; each test starts its own sidecars and apps.</summary>
 public sealed class SchedulerFixture : IAsyncLifetime
 {
-    public SchedulerProcess Scheduler { get; private set; } = null!;
+    private GrpcChannel? _adminChannel;
 
-    public async Task InitializeAsync() => Scheduler = await SchedulerProcess.StartAsync();
+    public SchedulerProcess Scheduler { get; private set; } = null!;
+    /// <summary>The scheduler's own view of its jobs (progress, staged), to prove what it has and has not sent.</summary>
+    public SchedulerAdmin.SchedulerAdminClient Admin { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Scheduler = await SchedulerProcess.StartAsync();
+        _adminChannel = GrpcChannel.ForAddress(Scheduler.GrpcAddress);
+        Admin = new SchedulerAdmin.SchedulerAdminClient(_adminChannel);
+    }
+
+    /// <summary>The scheduler's status of the app's job <paramref name="name"/>.</summary>
+    public async Task<JobStatus> JobStatusAsync(string appId, string name) =>
+        Assert.Single((await Admin.ListJobStatusesAsync(new ListJobStatusesRequest { AppId = appId })).Jobs, j => j.Name == name);
+
+    /// <summary>
+    /// Waits (bounded) until the scheduler holds the job's due trigger because no sidecar of the app takes triggers:
+    /// from then on it sends that app nothing, which proves absence without a quiet period.
+    /// </summary>
+    public Task<JobStatus> WaitForStagedAsync(string appId, string name) =>
+        Poll.UntilAsync(async () => await JobStatusAsync(appId, name) is { Staged: true } status ? status : null,
+            TimeSpan.FromSeconds(30), $"{appId}/{name} staged by the scheduler");
 
     public async Task DisposeAsync()
     {
+        _adminChannel?.Dispose();
         if (Scheduler is not null) await Scheduler.DisposeAsync();
     }
 }

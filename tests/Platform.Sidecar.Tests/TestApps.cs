@@ -96,6 +96,7 @@ public sealed record ReceivedJobEvent(string Service, JobEventRequest Request, I
 /// A tiny gRPC app beside a sidecar: implements <c>AppCallback.OnJobEvent</c>, or only the Alpha1 callback when
 /// <c>alphaOnly</c> (so the sidecar's fallback is exercised); records every JobEventRequest with its metadata.
 /// With <c>healthCheck</c> it also serves <c>AppCallbackHealthCheck/HealthCheck</c>, answering OK while <see cref="Healthy"/>.
+/// A job event for which <see cref="Succeeds"/> is false is answered with an INTERNAL error, as a failing handler would.
 /// </summary>
 public sealed class GrpcTestApp : IAsyncDisposable
 {
@@ -103,6 +104,7 @@ public sealed class GrpcTestApp : IAsyncDisposable
     private readonly HealthSwitch _health;
     public Channel<ReceivedJobEvent> Jobs { get; } = Channel.CreateUnbounded<ReceivedJobEvent>();
     public bool Healthy { get => _health.Healthy; set => _health.Healthy = value; }
+    public Func<JobEventRequest, bool> Succeeds { get => _health.Succeeds; set => _health.Succeeds = value; }
     public int Port { get; }
 
     private GrpcTestApp(WebApplication app, int port, HealthSwitch health)
@@ -115,6 +117,7 @@ public sealed class GrpcTestApp : IAsyncDisposable
     private sealed class HealthSwitch
     {
         public volatile bool Healthy = true;
+        public volatile Func<JobEventRequest, bool> Succeeds = _ => true;
     }
 
     public static async Task<GrpcTestApp> StartAsync(bool alphaOnly = false, bool healthCheck = false)
@@ -144,12 +147,12 @@ public sealed class GrpcTestApp : IAsyncDisposable
     private static IReadOnlyDictionary<string, string> Headers(ServerCallContext context) =>
         context.RequestHeaders.Where(h => !h.IsBinary).GroupBy(h => h.Key).ToDictionary(g => g.Key, g => g.First().Value);
 
-    private sealed class StableCallback(Channel<ReceivedJobEvent> jobs) : AppCallback.AppCallbackBase
+    private sealed class StableCallback(Channel<ReceivedJobEvent> jobs, HealthSwitch behaviour) : AppCallback.AppCallbackBase
     {
         public override async Task<JobEventResponse> OnJobEvent(JobEventRequest request, ServerCallContext context)
         {
             await jobs.Writer.WriteAsync(new ReceivedJobEvent("AppCallback", request, Headers(context)));
-            return new JobEventResponse();
+            return behaviour.Succeeds(request) ? new JobEventResponse() : throw new RpcException(new Status(StatusCode.Internal, "handler failed"));
         }
     }
 
@@ -189,21 +192,6 @@ public static class ChannelWaits
         catch (OperationCanceledException)
         {
             throw new TimeoutException($"{what} not received within {timeout}");
-        }
-    }
-
-    /// <summary>True if nothing arrives within the window (used to assert "no further deliveries").</summary>
-    public static async Task<bool> NothingWithinAsync<T>(this Channel<T> channel, TimeSpan window)
-    {
-        using var cts = new CancellationTokenSource(window);
-        try
-        {
-            await channel.Reader.WaitToReadAsync(cts.Token);
-            return false;
-        }
-        catch (OperationCanceledException)
-        {
-            return true;
         }
     }
 }

@@ -2,6 +2,8 @@ using System.Text;
 using Dapr.Client.Autogen.Grpc.v1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using TestSupport;
 
 namespace Platform.Sidecar.Tests;
 
@@ -124,6 +126,30 @@ public sealed class TriggerDeliveryTests(SchedulerFixture fixture)
         await alphaSidecar.GrpcClient().ScheduleJobAsync(new ScheduleJobRequest { Job = new Job { Name = "alpha", DueTime = "0s" } });
         var alpha = await alphaApp.Jobs.NextAsync(Wait, "alpha trigger");
         Assert.Equal(("AppCallbackAlpha", "alpha", "job/alpha"), (alpha.Service, alpha.Request.Name, alpha.Request.Method));
+    }
+
+    [Fact]
+    public async Task Grpc_app_that_fails_a_trigger_gets_it_again_per_the_failure_policy()
+    {
+        await using var app = await GrpcTestApp.StartAsync();
+        app.Succeeds = _ => false;
+        await using var sidecar = await Sidecars.StartAsync(fixture, Sidecars.UniqueAppId("grpc-fails"), app.Port, "grpc");
+        var grpc = sidecar.GrpcClient();
+        await grpc.ScheduleJobAsync(new ScheduleJobRequest { Job = new Job { Name = "fails", DueTime = "0s", FailurePolicy = new JobFailurePolicy
+        {
+            Constant = new JobFailurePolicyConstant { Interval = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)), MaxRetries = 2 },
+        } } });
+
+        var deliveries = new List<ReceivedJobEvent>();
+        for (var i = 0; i < 3; i++) deliveries.Add(await app.Jobs.NextAsync(Wait, $"delivery {i + 1} of 3"));
+        Assert.All(deliveries, d => Assert.Equal("fails", d.Request.Name));
+        // The scheduler deletes the one-shot job after the answer to its last retry: no delivery can follow that.
+        await Poll.UntilAsync(async () =>
+        {
+            try { await grpc.GetJobAsync(new GetJobRequest { Name = "fails" }); return false; }
+            catch (RpcException e) when (e.Status.Detail.Contains("code = NotFound")) { return true; }
+        }, Wait, "the job deleted after its last retry");
+        Assert.False(app.Jobs.Reader.TryRead(out var extra), $"a fourth delivery: {extra}");
     }
 
     [Fact]

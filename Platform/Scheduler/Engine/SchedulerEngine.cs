@@ -231,6 +231,12 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         return false;
     }
 
+    /// <summary>True while the job's trigger is due and held because no consumer of its app is connected.</summary>
+    public bool IsStaged(JobKey key)
+    {
+        lock (_gate) return _jobs.TryGetValue(key, out var s) && s.Staged && !s.Removed;
+    }
+
     /// <summary>Registers a consumer for the app's triggers. Staged triggers of that app are released at once.</summary>
     public JobStream OpenStream(string @namespace, string appId, bool acceptsJobs = true)
     {

@@ -32,6 +32,7 @@ public sealed class SchedulerAdminService(SchedulerEngine engine, IJobStore stor
                 Job = ProtocolMapping.ToProtocol(job),
                 Count = progress.Count,
                 Attempts = progress.Attempts,
+                Staged = engine.IsStaged(job.Key),
                 // A job the engine set aside says so, with the reason, where the dashboard shows the last result.
                 LastResult = quarantine is not null ? "quarantined: " + quarantine : progress.LastResult switch
                 {

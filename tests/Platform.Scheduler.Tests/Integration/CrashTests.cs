@@ -1,4 +1,8 @@
+using Google.Protobuf.WellKnownTypes;
 using Platform.SchedulerProtocol;
+using Platform.SchedulerProtocol.Admin;
+using Platform.SchedulerProtocol.Common;
+using TestSupport;
 using static Platform.Scheduler.Tests.Integration.SchedulerUnderTest;
 
 namespace Platform.Scheduler.Tests.Integration;
@@ -67,5 +71,53 @@ public class CrashTests
         Assert.Equal(0, await s.Process.StopAsync());
         await s.RestartAsync();
         Assert.Empty((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta("crash") })).Jobs);
+    }
+
+    [Fact]
+    public async Task KilledWithATriggerInFlightAndARetryPendingRedeliversAndKeepsTheAttempts()
+    {
+        const uint maxRetries = 2;
+        await using var s = await StartAsync();
+        var admin = new SchedulerAdmin.SchedulerAdminClient(s.Channel);
+        async Task<JobStatus> StatusAsync(string app) =>
+            Assert.Single((await admin.ListJobStatusesAsync(new ListJobStatusesRequest { AppId = app })).Jobs);
+
+        // "held" is taken and never answered: in flight when the scheduler dies.
+        var holder = await FakeSidecar.ConnectAsync(s.Channel, "holder", (_, _) => null);
+        await s.ScheduleAsync("held", due: "0s", app: "holder");
+        var held = (await holder.NextAsync()).Trigger;
+
+        // "flaky" fails its first delivery; its app then goes away, so the retry is pending (not sent) at the crash.
+        await using (var failing = await FakeSidecar.ConnectAsync(s.Channel, "retrier", (_, _) => false))
+        {
+            await s.ScheduleAsync("flaky", due: "0s", app: "retrier", policy: new JobFailurePolicy
+            {
+                Constant = new JobFailurePolicyConstant { Interval = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)), MaxRetries = maxRetries },
+            });
+            await failing.NextAsync();
+            await Poll.UntilAsync(async () => (await StatusAsync("retrier")).Attempts == 1, TimeSpan.FromSeconds(15), "the failed attempt recorded");
+        }
+
+        await s.Process.KillAsync();
+        await holder.Ended.WaitAsync(TimeSpan.FromSeconds(10));
+        await holder.DisposeAsync();
+        await s.RestartAsync();
+        admin = new SchedulerAdmin.SchedulerAdminClient(s.Channel);
+
+        // The attempt survived the crash: the job is still on its first tick with one failure behind it.
+        var flaky = await StatusAsync("retrier");
+        Assert.Equal((1u, 0u), (flaky.Attempts, flaky.Count));
+
+        await using var holderAgain = await FakeSidecar.ConnectAsync(s.Channel, "holder");
+        var redelivered = (await holderAgain.NextAsync(15)).Trigger;
+        Assert.Equal((held.Name, held.ScheduledTime), (redelivered.Name, redelivered.ScheduledTime));
+
+        await using var retrier = await FakeSidecar.ConnectAsync(s.Channel, "retrier", (_, _) => false);
+        for (var i = 0; i < maxRetries; i++) await retrier.NextAsync(15);
+        // Retries used up after 1 + maxRetries deliveries in all: no fresh set of retries after the restart.
+        await s.WaitForNoJobsAsync("retrier");
+        Assert.Empty(await retrier.BarrierAsync(s));
+        Assert.Equal((int)maxRetries, retrier.DeliveriesOf("flaky"));
+        await s.WaitForNoJobsAsync("holder");
     }
 }

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Platform.SchedulerProtocol;
+using TestSupport;
 
 namespace Platform.Scheduler.Tests.Integration;
 
@@ -126,13 +127,10 @@ internal sealed class FakeSidecar : IAsyncDisposable
         }
         // The barrier's success travels back on the stream; until the scheduler has deleted the barrier job, closing this
         // sidecar could leave the job behind to be redelivered into a later check.
-        while (true)
-        {
-            var jobs = await scheduler.Client.ListJobsAsync(new ListJobsRequest { Metadata = SchedulerUnderTest.Meta(AppId, Namespace) });
-            if (jobs.Jobs.All(j => j.Name != name)) return before;
-            if (timeout.IsCancellationRequested) throw new TimeoutException($"barrier {name} was not deleted within {seconds} s");
-            await Task.Delay(50, CancellationToken.None);
-        }
+        await Poll.UntilAsync(async () =>
+            (await scheduler.Client.ListJobsAsync(new ListJobsRequest { Metadata = SchedulerUnderTest.Meta(AppId, Namespace) })).Jobs.All(j => j.Name != name),
+            TimeSpan.FromSeconds(seconds), $"barrier {name} deleted");
+        return before;
     }
 
     public int DeliveriesOf(string name)

@@ -52,19 +52,9 @@ public sealed class SchedulerUnderTest : IAsyncDisposable
     /// Waits (bounded) until the app has no stored job left. The scheduler deletes a job once it has no tick left
     /// (repeats, retries or ttl used up), so this is its own statement that it will dispatch nothing more for them.
     /// </summary>
-    public async Task WaitForNoJobsAsync(string app = "app1", double seconds = 15)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var jobs = (await Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta(app) })).Jobs;
-            if (jobs.Count == 0) return;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{app} still has jobs after {seconds} s: {string.Join(", ", jobs.Select(j => j.Name))}");
-            // Deletion is committed by the store's writer a moment after the last result; no push API announces it.
-            await Task.Delay(50);
-        }
-    }
+    public Task WaitForNoJobsAsync(string app = "app1", double seconds = 15) =>
+        Poll.UntilAsync(async () => (await Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta(app) })).Jobs.Count == 0,
+            TimeSpan.FromSeconds(seconds), $"{app} having no jobs left");
 
     public async ValueTask DisposeAsync()
     {

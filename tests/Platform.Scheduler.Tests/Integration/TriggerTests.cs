@@ -148,7 +148,7 @@ public class TriggerTests
         // ... still stored, not counted, not failed ...
         var admin = new SchedulerAdmin.SchedulerAdminClient(s.Channel);
         var status = Assert.Single((await admin.ListJobStatusesAsync(new ListJobStatusesRequest { AppId = "later" })).Jobs);
-        Assert.Equal(("staged", 0u, 0u, ""), (status.Name, status.Count, status.Attempts, status.LastResult));
+        Assert.Equal(("staged", 0u, 0u, "", true), (status.Name, status.Count, status.Attempts, status.LastResult, status.Staged));
         // ... and delivered as soon as the app's sidecar connects.
         await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "later");
         Assert.Equal("staged", (await sidecar.NextAsync()).Trigger.Name);
