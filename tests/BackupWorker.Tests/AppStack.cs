@@ -12,6 +12,7 @@ public sealed class AppStack : IAsyncDisposable
 {
     private readonly List<IAsyncDisposable> _owned = [];
     private bool _withTokens;
+    private Dictionary<string, string?> _workerEnvironment = [];
 
     public const string DaprApiToken = "stack-dapr-token";
     public const string AppApiToken = "stack-app-token";
@@ -69,6 +70,7 @@ public sealed class AppStack : IAsyncDisposable
         workerEnv["Backup__DataDirectory"] = DataDirectory;
         foreach (var (k, v) in workerSettings) workerEnv[k] = v;
         workerEnv.TryAdd("Demo__Enabled", "false");
+        _workerEnvironment = workerEnv;
 
         if (workerBeforeSidecar)
         {
@@ -95,6 +97,14 @@ public sealed class AppStack : IAsyncDisposable
         await Api.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         ApiClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(60) };
         ApiClient.DefaultRequestHeaders.Add("X-Api-Key", OperatorKey);
+    }
+
+    /// <summary>Ends the worker with SIGKILL, as a crash would, and starts it again with the same settings.</summary>
+    public async Task KillAndRestartWorkerAsync()
+    {
+        await Worker.KillAsync();
+        Worker = StartApp("backupworker", "BackupWorker", _workerEnvironment);
+        await Worker.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
     }
 
     private TestProcess StartApp(string name, string project, IDictionary<string, string?> environment)

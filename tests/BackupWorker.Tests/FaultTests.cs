@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using TestSupport;
+using Xunit.Abstractions;
+
+namespace BackupWorker.Tests;
+
+/// <summary>
+/// Crashes under load: 200 recurring jobs at 1 Hz on one app and backup schedules on the worker, while the scheduler,
+/// then the load's sidecar, then the worker are killed with SIGKILL one at a time and restarted. Every tick of every
+/// job must arrive (at least once, as Dapr promises), every job must end after exactly its repeats, and every backup on
+/// disk must be whole.
+/// </summary>
+public sealed class FaultTests(ITestOutputHelper output)
+{
+    private const int Jobs = 200;
+    private const int Repeats = 15;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    /// <summary>The app of the load jobs: counts each job's deliveries and answers 200.</summary>
+    private sealed class CountingApp : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private int _total;
+        public ConcurrentDictionary<string, int> Deliveries { get; } = new();
+        public int Port { get; }
+        public int Total => Volatile.Read(ref _total);
+
+        private CountingApp(WebApplication app, int port)
+        {
+            _app = app;
+            Port = port;
+        }
+
+        public static async Task<CountingApp> StartAsync()
+        {
+            var port = FreePort.Next();
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+            var app = new CountingApp(builder.Build(), port);
+            app._app.MapPost("/job/{name}", (string name) =>
+            {
+                app.Deliveries.AddOrUpdate(name, 1, (_, n) => n + 1);
+                Interlocked.Increment(ref app._total);
+                return Results.Ok();
+            });
+            app._app.MapGet("/healthz", () => Results.Ok());
+            await app._app.StartAsync();
+            return app;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Scheduler_sidecar_and_worker_killed_in_turn_under_200_jobs_at_1_hz_lose_no_tick_and_corrupt_no_backup()
+    {
+        await using var stack = await AppStack.StartAsync(withTokens: true);
+        await using var load = await CountingApp.StartAsync();
+        await using var loadSidecar = await SidecarProcess.StartAsync(new SidecarSettings("load")
+        {
+            AppPort = load.Port, SchedulerHostAddress = stack.Scheduler.HostAddress, LogLevel = "warn",
+        });
+        await loadSidecar.WaitForSchedulerStreamAsync();
+        using var jobsApi = loadSidecar.Owns(new HttpClient { BaseAddress = new Uri(loadSidecar.HttpEndpoint), Timeout = TimeSpan.FromSeconds(60) });
+
+        string[] schedules = ["fault-a", "fault-b"];
+        foreach (var name in schedules)
+        {
+            var created = await stack.ApiClient.PostAsJsonAsync("/schedules", new
+            {
+                name, database = "my-prod-db", location = $"backups/{name}", schedule = "@every 2s", repeats = 8, retention = new { keepLast = 100 },
+            });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+        for (var i = 0; i < Jobs; i++)
+        {
+            using var body = new StringContent($$"""{"schedule":"@every 1s","repeats":{{Repeats}},"data":{{i}}}""", Encoding.UTF8, "application/json");
+            using var response = await jobsApi.PostAsync($"/v1.0-alpha1/jobs/load-{i}", body);
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        }
+
+        async Task LoadFlowsAsync(string after)
+        {
+            var from = load.Total;
+            await Poll.UntilAsync(() => Task.FromResult(load.Total >= from + Jobs), Patience, $"a round of load ticks {after}");
+        }
+
+        await LoadFlowsAsync("before the first crash");
+        var crashes = new List<string>();
+
+        await stack.Scheduler.KillAsync();
+        crashes.Add($"scheduler killed at {load.Total} deliveries");
+        await stack.Scheduler.RestartAsync();
+        await loadSidecar.WaitForSchedulerStreamAsync(Patience);
+        await LoadFlowsAsync("after the scheduler restart");
+
+        await loadSidecar.KillAsync();
+        crashes.Add($"load sidecar killed at {load.Total} deliveries");
+        await loadSidecar.RestartAsync();
+        await loadSidecar.WaitForSchedulerStreamAsync(Patience);
+        await LoadFlowsAsync("after the sidecar restart");
+
+        crashes.Add($"worker killed at {load.Total} deliveries");
+        await stack.KillAndRestartWorkerAsync();
+
+        // The scheduler deletes a job after its last tick's answer: once every job is gone, every count is final.
+        var pending = Enumerable.Range(0, Jobs).Select(i => $"load-{i}").ToHashSet();
+        await Poll.UntilAsync(async () =>
+        {
+            foreach (var name in pending.ToList())
+            {
+                using var response = await jobsApi.GetAsync($"/v1.0-alpha1/jobs/{name}");
+                if (response.StatusCode != HttpStatusCode.OK) pending.Remove(name);
+                else break;
+            }
+            return pending.Count == 0;
+        }, Patience, "every load job finishing its repeats");
+        foreach (var name in schedules) await stack.WaitForJobGoneAsync(name, Patience);
+
+        var expected = Jobs * Repeats;
+        var perJob = Enumerable.Range(0, Jobs).Select(i => load.Deliveries.GetValueOrDefault($"load-{i}")).ToList();
+        var lost = perJob.Sum(n => Math.Max(0, Repeats - n));
+        var duplicated = perJob.Sum(n => Math.Max(0, n - Repeats));
+        output.WriteLine($"triggers expected {expected}, delivered {load.Total}, duplicated {duplicated}, lost {lost}; {string.Join("; ", crashes)}");
+        Assert.Equal(0, lost);
+        Assert.Equal(expected + duplicated, load.Total);
+
+        // Every backup the worker kept is whole: its checksum file matches and it holds the source's rows.
+        var source = SqliteRows.Dump(Path.Combine(stack.DataDirectory, "databases", "my-prod-db.db"));
+        var backups = 0;
+        foreach (var name in schedules)
+        {
+            var directory = Path.Combine(stack.DataDirectory, "backups", name);
+            Assert.Empty(Directory.EnumerateFiles(directory, "*.partial", SearchOption.AllDirectories));
+            foreach (var file in Directory.EnumerateFiles(directory, "*.db", SearchOption.AllDirectories))
+            {
+                var checksum = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(file)));
+                Assert.StartsWith(checksum + "  ", await File.ReadAllTextAsync(file + ".sha256"));
+                Assert.Equal(source, SqliteRows.Dump(file));
+                backups++;
+            }
+            var runs = await stack.ApiClient.GetFromJsonAsync<JsonElement[]>($"/runs?schedule={name}&limit=1000");
+            Assert.Contains(runs!, r => r.GetProperty("outcome").GetString() == "Succeeded");
+        }
+        output.WriteLine($"backups on disk {backups}, all verified");
+        Assert.True(backups > 0);
+    }
+}
