@@ -49,6 +49,13 @@ public sealed class JobsViewTests(DemoAppFixture fixture)
         await WaitForJobAsync("to-delete", e => e.Snapshot.IsHidden);
         var schedule = await http.GetJsonAsync("/schedules/to-delete");
         Assert.Equal(JsonValueKind.Null, schedule.GetProperty("job").ValueKind);
+
+        // Created again under the same name: shown again, as the same resource (Aspire refuses a second one per id).
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync("/schedules/to-delete")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await http.PostAsJsonAsync("/schedules", new { name = "to-delete", database = "my-prod-db", schedule = "@every 1h" })).StatusCode);
+        var back = await WaitForJobAsync("to-delete", e => !e.Snapshot.IsHidden);
+        Assert.Same(shown.Resource, back.Resource);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync("/schedules/to-delete")).StatusCode);
     }
 
     private async Task<ResourceEvent> WaitForJobAsync(string name, Func<ResourceEvent, bool> predicate)

@@ -17,7 +17,7 @@ public sealed class WorkerRestartTests
         IReadOnlyCollection<int> pids;
         string dataDirectory;
         await using (var app = await RunningApp.StartAsync(
-                         ["--Demo:Schedule=@every 1s", $"--Demo:Repeats={Repeats}", "--Demo:KeepLast=100"], waitForCleanup: true))
+                         ["--Demo:Schedule=@every 2s", $"--Demo:Repeats={Repeats}", "--Demo:KeepLast=100"], waitForCleanup: true))
         {
             dataDirectory = app.DataDirectory;
             using var api = app.CreateHttpClient("backupapi");
@@ -36,8 +36,9 @@ public sealed class WorkerRestartTests
             await Poll.UntilAsync(async () => AppHealth(await sidecar.GetJsonAsync("/v1.0/metadata")) == "unhealthy" ? true : (bool?)null,
                 Timeout, "the sidecar marking its app unhealthy");
             var heldFrom = DateTimeOffset.UtcNow;
-            // Triggers fall due on the wall clock: let three of them come while nobody can take them.
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            // The scheduler's own word that a trigger fell due and is held for want of a consumer, as the dashboard shows it.
+            await app.Notifications.WaitForResourceAsync("prod-db-backup", e => e.Resource is DaprJobResource && e.Snapshot.State?.Text == "Held")
+                .WaitAsync(Timeout);
 
             var commands = app.App.Services.GetRequiredService<ResourceCommandService>();
             var started = await commands.ExecuteCommandAsync("backupworker", KnownResourceCommands.StartCommand);

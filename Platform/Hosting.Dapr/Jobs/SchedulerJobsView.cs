@@ -52,6 +52,11 @@ internal sealed partial class SchedulerJobsView(
                 // The scheduler restarts or is stopped from the dashboard: keep what is shown until it answers again.
                 LogUnreachable(logger, scheduler.Name, ex.StatusCode);
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A view must never stop the AppHost (a failed BackgroundService stops the host): log, try next tick.
+                LogViewFailed(logger, ex, scheduler.Name);
+            }
         }
         while (await NextTickAsync(timer, stoppingToken).ConfigureAwait(false));
     }
@@ -71,14 +76,16 @@ internal sealed partial class SchedulerJobsView(
             seen.Add(id);
             var properties = Properties(status);
             if (_shown.TryGetValue(id, out var shown) && !shown.Hidden && shown.Properties.SequenceEqual(properties)) continue;
-            // A job shown before keeps its resource; a new one, or one back after it was gone, gets a fresh one.
-            var job = shown is { Hidden: false } ? shown.Job
-                : WithDeleteCommand(new DaprJobResource(status.Name, status.Metadata.AppId, status.Metadata.Namespace), jobs);
+            // One resource per job id for the whole run: Aspire refuses a second instance under an id it has seen, so a
+            // job deleted and created again under its name comes back as the same resource.
+            var job = shown?.Job ?? WithDeleteCommand(new DaprJobResource(status.Name, status.Metadata.AppId, status.Metadata.Namespace), jobs);
             _shown[id] = new Shown(job, properties, Hidden: false);
             await notifications.PublishUpdateAsync(job, id, s => s with
             {
                 ResourceType = DaprJobResource.ResourceTypeName,
-                State = status.Attempts > 0 ? new ResourceStateSnapshot("Retrying", KnownResourceStateStyles.Warn) : new ResourceStateSnapshot("Scheduled", KnownResourceStateStyles.Success),
+                State = status.Staged ? new ResourceStateSnapshot("Held", KnownResourceStateStyles.Warn)
+                    : status.Attempts > 0 ? new ResourceStateSnapshot("Retrying", KnownResourceStateStyles.Warn)
+                    : new ResourceStateSnapshot("Scheduled", KnownResourceStateStyles.Success),
                 Properties = [new(ParentNameProperty, ParentId()), new(SourceProperty, Summary(status)), .. properties],
                 IconName = "CalendarLtr",
                 IsHidden = false,
@@ -159,12 +166,18 @@ internal sealed partial class SchedulerJobsView(
         new("Last result", string.IsNullOrEmpty(s.LastResult) ? "(none)" : s.LastResult),
         new("Next due", s.NextDue is null ? "(none)" : s.NextDue.ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture)),
         new("Attempts", s.Attempts.ToString(CultureInfo.InvariantCulture)),
+        new(HeldProperty, s.Staged ? "yes: due, and no sidecar of the app is connected to take it" : "no"),
     ];
+
+    internal const string HeldProperty = "Trigger held";
 
     private sealed record Shown(DaprJobResource Job, ImmutableArray<ResourcePropertySnapshot> Properties, bool Hidden);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Scheduler {Scheduler} did not answer the jobs view ({Status}); retrying")]
     private static partial void LogUnreachable(ILogger logger, string scheduler, StatusCode status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The jobs view of scheduler {Scheduler} failed to update; retrying")]
+    private static partial void LogViewFailed(ILogger logger, Exception exception, string scheduler);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted job {Job} of app {AppId} from the dashboard")]
     private static partial void LogDeleted(ILogger logger, string job, string appId);
