@@ -48,6 +48,7 @@ builder.Services.AddSingleton(sp => new SchedulerEngine(sp.GetRequiredService<IJ
 builder.Services.AddHostedService<EngineHostedService>();
 builder.Services.AddGrpc(o =>
 {
+    o.Interceptors.Add<EngineErrorInterceptor>();
     o.MaxReceiveMessageSize = limits.MaxMessageBytes;
     o.MaxSendMessageSize = limits.MaxMessageBytes;
 });

@@ -180,6 +180,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     /// </summary>
     public async Task ScheduleJobAsync(JobKey key, JobDefinition definition, bool overwrite, CancellationToken cancellationToken = default)
     {
+        ScopeValidator.Validate(key.Namespace, key.AppId);
         JobNameValidator.Validate(key.Name);
         // Malformed protobuf values are refused before anything is stored: a stored one could not be applied.
         RetryPolicy.Validate(definition.FailurePolicy);
@@ -235,17 +236,33 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         }
     }
 
-    public Task<StoredJob?> GetJobAsync(JobKey key, CancellationToken cancellationToken = default) => _store.GetAsync(key, cancellationToken);
+    /// <summary>The stored job, or null. A name that could not be a job's is refused (as Dapr's engine refuses it).</summary>
+    public Task<StoredJob?> GetJobAsync(JobKey key, CancellationToken cancellationToken = default)
+    {
+        ScopeValidator.Validate(key.Namespace, key.AppId);
+        JobNameValidator.Validate(key.Name);
+        return _store.GetAsync(key, cancellationToken);
+    }
 
-    public Task<IReadOnlyList<StoredJob>> ListJobsAsync(string @namespace, string appId, CancellationToken cancellationToken = default) =>
-        _store.ListAsync(@namespace, appId, cancellationToken);
+    public Task<IReadOnlyList<StoredJob>> ListJobsAsync(string @namespace, string appId, CancellationToken cancellationToken = default)
+    {
+        ScopeValidator.Validate(@namespace, appId);
+        return _store.ListAsync(@namespace, appId, cancellationToken);
+    }
 
-    /// <summary>Deletes a job; a missing job is not an error. A trigger in flight may still arrive; its result is ignored.</summary>
-    public Task DeleteJobAsync(JobKey key, CancellationToken cancellationToken = default) => _store.DeleteAsync(key, cancellationToken);
+    /// <summary>Deletes a job; a missing job is not an error, a name that could not be a job's is. A trigger in flight may
+    /// still arrive; its result is ignored.</summary>
+    public Task DeleteJobAsync(JobKey key, CancellationToken cancellationToken = default)
+    {
+        ScopeValidator.Validate(key.Namespace, key.AppId);
+        JobNameValidator.Validate(key.Name);
+        return _store.DeleteAsync(key, cancellationToken);
+    }
 
     /// <summary>Deletes the app's jobs whose name starts with the prefix ("" = all). The prefix must be name-like.</summary>
     public Task DeleteByNamePrefixAsync(string @namespace, string appId, string prefix, CancellationToken cancellationToken = default)
     {
+        ScopeValidator.Validate(@namespace, appId);
         JobNameValidator.Validate(prefix + "a");
         return _store.DeleteByPrefixAsync(@namespace, appId, prefix, cancellationToken);
     }
@@ -277,6 +294,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     /// <summary>Registers a consumer for the app's triggers. Staged triggers of that app are released at once.</summary>
     public JobStream OpenStream(string @namespace, string appId, bool acceptsJobs = true)
     {
+        ScopeValidator.Validate(@namespace, appId);
         var stream = new JobStream(this, Intern(@namespace), Intern(appId), acceptsJobs);
         lock (_gate)
         {

@@ -42,10 +42,6 @@ public sealed partial class SchedulerService(
         {
             throw new RpcException(new Status(StatusCode.AlreadyExists, e.Message));
         }
-        catch (Limits.JobQuotaException e)
-        {
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
-        }
         LogScheduled(logger, key.ToString());
         return new ScheduleJobResponse();
     }
