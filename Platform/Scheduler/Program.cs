@@ -7,13 +7,20 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Platform.Scheduler.Engine;
 using Platform.Scheduler.Hosting;
+using Platform.Scheduler.Limits;
 using Platform.Scheduler.Services;
 using Platform.Scheduler.Storage;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
-builder.Configuration.AddCommandLine(args, SchedulerOptions.SwitchMappings);
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string>(SchedulerOptions.SwitchMappings.Concat(SchedulerLimits.SwitchMappings)));
 var options = builder.Configuration.GetSection(SchedulerOptions.Section).Get<SchedulerOptions>() ?? new SchedulerOptions();
 builder.Services.Configure<SchedulerOptions>(builder.Configuration.GetSection(SchedulerOptions.Section));
+var limits = builder.Configuration.GetSection(SchedulerLimits.Section).Get<SchedulerLimits>() ?? new SchedulerLimits();
+if (limits.Validate() is { } invalidLimit)
+{
+    Console.Error.WriteLine(invalidLimit);
+    return 2;
+}
 
 var level = SchedulerOptions.ParseLogLevel(builder.Configuration["Scheduler:LogLevel"]);
 builder.Logging.SetMinimumLevel(level);
@@ -37,12 +44,13 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<IJobStore>(sp =>
     new SqliteJobStore(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.DataDir, sp.GetRequiredService<ILogger<SqliteJobStore>>()));
 builder.Services.AddSingleton(sp => new SchedulerEngine(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<TimeProvider>(),
-    sp.GetRequiredService<ILogger<SchedulerEngine>>()));
+    sp.GetRequiredService<ILogger<SchedulerEngine>>(), limits.ToEngineOptions()));
 builder.Services.AddHostedService<EngineHostedService>();
 builder.Services.AddGrpc(o =>
 {
-    o.MaxReceiveMessageSize = int.MaxValue;
-    o.MaxSendMessageSize = int.MaxValue;
+    o.Interceptors.Add<EngineErrorInterceptor>();
+    o.MaxReceiveMessageSize = limits.MaxMessageBytes;
+    o.MaxSendMessageSize = limits.MaxMessageBytes;
 });
 
 // Trigger spans are always created (their context travels to the sidecar); exported when OTLP is configured.
@@ -80,3 +88,4 @@ app.Lifetime.ApplicationStarted.Register(() =>
     app.Logger.LogInformation("Scheduler {Id} serving gRPC on {Address}:{Port}, data in {DataDir}",
         options.Id, options.ListenAddress, options.Port, Path.GetFullPath(options.DataDir)));
 app.Run();
+return 0;

@@ -26,9 +26,12 @@ public static class AppChannelFactory
         var options = services.GetRequiredService<IOptions<SidecarOptions>>().Value;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Sidecar.AppChannel");
         if (options.AppPortNumber is null) return new NoAppChannel(logger);
-        return options.AppIsGrpc
+        IAppChannel channel = options.AppIsGrpc
             ? new GrpcAppChannel(options, logger)
             : new HttpAppChannel(options, services.GetRequiredService<AppHttpClient>(), logger);
+        return options.AppJobTimeout > 0
+            ? new TimedAppChannel(channel, TimeSpan.FromMilliseconds(options.AppJobTimeout), services.GetRequiredService<TimeProvider>(), logger)
+            : channel;
     }
 }
 

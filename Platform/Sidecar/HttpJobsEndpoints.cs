@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 using Platform.Sidecar.Protos;
 using RuntimeJob = Dapr.Client.Autogen.Grpc.v1.Job;
 using RuntimeFailurePolicy = Dapr.Client.Autogen.Grpc.v1.JobFailurePolicy;
@@ -13,8 +14,6 @@ namespace Platform.Sidecar;
 /// <summary>The HTTP jobs API: POST/GET/DELETE <c>/v1.0-alpha1/jobs/{name}</c> and <c>/v1.0/jobs/{name}</c>, as daprd answers them.</summary>
 public static class HttpJobsEndpoints
 {
-    public const int MaxBodyBytes = 4 * 1024 * 1024;
-
     private static readonly JsonParser BodyParser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
 
     // The types daprd can render inside an Any in a GET answer; others fail as daprd fails (500 ERR_INTERNAL).
@@ -133,7 +132,8 @@ public static class HttpJobsEndpoints
 
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request)
     {
-        if (request.ContentLength > MaxBodyBytes) throw DaprErrors.BodyRead("stream too large");
+        var maxBodyBytes = request.HttpContext.RequestServices.GetRequiredService<IOptions<SidecarOptions>>().Value.MaxBodyBytes;
+        if (request.ContentLength > maxBodyBytes) throw DaprErrors.BodyRead("stream too large");
         // The usual case: a small body with a declared length, read straight into its final array.
         if (request.ContentLength is { } length)
         {
@@ -152,7 +152,7 @@ public static class HttpJobsEndpoints
         int read;
         while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
         {
-            if (buffer.Length + read > MaxBodyBytes) throw DaprErrors.BodyRead("stream too large");
+            if (buffer.Length + read > maxBodyBytes) throw DaprErrors.BodyRead("stream too large");
             buffer.Write(chunk, 0, read);
         }
         return buffer.ToArray();

@@ -68,8 +68,8 @@ builder.Services.AddHostedService<JobStreamWorker>();
 builder.Services.AddGrpc(o =>
 {
     o.Interceptors.Add<GrpcApiTokenInterceptor>();
-    o.MaxReceiveMessageSize = HttpJobsEndpoints.MaxBodyBytes;
-    o.MaxSendMessageSize = HttpJobsEndpoints.MaxBodyBytes;
+    o.MaxReceiveMessageSize = options.MaxBodyBytes;
+    o.MaxSendMessageSize = options.MaxBodyBytes;
 });
 builder.Services.AddGrpcReflection();
 

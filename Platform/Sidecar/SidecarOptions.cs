@@ -38,6 +38,15 @@ public sealed class SidecarOptions
     /// <summary>Address of the metrics listener; loopback unless told otherwise.</summary>
     public string MetricsListenAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>daprd's --max-body-size: bounds HTTP request bodies and gRPC messages (see <see cref="BodySize"/>).</summary>
+    public string MaxBodySize { get; set; } = BodySize.Default;
+    /// <summary>daprd's deprecated --dapr-http-max-request-size, in MB; wins over <see cref="MaxBodySize"/> when given.</summary>
+    public int? DaprHttpMaxRequestSize { get; set; }
+    /// <summary>Milliseconds the app may take to answer a job trigger; then the trigger counts as failed. 0 = no bound.</summary>
+    public int AppJobTimeout { get; set; } = 15 * 60 * 1000;
+
+    public int MaxBodyBytes => BodySize.Resolve(MaxBodySize, DaprHttpMaxRequestSize);
+
     public const int DefaultMetricsPort = 9090;
 
     public int MetricsPortNumber => MetricsPort ?? DefaultMetricsPort;
@@ -91,6 +100,9 @@ public static class SidecarFlags
         ["--enable-metrics"] = "Sidecar:EnableMetrics",
         ["--metrics-port"] = "Sidecar:MetricsPort",
         ["--metrics-listen-address"] = "Sidecar:MetricsListenAddress",
+        ["--max-body-size"] = "Sidecar:MaxBodySize",
+        ["--dapr-http-max-request-size"] = "Sidecar:DaprHttpMaxRequestSize",
+        ["--app-job-timeout"] = "Sidecar:AppJobTimeout",
     };
 
     /// <summary>Boolean flags: as with Go's flag package, the bare flag means true and "--flag=false" turns it off.</summary>
@@ -136,6 +148,9 @@ public static class SidecarFlags
             "--metrics-port" => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
                 ? value : throw Invalid(flag, value, "want a port number from 1 to 65535"),
             "--metrics-listen-address" => TryParseListenAddress(value, out _) ? value : throw Invalid(flag, value, "want an IP address or localhost"),
+            "--max-body-size" => BodySize.TryParse(value, out _) ? value : throw Invalid(flag, value, "want a size such as 4Mi, 512Ki or 1048576"),
+            "--dapr-http-max-request-size" or "--app-job-timeout" => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _)
+                ? value : throw Invalid(flag, value, "want a whole number"),
             _ => value,
         };
     }

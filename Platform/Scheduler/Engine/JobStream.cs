@@ -42,4 +42,5 @@ public sealed class JobStream : IDisposable
     public void Dispose() => _engine.CloseStream(this);
 }
 
-internal readonly record struct InFlightTrigger(JobState Job, long DispatchSeq, Activity? Activity);
+/// <param name="SentAt">Clock ticks when it was sent; unanswered past the ack timeout, it is taken back.</param>
+internal readonly record struct InFlightTrigger(JobState Job, long DispatchSeq, Activity? Activity, long SentAt);

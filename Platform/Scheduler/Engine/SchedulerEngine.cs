@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
+using Platform.Scheduler.Limits;
 using Platform.Scheduler.Schedules;
 using Platform.Scheduler.Storage;
 
@@ -15,6 +16,12 @@ public sealed class SchedulerEngineOptions
     public int PartitionCount { get; set; } = 1;
     /// <summary>Most triggers dispatched per pass before the loop yields.</summary>
     public int DispatchBatch { get; set; } = 4096;
+    /// <summary>Most jobs one (namespace, app id) may hold; 0 = no bound. Counts the jobs this replica owns.</summary>
+    public int MaxJobsPerApp { get; set; }
+    /// <summary>Largest serialized job data in bytes; 0 = no bound.</summary>
+    public int MaxJobDataBytes { get; set; }
+    /// <summary>How long a sent trigger may go unanswered before it is taken back and redelivered; infinite = never.</summary>
+    public TimeSpan TriggerAckTimeout { get; set; } = Timeout.InfiniteTimeSpan;
 }
 
 /// <summary>
@@ -41,6 +48,9 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     private readonly Dictionary<(string, string), List<JobState>> _staged = [];
     private readonly Dictionary<string, ISchedule> _schedules = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _interned = new(StringComparer.Ordinal);
+    private readonly AppJobCounts _appJobs = new();
+    /// <summary>When the in-flight triggers are next looked at for an overdue answer; MaxValue when none is in flight.</summary>
+    private long _nextAckCheck = long.MaxValue;
     private long _dispatchSeq;
     private long _armedFor = long.MaxValue;
     private int _streamCount;
@@ -59,6 +69,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     private readonly Counter<long> _triggersSent;
     private readonly Counter<long> _results;
     private readonly Histogram<double> _lateness;
+    private readonly Counter<long> _ackTimeouts;
 
     public SchedulerEngine(IJobStore store, TimeProvider? timeProvider = null, ILogger<SchedulerEngine>? logger = null,
         SchedulerEngineOptions? options = null)
@@ -73,6 +84,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         _triggersSent = _meter.CreateCounter<long>("scheduler.triggers.sent", "{trigger}", "Triggers sent to a stream");
         _results = _meter.CreateCounter<long>("scheduler.trigger.results", "{trigger}", "Trigger results by outcome");
         _lateness = _meter.CreateHistogram<double>("scheduler.trigger.lateness", "ms", "Send time minus due time");
+        _ackTimeouts = _meter.CreateCounter<long>("scheduler.trigger.ack_timeouts", "{trigger}", "Triggers taken back for redelivery after no answer within the ack timeout");
     }
 
     public int JobCount { get { lock (_gate) return _jobs.Count; } }
@@ -168,11 +180,15 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     /// </summary>
     public async Task ScheduleJobAsync(JobKey key, JobDefinition definition, bool overwrite, CancellationToken cancellationToken = default)
     {
+        ScopeValidator.Validate(key.Namespace, key.AppId);
         JobNameValidator.Validate(key.Name);
         // Malformed protobuf values are refused before anything is stored: a stored one could not be applied.
         RetryPolicy.Validate(definition.FailurePolicy);
         var now = _time.GetUtcNow();
         var timing = JobTiming.Resolve(new JobTimingSpec(definition.Schedule, definition.Repeats, definition.DueTime, definition.Ttl), now);
+        var data = definition.Data?.ToByteArray();
+        if (_options.MaxJobDataBytes > 0 && data is not null && data.Length > _options.MaxJobDataBytes)
+            throw new JobQuotaException($"job data is {data.Length} bytes, over the limit of {_options.MaxJobDataBytes} bytes per job");
         var job = new StoredJob
         {
             Key = key,
@@ -181,7 +197,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
             Repeats = definition.Repeats,
             DueTime = definition.DueTime,
             Ttl = definition.Ttl,
-            Data = definition.Data?.ToByteArray(),
+            Data = data,
             FailurePolicy = RetryPolicy.Normalize(definition.FailurePolicy).ToByteArray(),
             Created = timing.Created.UtcTicks,
             Due = timing.Due?.UtcTicks ?? TickCalculator.None,
@@ -189,20 +205,64 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
             TraceParent = definition.TraceParent,
             TraceState = definition.TraceState,
         };
-        if (!await _store.PutAsync(job, overwrite, cancellationToken)) throw new JobAlreadyExistsException(key);
+        var reserved = ReserveQuota(key);
+        try
+        {
+            if (!await _store.PutAsync(job, overwrite, cancellationToken)) throw new JobAlreadyExistsException(key);
+        }
+        finally
+        {
+            if (reserved) lock (_gate) _appJobs.Release(key);
+        }
     }
 
-    public Task<StoredJob?> GetJobAsync(JobKey key, CancellationToken cancellationToken = default) => _store.GetAsync(key, cancellationToken);
+    /// <summary>
+    /// Holds a place in the app's job quota for a new name until its write has been applied (the store tells the engine
+    /// before the write completes), so concurrent calls cannot together pass the bound. A name the app already holds
+    /// needs no place. Throws <see cref="JobQuotaException"/> when the app is full.
+    /// </summary>
+    private bool ReserveQuota(JobKey key)
+    {
+        var max = _options.MaxJobsPerApp;
+        if (max <= 0) return false;
+        lock (_gate)
+        {
+            if (_jobs.ContainsKey(key)) return false;
+            var held = _appJobs.Held(key);
+            if (held >= max)
+                throw new JobQuotaException($"app '{key.Namespace}||{key.AppId}' holds {held} jobs, the limit of {max} jobs per app");
+            _appJobs.Reserve(key);
+            return true;
+        }
+    }
 
-    public Task<IReadOnlyList<StoredJob>> ListJobsAsync(string @namespace, string appId, CancellationToken cancellationToken = default) =>
-        _store.ListAsync(@namespace, appId, cancellationToken);
+    /// <summary>The stored job, or null. A name that could not be a job's is refused (as Dapr's engine refuses it).</summary>
+    public Task<StoredJob?> GetJobAsync(JobKey key, CancellationToken cancellationToken = default)
+    {
+        ScopeValidator.Validate(key.Namespace, key.AppId);
+        JobNameValidator.Validate(key.Name);
+        return _store.GetAsync(key, cancellationToken);
+    }
 
-    /// <summary>Deletes a job; a missing job is not an error. A trigger in flight may still arrive; its result is ignored.</summary>
-    public Task DeleteJobAsync(JobKey key, CancellationToken cancellationToken = default) => _store.DeleteAsync(key, cancellationToken);
+    public Task<IReadOnlyList<StoredJob>> ListJobsAsync(string @namespace, string appId, CancellationToken cancellationToken = default)
+    {
+        ScopeValidator.Validate(@namespace, appId);
+        return _store.ListAsync(@namespace, appId, cancellationToken);
+    }
+
+    /// <summary>Deletes a job; a missing job is not an error, a name that could not be a job's is. A trigger in flight may
+    /// still arrive; its result is ignored.</summary>
+    public Task DeleteJobAsync(JobKey key, CancellationToken cancellationToken = default)
+    {
+        ScopeValidator.Validate(key.Namespace, key.AppId);
+        JobNameValidator.Validate(key.Name);
+        return _store.DeleteAsync(key, cancellationToken);
+    }
 
     /// <summary>Deletes the app's jobs whose name starts with the prefix ("" = all). The prefix must be name-like.</summary>
     public Task DeleteByNamePrefixAsync(string @namespace, string appId, string prefix, CancellationToken cancellationToken = default)
     {
+        ScopeValidator.Validate(@namespace, appId);
         JobNameValidator.Validate(prefix + "a");
         return _store.DeleteByPrefixAsync(@namespace, appId, prefix, cancellationToken);
     }
@@ -240,6 +300,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     /// <summary>Registers a consumer for the app's triggers. Staged triggers of that app are released at once.</summary>
     public JobStream OpenStream(string @namespace, string appId, bool acceptsJobs = true)
     {
+        ScopeValidator.Validate(@namespace, appId);
         var stream = new JobStream(this, Intern(@namespace), Intern(appId), acceptsJobs);
         lock (_gate)
         {
@@ -371,11 +432,11 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         catch (Exception e)
         {
             state = new JobState { Key = key, RowId = stored.RowId, PartitionId = stored.PartitionId };
-            _jobs[key] = state;
+            Track(state);
             Quarantine(state, "install", e);
             return;
         }
-        _jobs[key] = state;
+        Track(state);
         try
         {
             ScheduleNextTick(state, keepAttempts: true);
@@ -400,10 +461,16 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         LogQuarantined(_logger, error, state.Key.ToString(), stage);
     }
 
+    private void Track(JobState state)
+    {
+        if (_jobs.TryAdd(state.Key, state)) _appJobs.Added(state.Key);
+        else _jobs[state.Key] = state;
+    }
+
     private void Forget(JobState state)
     {
         state.Removed = true;
-        _jobs.Remove(state.Key);
+        if (_jobs.Remove(state.Key)) _appJobs.Removed(state.Key);
     }
 
     // ---- the trigger cycle -------------------------------------------------------------------------------
@@ -491,6 +558,8 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
                 {
                     pass = ++_passes;
                     now = _time.GetUtcNow().UtcTicks;
+                    // Unanswered triggers are taken back first, so that this pass already redelivers them.
+                    if (now >= _nextAckCheck) TakeBackUnanswered(now);
                     while (dispatched < _options.DispatchBatch && _queue.TryPeek(out var entry, out var due))
                     {
                         if (entry.Token != entry.Job.QueueToken || entry.Job.Removed || entry.Job.InFlight || entry.Job.Staged)
@@ -505,7 +574,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
                         catch (Exception e) { Quarantine(entry.Job, "dispatch", e); }
                         dispatched++;
                     }
-                    nextDue = _queue.TryPeek(out _, out var d) ? d : long.MaxValue;
+                    nextDue = Math.Min(_queue.TryPeek(out _, out var d) ? d : long.MaxValue, _nextAckCheck);
                     _armedFor = dispatched >= _options.DispatchBatch ? long.MinValue : nextDue;
                 }
                 LogPass(_logger, dispatched, nextDue == long.MaxValue ? -1 : TimeSpan.FromTicks(nextDue - now).TotalMilliseconds);
@@ -566,7 +635,8 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         state.DispatchSeq = ++_dispatchSeq;
         var id = ++stream.LastId;
         var activity = StartTriggerActivity(state);
-        stream.InFlight[id] = new InFlightTrigger(state, state.DispatchSeq, activity);
+        stream.InFlight[id] = new InFlightTrigger(state, state.DispatchSeq, activity, now);
+        if (_nextAckCheck == long.MaxValue && AckTimeoutTicks is { } timeout) _nextAckCheck = SaturatingAdd(now, timeout);
         stream.Channel.Writer.TryWrite(new JobTrigger
         {
             Id = id,
@@ -580,6 +650,46 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         });
         _triggersSent.Add(1);
         _lateness.Record(TimeSpan.FromTicks(Math.Max(0, now - state.FireAt)).TotalMilliseconds);
+    }
+
+    private long? AckTimeoutTicks => _options.TriggerAckTimeout == Timeout.InfiniteTimeSpan ? null : _options.TriggerAckTimeout.Ticks;
+
+    private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue - 1 : a + b;
+
+    /// <summary>
+    /// Resolves every trigger unanswered for the ack timeout as undeliverable: not counted, no failure policy, sent again
+    /// (to the app's next stream, or staged). A late answer to it is then ignored as unknown. The in-flight tables are
+    /// walked at most about eight times per timeout, so a trigger is taken back within 1⅛ timeouts of being sent.
+    /// </summary>
+    private void TakeBackUnanswered(long now)
+    {
+        if (AckTimeoutTicks is not { } timeout)
+        {
+            _nextAckCheck = long.MaxValue;
+            return;
+        }
+        var next = long.MaxValue;
+        List<(JobStream Stream, ulong Id)>? overdue = null;
+        foreach (var app in _streams.Values)
+        {
+            foreach (var stream in app.Streams)
+            {
+                foreach (var (id, flight) in stream.InFlight)
+                {
+                    var deadline = SaturatingAdd(flight.SentAt, timeout);
+                    if (deadline <= now) (overdue ??= []).Add((stream, id));
+                    else next = Math.Min(next, deadline);
+                }
+            }
+        }
+        foreach (var (stream, id) in overdue ?? [])
+        {
+            if (!stream.InFlight.Remove(id, out var flight)) continue;
+            _ackTimeouts.Add(1);
+            LogUnanswered(_logger, flight.Job.Key.ToString(), id, stream.AppId, TimeSpan.FromTicks(timeout).TotalSeconds);
+            Resolve(flight, TriggerOutcome.Undeliverable);
+        }
+        _nextAckCheck = next == long.MaxValue ? long.MaxValue : Math.Max(next, SaturatingAdd(now, Math.Max(1, timeout / 8)));
     }
 
     private Activity? StartTriggerActivity(JobState state)
@@ -741,6 +851,9 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {Key} is quarantined: {Stage} failed; it will not be dispatched until it is overwritten or deleted")]
     private static partial void LogQuarantined(ILogger logger, Exception exception, string key, string stage);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Trigger {TriggerId} of job {Key} got no answer from {AppId} within {Seconds} s; redelivering it")]
+    private static partial void LogUnanswered(ILogger logger, string key, ulong triggerId, string appId, double seconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A dispatch pass failed; retrying shortly")]
     private static partial void LogPassFailed(ILogger logger, Exception exception);

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -102,9 +103,14 @@ public static class JobNameValidator
         if (name is "." or "..") return "name must not be '.' or '..'";
         if (name.Length > MaxLength) return $"name must be no more than {MaxLength} characters";
         foreach (var c in name)
-        {
             if (c is '/' or '\\' or '#' or '?') return $"name must not contain '{c}'";
-            if (c < 0x20 || c == 0x7f) return "name must not contain control characters";
+        foreach (var rune in name.EnumerateRunes())
+        {
+            // C0, DEL and C1 controls, and characters that are invisible or break lines (bidi overrides, zero-width, BOM,
+            // tags, line separators) and so make a name display as another.
+            if (Rune.IsControl(rune)) return "name must not contain control characters";
+            if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+                return "name must not contain invisible formatting or line separator characters";
         }
         return null;
     }

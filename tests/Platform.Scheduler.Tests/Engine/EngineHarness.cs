@@ -10,13 +10,13 @@ internal sealed class EngineHarness : IAsyncDisposable
     public static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
     private readonly bool _ownsDir;
 
-    private EngineHarness(string dir, FakeTimeProvider time, bool ownsDir)
+    private EngineHarness(string dir, FakeTimeProvider time, bool ownsDir, SchedulerEngineOptions? options)
     {
         Directory = dir;
         Time = time;
         _ownsDir = ownsDir;
         Store = new SqliteJobStore(dir);
-        Engine = new SchedulerEngine(Store, time);
+        Engine = new SchedulerEngine(Store, time, options: options);
     }
 
     public string Directory { get; }
@@ -24,11 +24,11 @@ internal sealed class EngineHarness : IAsyncDisposable
     public SqliteJobStore Store { get; }
     public SchedulerEngine Engine { get; }
 
-    public static async Task<EngineHarness> StartAsync(string? dir = null, FakeTimeProvider? time = null)
+    public static async Task<EngineHarness> StartAsync(string? dir = null, FakeTimeProvider? time = null, SchedulerEngineOptions? options = null)
     {
         var owns = dir is null;
         dir ??= System.IO.Directory.CreateTempSubdirectory("engine-test-").FullName;
-        var h = new EngineHarness(dir, time ?? new FakeTimeProvider(Start), owns);
+        var h = new EngineHarness(dir, time ?? new FakeTimeProvider(Start), owns, options);
         await h.Engine.StartAsync();
         return h;
     }
@@ -36,8 +36,9 @@ internal sealed class EngineHarness : IAsyncDisposable
     public static JobKey Key(string name, string app = "app1") => new("default", app, name);
 
     public Task ScheduleAsync(string name, string? schedule = null, uint? repeats = null, string? due = null, string? ttl = null,
-        Platform.SchedulerProtocol.Common.JobFailurePolicy? policy = null, string app = "app1", bool overwrite = false) =>
-        Engine.ScheduleJobAsync(Key(name, app), new JobDefinition { Schedule = schedule, Repeats = repeats, DueTime = due, Ttl = ttl, FailurePolicy = policy }, overwrite);
+        Platform.SchedulerProtocol.Common.JobFailurePolicy? policy = null, string app = "app1", bool overwrite = false,
+        Google.Protobuf.WellKnownTypes.Any? data = null) =>
+        Engine.ScheduleJobAsync(Key(name, app), new JobDefinition { Schedule = schedule, Repeats = repeats, DueTime = due, Ttl = ttl, FailurePolicy = policy, Data = data }, overwrite);
 
     /// <summary>
     /// Waits (bounded) until the dispatch loop has looked at the current fake time and gone idle. Advancing the clock
