@@ -12,7 +12,8 @@ namespace BackupWorker.Restore;
 /// root (or over the configured database with <c>replace</c>, after a safety copy), atomically (a verified, fsynced
 /// temp file renamed into place); PostgreSQL with pg_restore into a new database renamed into place (the replaced
 /// one kept under another name). Every restore that gets as far as a backup is recorded, refused or not; a refusal
-/// touches nothing. Restores take the run locks of every schedule of the database, so no backup of it runs meanwhile.
+/// touches nothing. A restore over the backed-up database itself takes the run locks of every schedule of that
+/// database, so no backup of it runs meanwhile (409 while one does).
 /// </summary>
 public sealed class RestoreService(
     BackupCatalog catalog,
@@ -64,7 +65,9 @@ public sealed class RestoreService(
                 throw Refused(record, new RestoreProblemException(409, "Restore already running", $"A restore into '{plan.Target}' is in progress."));
             try
             {
-                using var locks = ScheduleLocks.TryAcquire(paths, SchedulesOf(backup), out var busy);
+                // A restore into a new file or database reads only the backup; one over the database itself must not
+                // race a backup reading it (and would give that backup a half-replaced source).
+                using var locks = plan.OverwritesSource ? ScheduleLocks.TryAcquire(paths, SchedulesOf(backup), out var busy) : ScheduleLocks.None(out busy);
                 if (locks is null)
                     throw Refused(record, new RestoreProblemException(409, "Backup running",
                         $"A backup of database '{backup.Database}' is running (schedule '{busy}'); restore it once that run has finished."));
@@ -174,6 +177,9 @@ public sealed class RestoreService(
     {
         string Target { get; }
 
+        /// <summary>The target is the backed-up database itself.</summary>
+        bool OverwritesSource { get; }
+
         /// <summary>Restores; returns where the replaced target was kept, if one was replaced.</summary>
         Task<string?> ExecuteAsync(CancellationToken cancellationToken);
     }
@@ -203,12 +209,14 @@ public sealed class RestoreService(
         if (exists && !request.Replace)
             throw new RestoreProblemException(409, "Target exists", $"The restore target '{target}' exists; send replace: true to replace it (a safety copy is kept).");
         var safety = exists ? Path.Combine(RestoreRoot, "safety-copies", $"{Path.GetFileNameWithoutExtension(target)}-{time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{id[..12]}.db") : null;
-        return new SqlitePlan(this, backup, target, safety, id);
+        return new SqlitePlan(this, backup, target, target == source, safety, id);
     }
 
-    private sealed class SqlitePlan(RestoreService service, BackupRun backup, string target, string? safetyCopy, string id) : IRestorePlan
+    private sealed class SqlitePlan(RestoreService service, BackupRun backup, string target, bool overwritesSource, string? safetyCopy, string id) : IRestorePlan
     {
         public string Target => target;
+
+        public bool OverwritesSource => overwritesSource;
 
         public async Task<string?> ExecuteAsync(CancellationToken cancellationToken)
         {
@@ -299,6 +307,8 @@ public sealed class RestoreService(
     {
         public string Target => target;
 
+        public bool OverwritesSource => target == server.Database;
+
         public async Task<string?> ExecuteAsync(CancellationToken cancellationToken)
         {
             await SqliteRestoreFiles.VerifyChecksumAsync(backup, cancellationToken);
@@ -381,6 +391,13 @@ internal sealed class ScheduleLocks : IDisposable
         }
         busy = null;
         return new ScheduleLocks(held);
+    }
+
+    /// <summary>No locks (nothing to hold).</summary>
+    public static ScheduleLocks None(out string? busy)
+    {
+        busy = null;
+        return new ScheduleLocks([]);
     }
 
     public void Dispose()

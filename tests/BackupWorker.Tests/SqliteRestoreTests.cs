@@ -190,7 +190,7 @@ public class SqliteRestoreTests
     }
 
     [Fact]
-    public async Task A_restore_while_a_backup_of_the_database_runs_is_a_409_and_touches_nothing()
+    public async Task A_restore_over_the_database_while_a_backup_of_it_runs_is_a_409_and_touches_nothing()
     {
         var (engine, source, backup, _) = await BackedUpAndChangedAsync();
         using var _ = engine;
@@ -203,9 +203,14 @@ public class SqliteRestoreTests
 
             Assert.Equal(409, refused.Status);
             Assert.Contains("schedule 'hourly'", refused.Message);
+            Assert.Equal(before, await File.ReadAllBytesAsync(source));
+            Assert.False(Directory.Exists(engine.RestoreRoot));
+
+            // A restore into a new file reads only the backup: it need not wait for the run.
+            var aside = await engine.RestoreService.RestoreAsync(new RestoreRequest(BackupId: backup.Id, Target: "aside.db"), CancellationToken.None);
+            Assert.Equal(RunOutcome.Succeeded, aside.Outcome);
         }
         Assert.Equal(before, await File.ReadAllBytesAsync(source));
-        Assert.False(Directory.Exists(engine.RestoreRoot));
 
         // Once the run has ended the same restore goes through.
         var restore = await engine.RestoreService.RestoreAsync(new RestoreRequest(BackupId: backup.Id, Replace: true), CancellationToken.None);
