@@ -64,14 +64,14 @@ restore() { local t0 code; t0=$(now)
 timed() { local t0; t0=$(now); "$@" >/dev/null; echo "$(now) - $t0" | bc; }
 
 echo "SQLite: database $(mb "$work/source.db") MB, backup $(mb "$lite_file") MB.   PostgreSQL: database ${pg_size} MB, custom-format dump $(mb "$shop_file") MB"
-printf '%-4s %-16s %-20s %-14s %-22s %-30s\n' run 'sqlite ours (s)' 'sqlite3 .restore (s)' 'sqlite cp (s)' 'postgres ours (s)' 'postgres createdb+pg_restore (s)'
+printf '%-4s %-16s %-20s %-14s %-22s %-34s %s\n' run 'sqlite ours (s)' 'sqlite3 .restore (s)' 'sqlite cp (s)' 'postgres ours (s)' 'postgres createdb+pg_restore (s)' 'load avg'
 for i in $(seq 1 "$runs"); do
   ours=$(restore "{\"backupId\":\"$lite_id\",\"target\":\"bench/ours-$i.db\"}")
   dot=$(timed sqlite3 "$work/peer-$i.db" ".restore '$lite_file'")
   copy=$(timed sh -c "cp '$lite_file' '$work/copy-$i.db' && sync '$work/copy-$i.db'")
   pg_ours=$(restore "{\"backupId\":\"$shop_id\",\"target\":\"shop_ours_$i\",\"create\":true}")
   pg_peer=$(timed sh -c "createdb -h 127.0.0.1 -p $pgport -U postgres -T template0 shop_peer_$i && pg_restore -h 127.0.0.1 -p $pgport -U postgres --exit-on-error -d shop_peer_$i '$shop_file'")
-  printf '%-4s %-16.2f %-20.2f %-14.2f %-22.2f %-30.2f\n' "$i" "$ours" "$dot" "$copy" "$pg_ours" "$pg_peer"
+  printf '%-4s %-16.2f %-20.2f %-14.2f %-22.2f %-34.2f %s\n' "$i" "$ours" "$dot" "$copy" "$pg_ours" "$pg_peer" "$(cut -d' ' -f1 /proc/loadavg)"
   rm -f "$work/peer-$i.db" "$work/copy-$i.db" "$work/data/restores/bench/ours-$i.db"
   psql_ -d postgres -c "DROP DATABASE shop_ours_$i" -c "DROP DATABASE shop_peer_$i" >/dev/null
 done

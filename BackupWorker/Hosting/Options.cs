@@ -70,6 +70,9 @@ public sealed class DemoOptions
     /// <summary>Retention of the demo schedule: keep the newest N backups.</summary>
     public int? KeepLast { get; set; } = 5;
 
+    /// <summary>Restore drill of every Nth backup of the demo schedule (null: no drills).</summary>
+    public int? DrillEvery { get; set; } = 5;
+
     /// <summary>Upper bound on waiting for the sidecar before the demo job is given up (logged).</summary>
     public TimeSpan SidecarWait { get; set; } = TimeSpan.FromMinutes(5);
 }

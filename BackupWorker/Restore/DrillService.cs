@@ -50,7 +50,7 @@ public sealed class DrillService(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.DrillFailed("-", run.Id, run.Schedule, run.Database, e.Message);
+            logger.ManifestFailed(run.File ?? run.Id, e.Message);
         }
         catch (OperationCanceledException) { } // The run's time is up; the backup itself stands.
     }
@@ -59,7 +59,7 @@ public sealed class DrillService(
     public async Task<DrillRecord> DrillAsync(BackupRun backup, string trigger, CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
-        var drill = new DrillRecord(Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, RunOutcome.Running, null, null, null);
+        var drill = new DrillRecord(Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, DrillOutcome.Running, null, null, null);
         restores.UpsertDrill(drill);
         using var activity = BackupTelemetry.Source.StartActivity("drill " + backup.Database);
         activity?.SetTag("backup.drill_id", drill.Id);
@@ -81,7 +81,7 @@ public sealed class DrillService(
             drill = drill with { Actual = actual };
             if (expected.Differences(actual) is { Count: > 0 } differences)
                 throw new RestoreProblemException(422, "Drill found differences", "The restored copy differs from what the backup recorded: " + string.Join("; ", differences));
-            drill = drill with { EndedAt = time.GetUtcNow(), Outcome = RunOutcome.Succeeded };
+            drill = drill with { EndedAt = time.GetUtcNow(), Outcome = DrillOutcome.Succeeded };
             restores.UpsertDrill(drill);
             logger.DrillSucceeded(drill.Id, backup.Id, backup.Schedule, backup.Database, actual.Tables.Count);
             telemetry.Drills.Add(1, new("outcome", "succeeded"), new("db.name", backup.Database));
@@ -89,12 +89,14 @@ public sealed class DrillService(
         }
         catch (Exception e)
         {
-            var error = e is OperationCanceledException ? $"The drill was cancelled or exceeded its time limit ({options.Value.RestoreTimeout})." : e.Message;
-            drill = drill with { EndedAt = time.GetUtcNow(), Outcome = RunOutcome.Failed, Error = error };
+            var cancelled = e is OperationCanceledException;
+            var error = cancelled ? $"The drill was cancelled or exceeded its time limit ({options.Value.RestoreTimeout}); it proves nothing about the backup." : e.Message;
+            drill = drill with { EndedAt = time.GetUtcNow(), Outcome = cancelled ? DrillOutcome.Cancelled : DrillOutcome.Failed, Error = error };
             restores.UpsertDrill(drill);
             activity?.SetStatus(ActivityStatusCode.Error, error);
-            logger.DrillFailed(drill.Id, backup.Id, backup.Schedule, backup.Database, error);
-            telemetry.Drills.Add(1, new("outcome", "failed"), new("db.name", backup.Database));
+            if (cancelled) logger.DrillCancelled(drill.Id, backup.Id, error);
+            else logger.DrillFailed(drill.Id, backup.Id, backup.Schedule, backup.Database, error);
+            telemetry.Drills.Add(1, new("outcome", cancelled ? "cancelled" : "failed"), new("db.name", backup.Database));
             return drill;
         }
     }

@@ -135,7 +135,7 @@ public sealed class RestoreCatalog
         var list = new List<DrillRecord>();
         while (reader.Read())
             list.Add(new DrillRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), Parse(reader.GetString(5)),
-                reader.IsDBNull(6) ? null : Parse(reader.GetString(6)), Enum.Parse<RunOutcome>(reader.GetString(7)), NullableString(reader, 8),
+                reader.IsDBNull(6) ? null : Parse(reader.GetString(6)), Enum.Parse<DrillOutcome>(reader.GetString(7)), NullableString(reader, 8),
                 NullableString(reader, 9) is { } e ? JsonSerializer.Deserialize<DatabaseManifest>(e, Json) : null,
                 NullableString(reader, 10) is { } a ? JsonSerializer.Deserialize<DatabaseManifest>(a, Json) : null));
         return list;

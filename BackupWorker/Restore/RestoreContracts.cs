@@ -50,10 +50,17 @@ public sealed record DatabaseManifest(string SchemaHash, IReadOnlyList<TableRows
     }
 }
 
+/// <summary>
+/// How a drill ended. <see cref="Cancelled"/> (stopped, or out of time) proves nothing either way, so unlike
+/// <see cref="Failed"/> it does not mark the backup not restorable.
+/// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<DrillOutcome>))]
+public enum DrillOutcome { Running, Succeeded, Failed, Cancelled }
+
 /// <summary>One restore drill: the backup restored into scratch and compared with what was recorded at backup time.</summary>
 public sealed record DrillRecord(
     string Id, string BackupId, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
-    RunOutcome Outcome, string? Error, DatabaseManifest? Expected, DatabaseManifest? Actual);
+    DrillOutcome Outcome, string? Error, DatabaseManifest? Expected, DatabaseManifest? Actual);
 
 /// <summary>Drill every <see cref="Every"/>th successful backup of a schedule; null turns drills off.</summary>
 public sealed record DrillPolicyRequest(int? Every);

@@ -47,9 +47,10 @@ public static class RestoreEndpoints
             var run = catalog.GetRun(id);
             if (run is null || run.Outcome != RunOutcome.Succeeded || run.PrunedAt is not null) return BackupNotFound(id);
             var drill = await drills.DrillAsync(run, "manual", ct);
-            return drill.Outcome == RunOutcome.Succeeded
+            return drill.Outcome == DrillOutcome.Succeeded
                 ? TypedResults.Ok(drill)
-                : TypedResults.Problem(drill.Error, statusCode: 422, title: "Drill failed", extensions: new Dictionary<string, object?> { ["drill"] = drill });
+                : TypedResults.Problem(drill.Error, statusCode: drill.Outcome == DrillOutcome.Cancelled ? 503 : 422,
+                    title: drill.Outcome == DrillOutcome.Cancelled ? "Drill cancelled" : "Drill failed", extensions: new Dictionary<string, object?> { ["drill"] = drill });
         });
 
         app.MapPut("/schedules/{name}/drill", Results<Ok<DrillPolicy>, ValidationProblem, ProblemHttpResult> (string name, DrillPolicyRequest request, BackupCatalog catalog, RestoreCatalog restores) =>

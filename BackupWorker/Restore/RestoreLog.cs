@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(106, LogLevel.Warning, "Could not record what backup file {File} holds; drills of it will fail: {Error}")]
     public static partial void ManifestFailed(this ILogger logger, string file, string error);
+
+    [LoggerMessage(107, LogLevel.Warning, "Drill {DrillId} of backup {BackupId} did not finish: {Error}")]
+    public static partial void DrillCancelled(this ILogger logger, string drillId, string backupId, string error);
 }

@@ -152,7 +152,7 @@ public class PostgresRestoreTests
 
         var drill = await s.Engine.Drills.DrillAsync(s.Backup, "manual", CancellationToken.None);
 
-        Assert.True(drill.Outcome == RunOutcome.Succeeded, drill.Error);
+        Assert.True(drill.Outcome == DrillOutcome.Succeeded, drill.Error);
         Assert.Equal(manifest.SchemaHash, drill.Actual!.SchemaHash);
         Assert.Equal("postgres,shop,template0,template1", await s.Server.PsqlAsync("postgres", Databases)); // scratch dropped
 
@@ -164,7 +164,7 @@ public class PostgresRestoreTests
         }
         var failed = await s.Engine.Drills.DrillAsync(s.Backup, "manual", CancellationToken.None);
 
-        Assert.Equal(RunOutcome.Failed, failed.Outcome);
+        Assert.Equal(DrillOutcome.Failed, failed.Outcome);
         Assert.False(s.Engine.Restores.IsRestorable(s.Backup.Id));
         Assert.Equal([failed.Id, drill.Id], s.Engine.Restores.ListDrills(backupId: s.Backup.Id).Select(d => d.Id));
     }

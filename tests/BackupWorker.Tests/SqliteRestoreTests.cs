@@ -234,7 +234,7 @@ public class SqliteRestoreTests
 
         var drills = engine.Restores.ListDrills(schedule: "prod-db-backup");
         Assert.Equal([runs[3].Id, runs[1].Id], drills.Select(d => d.BackupId));
-        Assert.All(drills, d => Assert.True(d.Outcome == RunOutcome.Succeeded, d.Error));
+        Assert.All(drills, d => Assert.True(d.Outcome == DrillOutcome.Succeeded, d.Error));
         Assert.All(drills, d => Assert.Equal("every 2", d.Trigger));
         var drill = drills[0];
         Assert.Equal(drill.Expected!.SchemaHash, drill.Actual!.SchemaHash);
@@ -254,14 +254,27 @@ public class SqliteRestoreTests
 
         var drill = await engine.Drills.DrillAsync(damaged, "manual", CancellationToken.None);
 
-        Assert.Equal(RunOutcome.Failed, drill.Outcome);
+        Assert.Equal(DrillOutcome.Failed, drill.Outcome);
         Assert.Contains("SHA-256", drill.Error);
         var recorded = Assert.Single(engine.Restores.ListDrills(backupId: damaged.Id));
-        Assert.Equal((drill.Id, RunOutcome.Failed, drill.Error), (recorded.Id, recorded.Outcome, recorded.Error));
+        Assert.Equal((drill.Id, DrillOutcome.Failed, drill.Error), (recorded.Id, recorded.Outcome, recorded.Error));
         Assert.False(engine.Restores.IsRestorable(damaged.Id));
         var refused = await RefusedAsync(engine, new RestoreRequest(BackupId: damaged.Id));
         Assert.Equal((409, "Backup not restorable"), (refused.Status, refused.Title));
         Assert.Equal(404, (await RefusedAsync(engine, new RestoreRequest(Schedule: older.Schedule))).Status); // its only backup
+    }
+
+    [Fact]
+    public async Task A_drill_that_is_cancelled_proves_nothing_and_leaves_the_backup_restorable()
+    {
+        var (engine, _, backup, _) = await BackedUpAndChangedAsync();
+        using var _ = engine;
+
+        var drill = await engine.Drills.DrillAsync(backup, "manual", new CancellationToken(canceled: true));
+
+        Assert.Equal(DrillOutcome.Cancelled, drill.Outcome);
+        Assert.Equal(DrillOutcome.Cancelled, Assert.Single(engine.Restores.ListDrills(backupId: backup.Id)).Outcome);
+        Assert.True(engine.Restores.IsRestorable(backup.Id));
     }
 
     [Fact]
@@ -275,7 +288,7 @@ public class SqliteRestoreTests
 
         var drill = await engine.Drills.DrillAsync(backup, "manual", CancellationToken.None);
 
-        Assert.Equal(RunOutcome.Failed, drill.Outcome);
+        Assert.Equal(DrillOutcome.Failed, drill.Outcome);
         Assert.Contains("table orders has 200 rows instead of 201", drill.Error);
         Assert.False(engine.Restores.IsRestorable(backup.Id));
     }
