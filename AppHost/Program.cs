@@ -17,11 +17,14 @@ for (var replica = 2; replica <= workerReplicas; replica++) AddWorker($"backupwo
 // The operators' API key: generated once and kept in the AppHost's user secrets, shown (masked) in the dashboard.
 var apiKey = builder.AddParameter("backupapi-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
-builder.AddProject<Projects.BackupApi>("backupapi")
+var api = builder.AddProject<Projects.BackupApi>("backupapi")
     .WithDaprSidecar(new DaprSidecarOptions { AppId = "backupapi" })
     .WithEnvironment("BackupApi__ApiKey", apiKey)
     .WithHttpHealthCheck("/health")
     .WaitFor(worker);
+
+// "Restore latest into scratch" and "Show restore drills" in the worker's actions menu.
+worker.WithRestoreCommands(api, apiKey, builder.Configuration["Demo:Database"] ?? "my-prod-db");
 
 builder.Build().Run();
 

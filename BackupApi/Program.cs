@@ -95,6 +95,8 @@ api.MapGet("/runs", async Task<Results<Ok<List<BackupRun>>, ProblemHttpResult>> 
 })
 .WithTags("Backups").WithName("ListRuns").WithSummary("Every backup run, succeeded or failed (newest first)");
 
+api.MapRestoreApi();
+
 app.Run();
 
 static Results<Created<ScheduleView>, ValidationProblem, ProblemHttpResult> Fail(WorkerResult<ScheduleView> result) =>

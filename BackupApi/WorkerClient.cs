@@ -16,7 +16,7 @@ public sealed record WorkerResult<T>(T? Value, HttpStatusCode Status, ProblemDet
 /// <c>{DAPR_HTTP_ENDPOINT}/v1.0/invoke/backupworker/method/...</c>), as Dapr's two-app jobs quickstart does: the worker
 /// owns the jobs because triggers go back to the app id that scheduled them.
 /// </summary>
-public sealed class WorkerClient(HttpClient http)
+public sealed partial class WorkerClient(HttpClient http)
 {
     public const string AppId = "backupworker";
 

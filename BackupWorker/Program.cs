@@ -1,6 +1,7 @@
 using BackupWorker.Backups;
 using BackupWorker.Demo;
 using BackupWorker.Hosting;
+using BackupWorker.Restore;
 using BackupWorker.Schedules;
 using Microsoft.Extensions.Options;
 using Platform.Jobs.Extensions;
@@ -24,6 +25,11 @@ builder.Services.AddSingleton<IDatabaseBackupProvider, PostgresBackupProvider>()
 builder.Services.AddSingleton<BackupRunner>();
 builder.Services.AddSingleton<BackupJobHandler>();
 builder.Services.AddSingleton<ScheduleService>();
+builder.Services.AddSingleton<RestoreCatalog>();
+builder.Services.AddSingleton<PostgresTools>();
+builder.Services.AddSingleton<DatabaseManifests>();
+builder.Services.AddSingleton<RestoreService>();
+builder.Services.AddSingleton<DrillService>();
 builder.Services.AddDaprJobsClient();
 builder.Services.AddHostedService<DemoJobScheduler>();
 builder.Services.AddProblemDetails();
@@ -41,6 +47,7 @@ if (BackupFiles.SweepPartials(backupRoot) is { Count: > 0 } swept) app.Logger.Pa
 app.UseAppApiToken(app.Configuration["APP_API_TOKEN"]);
 app.MapDefaultEndpoints();
 app.MapWorkerEndpoints();
+app.MapRestoreEndpoints();
 app.MapDaprScheduledJobHandler(
     (string jobName, ReadOnlyMemory<byte> payload, BackupJobHandler handler, CancellationToken cancellationToken) =>
         handler.HandleAsync(jobName, payload, cancellationToken),

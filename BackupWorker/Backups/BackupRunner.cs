@@ -19,7 +19,8 @@ public sealed class BackupRunner(
     IEnumerable<IDatabaseBackupProvider> providers,
     BackupTelemetry telemetry,
     TimeProvider time,
-    ILogger<BackupRunner> logger)
+    ILogger<BackupRunner> logger,
+    Restore.DrillService? drills = null)
 {
     public const string ChecksumExtension = ".sha256";
 
@@ -97,11 +98,14 @@ public sealed class BackupRunner(
             tempFile = Path.Combine(directory, $".{fileName}{BackupFiles.PartialSuffix}");
             string checksum;
             long bytes;
+            Restore.DatabaseManifest? manifest;
             // Created here (0600, exclusive, never through a link) and held open while the provider writes into it.
             await using (var held = BackupFiles.CreatePrivate(tempFile))
             {
                 await provider.BackupAsync(run.Database, database, tempFile, cancellationToken);
                 await provider.VerifyAsync(tempFile, cancellationToken);
+                // What the copy holds (tables, rows, schema), for restore drills to compare with.
+                manifest = drills is null ? null : await drills.CaptureManifestAsync(provider.Provider, tempFile, cancellationToken);
                 held.Flush(flushToDisk: true); // fsync: the inode's data, whoever wrote it.
                 held.Position = 0;
                 checksum = Convert.ToHexStringLower(await SHA256.HashDataAsync(held, cancellationToken));
@@ -128,6 +132,7 @@ public sealed class BackupRunner(
             telemetry.Duration.Record(seconds, new("outcome", "succeeded"), new("db.name", run.Database));
 
             if (record is not null && !redirected) ApplyRetention(schedule, record.Instance, run.Id);
+            if (drills is not null) await drills.AfterBackupAsync(run, manifest, cancellationToken);
             return run;
         }
         // Whatever went wrong, the run must end recorded as failed and the trigger answered, never left "Running".

@@ -15,7 +15,8 @@ public sealed class DemoJobScheduler(
     DaprJobsClient jobs,
     BackupCatalog catalog,
     TimeProvider time,
-    ILogger<DemoJobScheduler> logger) : BackgroundService
+    ILogger<DemoJobScheduler> logger,
+    Restore.RestoreCatalog? restores = null) : BackgroundService
 {
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(10);
 
@@ -64,6 +65,7 @@ public sealed class DemoJobScheduler(
 
         catalog.UpsertSchedule(new ScheduleRecord(demo.JobName, demo.Database, demo.BackupLocation, demo.Schedule, demo.Repeats > 0 ? demo.Repeats : null, null, null,
             new RetentionRule(demo.KeepLast, null), time.GetUtcNow()));
+        restores?.SetDrillPolicy(demo.JobName, catalog.GetSchedule(demo.JobName)?.Instance, demo.DrillEvery);
         try
         {
             await jobs.ScheduleJobAsync(demo.JobName, DaprJobSchedule.FromExpression(demo.Schedule),

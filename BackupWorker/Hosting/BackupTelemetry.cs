@@ -19,12 +19,18 @@ public sealed class BackupTelemetry : IDisposable
         Bytes = _meter.CreateCounter<long>("backup.bytes", "By", "Bytes written by successful backups.");
         Duration = _meter.CreateHistogram<double>("backup.duration", "s", "Duration of backup runs.");
         Pruned = _meter.CreateCounter<long>("backup.pruned", "{backup}", "Backups removed by retention.");
+        Restores = _meter.CreateCounter<long>("backup.restores", "{restore}", "Restores by outcome.");
+        RestoreDuration = _meter.CreateHistogram<double>("backup.restore.duration", "s", "Duration of restores.");
+        Drills = _meter.CreateCounter<long>("backup.drills", "{drill}", "Restore drills by outcome.");
     }
 
     public Counter<long> Runs { get; }
     public Counter<long> Bytes { get; }
     public Histogram<double> Duration { get; }
     public Counter<long> Pruned { get; }
+    public Counter<long> Restores { get; }
+    public Histogram<double> RestoreDuration { get; }
+    public Counter<long> Drills { get; }
 
     public void Dispose() => _meter.Dispose();
 }

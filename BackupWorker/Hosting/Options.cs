@@ -25,6 +25,15 @@ public sealed class BackupOptions
 
     /// <summary>How long one trigger's backup may take before it is abandoned (and reported failed).</summary>
     public TimeSpan RunTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Where SQLite restores and safety copies go (relative to the data directory; default <c>restores</c>).</summary>
+    public string RestoreRoot { get; set; } = "restores";
+
+    /// <summary>psql, used by PostgreSQL restores to create, rename and drop databases.</summary>
+    public string PsqlPath { get; set; } = "psql";
+
+    /// <summary>How long one restore or drill may take before it is abandoned (and recorded failed).</summary>
+    public TimeSpan RestoreTimeout { get; set; } = TimeSpan.FromMinutes(30);
 }
 
 public sealed class DatabaseOptions
@@ -60,6 +69,9 @@ public sealed class DemoOptions
 
     /// <summary>Retention of the demo schedule: keep the newest N backups.</summary>
     public int? KeepLast { get; set; } = 5;
+
+    /// <summary>Restore drill of every Nth backup of the demo schedule (null: no drills).</summary>
+    public int? DrillEvery { get; set; } = 5;
 
     /// <summary>Upper bound on waiting for the sidecar before the demo job is given up (logged).</summary>
     public TimeSpan SidecarWait { get; set; } = TimeSpan.FromMinutes(5);

@@ -32,6 +32,9 @@ public sealed class AppStack : IAsyncDisposable
     public TestProcess Api { get; private set; } = null!;
     public HttpClient ApiClient { get; private set; } = null!;
 
+    /// <summary>The port BackupWorker itself listens on (behind the app token).</summary>
+    public int WorkerPort { get; private set; }
+
     /// <summary>BackupApi's operator key, as the AppHost's secret parameter gives it.</summary>
     public const string OperatorKey = "stack-operator-key-0123456789";
 
@@ -60,7 +63,7 @@ public sealed class AppStack : IAsyncDisposable
         _owned.Add(Scheduler);
         Directory.CreateDirectory(Scheduler.DataDir);
 
-        var workerPort = FreePort.Next();
+        var workerPort = WorkerPort = FreePort.Next();
         var workerSidecarSettings = new SidecarSettings("backupworker")
         {
             AppPort = workerPort, SchedulerHostAddress = Scheduler.HostAddress, NameResolutionSqlite = registry,

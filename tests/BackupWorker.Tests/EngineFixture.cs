@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
+using BackupWorker.Restore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -22,10 +23,21 @@ internal sealed class EngineFixture : IDisposable
         Paths = new BackupPaths(DataDirectory, DataDirectory);
         Catalog = new BackupCatalog(Paths);
         var options = Microsoft.Extensions.Options.Options.Create(Options);
-        Runner = new BackupRunner(Catalog, Paths, options,
-            [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options), .. extraProviders],
-            new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>()), Time, NullLogger<BackupRunner>.Instance);
+        IDatabaseBackupProvider[] providers = [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options), .. extraProviders];
+        var telemetry = new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>());
+        Restores = new RestoreCatalog(Paths);
+        var postgres = new PostgresTools(options);
+        RestoreService = new RestoreService(Catalog, Restores, Paths, options, providers, postgres, telemetry, Time, NullLogger<RestoreService>.Instance);
+        Drills = new DrillService(Restores, RestoreService, new DatabaseManifests(postgres), options, telemetry, Time, NullLogger<DrillService>.Instance);
+        Runner = new BackupRunner(Catalog, Paths, options, providers, telemetry, Time, NullLogger<BackupRunner>.Instance, Drills);
     }
+
+    public RestoreCatalog Restores { get; }
+    public RestoreService RestoreService { get; }
+    public DrillService Drills { get; }
+
+    /// <summary>The restore root as the worker resolves it (<c>&lt;data&gt;/restores</c> by default).</summary>
+    public string RestoreRoot => RestoreService.RestoreRoot;
 
     public string DataDirectory { get; }
     public BackupOptions Options { get; }

@@ -1,0 +1,119 @@
+using System.ComponentModel;
+using System.Data.Common;
+using System.Diagnostics;
+using BackupWorker.Hosting;
+
+namespace BackupWorker.Restore;
+
+/// <summary>Where a configured PostgreSQL database lives, as the client tools take it (flags and PG* environment).</summary>
+public sealed record PostgresServerAddress(string? Host, string? Port, string? User, string? Password, string Database)
+{
+    public static PostgresServerAddress From(string connectionString, string fallbackDatabase)
+    {
+        var settings = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        string? Get(params string[] keys) => keys.Select(k => settings.TryGetValue(k, out var v) ? v?.ToString() : null).FirstOrDefault(v => !string.IsNullOrEmpty(v));
+        return new PostgresServerAddress(Get("Host", "Server"), Get("Port"), Get("Username", "User ID", "User", "UserName"), Get("Password"),
+            Get("Database", "Initial Catalog") ?? fallbackDatabase);
+    }
+
+    /// <summary>Host, port and user flags of psql, pg_restore and pg_dump.</summary>
+    public IEnumerable<string> ConnectionArguments()
+    {
+        if (Host is not null) yield return "--host=" + Host;
+        if (Port is not null) yield return "--port=" + Port;
+        if (User is not null) yield return "--username=" + User;
+        yield return "--no-password";
+    }
+
+    public Dictionary<string, string> Environment()
+    {
+        // A server that does not answer must fail the restore, not hang it.
+        var environment = new Dictionary<string, string> { ["PGCONNECT_TIMEOUT"] = "10" };
+        if (Password is not null) environment["PGPASSWORD"] = Password;
+        return environment;
+    }
+}
+
+/// <summary>A PostgreSQL tool is not installed, or the server cannot be reached: the restore cannot start (503).</summary>
+public sealed class PostgresUnavailableException(string message) : Exception(message);
+
+/// <summary>Runs psql, pg_restore and pg_dump for restores and drills.</summary>
+public sealed class PostgresTools(Microsoft.Extensions.Options.IOptions<BackupOptions> options)
+{
+    /// <summary>Runs one SQL statement on the server's maintenance database (<c>postgres</c>); returns psql's unaligned output.</summary>
+    public async Task<string> SqlAsync(PostgresServerAddress server, string sql, CancellationToken cancellationToken)
+    {
+        var (exit, output, error) = await RunAsync(options.Value.PsqlPath, "Backup:PsqlPath",
+            [.. server.ConnectionArguments(), "--dbname=postgres", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], server, null, cancellationToken);
+        if (exit == 0) return output.Trim();
+        if (exit == 2 || error.Contains("could not connect", StringComparison.OrdinalIgnoreCase) || error.Contains("connection to server", StringComparison.OrdinalIgnoreCase))
+            throw new PostgresUnavailableException($"The PostgreSQL server {server.Host ?? "(default)"}:{server.Port ?? "5432"} could not be reached: {error.Trim()}");
+        throw new PostgresSqlException(error.Trim());
+    }
+
+    public async Task<bool> DatabaseExistsAsync(PostgresServerAddress server, string name, CancellationToken cancellationToken) =>
+        await SqlAsync(server, $"SELECT 1 FROM pg_database WHERE datname = '{name}'", cancellationToken) == "1";
+
+    /// <summary>pg_restore of a custom-format dump into an existing (empty) database; null on success, else pg_restore's error.</summary>
+    public async Task<string?> RestoreAsync(PostgresServerAddress server, string dumpFile, string database, CancellationToken cancellationToken)
+    {
+        var (exit, _, error) = await RunAsync(options.Value.PgRestorePath, "Backup:PgRestorePath",
+            [.. server.ConnectionArguments(), "--dbname=" + database, "--exit-on-error", dumpFile], server, null, cancellationToken);
+        return exit == 0 ? null : $"pg_restore exit code {exit}: {error.Trim()}";
+    }
+
+    /// <summary>The dump as SQL text (<c>pg_restore -f -</c>), line by line, without holding it in memory.</summary>
+    public async Task ReadDumpAsync(string dumpFile, Action<string> line, CancellationToken cancellationToken)
+    {
+        var (exit, _, error) = await RunAsync(options.Value.PgRestorePath, "Backup:PgRestorePath", ["--file=-", dumpFile], null, line, cancellationToken);
+        if (exit != 0) throw new PostgresSqlException($"The dump does not read back (pg_restore exit code {exit}): {error.Trim()}");
+    }
+
+    /// <summary>A plain-text dump of a live database (<c>pg_dump</c>), line by line.</summary>
+    public async Task ReadDatabaseAsync(PostgresServerAddress server, string database, Action<string> line, CancellationToken cancellationToken)
+    {
+        var (exit, _, error) = await RunAsync(options.Value.PgDumpPath, "Backup:PgDumpPath", [.. server.ConnectionArguments(), "--dbname=" + database], server, line, cancellationToken);
+        if (exit != 0) throw new PostgresSqlException($"pg_dump of {database} failed (exit code {exit}): {error.Trim()}");
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(
+        string executable, string setting, IEnumerable<string> arguments, PostgresServerAddress? server, Action<string>? line, CancellationToken cancellationToken)
+    {
+        var psi = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        if (server is not null) foreach (var (k, v) in server.Environment()) psi.Environment[k] = v;
+        Process process;
+        try
+        {
+            process = Process.Start(psi)!;
+        }
+        catch (Win32Exception)
+        {
+            throw new PostgresUnavailableException($"{Path.GetFileName(executable)} was not found ('{executable}'): install the PostgreSQL client tools (Debian: postgresql-client) or set {setting}.");
+        }
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+            try
+            {
+                string output;
+                if (line is null) output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
+                else
+                {
+                    output = "";
+                    while (await process.StandardOutput.ReadLineAsync(cancellationToken) is { } text) line(text);
+                }
+                await process.WaitForExitAsync(cancellationToken);
+                return (process.ExitCode, output, await stderr);
+            }
+            catch (OperationCanceledException)
+            {
+                try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                throw;
+            }
+        }
+    }
+}
+
+/// <summary>psql or pg_restore refused: the server's message.</summary>
+public sealed class PostgresSqlException(string message) : Exception(message);

@@ -1,0 +1,171 @@
+using System.Globalization;
+using System.Text.Json;
+using BackupWorker.Backups;
+using BackupWorker.Hosting;
+using Microsoft.Data.Sqlite;
+
+namespace BackupWorker.Restore;
+
+/// <summary>
+/// The restore side of the catalog, in the same SQLite file as <see cref="BackupCatalog"/> (its own tables): what
+/// each backup recorded (its manifest), every restore and drill, and each schedule's drill policy.
+/// </summary>
+public sealed class RestoreCatalog
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly string _connectionString;
+
+    public RestoreCatalog(BackupPaths paths)
+    {
+        Directory.CreateDirectory(paths.DataDirectory);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = paths.CatalogFile, Pooling = false, DefaultTimeout = 30 }.ToString();
+        using var connection = Open();
+        Execute(connection, """
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE IF NOT EXISTS backup_manifests(run_id TEXT PRIMARY KEY, manifest TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS restores(
+              id TEXT PRIMARY KEY, backup_id TEXT NOT NULL, schedule TEXT NOT NULL, database TEXT NOT NULL, provider TEXT NOT NULL,
+              target TEXT NOT NULL, replace INTEGER NOT NULL, safety_copy TEXT, requested_by TEXT NOT NULL,
+              started_at TEXT NOT NULL, ended_at TEXT, outcome TEXT NOT NULL, error TEXT);
+            CREATE INDEX IF NOT EXISTS restores_by_time ON restores(started_at);
+            CREATE TABLE IF NOT EXISTS drills(
+              id TEXT PRIMARY KEY, backup_id TEXT NOT NULL, schedule TEXT NOT NULL, database TEXT NOT NULL, trigger TEXT NOT NULL,
+              started_at TEXT NOT NULL, ended_at TEXT, outcome TEXT NOT NULL, error TEXT, expected TEXT, actual TEXT);
+            CREATE INDEX IF NOT EXISTS drills_by_backup ON drills(backup_id, started_at);
+            CREATE TABLE IF NOT EXISTS drill_policies(schedule TEXT PRIMARY KEY, schedule_instance TEXT, every INTEGER NOT NULL);
+            """);
+    }
+
+    public void SaveManifest(string runId, DatabaseManifest manifest)
+    {
+        using var connection = Open();
+        Execute(connection, "INSERT OR REPLACE INTO backup_manifests(run_id, manifest) VALUES($id, $m)", ("$id", runId), ("$m", JsonSerializer.Serialize(manifest, Json)));
+    }
+
+    public DatabaseManifest? GetManifest(string runId)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT manifest FROM backup_manifests WHERE run_id = $id", [("$id", runId)]);
+        return command.ExecuteScalar() is string text ? JsonSerializer.Deserialize<DatabaseManifest>(text, Json) : null;
+    }
+
+    public void UpsertRestore(RestoreRecord r)
+    {
+        using var connection = Open();
+        Execute(connection, """
+            INSERT OR REPLACE INTO restores(id, backup_id, schedule, database, provider, target, replace, safety_copy, requested_by, started_at, ended_at, outcome, error)
+            VALUES($id, $backup, $schedule, $database, $provider, $target, $replace, $safety, $by, $started, $ended, $outcome, $error)
+            """,
+            ("$id", r.Id), ("$backup", r.BackupId), ("$schedule", r.Schedule), ("$database", r.Database), ("$provider", r.Provider),
+            ("$target", r.Target), ("$replace", r.Replace ? 1 : 0), ("$safety", r.SafetyCopy), ("$by", r.RequestedBy),
+            ("$started", Format(r.StartedAt)), ("$ended", r.EndedAt is { } e ? Format(e) : null), ("$outcome", r.Outcome.ToString()), ("$error", r.Error));
+    }
+
+    public RestoreRecord? GetRestore(string id) => QueryRestores("WHERE id = $id", ("$id", id)).FirstOrDefault();
+
+    /// <summary>Restores, newest first.</summary>
+    public IReadOnlyList<RestoreRecord> ListRestores(int limit) => QueryRestores("ORDER BY started_at DESC, id LIMIT $limit", ("$limit", limit));
+
+    public void UpsertDrill(DrillRecord d)
+    {
+        using var connection = Open();
+        Execute(connection, """
+            INSERT OR REPLACE INTO drills(id, backup_id, schedule, database, trigger, started_at, ended_at, outcome, error, expected, actual)
+            VALUES($id, $backup, $schedule, $database, $trigger, $started, $ended, $outcome, $error, $expected, $actual)
+            """,
+            ("$id", d.Id), ("$backup", d.BackupId), ("$schedule", d.Schedule), ("$database", d.Database), ("$trigger", d.Trigger),
+            ("$started", Format(d.StartedAt)), ("$ended", d.EndedAt is { } e ? Format(e) : null), ("$outcome", d.Outcome.ToString()), ("$error", d.Error),
+            ("$expected", d.Expected is null ? null : JsonSerializer.Serialize(d.Expected, Json)), ("$actual", d.Actual is null ? null : JsonSerializer.Serialize(d.Actual, Json)));
+    }
+
+    /// <summary>Drills, newest first, optionally of one schedule or one backup.</summary>
+    public IReadOnlyList<DrillRecord> ListDrills(string? schedule = null, string? backupId = null, int limit = 200) =>
+        QueryDrills("WHERE ($schedule IS NULL OR schedule = $schedule) AND ($backup IS NULL OR backup_id = $backup) ORDER BY started_at DESC, id LIMIT $limit",
+            ("$schedule", schedule), ("$backup", backupId), ("$limit", limit));
+
+    /// <summary>A backup a drill failed on is not restorable: no restore picks it and an explicit one is refused.</summary>
+    public bool IsRestorable(string backupId)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT count(*) FROM drills WHERE backup_id = $id AND outcome = 'Failed'", [("$id", backupId)]);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 0;
+    }
+
+    public void SetDrillPolicy(string schedule, string? instance, int? every)
+    {
+        using var connection = Open();
+        if (every is null) Execute(connection, "DELETE FROM drill_policies WHERE schedule = $s", ("$s", schedule));
+        else Execute(connection, "INSERT OR REPLACE INTO drill_policies(schedule, schedule_instance, every) VALUES($s, $i, $e)", ("$s", schedule), ("$i", instance), ("$e", every));
+    }
+
+    /// <summary>The schedule's drill interval, if it set one for this instance of the schedule (a re-created schedule starts without).</summary>
+    public int? GetDrillEvery(string schedule, string? instance)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT every FROM drill_policies WHERE schedule = $s AND schedule_instance IS $i", [("$s", schedule), ("$i", instance)]);
+        return command.ExecuteScalar() is long every ? (int)every : null;
+    }
+
+    /// <summary>Successful backups of one schedule instance so far.</summary>
+    public long CountSucceeded(string schedule, string? instance)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT count(*) FROM runs WHERE schedule = $s AND schedule_instance IS $i AND outcome = 'Succeeded'", [("$s", schedule), ("$i", instance)]);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private List<RestoreRecord> QueryRestores(string where, params (string, object?)[] parameters)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT id, backup_id, schedule, database, provider, target, replace, safety_copy, requested_by, started_at, ended_at, outcome, error FROM restores " + where, parameters);
+        using var reader = command.ExecuteReader();
+        var list = new List<RestoreRecord>();
+        while (reader.Read())
+            list.Add(new RestoreRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
+                reader.GetInt64(6) != 0, NullableString(reader, 7), reader.GetString(8), Parse(reader.GetString(9)),
+                reader.IsDBNull(10) ? null : Parse(reader.GetString(10)), Enum.Parse<RunOutcome>(reader.GetString(11)), NullableString(reader, 12)));
+        return list;
+    }
+
+    private List<DrillRecord> QueryDrills(string where, params (string, object?)[] parameters)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT id, backup_id, schedule, database, trigger, started_at, ended_at, outcome, error, expected, actual FROM drills " + where, parameters);
+        using var reader = command.ExecuteReader();
+        var list = new List<DrillRecord>();
+        while (reader.Read())
+            list.Add(new DrillRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), Parse(reader.GetString(5)),
+                reader.IsDBNull(6) ? null : Parse(reader.GetString(6)), Enum.Parse<DrillOutcome>(reader.GetString(7)), NullableString(reader, 8),
+                NullableString(reader, 9) is { } e ? JsonSerializer.Deserialize<DatabaseManifest>(e, Json) : null,
+                NullableString(reader, 10) is { } a ? JsonSerializer.Deserialize<DatabaseManifest>(a, Json) : null));
+        return list;
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    private static int Execute(SqliteConnection connection, string sql, params (string, object?)[] parameters)
+    {
+        using var command = Command(connection, sql, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    private static string? NullableString(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+
+    // The same fixed-width UTC text as the runs table, so ORDER BY is time order.
+    private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+}

@@ -1,0 +1,83 @@
+using BackupWorker.Backups;
+
+namespace BackupWorker.Restore;
+
+/// <summary>
+/// What to restore and where. Exactly one of <see cref="BackupId"/>, <see cref="Schedule"/> (its newest restorable
+/// backup) or <see cref="Database"/> (its newest restorable backup of any schedule) picks the backup.
+/// <see cref="Target"/>: SQLite, a relative file path under the restore root (default: a new file there; with
+/// <see cref="Replace"/> and no target, the configured database itself); PostgreSQL, a database name on the source's
+/// server (default: a new scratch database). An existing target is only overwritten with <see cref="Replace"/>, after a
+/// safety copy. <see cref="Create"/>: PostgreSQL, create the named target database when it does not exist.
+/// </summary>
+public sealed record RestoreRequest(
+    string? BackupId = null,
+    string? Schedule = null,
+    string? Database = null,
+    string? Target = null,
+    bool Replace = false,
+    bool Create = false,
+    string? RequestedBy = null);
+
+/// <summary>One restore (or the restore step of a drill), whatever its outcome.</summary>
+public sealed record RestoreRecord(
+    string Id, string BackupId, string Schedule, string Database, string Provider, string Target, bool Replace,
+    string? SafetyCopy, string RequestedBy, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, RunOutcome Outcome, string? Error);
+
+/// <summary>A table of a database and its row count.</summary>
+public sealed record TableRows(string Name, long Rows);
+
+/// <summary>
+/// What a database held: its tables with their row counts and a hash of its schema. Recorded from the backup file
+/// when the backup is taken, and read again from a drill's scratch restore to compare.
+/// </summary>
+public sealed record DatabaseManifest(string SchemaHash, IReadOnlyList<TableRows> Tables)
+{
+    /// <summary>Every way <paramref name="actual"/> differs from this one; empty when they agree.</summary>
+    public IReadOnlyList<string> Differences(DatabaseManifest actual)
+    {
+        var differences = new List<string>();
+        if (SchemaHash != actual.SchemaHash) differences.Add($"schema hash {actual.SchemaHash[..12]} instead of {SchemaHash[..12]}");
+        var expected = Tables.ToDictionary(t => t.Name, t => t.Rows, StringComparer.Ordinal);
+        var found = actual.Tables.ToDictionary(t => t.Name, t => t.Rows, StringComparer.Ordinal);
+        foreach (var (name, rows) in expected)
+        {
+            if (!found.TryGetValue(name, out var got)) differences.Add($"table {name} is missing");
+            else if (got != rows) differences.Add($"table {name} has {got} rows instead of {rows}");
+        }
+        foreach (var name in found.Keys.Where(n => !expected.ContainsKey(n))) differences.Add($"table {name} was not in the backup");
+        return differences;
+    }
+}
+
+/// <summary>
+/// How a drill ended. <see cref="Cancelled"/> (stopped, or out of time) proves nothing either way, so unlike
+/// <see cref="Failed"/> it does not mark the backup not restorable.
+/// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<DrillOutcome>))]
+public enum DrillOutcome { Running, Succeeded, Failed, Cancelled }
+
+/// <summary>One restore drill: the backup restored into scratch and compared with what was recorded at backup time.</summary>
+public sealed record DrillRecord(
+    string Id, string BackupId, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
+    DrillOutcome Outcome, string? Error, DatabaseManifest? Expected, DatabaseManifest? Actual);
+
+/// <summary>Drill every <see cref="Every"/>th successful backup of a schedule; null turns drills off.</summary>
+public sealed record DrillPolicyRequest(int? Every);
+
+public sealed record DrillPolicy(string Schedule, int? Every);
+
+/// <summary>A backup with what it recorded and whether it may be restored (false once a drill of it failed).</summary>
+public sealed record BackupDetails(BackupRun Backup, DatabaseManifest? Manifest, bool Restorable, DrillRecord? LastDrill);
+
+/// <summary>A restore refused or failed, with the HTTP status and text to answer it with (and its record, when there is one).</summary>
+public sealed class RestoreProblemException(int status, string title, string detail, RestoreRecord? record = null, IDictionary<string, string[]>? errors = null)
+    : Exception(detail)
+{
+    public int Status { get; } = status;
+    public string Title { get; } = title;
+    public RestoreRecord? Record { get; } = record;
+    public IDictionary<string, string[]>? Errors { get; } = errors;
+
+    public RestoreProblemException WithRecord(RestoreRecord record) => new(Status, Title, Message, record, Errors);
+}

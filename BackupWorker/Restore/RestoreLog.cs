@@ -1,0 +1,25 @@
+namespace BackupWorker.Hosting;
+
+internal static partial class Log
+{
+    [LoggerMessage(101, LogLevel.Information, "Restore {RestoreId} of backup {BackupId} ({Database}) into {Target} requested by {RequestedBy} succeeded in {Seconds:0.000} s")]
+    public static partial void RestoreSucceeded(this ILogger logger, string restoreId, string backupId, string database, string target, string requestedBy, double seconds);
+
+    [LoggerMessage(102, LogLevel.Error, "Restore {RestoreId} of backup {BackupId} ({Database}) into {Target} failed: {Error}")]
+    public static partial void RestoreFailed(this ILogger logger, string restoreId, string backupId, string database, string target, string error);
+
+    [LoggerMessage(103, LogLevel.Information, "Restore {RestoreId}: safety copy of {Target} kept at {SafetyCopy}")]
+    public static partial void SafetyCopyKept(this ILogger logger, string restoreId, string target, string safetyCopy);
+
+    [LoggerMessage(104, LogLevel.Information, "Drill {DrillId} of backup {BackupId} (schedule {Schedule}, {Database}) succeeded: {Tables} tables as recorded")]
+    public static partial void DrillSucceeded(this ILogger logger, string drillId, string backupId, string schedule, string database, int tables);
+
+    [LoggerMessage(105, LogLevel.Error, "Drill {DrillId} of backup {BackupId} (schedule {Schedule}, {Database}) failed; the backup is marked not restorable: {Error}")]
+    public static partial void DrillFailed(this ILogger logger, string drillId, string backupId, string schedule, string database, string error);
+
+    [LoggerMessage(106, LogLevel.Warning, "Could not record what backup file {File} holds; drills of it will fail: {Error}")]
+    public static partial void ManifestFailed(this ILogger logger, string file, string error);
+
+    [LoggerMessage(107, LogLevel.Warning, "Drill {DrillId} of backup {BackupId} did not finish: {Error}")]
+    public static partial void DrillCancelled(this ILogger logger, string drillId, string backupId, string error);
+}

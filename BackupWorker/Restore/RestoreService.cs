@@ -1,0 +1,407 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using BackupWorker.Backups;
+using BackupWorker.Hosting;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace BackupWorker.Restore;
+
+/// <summary>
+/// Restores a backup into a target that is never its source by accident: SQLite into a new file under the restore
+/// root (or over the configured database with <c>replace</c>, after a safety copy), atomically (a verified, fsynced
+/// temp file renamed into place); PostgreSQL with pg_restore into a new database renamed into place (the replaced
+/// one kept under another name). Every restore that gets as far as a backup is recorded, refused or not; a refusal
+/// touches nothing. A restore over the backed-up database itself takes the run locks of every schedule of that
+/// database, so no backup of it runs meanwhile (409 while one does).
+/// </summary>
+public sealed class RestoreService(
+    BackupCatalog catalog,
+    RestoreCatalog restores,
+    BackupPaths paths,
+    IOptions<BackupOptions> options,
+    IEnumerable<IDatabaseBackupProvider> providers,
+    PostgresTools postgres,
+    BackupTelemetry telemetry,
+    TimeProvider time,
+    ILogger<RestoreService> logger)
+{
+    /// <summary>Restores at once, beyond which a request is refused with 429: each one reads and writes a whole database.</summary>
+    public const int MaxConcurrentRestores = 2;
+
+    private readonly SemaphoreSlim _slots = new(MaxConcurrentRestores);
+    private readonly ConcurrentDictionary<string, byte> _targets = new(StringComparer.Ordinal);
+
+    public string RestoreRoot => Path.TrimEndingDirectorySeparator(paths.Resolve(options.Value.RestoreRoot));
+
+    public async Task<RestoreRecord> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken)
+    {
+        var errors = RestoreRequestRules.Check(request.BackupId, request.Schedule, request.Database, request.Target, request.RequestedBy);
+        if (errors.Count > 0) throw new RestoreProblemException(400, "Invalid restore request", "One or more fields are invalid.", errors: errors);
+        var backup = FindBackup(request);
+        var (providerName, database) = ConfiguredDatabase(backup);
+        if (!await _slots.WaitAsync(0, cancellationToken))
+            throw new RestoreProblemException(429, "Too many restores", $"{MaxConcurrentRestores} restores are running; try again when one has finished.");
+        try
+        {
+            var id = Guid.NewGuid().ToString("N");
+            var requestedBy = request.RequestedBy ?? "unknown";
+            var started = time.GetUtcNow();
+            var record = new RestoreRecord(id, backup.Id, backup.Schedule, backup.Database, providerName, "", request.Replace, null, requestedBy, started, null, RunOutcome.Running, null);
+            var postgresServer = providerName == "postgres" ? PostgresServerAddress.From(database.ConnectionString, backup.Database) : null;
+
+            // Everything that can refuse the request without touching anything comes first, each refusal recorded.
+            IRestorePlan plan;
+            try
+            {
+                plan = postgresServer is null ? PlanSqlite(request, backup, database, id) : await PlanPostgresAsync(request, backup, postgresServer, id, cancellationToken);
+                record = record with { Target = plan.Target };
+            }
+            catch (Exception e) when (e is RestoreProblemException or PostgresUnavailableException or PostgresSqlException)
+            {
+                throw Refused(record with { Target = request.Target ?? "" }, e);
+            }
+            if (!_targets.TryAdd(plan.Target, 0))
+                throw Refused(record, new RestoreProblemException(409, "Restore already running", $"A restore into '{plan.Target}' is in progress."));
+            try
+            {
+                // A restore into a new file or database reads only the backup; one over the database itself must not
+                // race a backup reading it (and would give that backup a half-replaced source).
+                using var locks = plan.OverwritesSource ? ScheduleLocks.TryAcquire(paths, SchedulesOf(backup), out var busy) : ScheduleLocks.None(out busy);
+                if (locks is null)
+                    throw Refused(record, new RestoreProblemException(409, "Backup running",
+                        $"A backup of database '{backup.Database}' is running (schedule '{busy}'); restore it once that run has finished."));
+                return await RunAsync(record, backup, plan, started, cancellationToken);
+            }
+            finally
+            {
+                _targets.TryRemove(plan.Target, out _);
+            }
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task<RestoreRecord> RunAsync(RestoreRecord record, BackupRun backup, IRestorePlan plan, DateTimeOffset started, CancellationToken cancellationToken)
+    {
+        restores.UpsertRestore(record);
+        using var activity = BackupTelemetry.Source.StartActivity("restore " + backup.Database);
+        activity?.SetTag("backup.restore_id", record.Id);
+        activity?.SetTag("backup.run_id", backup.Id);
+        activity?.SetTag("db.name", backup.Database);
+        activity?.SetTag("backup.restore_target", plan.Target);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.RestoreTimeout);
+        try
+        {
+            var safetyCopy = await plan.ExecuteAsync(timeout.Token);
+            var ended = time.GetUtcNow();
+            record = record with { EndedAt = ended, Outcome = RunOutcome.Succeeded, SafetyCopy = safetyCopy };
+            restores.UpsertRestore(record);
+            if (safetyCopy is not null) logger.SafetyCopyKept(record.Id, plan.Target, safetyCopy);
+            logger.RestoreSucceeded(record.Id, backup.Id, backup.Database, plan.Target, record.RequestedBy, (ended - started).TotalSeconds);
+            telemetry.Restores.Add(1, new("outcome", "succeeded"), new("db.name", backup.Database));
+            telemetry.RestoreDuration.Record((ended - started).TotalSeconds, new("outcome", "succeeded"), new("db.name", backup.Database));
+            return record;
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            var ended = time.GetUtcNow();
+            telemetry.RestoreDuration.Record((ended - started).TotalSeconds, new("outcome", "failed"), new("db.name", backup.Database));
+            throw Failed(record with { EndedAt = ended }, e, timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested);
+        }
+    }
+
+    private RestoreProblemException Refused(RestoreRecord record, Exception e) => Failed(record with { EndedAt = time.GetUtcNow() }, e, timedOut: false);
+
+    private RestoreProblemException Failed(RestoreRecord record, Exception e, bool timedOut)
+    {
+        var problem = e switch
+        {
+            RestoreProblemException p => p,
+            PostgresUnavailableException => new RestoreProblemException(503, "PostgreSQL unavailable", e.Message),
+            PostgresSqlException => new RestoreProblemException(422, "PostgreSQL refused the restore", e.Message),
+            BackupFailedException => new RestoreProblemException(422, "Restored copy failed its check", e.Message),
+            OperationCanceledException when timedOut => new RestoreProblemException(500, "Restore timed out", $"The restore exceeded its time limit ({options.Value.RestoreTimeout})."),
+            OperationCanceledException => new RestoreProblemException(500, "Restore cancelled", "The restore was cancelled."),
+            _ => new RestoreProblemException(500, "Restore failed", e.Message),
+        };
+        record = record with { Outcome = RunOutcome.Failed, Error = problem.Message };
+        restores.UpsertRestore(record);
+        logger.RestoreFailed(record.Id, record.BackupId, record.Database, record.Target, problem.Message);
+        telemetry.Restores.Add(1, new("outcome", "failed"), new("db.name", record.Database));
+        return problem.WithRecord(record);
+    }
+
+    /// <summary>The backup the request names (404 when there is none); one a drill failed on is refused (409).</summary>
+    public BackupRun FindBackup(RestoreRequest request)
+    {
+        if (request.BackupId is { } id)
+        {
+            var run = catalog.GetRun(id);
+            if (run is null || run.Outcome != RunOutcome.Succeeded || run.File is null)
+                throw new RestoreProblemException(404, "Backup not found", $"No backup with id '{id}'.");
+            if (run.PrunedAt is not null)
+                throw new RestoreProblemException(404, "Backup not found", $"Backup '{id}' was removed by retention at {run.PrunedAt:O}.");
+            if (!restores.IsRestorable(id))
+                throw new RestoreProblemException(409, "Backup not restorable", $"A restore drill of backup '{id}' failed; it is marked not restorable.");
+            return run;
+        }
+        var candidates = request.Schedule is { } schedule ? catalog.ListBackups(schedule: schedule) : catalog.ListBackups(database: request.Database);
+        return candidates.FirstOrDefault(b => b.File is not null && restores.IsRestorable(b.Id))
+            ?? throw new RestoreProblemException(404, "Backup not found", request.Schedule is not null
+                ? $"Schedule '{request.Schedule}' has no restorable backup."
+                : $"Database '{request.Database}' has no restorable backup.");
+    }
+
+    /// <summary>The backup's database as configured now: its provider and where it lives.</summary>
+    public (string Provider, DatabaseOptions Database) ConfiguredDatabase(BackupRun backup)
+    {
+        if (!options.Value.Databases.TryGetValue(backup.Database, out var database))
+            throw new RestoreProblemException(409, "Database not configured", $"The database '{backup.Database}' of backup '{backup.Id}' is no longer configured (Backup:Databases).");
+        var provider = database.Provider.ToLowerInvariant();
+        if (provider is not ("sqlite" or "postgres"))
+            throw new RestoreProblemException(409, "Unsupported provider", $"Database '{backup.Database}' has provider '{database.Provider}'; restores support sqlite and postgres.");
+        return (provider, database);
+    }
+
+    /// <summary>The backup's own schedule and every live schedule of the same database: no backup of it may run during a restore.</summary>
+    private IEnumerable<string> SchedulesOf(BackupRun backup) =>
+        catalog.ListSchedules().Where(s => string.Equals(s.Database, backup.Database, StringComparison.OrdinalIgnoreCase)).Select(s => s.Name)
+            .Append(backup.Schedule).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+
+    private interface IRestorePlan
+    {
+        string Target { get; }
+
+        /// <summary>The target is the backed-up database itself.</summary>
+        bool OverwritesSource { get; }
+
+        /// <summary>Restores; returns where the replaced target was kept, if one was replaced.</summary>
+        Task<string?> ExecuteAsync(CancellationToken cancellationToken);
+    }
+
+    // ---- SQLite ----
+
+    private SqlitePlan PlanSqlite(RestoreRequest request, BackupRun backup, DatabaseOptions database, string id)
+    {
+        var source = SqliteFileOf(database);
+        string target;
+        if (request.Target is null)
+        {
+            target = request.Replace ? source
+                : Path.Combine(RestoreRoot, SafeName(backup.Database), $"{SafeName(backup.Database)}-{backup.StartedAt.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-restore-{id[..12]}.db");
+        }
+        else
+        {
+            target = ResolveUnderRestoreRoot(request.Target);
+            var configured = options.Value.Databases.Where(d => d.Value.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase))
+                .FirstOrDefault(d => SqliteFileOf(d.Value) == target);
+            if (configured.Key is not null && !request.Replace)
+                throw new RestoreProblemException(409, "Target is a configured database", $"'{request.Target}' is the file of database '{configured.Key}'; send replace: true to restore over it.");
+        }
+        if (Directory.Exists(target)) throw new RestoreProblemException(409, "Target exists", $"The restore target '{target}' is a directory.");
+        if (new FileInfo(target).LinkTarget is not null) throw new RestoreProblemException(400, "Invalid restore target", $"The restore target '{target}' is a symbolic link; links are not followed.");
+        var exists = File.Exists(target);
+        if (exists && !request.Replace)
+            throw new RestoreProblemException(409, "Target exists", $"The restore target '{target}' exists; send replace: true to replace it (a safety copy is kept).");
+        var safety = exists ? Path.Combine(RestoreRoot, "safety-copies", $"{Path.GetFileNameWithoutExtension(target)}-{time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{id[..12]}.db") : null;
+        return new SqlitePlan(this, backup, target, target == source, safety, id);
+    }
+
+    private sealed class SqlitePlan(RestoreService service, BackupRun backup, string target, bool overwritesSource, string? safetyCopy, string id) : IRestorePlan
+    {
+        public string Target => target;
+
+        public bool OverwritesSource => overwritesSource;
+
+        public async Task<string?> ExecuteAsync(CancellationToken cancellationToken)
+        {
+            await SqliteRestoreFiles.VerifyChecksumAsync(backup, cancellationToken);
+            var directory = Path.GetDirectoryName(target)!;
+            service.CreateDirectories(directory);
+            // Same directory as the target, so the rename is atomic: never a half-restored file under the target's name.
+            var temp = Path.Combine(directory, $".{Path.GetFileName(target)}.restoring-{id[..12]}{BackupFiles.PartialSuffix}");
+            try
+            {
+                await SqliteRestoreFiles.CopyVerifiedAsync(backup, temp, cancellationToken);
+                await service.Sqlite.VerifyAsync(temp, cancellationToken);
+                if (safetyCopy is not null)
+                {
+                    service.CreateDirectories(Path.GetDirectoryName(safetyCopy)!);
+                    SqliteRestoreFiles.SafetyCopy(target, safetyCopy);
+                    SqliteRestoreFiles.EnsureNoPendingWal(target);
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+                File.Move(temp, target, overwrite: true);
+                BackupFiles.FsyncDirectory(directory);
+                return safetyCopy;
+            }
+            finally
+            {
+                SqliteRestoreFiles.TryDelete(temp);
+            }
+        }
+    }
+
+    internal IDatabaseBackupProvider Sqlite => providers.First(p => p.Provider == "sqlite");
+
+    internal PostgresTools Postgres => postgres;
+
+    private string SqliteFileOf(DatabaseOptions database)
+    {
+        var builder = new SqliteConnectionStringBuilder(database.ConnectionString);
+        return paths.Resolve(builder.DataSource);
+    }
+
+    /// <summary>The absolute path of a relative target under the restore root, passing through no link (400 otherwise).</summary>
+    private string ResolveUnderRestoreRoot(string target)
+    {
+        var root = RestoreRoot;
+        var full = Path.GetFullPath(target, root);
+        if (!full.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new RestoreProblemException(400, "Invalid restore target", $"The restore target '{target}' resolves outside the restore root '{root}'.");
+        var current = root;
+        foreach (var segment in Path.GetDirectoryName(full)![root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            current = Path.Combine(current, segment);
+            if (new DirectoryInfo(current).LinkTarget is not null)
+                throw new RestoreProblemException(400, "Invalid restore target", $"The restore target '{target}' passes through the symbolic link '{current}'; links are not followed.");
+            if (File.Exists(current))
+                throw new RestoreProblemException(400, "Invalid restore target", $"The restore target '{target}' passes through '{current}', which is not a directory.");
+        }
+        return full;
+    }
+
+    /// <summary>Creates each missing directory (0700) from the restore root down to <paramref name="directory"/>.</summary>
+    internal void CreateDirectories(string directory)
+    {
+        if (Directory.Exists(directory)) return;
+        var parent = Path.GetDirectoryName(directory);
+        if (parent is not null && !Directory.Exists(parent)) CreateDirectories(parent);
+        BackupPaths.CreatePrivateDirectory(directory);
+    }
+
+    // ---- PostgreSQL ----
+
+    private async Task<PostgresPlan> PlanPostgresAsync(RestoreRequest request, BackupRun backup, PostgresServerAddress server, string id, CancellationToken cancellationToken)
+    {
+        var target = request.Target ?? $"{PostgresName(backup.Database)}_restore_{id[..8]}";
+        if (RestoreRequestRules.CheckDatabaseTarget(target) is { } error) throw new RestoreProblemException(400, "Invalid restore target", error);
+        var exists = await postgres.DatabaseExistsAsync(server, target, cancellationToken);
+        if (exists && !request.Replace)
+        {
+            throw new RestoreProblemException(409, "Target exists", target == server.Database
+                ? $"'{target}' is the source database '{backup.Database}'; send replace: true to restore over it (it is kept as a safety copy)."
+                : $"The database '{target}' exists; send replace: true to replace it (it is kept as a safety copy).");
+        }
+        if (!exists && request.Target is not null && !request.Create)
+            throw new RestoreProblemException(404, "Target database not found", $"The database '{target}' does not exist; send create: true to create it.");
+        return new PostgresPlan(this, backup, server, target, exists ? $"{target}__before_{id[..8]}" : null, id);
+    }
+
+    private sealed class PostgresPlan(RestoreService service, BackupRun backup, PostgresServerAddress server, string target, string? safetyCopy, string id) : IRestorePlan
+    {
+        public string Target => target;
+
+        public bool OverwritesSource => target == server.Database;
+
+        public async Task<string?> ExecuteAsync(CancellationToken cancellationToken)
+        {
+            await SqliteRestoreFiles.VerifyChecksumAsync(backup, cancellationToken);
+            // Into a new database first, renamed into place only once pg_restore has succeeded: the target never holds half a restore.
+            var temp = $"{target}__restoring_{id[..8]}";
+            var tools = service.Postgres;
+            await tools.SqlAsync(server, $"CREATE DATABASE \"{temp}\" TEMPLATE template0", cancellationToken);
+            var renamed = false;
+            try
+            {
+                if (await tools.RestoreAsync(server, backup.File!, temp, cancellationToken) is { } error)
+                    throw new RestoreProblemException(422, "Dump could not be restored", $"Backup {backup.Id} could not be restored: {error}");
+                if (safetyCopy is not null)
+                {
+                    try
+                    {
+                        await tools.SqlAsync(server, $"ALTER DATABASE \"{target}\" RENAME TO \"{safetyCopy}\"", cancellationToken);
+                    }
+                    catch (PostgresSqlException e)
+                    {
+                        throw new RestoreProblemException(409, "Database in use", $"The database '{target}' could not be set aside (is it in use?): {e.Message}");
+                    }
+                }
+                await tools.SqlAsync(server, $"ALTER DATABASE \"{temp}\" RENAME TO \"{target}\"", cancellationToken);
+                renamed = true;
+                return safetyCopy;
+            }
+            finally
+            {
+                if (!renamed) await DropQuietlyAsync(tools, server, temp);
+            }
+        }
+    }
+
+    internal static async Task DropQuietlyAsync(PostgresTools tools, PostgresServerAddress server, string database)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await tools.SqlAsync(server, $"DROP DATABASE IF EXISTS \"{database}\"", cts.Token);
+        }
+        catch (Exception e) when (e is PostgresSqlException or PostgresUnavailableException or OperationCanceledException) { }
+    }
+
+    private static string PostgresName(string database)
+    {
+        var name = new string(database.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray());
+        if (name.Length == 0 || char.IsAsciiDigit(name[0])) name = "db_" + name;
+        return name.Length > 22 ? name[..22] : name;
+    }
+
+    internal static string SafeName(string name)
+    {
+        var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray()).TrimStart('.');
+        return safe.Length == 0 ? "database" : safe;
+    }
+}
+
+/// <summary>The run locks (<see cref="ScheduleRunLock"/>) of several schedules, all or none.</summary>
+internal sealed class ScheduleLocks : IDisposable
+{
+    private readonly List<ScheduleRunLock> _held;
+
+    private ScheduleLocks(List<ScheduleRunLock> held) => _held = held;
+
+    /// <summary>All the locks, taken in name order; null (and <paramref name="busy"/> the schedule running) when one is held.</summary>
+    public static ScheduleLocks? TryAcquire(BackupPaths paths, IEnumerable<string> schedules, out string? busy)
+    {
+        var held = new List<ScheduleRunLock>();
+        foreach (var schedule in schedules)
+        {
+            if (ScheduleRunLock.TryAcquire(paths, schedule) is { } taken)
+            {
+                held.Add(taken);
+                continue;
+            }
+            foreach (var h in held) h.Dispose();
+            busy = schedule;
+            return null;
+        }
+        busy = null;
+        return new ScheduleLocks(held);
+    }
+
+    /// <summary>No locks (nothing to hold).</summary>
+    public static ScheduleLocks None(out string? busy)
+    {
+        busy = null;
+        return new ScheduleLocks([]);
+    }
+
+    public void Dispose()
+    {
+        foreach (var h in _held) h.Dispose();
+    }
+}
