@@ -66,6 +66,10 @@ public sealed class BackupRunner(
     public async Task<BackupRun> RunAsync(string schedule, BackupMetadata requested, string trigger, CancellationToken cancellationToken)
     {
         using var runLock = ScheduleRunLock.TryAcquire(paths, schedule) ?? throw new ScheduleBusyException(schedule);
+        // Every run is bounded, whoever started it (a trigger, an operator's run-now): a hanging backup is cancelled.
+        using var timeLimit = new CancellationTokenSource(options.Value.RunTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
+        cancellationToken = linked.Token;
         // A known schedule backs up what its catalog row says. A caller asking for something else (a job payload
         // changed on the sidecar, say) still gets the schedule's backup, but that run never applies retention.
         var record = catalog.GetSchedule(schedule);
@@ -128,6 +132,7 @@ public sealed class BackupRunner(
             telemetry.Duration.Record(seconds, new("outcome", "succeeded"), new("db.name", run.Database));
 
             if (record is not null && !redirected) ApplyRetention(schedule, record.Instance, run.Id);
+            PruneHistory();
             return run;
         }
         // Whatever went wrong, the run must end recorded as failed and the trigger answered, never left "Running".
@@ -147,13 +152,16 @@ public sealed class BackupRunner(
                 return run;
             }
             var ended = time.GetUtcNow();
-            var error = e is OperationCanceledException ? $"The backup was cancelled or exceeded its time limit ({options.Value.RunTimeout})." : e.Message;
+            var error = e is not OperationCanceledException ? e.Message
+                : timeLimit.IsCancellationRequested ? $"The backup exceeded its time limit (Backup:RunTimeout {options.Value.RunTimeout}) and was cancelled."
+                : "The backup was cancelled.";
             run = run with { EndedAt = ended, Outcome = RunOutcome.Failed, Error = error };
             catalog.CompleteRun(run);
             logger.RunFailed(run.Id, schedule, error);
             activity?.SetStatus(ActivityStatusCode.Error, error);
             telemetry.Runs.Add(1, new("outcome", "failed"), new("db.name", run.Database));
             telemetry.Duration.Record((ended - started).TotalSeconds, new("outcome", "failed"), new("db.name", run.Database));
+            PruneHistory();
             return run;
         }
     }
@@ -166,7 +174,22 @@ public sealed class BackupRunner(
         catalog.InsertRun(run);
         logger.RunFailed(run.Id, schedule, error);
         telemetry.Runs.Add(1, new("outcome", "failed"), new("db.name", database));
+        PruneHistory();
         return run;
+    }
+
+    /// <summary>Keeps the catalog's run history within Backup:RunHistoryMaxAge / RunHistoryMaxCount (after every run).</summary>
+    private void PruneHistory()
+    {
+        try
+        {
+            var removed = catalog.PruneHistory(time.GetUtcNow() - options.Value.RunHistoryMaxAge, options.Value.RunHistoryMaxCount);
+            if (removed > 0) logger.HistoryPruned(removed);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            logger.PruneFailed("run history", e.Message); // the next run tries again
+        }
     }
 
     public bool IsKnownDatabase(string name) => options.Value.Databases.ContainsKey(name);

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using BackupWorker.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using SQLitePCL;
 
 namespace BackupWorker.Backups;
 
@@ -34,7 +35,14 @@ public sealed class SqliteBackupProvider(BackupPaths paths) : IDatabaseBackupPro
 
     public string FileExtension => ".db";
 
-    public Task BackupAsync(string databaseName, DatabaseOptions database, string targetFile, CancellationToken cancellationToken)
+    /// <summary>Pages copied per step of the online backup: between steps the run can be cancelled and writers get the lock.</summary>
+    internal const int PagesPerStep = 256;
+
+    // While another connection holds a lock on the source, a step answers BUSY/LOCKED: wait this long and try again
+    // (until the run is cancelled or times out), as a busy timeout would.
+    private static readonly TimeSpan BusyRetryDelay = TimeSpan.FromMilliseconds(50);
+
+    public async Task BackupAsync(string databaseName, DatabaseOptions database, string targetFile, CancellationToken cancellationToken)
     {
         var source = SourceConnectionString(database.ConnectionString);
         if (!File.Exists(source.DataSource))
@@ -45,14 +53,35 @@ public sealed class SqliteBackupProvider(BackupPaths paths) : IDatabaseBackupPro
             from.Open();
             using var to = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = targetFile, Pooling = false }.ToString());
             to.Open();
-            cancellationToken.ThrowIfCancellationRequested();
-            from.BackupDatabase(to);
+            // The online backup API in steps (SqliteConnection.BackupDatabase copies everything in one step, which
+            // nothing can interrupt): a hanging or huge backup ends when the run is cancelled or times out.
+            var backup = raw.sqlite3_backup_init(to.Handle, "main", from.Handle, "main")
+                ?? throw new BackupFailedException($"SQLite backup of '{databaseName}' failed: {raw.sqlite3_errmsg(to.Handle).utf8_to_string()}");
+            try
+            {
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var rc = raw.sqlite3_backup_step(backup, PagesPerStep);
+                    if (rc == raw.SQLITE_DONE) break;
+                    if (rc == raw.SQLITE_OK) continue;
+                    if (rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
+                    {
+                        await Task.Delay(BusyRetryDelay, cancellationToken);
+                        continue;
+                    }
+                    throw new BackupFailedException($"SQLite backup of '{databaseName}' failed: {raw.sqlite3_errstr(rc).utf8_to_string()}");
+                }
+            }
+            finally
+            {
+                raw.sqlite3_backup_finish(backup);
+            }
         }
         catch (SqliteException e)
         {
             throw new BackupFailedException($"SQLite backup of '{databaseName}' failed: {e.Message}", e);
         }
-        return Task.CompletedTask;
     }
 
     public Task VerifyAsync(string backupFile, CancellationToken cancellationToken)

@@ -45,4 +45,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Warning, "Removed {Count} partial backup file(s) left by an interrupted run under {Root}")]
     public static partial void PartialsSwept(this ILogger logger, int count, string root);
+
+    [LoggerMessage(15, LogLevel.Information, "Removed {Count} run(s) from the catalog's history (Backup:RunHistoryMaxAge / RunHistoryMaxCount)")]
+    public static partial void HistoryPruned(this ILogger logger, int count);
 }

@@ -25,6 +25,15 @@ public sealed class BackupOptions
 
     /// <summary>How long one trigger's backup may take before it is abandoned (and reported failed).</summary>
     public TimeSpan RunTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Run history kept in the catalog: runs older than this are removed, unless their backup is still on disk
+    /// (those go when retention removes the backup and the run is old enough).
+    /// </summary>
+    public TimeSpan RunHistoryMaxAge { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>At most this many runs without a backup on disk are kept (the newest); older ones are removed.</summary>
+    public int RunHistoryMaxCount { get; set; } = 10_000;
 }
 
 public sealed class DatabaseOptions
