@@ -161,6 +161,11 @@ public sealed class BackupCatalog
             """, ("$before", Format(olderThan)), ("$keep", Math.Max(0, keepNewest)));
     }
 
+    /// <summary>The newest succeeded run of one schedule instance (whether or not retention has removed its file since).</summary>
+    public BackupRun? LastSucceededRun(string schedule, string instance) =>
+        QueryRuns("WHERE schedule = $schedule AND schedule_instance = $instance AND outcome = 'Succeeded' ORDER BY started_at DESC, id LIMIT 1",
+            ("$schedule", schedule), ("$instance", instance)).FirstOrDefault();
+
     public BackupRun? GetRun(string id) => QueryRuns("WHERE id = $id", ("$id", id)).FirstOrDefault();
 
     /// <summary>Runs, newest first, optionally of one schedule and/or database.</summary>

@@ -41,17 +41,35 @@ public sealed class BackupRunner(
     }
 
     /// <summary>
-    /// <see cref="RunAsync"/> once no other run of the schedule holds its lock. The lock may be held by another worker
-    /// process (a file lock, which offers nothing to await), so the turn is looked for every
-    /// <see cref="TurnPollInterval"/> until the caller gives up.
+    /// How often a trigger looks for its schedule's turn while another run holds the lock. The lock may be held by
+    /// another worker process (a file lock, which offers nothing to await), so the turn is looked for.
     /// </summary>
-    public async Task<BackupRun> RunInTurnAsync(string schedule, BackupMetadata requested, string trigger, CancellationToken cancellationToken)
+    internal static readonly TimeSpan TurnPollInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Answers one job trigger received at <paramref name="receivedAt"/>: waits for the schedule's turn, then either
+    /// coalesces it (<see cref="TriggerResult.Coalesced"/>: a succeeded run of the same schedule instance started after
+    /// the trigger's scheduled time, so a backup for it exists already) or runs the backup. A trigger's scheduled time
+    /// is not sent with it; it lies before its arrival, and when the schedule has no tick between the covering run's
+    /// start and the arrival it lies before that run's start too. So a burst of overdue triggers (Dapr replays missed
+    /// ticks back-to-back) becomes one backup, and a redelivered trigger whose backup was taken is not taken again.
+    /// </summary>
+    public async Task<TriggerResult> RunTriggerAsync(string schedule, BackupMetadata requested, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         while (true)
         {
+            using (var turn = ScheduleRunLock.TryAcquire(paths, schedule))
+            {
+                if (turn is not null && CoveringRun(schedule, receivedAt) is { } covering)
+                {
+                    logger.TriggerCoalesced(schedule, receivedAt, covering.Id, covering.StartedAt);
+                    telemetry.Coalesced.Add(1, new KeyValuePair<string, object?>("db.name", covering.Database));
+                    return new TriggerResult(covering, Coalesced: true);
+                }
+            }
             try
             {
-                return await RunAsync(schedule, requested, trigger, cancellationToken);
+                return new TriggerResult(await RunAsync(schedule, requested, "job", cancellationToken), Coalesced: false);
             }
             catch (ScheduleBusyException)
             {
@@ -60,7 +78,14 @@ public sealed class BackupRunner(
         }
     }
 
-    internal static readonly TimeSpan TurnPollInterval = TimeSpan.FromMilliseconds(200);
+    private BackupRun? CoveringRun(string schedule, DateTimeOffset receivedAt)
+    {
+        if (catalog.GetSchedule(schedule) is not { Instance: { } instance } record) return null;
+        if (catalog.LastSucceededRun(schedule, instance) is not { } last) return null;
+        if (last.StartedAt >= receivedAt) return last;
+        return ScheduleTicks.MayTickBetween(ScheduleTicks.TryParse(record.Schedule), record.Schedule, record.DueTime, record.CreatedAt, last.StartedAt, receivedAt)
+            ? null : last;
+    }
 
     /// <exception cref="ScheduleBusyException">A run of <paramref name="schedule"/> is in progress; nothing is recorded.</exception>
     public async Task<BackupRun> RunAsync(string schedule, BackupMetadata requested, string trigger, CancellationToken cancellationToken)
@@ -266,3 +291,6 @@ public sealed class BackupRunner(
         try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
+
+/// <summary>A trigger's answer: the run that backs it up, and whether that run was an earlier one (coalesced).</summary>
+public sealed record TriggerResult(BackupRun Run, bool Coalesced);

@@ -19,12 +19,14 @@ public sealed class BackupTelemetry : IDisposable
         Bytes = _meter.CreateCounter<long>("backup.bytes", "By", "Bytes written by successful backups.");
         Duration = _meter.CreateHistogram<double>("backup.duration", "s", "Duration of backup runs.");
         Pruned = _meter.CreateCounter<long>("backup.pruned", "{backup}", "Backups removed by retention.");
+        Coalesced = _meter.CreateCounter<long>("backup.coalesced", "{trigger}", "Job triggers answered without a backup: a run that started after their scheduled time covers them.");
     }
 
     public Counter<long> Runs { get; }
     public Counter<long> Bytes { get; }
     public Histogram<double> Duration { get; }
     public Counter<long> Pruned { get; }
+    public Counter<long> Coalesced { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -28,6 +28,8 @@ internal sealed class EngineFixture : IDisposable
     }
 
     public string DataDirectory { get; }
+    /// <summary>The factory of this engine's meters (the scope to collect its measurements by).</summary>
+    public IMeterFactory MeterFactory => _metrics.GetRequiredService<IMeterFactory>();
     public BackupOptions Options { get; }
     public BackupPaths Paths { get; }
     public BackupCatalog Catalog { get; }
