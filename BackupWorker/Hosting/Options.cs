@@ -34,6 +34,14 @@ public sealed class BackupOptions
 
     /// <summary>At most this many runs without a backup on disk are kept (the newest); older ones are removed.</summary>
     public int RunHistoryMaxCount { get; set; } = 10_000;
+
+    /// <summary>Fills each database's empty connection string from <c>ConnectionStrings:&lt;database&gt;</c>.</summary>
+    public static void AddConnectionStrings(BackupOptions options, IConfiguration configuration)
+    {
+        foreach (var (name, database) in options.Databases)
+            if (string.IsNullOrEmpty(database.ConnectionString) && configuration.GetConnectionString(name) is { Length: > 0 } connectionString)
+                database.ConnectionString = connectionString;
+    }
 }
 
 public sealed class DatabaseOptions

@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -24,10 +23,11 @@ internal sealed class EngineFixture : IDisposable
         var options = Microsoft.Extensions.Options.Options.Create(Options);
         Runner = new BackupRunner(Catalog, Paths, options,
             [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options), .. extraProviders],
-            new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>()), Time, NullLogger<BackupRunner>.Instance);
+            new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>()), Time, Logger);
     }
 
     public string DataDirectory { get; }
+    public CapturingLogger<BackupRunner> Logger { get; } = new();
     /// <summary>The factory of this engine's meters (the scope to collect its measurements by).</summary>
     public IMeterFactory MeterFactory => _metrics.GetRequiredService<IMeterFactory>();
     public BackupOptions Options { get; }
