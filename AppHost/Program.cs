@@ -9,6 +9,14 @@ builder.AddDapr(dapr => dapr.DataDirectory = dataDirectory);
 
 var scheduler = builder.AddDaprScheduler("scheduler");
 
+// Database connection strings (passwords) never travel as plain settings: each database's is an Aspire connection
+// string, a secret parameter (masked in the dashboard), given to the workers as ConnectionStrings__<database>.
+var databaseConnections = DatabaseConnections();
+
+// The apps run in the AppHost's environment: Development only in a developer's run of the AppHost (its launch
+// profile), never because an app's own launch profile says so.
+var environmentName = builder.Environment.EnvironmentName;
+
 // Several workers share one app id; the scheduler spreads the triggers over their sidecars (--AppHost:WorkerReplicas=2).
 var workerReplicas = builder.Configuration.GetValue("AppHost:WorkerReplicas", 1);
 var worker = AddWorker("backupworker");
@@ -20,6 +28,7 @@ var apiKey = builder.AddParameter("backupapi-key", new GenerateParameterDefault 
 var api = builder.AddProject<Projects.BackupApi>("backupapi")
     .WithDaprSidecar(new DaprSidecarOptions { AppId = "backupapi" })
     .WithEnvironment("BackupApi__ApiKey", apiKey)
+    .WithEnvironment("ASPNETCORE_ENVIRONMENT", environmentName)
     .WithHttpHealthCheck("/health")
     .WaitFor(worker);
 
@@ -42,9 +51,30 @@ IResourceBuilder<ProjectResource> AddWorker(string name)
         })
         .WithHttpHealthCheck("/health")
         .WithEnvironment("Backup__DataDirectory", Path.Combine(dataDirectory, "backupworker"))
+        .WithEnvironment("ASPNETCORE_ENVIRONMENT", environmentName)
         .WaitFor(scheduler);
-    // The worker's settings may be given to the AppHost (appsettings.json, environment, or e.g. --Demo:Schedule="@every 10s").
+    // The worker's settings may be given to the AppHost (appsettings.json, environment, or e.g. --Demo:Schedule="@every 10s"),
+    // all but connection strings, which go as the connection-string resources above.
     foreach (var (key, value) in builder.Configuration.GetSection("Demo").AsEnumerable().Concat(builder.Configuration.GetSection("Backup").AsEnumerable()))
-        if (value is not null) replica.WithEnvironment(key.Replace(":", "__", StringComparison.Ordinal), value);
+        if (value is not null && !IsConnectionStringKey(key)) replica.WithEnvironment(key.Replace(":", "__", StringComparison.Ordinal), value);
+    foreach (var (database, connection) in databaseConnections) replica.WithReference(connection, connectionName: database);
     return replica;
+}
+
+static bool IsConnectionStringKey(string key) =>
+    key.StartsWith("Backup:Databases:", StringComparison.OrdinalIgnoreCase) && key.EndsWith(":ConnectionString", StringComparison.OrdinalIgnoreCase);
+
+// ConnectionStrings:<database> (Aspire's way), or Backup:Databases:<database>:ConnectionString given to the AppHost,
+// for each database configured under Backup:Databases.
+List<(string Database, IResourceBuilder<IResourceWithConnectionString> Connection)> DatabaseConnections()
+{
+    var connections = new List<(string, IResourceBuilder<IResourceWithConnectionString>)>();
+    foreach (var database in builder.Configuration.GetSection("Backup:Databases").GetChildren())
+    {
+        var value = builder.Configuration.GetConnectionString(database.Key) ?? database["ConnectionString"];
+        if (string.IsNullOrEmpty(value)) continue;
+        builder.Configuration[$"ConnectionStrings:{database.Key}"] = value; // where the connection-string resource reads it
+        connections.Add((database.Key, builder.AddConnectionString(database.Key)));
+    }
+    return connections;
 }

@@ -5,9 +5,16 @@ using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.Services.AddProblemDetails();
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = RequestProblems.Describe);
+// Malformed requests (wrong JSON types, numbers out of range, unbindable query values) are thrown as
+// BadHttpRequestException in every environment, so they all take one path: a 4xx ProblemDetails saying what was wrong.
+builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+// No operator request comes near this; a bigger body is refused (413) before it is read.
+builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = RequestProblems.MaxBodyBytes);
+var options = builder.Configuration.GetSection("BackupApi").Get<BackupApiOptions>() ?? new BackupApiOptions();
+if (options.MaxMissedBackups < 1) throw new InvalidOperationException("BackupApi:MaxMissedBackups must be at least 1.");
 // Fail closed: without a key of some length nothing but health and the API description answers.
-var apiKey = builder.Configuration["BackupApi:ApiKey"] ?? "";
+var apiKey = options.ApiKey;
 if (apiKey.Length < 16)
     throw new InvalidOperationException("BackupApi:ApiKey must be set to a key of at least 16 characters (the AppHost sets it from its secret parameter backupapi-key).");
 builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -31,7 +38,14 @@ builder.Services.AddSingleton(sp =>
 var app = builder.Build();
 // Unhandled errors are ProblemDetails without internals, also in Development (where ASP.NET Core would show its
 // exception page, stack trace included, to any caller).
-app.UseExceptionHandler();
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    StatusCodeSelector = RequestProblems.StatusOf,
+    // A malformed request is the caller's mistake, answered with a 4xx: not an error of ours to log with a stack trace.
+    SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
+});
+// A 4xx that no endpoint wrote a body for (an unknown route, a wrong method) is a ProblemDetails too.
+app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 
@@ -45,7 +59,7 @@ var schedules = api.MapGroup("/schedules").WithTags("Schedules");
 
 schedules.MapPost("/", async Task<Results<Created<ScheduleView>, ValidationProblem, ProblemHttpResult>> (CreateScheduleRequest request, WorkerClient worker, TimeProvider time, CancellationToken ct) =>
 {
-    var errors = ScheduleValidator.Validate(request, time.GetUtcNow());
+    var errors = ScheduleValidator.Validate(request, time.GetUtcNow(), options.MaxMissedBackups);
     if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "Invalid backup schedule");
     var result = await worker.CreateAsync(request, ct);
     if (!result.IsSuccess) return Fail(result);
@@ -62,6 +76,7 @@ schedules.MapGet("/", async Task<Results<Ok<List<ScheduleView>>, ProblemHttpResu
 
 schedules.MapGet("/{name}", async Task<Results<Ok<ScheduleView>, ProblemHttpResult>> (string name, WorkerClient worker, CancellationToken ct) =>
 {
+    if (RequestProblems.CheckRouteName(name) is { } bad) return bad;
     var result = await worker.GetAsync(name, ct);
     return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
 })
@@ -69,6 +84,7 @@ schedules.MapGet("/{name}", async Task<Results<Ok<ScheduleView>, ProblemHttpResu
 
 schedules.MapDelete("/{name}", async Task<Results<NoContent, ProblemHttpResult>> (string name, WorkerClient worker, CancellationToken ct) =>
 {
+    if (RequestProblems.CheckRouteName(name) is { } bad) return bad;
     var result = await worker.DeleteAsync(name, ct);
     return result.IsSuccess ? TypedResults.NoContent() : Problem(result);
 })
@@ -76,20 +92,23 @@ schedules.MapDelete("/{name}", async Task<Results<NoContent, ProblemHttpResult>>
 
 schedules.MapPost("/{name}/run", async Task<Results<Ok<BackupRun>, ProblemHttpResult>> (string name, WorkerClient worker, CancellationToken ct) =>
 {
+    if (RequestProblems.CheckRouteName(name) is { } bad) return bad;
     var result = await worker.RunAsync(name, ct);
     return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
 })
 .WithName("RunScheduleNow").WithSummary("Run a schedule's backup once, now");
 
-api.MapGet("/backups", async Task<Results<Ok<List<BackupRun>>, ProblemHttpResult>> (string? schedule, string? database, WorkerClient worker, CancellationToken ct) =>
+api.MapGet("/backups", async Task<Results<Ok<List<BackupRun>>, ValidationProblem, ProblemHttpResult>> (string? schedule, string? database, WorkerClient worker, CancellationToken ct) =>
 {
+    if (RequestProblems.CheckFilters(schedule, database, limit: null) is { } bad) return bad;
     var result = await worker.BackupsAsync(schedule, database, ct);
     return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
 })
 .WithTags("Backups").WithName("ListBackups").WithSummary("Backups on disk (newest first), optionally of one schedule or database");
 
-api.MapGet("/runs", async Task<Results<Ok<List<BackupRun>>, ProblemHttpResult>> (string? schedule, string? database, int? limit, WorkerClient worker, CancellationToken ct) =>
+api.MapGet("/runs", async Task<Results<Ok<List<BackupRun>>, ValidationProblem, ProblemHttpResult>> (string? schedule, string? database, int? limit, WorkerClient worker, CancellationToken ct) =>
 {
+    if (RequestProblems.CheckFilters(schedule, database, limit) is { } bad) return bad;
     var result = await worker.RunsAsync(schedule, database, limit, ct);
     return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
 })

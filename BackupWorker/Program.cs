@@ -10,6 +10,9 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 
 builder.Services.AddOptions<BackupOptions>().Bind(builder.Configuration.GetSection(BackupOptions.SectionName))
+    // A database's connection string may come as an Aspire connection string (ConnectionStrings:<database>), which is
+    // how the AppHost passes it: a secret parameter, never a plain setting.
+    .PostConfigure(o => BackupOptions.AddConnectionStrings(o, builder.Configuration))
     .PostConfigure(DemoDatabase.AddDefault);
 builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection(DemoOptions.SectionName));
 builder.Services.AddSingleton(TimeProvider.System);

@@ -145,6 +145,27 @@ public sealed class BackupCatalog
         Execute(connection, "UPDATE runs SET pruned_at=$at WHERE id=$id", ("$id", runId), ("$at", Format(at)));
     }
 
+    /// <summary>
+    /// Removes finished runs whose backup is not on disk (failed, or pruned by retention) that started before
+    /// <paramref name="olderThan"/> or are beyond the newest <paramref name="keepNewest"/> of them. Runs whose backup
+    /// is still on disk are never removed: they are the backups' record. Returns how many were removed.
+    /// </summary>
+    public int PruneHistory(DateTimeOffset olderThan, int keepNewest)
+    {
+        using var connection = Open();
+        return Execute(connection, """
+            DELETE FROM runs WHERE outcome <> 'Running' AND (outcome <> 'Succeeded' OR pruned_at IS NOT NULL)
+              AND (started_at < $before OR id NOT IN (
+                SELECT id FROM runs WHERE outcome <> 'Running' AND (outcome <> 'Succeeded' OR pruned_at IS NOT NULL)
+                ORDER BY started_at DESC, id LIMIT $keep))
+            """, ("$before", Format(olderThan)), ("$keep", Math.Max(0, keepNewest)));
+    }
+
+    /// <summary>The newest succeeded run of one schedule instance (whether or not retention has removed its file since).</summary>
+    public BackupRun? LastSucceededRun(string schedule, string instance) =>
+        QueryRuns("WHERE schedule = $schedule AND schedule_instance = $instance AND outcome = 'Succeeded' ORDER BY started_at DESC, id LIMIT 1",
+            ("$schedule", schedule), ("$instance", instance)).FirstOrDefault();
+
     public BackupRun? GetRun(string id) => QueryRuns("WHERE id = $id", ("$id", id)).FirstOrDefault();
 
     /// <summary>Runs, newest first, optionally of one schedule and/or database.</summary>

@@ -7,21 +7,30 @@ namespace BackupWorker.Backups;
 /// the catalog's database and location). A failed run answers 500, so the job's failure policy retries it; the run is
 /// in the catalog either way. A trigger arriving while a run of the same schedule is in progress waits for its turn:
 /// refusing it would count as a failed delivery, so the scheduler would retry it and, past the policy's retries,
-/// drop it, a lost backup. (Run-now from an operator is refused with 409 instead.)
+/// drop it, a lost backup. (Run-now from an operator is refused with 409 instead.) A trigger that a run started after
+/// its scheduled time already covers (a burst of overdue ticks, a redelivery) is answered success without a backup.
 /// </summary>
-public sealed class BackupJobHandler(BackupRunner runner, ILogger<BackupJobHandler> logger)
+public sealed class BackupJobHandler(BackupRunner runner, TimeProvider time, ILogger<BackupJobHandler> logger)
 {
     public async Task<IResult> HandleAsync(string jobName, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
+        var receivedAt = time.GetUtcNow();
         logger.TriggerReceived(jobName, payload.Length);
         if (!BackupPayload.TryParse(payload.Span, out var parsed, out var error))
         {
             var failed = runner.RecordFailure(jobName, "", "job", error);
             return TypedResults.Problem(error, statusCode: 500, title: "Backup failed", extensions: new Dictionary<string, object?> { ["runId"] = failed.Id });
         }
-        var run = await runner.RunInTurnAsync(jobName, parsed!.Metadata, "job", cancellationToken);
+        var (run, coalesced) = await runner.RunTriggerAsync(jobName, parsed!.Metadata, receivedAt, cancellationToken);
+        if (coalesced) return TypedResults.Ok(new CoalescedTrigger(jobName, run.Id, run.StartedAt));
         return run.Outcome == RunOutcome.Succeeded
             ? TypedResults.Ok(run)
             : TypedResults.Problem(run.Error, statusCode: 500, title: "Backup failed", extensions: new Dictionary<string, object?> { ["runId"] = run.Id });
     }
+}
+
+/// <summary>The answer to a trigger that an earlier run already covers: success, and which run that was.</summary>
+public sealed record CoalescedTrigger(string Schedule, string CoveredByRun, DateTimeOffset RunStartedAt)
+{
+    public bool Coalesced => true;
 }

@@ -42,17 +42,35 @@ public sealed class BackupRunner(
     }
 
     /// <summary>
-    /// <see cref="RunAsync"/> once no other run of the schedule holds its lock. The lock may be held by another worker
-    /// process (a file lock, which offers nothing to await), so the turn is looked for every
-    /// <see cref="TurnPollInterval"/> until the caller gives up.
+    /// How often a trigger looks for its schedule's turn while another run holds the lock. The lock may be held by
+    /// another worker process (a file lock, which offers nothing to await), so the turn is looked for.
     /// </summary>
-    public async Task<BackupRun> RunInTurnAsync(string schedule, BackupMetadata requested, string trigger, CancellationToken cancellationToken)
+    internal static readonly TimeSpan TurnPollInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Answers one job trigger received at <paramref name="receivedAt"/>: waits for the schedule's turn, then either
+    /// coalesces it (<see cref="TriggerResult.Coalesced"/>: a succeeded run of the same schedule instance started after
+    /// the trigger's scheduled time, so a backup for it exists already) or runs the backup. A trigger's scheduled time
+    /// is not sent with it; it lies before its arrival, and when the schedule has no tick between the covering run's
+    /// start and the arrival it lies before that run's start too. So a burst of overdue triggers (Dapr replays missed
+    /// ticks back-to-back) becomes one backup, and a redelivered trigger whose backup was taken is not taken again.
+    /// </summary>
+    public async Task<TriggerResult> RunTriggerAsync(string schedule, BackupMetadata requested, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         while (true)
         {
+            using (var turn = ScheduleRunLock.TryAcquire(paths, schedule))
+            {
+                if (turn is not null && CoveringRun(schedule, receivedAt) is { } covering)
+                {
+                    logger.TriggerCoalesced(schedule, receivedAt, covering.Id, covering.StartedAt);
+                    telemetry.Coalesced.Add(1, new KeyValuePair<string, object?>("db.name", covering.Database));
+                    return new TriggerResult(covering, Coalesced: true);
+                }
+            }
             try
             {
-                return await RunAsync(schedule, requested, trigger, cancellationToken);
+                return new TriggerResult(await RunAsync(schedule, requested, "job", cancellationToken), Coalesced: false);
             }
             catch (ScheduleBusyException)
             {
@@ -61,12 +79,23 @@ public sealed class BackupRunner(
         }
     }
 
-    internal static readonly TimeSpan TurnPollInterval = TimeSpan.FromMilliseconds(200);
+    private BackupRun? CoveringRun(string schedule, DateTimeOffset receivedAt)
+    {
+        if (catalog.GetSchedule(schedule) is not { Instance: { } instance } record) return null;
+        if (catalog.LastSucceededRun(schedule, instance) is not { } last) return null;
+        if (last.StartedAt >= receivedAt) return last;
+        return ScheduleTicks.MayTickBetween(ScheduleTicks.TryParse(record.Schedule), record.Schedule, record.DueTime, record.CreatedAt, last.StartedAt, receivedAt)
+            ? null : last;
+    }
 
     /// <exception cref="ScheduleBusyException">A run of <paramref name="schedule"/> is in progress; nothing is recorded.</exception>
     public async Task<BackupRun> RunAsync(string schedule, BackupMetadata requested, string trigger, CancellationToken cancellationToken)
     {
         using var runLock = ScheduleRunLock.TryAcquire(paths, schedule) ?? throw new ScheduleBusyException(schedule);
+        // Every run is bounded, whoever started it (a trigger, an operator's run-now): a hanging backup is cancelled.
+        using var timeLimit = new CancellationTokenSource(options.Value.RunTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
+        cancellationToken = linked.Token;
         // A known schedule backs up what its catalog row says. A caller asking for something else (a job payload
         // changed on the sidecar, say) still gets the schedule's backup, but that run never applies retention.
         var record = catalog.GetSchedule(schedule);
@@ -133,6 +162,7 @@ public sealed class BackupRunner(
 
             if (record is not null && !redirected) ApplyRetention(schedule, record.Instance, run.Id);
             if (drills is not null) await drills.AfterBackupAsync(run, manifest, cancellationToken);
+            PruneHistory();
             return run;
         }
         // Whatever went wrong, the run must end recorded as failed and the trigger answered, never left "Running".
@@ -152,13 +182,16 @@ public sealed class BackupRunner(
                 return run;
             }
             var ended = time.GetUtcNow();
-            var error = e is OperationCanceledException ? $"The backup was cancelled or exceeded its time limit ({options.Value.RunTimeout})." : e.Message;
+            var error = e is not OperationCanceledException ? e.Message
+                : timeLimit.IsCancellationRequested ? $"The backup exceeded its time limit (Backup:RunTimeout {options.Value.RunTimeout}) and was cancelled."
+                : "The backup was cancelled.";
             run = run with { EndedAt = ended, Outcome = RunOutcome.Failed, Error = error };
             catalog.CompleteRun(run);
             logger.RunFailed(run.Id, schedule, error);
             activity?.SetStatus(ActivityStatusCode.Error, error);
             telemetry.Runs.Add(1, new("outcome", "failed"), new("db.name", run.Database));
             telemetry.Duration.Record((ended - started).TotalSeconds, new("outcome", "failed"), new("db.name", run.Database));
+            PruneHistory();
             return run;
         }
     }
@@ -171,7 +204,22 @@ public sealed class BackupRunner(
         catalog.InsertRun(run);
         logger.RunFailed(run.Id, schedule, error);
         telemetry.Runs.Add(1, new("outcome", "failed"), new("db.name", database));
+        PruneHistory();
         return run;
+    }
+
+    /// <summary>Keeps the catalog's run history within Backup:RunHistoryMaxAge / RunHistoryMaxCount (after every run).</summary>
+    private void PruneHistory()
+    {
+        try
+        {
+            var removed = catalog.PruneHistory(time.GetUtcNow() - options.Value.RunHistoryMaxAge, options.Value.RunHistoryMaxCount);
+            if (removed > 0) logger.HistoryPruned(removed);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            logger.PruneFailed("run history", e.Message); // the next run tries again
+        }
     }
 
     public bool IsKnownDatabase(string name) => options.Value.Databases.ContainsKey(name);
@@ -248,3 +296,6 @@ public sealed class BackupRunner(
         try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
+
+/// <summary>A trigger's answer: the run that backs it up, and whether that run was an earlier one (coalesced).</summary>
+public sealed record TriggerResult(BackupRun Run, bool Coalesced);

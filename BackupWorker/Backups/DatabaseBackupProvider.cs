@@ -4,6 +4,7 @@ using System.Diagnostics;
 using BackupWorker.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using SQLitePCL;
 
 namespace BackupWorker.Backups;
 
@@ -34,7 +35,14 @@ public sealed class SqliteBackupProvider(BackupPaths paths) : IDatabaseBackupPro
 
     public string FileExtension => ".db";
 
-    public Task BackupAsync(string databaseName, DatabaseOptions database, string targetFile, CancellationToken cancellationToken)
+    /// <summary>Pages copied per step of the online backup: between steps the run can be cancelled and writers get the lock.</summary>
+    internal const int PagesPerStep = 256;
+
+    // While another connection holds a lock on the source, a step answers BUSY/LOCKED: wait this long and try again
+    // (until the run is cancelled or times out), as a busy timeout would.
+    private static readonly TimeSpan BusyRetryDelay = TimeSpan.FromMilliseconds(50);
+
+    public async Task BackupAsync(string databaseName, DatabaseOptions database, string targetFile, CancellationToken cancellationToken)
     {
         var source = SourceConnectionString(database.ConnectionString);
         if (!File.Exists(source.DataSource))
@@ -45,14 +53,35 @@ public sealed class SqliteBackupProvider(BackupPaths paths) : IDatabaseBackupPro
             from.Open();
             using var to = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = targetFile, Pooling = false }.ToString());
             to.Open();
-            cancellationToken.ThrowIfCancellationRequested();
-            from.BackupDatabase(to);
+            // The online backup API in steps (SqliteConnection.BackupDatabase copies everything in one step, which
+            // nothing can interrupt): a hanging or huge backup ends when the run is cancelled or times out.
+            var backup = raw.sqlite3_backup_init(to.Handle, "main", from.Handle, "main")
+                ?? throw new BackupFailedException($"SQLite backup of '{databaseName}' failed: {raw.sqlite3_errmsg(to.Handle).utf8_to_string()}");
+            try
+            {
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var rc = raw.sqlite3_backup_step(backup, PagesPerStep);
+                    if (rc == raw.SQLITE_DONE) break;
+                    if (rc == raw.SQLITE_OK) continue;
+                    if (rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
+                    {
+                        await Task.Delay(BusyRetryDelay, cancellationToken);
+                        continue;
+                    }
+                    throw new BackupFailedException($"SQLite backup of '{databaseName}' failed: {raw.sqlite3_errstr(rc).utf8_to_string()}");
+                }
+            }
+            finally
+            {
+                raw.sqlite3_backup_finish(backup);
+            }
         }
         catch (SqliteException e)
         {
             throw new BackupFailedException($"SQLite backup of '{databaseName}' failed: {e.Message}", e);
         }
-        return Task.CompletedTask;
     }
 
     public Task VerifyAsync(string backupFile, CancellationToken cancellationToken)
@@ -107,20 +136,31 @@ public sealed class PostgresBackupProvider(IOptions<BackupOptions> options) : ID
         if (Get("Host", "Server") is { } host) arguments.AddRange(["--host", host]);
         if (Get("Port") is { } port) arguments.AddRange(["--port", port]);
         if (Get("Username", "User ID", "User", "UserName") is { } user) arguments.AddRange(["--username", user]);
-        arguments.AddRange(["--dbname", Get("Database", "Initial Catalog") ?? databaseName]);
+        var dbname = Get("Database", "Initial Catalog") ?? databaseName;
+        // pg_dump reads a --dbname holding '=' or a URI as a whole connection string: a password in it would sit on
+        // pg_dump's command line, which every local user can list.
+        if (dbname.Contains('=', StringComparison.Ordinal) || dbname.Contains("://", StringComparison.Ordinal))
+            throw new BackupFailedException($"The Database of '{databaseName}''s connection string must be a database name, not a connection string.");
+        arguments.AddRange(["--dbname", dbname]);
         var environment = new Dictionary<string, string>
         {
             // A server that does not answer must fail the run, not hang it.
             ["PGCONNECT_TIMEOUT"] = "10",
         };
-        if (Get("Password") is { } password) environment["PGPASSWORD"] = password;
+        var password = Get("Password", "PWD");
+        if (password is not null) environment["PGPASSWORD"] = password;
 
         var executable = options.Value.PgDumpPath;
         var result = await ExternalProcess.RunAsync(executable, arguments, environment, cancellationToken)
             ?? throw new BackupFailedException($"pg_dump was not found ('{executable}'): install the PostgreSQL client tools (Debian: postgresql-client) or set Backup:PgDumpPath.");
         if (result.ExitCode != 0)
-            throw new BackupFailedException($"pg_dump of '{databaseName}' failed (exit code {result.ExitCode}): {result.StandardError.Trim()}");
+            throw new BackupFailedException($"pg_dump of '{databaseName}' failed (exit code {result.ExitCode}): {Redact(result.StandardError.Trim(), password)}");
     }
+
+    // The error text goes to the catalog, the logs and the operator: never with the password in it, whatever the
+    // tool chose to echo.
+    private static string Redact(string text, string? password) =>
+        string.IsNullOrEmpty(password) ? text : text.Replace(password, "***", StringComparison.Ordinal);
 
     public async Task VerifyAsync(string backupFile, CancellationToken cancellationToken)
     {

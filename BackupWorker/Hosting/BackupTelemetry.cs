@@ -22,6 +22,7 @@ public sealed class BackupTelemetry : IDisposable
         Restores = _meter.CreateCounter<long>("backup.restores", "{restore}", "Restores by outcome.");
         RestoreDuration = _meter.CreateHistogram<double>("backup.restore.duration", "s", "Duration of restores.");
         Drills = _meter.CreateCounter<long>("backup.drills", "{drill}", "Restore drills by outcome.");
+        Coalesced = _meter.CreateCounter<long>("backup.coalesced", "{trigger}", "Job triggers answered without a backup: a run that started after their scheduled time covers them.");
     }
 
     public Counter<long> Runs { get; }
@@ -31,6 +32,7 @@ public sealed class BackupTelemetry : IDisposable
     public Counter<long> Restores { get; }
     public Histogram<double> RestoreDuration { get; }
     public Counter<long> Drills { get; }
+    public Counter<long> Coalesced { get; }
 
     public void Dispose() => _meter.Dispose();
 }

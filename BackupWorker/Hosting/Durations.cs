@@ -25,13 +25,15 @@ public static partial class Durations
                     "h" => n * 3600, "m" => n * 60, "s" => n, "ms" => n / 1e3, "us" or "µs" => n / 1e6, _ => n / 1e9,
                 };
             }
+            // Out of TimeSpan's range (about 29,000 years) is not a duration anyone means: refused, never thrown.
+            if (!(Math.Abs(total) < TimeSpan.MaxValue.TotalSeconds - 1)) return false;
             value = TimeSpan.FromSeconds(total);
             return true;
         }
         if (text.StartsWith('P'))
         {
             try { value = XmlConvert.ToTimeSpan(text); return true; }
-            catch (FormatException) { return false; }
+            catch (Exception e) when (e is FormatException or OverflowException or ArgumentException) { return false; }
         }
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
     }
@@ -42,13 +44,18 @@ public static partial class Durations
         value = default;
         if (string.IsNullOrWhiteSpace(text)) return false;
         if (text.Contains('T') && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value)) return true;
-        if (TryParseDuration(text, out var offset)) { value = now + offset; return true; }
+        if (TryParseDuration(text, out var offset) && offset < DateTimeOffset.MaxValue - now && offset > DateTimeOffset.MinValue - now)
+        {
+            value = now + offset;
+            return true;
+        }
         return false;
     }
 
-    [GeneratedRegex(@"^(?<part>\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")]
+    // [0-9], not \d: \d also matches other scripts' digits, which double.Parse then refuses.
+    [GeneratedRegex(@"^(?<part>[0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")]
     private static partial Regex GoDuration();
 
-    [GeneratedRegex(@"^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$")]
+    [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)$")]
     private static partial Regex GoPart();
 }

@@ -45,4 +45,10 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Warning, "Removed {Count} partial backup file(s) left by an interrupted run under {Root}")]
     public static partial void PartialsSwept(this ILogger logger, int count, string root);
+
+    [LoggerMessage(15, LogLevel.Information, "Removed {Count} run(s) from the catalog's history (Backup:RunHistoryMaxAge / RunHistoryMaxCount)")]
+    public static partial void HistoryPruned(this ILogger logger, int count);
+
+    [LoggerMessage(16, LogLevel.Information, "Job trigger of schedule {Schedule} received at {ReceivedAt:O} coalesced: no tick of the schedule falls after run {RunId} started at {StartedAt:O}, so that run covers it; no backup taken")]
+    public static partial void TriggerCoalesced(this ILogger logger, string schedule, DateTimeOffset receivedAt, string runId, DateTimeOffset startedAt);
 }

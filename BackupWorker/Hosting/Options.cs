@@ -34,6 +34,23 @@ public sealed class BackupOptions
 
     /// <summary>How long one restore or drill may take before it is abandoned (and recorded failed).</summary>
     public TimeSpan RestoreTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// Run history kept in the catalog: runs older than this are removed, unless their backup is still on disk
+    /// (those go when retention removes the backup and the run is old enough).
+    /// </summary>
+    public TimeSpan RunHistoryMaxAge { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>At most this many runs without a backup on disk are kept (the newest); older ones are removed.</summary>
+    public int RunHistoryMaxCount { get; set; } = 10_000;
+
+    /// <summary>Fills each database's empty connection string from <c>ConnectionStrings:&lt;database&gt;</c>.</summary>
+    public static void AddConnectionStrings(BackupOptions options, IConfiguration configuration)
+    {
+        foreach (var (name, database) in options.Databases)
+            if (string.IsNullOrEmpty(database.ConnectionString) && configuration.GetConnectionString(name) is { Length: > 0 } connectionString)
+                database.ConnectionString = connectionString;
+    }
 }
 
 public sealed class DatabaseOptions

@@ -240,4 +240,90 @@ public class ApiProcessTests : IAsyncLifetime
             ["GET /v1.0/invoke/backupworker/method/backups?schedule=nightly&database=my-prod-db", "DELETE /v1.0/invoke/backupworker/method/schedules/nightly"],
             _seen.Select(s => $"{s.Method} {s.Path}"));
     }
+
+    [Fact]
+    public async Task A_schedule_that_would_replay_a_burst_of_missed_backups_is_refused_with_its_bound()
+    {
+        var hourAgo = DateTimeOffset.UtcNow.AddHours(-1).ToString("yyyy-MM-ddTHH:mm:ssZ");
+
+        var response = await _http.PostAsJsonAsync("/schedules", new { name = "n", database = "my-prod-db", schedule = "@every 1m", dueTime = hourAgo });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").GetProperty("dueTime")[0].GetString();
+        Assert.Contains("more than 5 missed backups", error);
+        Assert.Contains("BackupApi:MaxMissedBackups", error);
+        Assert.Empty(_seen);
+
+        // Within the bound (3 repeats) the same past due time is the operator's to choose.
+        _answer = context => { context.Response.StatusCode = 201; return context.Response.WriteAsJsonAsync(new { name = "n", database = "my-prod-db", location = "backups/n", active = true, retention = new { } }); };
+        var bounded = await _http.PostAsJsonAsync("/schedules", new { name = "n", database = "my-prod-db", schedule = "@every 1m", dueTime = hourAgo, repeats = 3 });
+        Assert.Equal(HttpStatusCode.Created, bounded.StatusCode);
+        Assert.Single(_seen);
+    }
+
+    [Fact]
+    public async Task Out_of_range_durations_and_numbers_are_400_problems_not_500s()
+    {
+        object[] bodies =
+        [
+            new { database = "my-prod-db", schedule = "@daily", dueTime = "99999999999999999999h" },
+            new { database = "my-prod-db", schedule = "@daily", ttl = "P99999999Y" },
+            new { database = "my-prod-db", schedule = "@daily", retention = new { maxAge = "9999999999999h" } },
+            new { database = "my-prod-db", schedule = "@daily", dueTime = "9999-12-31T23:59:59Z" },
+            new { database = "my-prod-db", schedule = "@every 1ns" },
+        ];
+        foreach (var body in bodies)
+        {
+            using var response = await _http.PostAsJsonAsync("/schedules", body);
+            Assert.True(HttpStatusCode.BadRequest == response.StatusCode, $"{JsonSerializer.Serialize(body)}: {(int)response.StatusCode}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+        using var overflow = await _http.PostAsync("/schedules", new StringContent("""{"database":"my-prod-db","schedule":"@daily","repeats":99999999999}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, overflow.StatusCode);
+        Assert.Contains("$.repeats", (await overflow.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        using var huge = await _http.PostAsync("/schedules", new StringContent(new string(' ', 1 << 20) + "{}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+        Assert.Equal("application/problem+json", huge.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(_seen);
+    }
+
+    [Fact]
+    public async Task A_browser_cannot_send_a_state_changing_request_cross_site()
+    {
+        using var browser = new HttpClient { BaseAddress = _http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        // What a page on another site can send without a preflight: a form or text/plain body, no custom header.
+        Func<HttpContent>[] simple =
+        [
+            () => new FormUrlEncodedContent(new Dictionary<string, string> { ["name"] = "n", ["database"] = "my-prod-db", ["schedule"] = "@daily" }),
+            () => new StringContent("""{"name":"n","database":"my-prod-db","schedule":"@daily"}""", System.Text.Encoding.UTF8, "text/plain"),
+            () => new MultipartFormDataContent { { new StringContent("n"), "name" } },
+        ];
+        foreach (var path in new[] { "/schedules", "/schedules/x/run" })
+            foreach (var make in simple)
+            {
+                using var content = make();
+                using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+                request.Headers.Add("Origin", "https://evil.example");
+                using var response = await browser.SendAsync(request);
+                // Refused before anything runs: no key (401), or a body type no route reads (415, decided by routing).
+                Assert.True(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.UnsupportedMediaType, $"{path} {content.Headers.ContentType}: {response.StatusCode}");
+                Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+            }
+        // A script that wants to add the key must pass a CORS preflight first: no origin is ever allowed.
+        foreach (var method in new[] { "POST", "DELETE" })
+        {
+            using var preflight = new HttpRequestMessage(HttpMethod.Options, "/schedules/x");
+            preflight.Headers.Add("Origin", "https://evil.example");
+            preflight.Headers.Add("Access-Control-Request-Method", method);
+            preflight.Headers.Add("Access-Control-Request-Headers", "x-api-key, content-type");
+            using var response = await browser.SendAsync(preflight);
+            Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"), method);
+            Assert.False(response.Headers.Contains("Access-Control-Allow-Headers"), method);
+        }
+        // And nothing accepts a form post, even with the key: there is no form-reading endpoint to forge.
+        using var form = await _http.PostAsync("/schedules", new FormUrlEncodedContent(new Dictionary<string, string> { ["database"] = "my-prod-db" }));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, form.StatusCode);
+        Assert.Equal("application/problem+json", form.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(_seen);
+    }
 }

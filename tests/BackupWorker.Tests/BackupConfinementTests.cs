@@ -257,14 +257,16 @@ public class BackupConfinementTests
         using var engine = new EngineFixture(o => o.Databases["gated"] = new DatabaseOptions { Provider = "gate" }, gate);
         using var jobs = new InMemoryJobsClient();
         var service = new ScheduleService(jobs, engine.Catalog, engine.Runner, engine.Time, NullLogger<ScheduleService>.Instance);
-        await service.CreateAsync(new CreateScheduleRequest("g", "gated", "backups/g", "@daily"), CancellationToken.None);
-        var handler = new BackupJobHandler(engine.Runner, NullLogger<BackupJobHandler>.Instance);
+        await service.CreateAsync(new CreateScheduleRequest("g", "gated", "backups/g", "@every 1m"), CancellationToken.None);
+        var handler = new BackupJobHandler(engine.Runner, engine.Time, NullLogger<BackupJobHandler>.Instance);
         var payload = BackupPayload.ForDatabase("gated", "backups/g").ToUtf8Json();
 
         var first = handler.HandleAsync("g", payload, CancellationToken.None);
         await gate.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        // A second trigger waits for its turn (refusing it would be a failed delivery, retried and in the end dropped).
+        // A second trigger, of a later tick (the first run does not cover it), waits for its turn (refusing it would
+        // be a failed delivery, retried and in the end dropped).
+        engine.Time.Advance(TimeSpan.FromMinutes(2));
         var trigger = handler.HandleAsync("g", payload, CancellationToken.None);
         var runNow = await Assert.ThrowsAsync<ScheduleProblemException>(() => service.RunNowAsync("g", CancellationToken.None));
         Assert.Equal(409, runNow.Status);

@@ -29,7 +29,7 @@ internal sealed class EngineFixture : IDisposable
         var postgres = new PostgresTools(options);
         RestoreService = new RestoreService(Catalog, Restores, Paths, options, providers, postgres, telemetry, Time, NullLogger<RestoreService>.Instance);
         Drills = new DrillService(Restores, RestoreService, new DatabaseManifests(postgres), options, telemetry, Time, NullLogger<DrillService>.Instance);
-        Runner = new BackupRunner(Catalog, Paths, options, providers, telemetry, Time, NullLogger<BackupRunner>.Instance, Drills);
+        Runner = new BackupRunner(Catalog, Paths, options, providers, telemetry, Time, Logger, Drills);
     }
 
     public RestoreCatalog Restores { get; }
@@ -40,6 +40,9 @@ internal sealed class EngineFixture : IDisposable
     public string RestoreRoot => RestoreService.RestoreRoot;
 
     public string DataDirectory { get; }
+    public CapturingLogger<BackupRunner> Logger { get; } = new();
+    /// <summary>The factory of this engine's meters (the scope to collect its measurements by).</summary>
+    public IMeterFactory MeterFactory => _metrics.GetRequiredService<IMeterFactory>();
     public BackupOptions Options { get; }
     public BackupPaths Paths { get; }
     public BackupCatalog Catalog { get; }

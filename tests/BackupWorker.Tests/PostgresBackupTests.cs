@@ -49,7 +49,8 @@ public class PostgresBackupTests
                     ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
                     ["Backup__DataDirectory"] = data,
                     ["Backup__Databases__orders-db__Provider"] = "postgres",
-                    ["Backup__Databases__orders-db__ConnectionString"] = server.ConnectionString("orders"),
+                    // As the AppHost passes it: an Aspire connection string (a secret parameter), not a Backup setting.
+                    ["ConnectionStrings__orders-db"] = server.ConnectionString("orders"),
                     ["Demo__Enabled"] = "false",
                     ["DAPR_GRPC_ENDPOINT"] = $"http://127.0.0.1:{TestSupport.FreePort.Next()}",
                     ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,

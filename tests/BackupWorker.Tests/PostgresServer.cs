@@ -22,16 +22,20 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string _root;
     private TestProcess? _server;
 
-    private PostgresServer(string root, int port)
+    private PostgresServer(string root, int port, string? password)
     {
         _root = root;
         Port = port;
+        Password = password;
     }
 
     public int Port { get; }
 
+    /// <summary>The postgres user's password when the server checks passwords (scram-sha-256); null: trust.</summary>
+    public string? Password { get; }
+
     public string ConnectionString(string? database = null) =>
-        $"Host=127.0.0.1;Port={Port};Username=postgres" + (database is null ? "" : $";Database={database}");
+        $"Host=127.0.0.1;Port={Port};Username=postgres" + (Password is null ? "" : $";Password={Password}") + (database is null ? "" : $";Database={database}");
 
     public static string? MissingReason
     {
@@ -47,10 +51,11 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private static bool IsRoot => Environment.UserName == "root";
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <param name="password">When given, the server takes only this password (scram-sha-256) for the postgres user.</param>
+    public static async Task<PostgresServer> StartAsync(string? password = null)
     {
         var root = Directory.CreateTempSubdirectory("pg-test-").FullName;
-        var server = new PostgresServer(root, FreePort.Next());
+        var server = new PostgresServer(root, FreePort.Next(), password);
         try
         {
             await server.LaunchAsync();
@@ -65,9 +70,16 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private async Task LaunchAsync()
     {
-        if (IsRoot) await RunAsync("chown", ["-R", "postgres:postgres", _root], asPostgres: false);
         var data = Path.Combine(_root, "data");
-        await RunAsync(Path.Combine(BinDirectory, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"], asPostgres: true);
+        string[] auth = ["-A", "trust"];
+        if (Password is not null)
+        {
+            var passwordFile = Path.Combine(_root, "pwfile");
+            await File.WriteAllTextAsync(passwordFile, Password + "\n");
+            auth = ["-A", "scram-sha-256", "--pwfile", passwordFile];
+        }
+        if (IsRoot) await RunAsync("chown", ["-R", "postgres:postgres", _root], asPostgres: false);
+        await RunAsync(Path.Combine(BinDirectory, "initdb"), ["-D", data, "-U", "postgres", .. auth, "-E", "UTF8", "--no-sync"], asPostgres: true);
         _server = TestProcess.Start("postgres", Command(Path.Combine(BinDirectory, "postgres"),
             ["-D", data, "-p", Port.ToString(), "-k", _root, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"], asPostgres: true));
         await _server.WaitForOutputAsync(l => l.Contains("database system is ready to accept connections", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
@@ -75,10 +87,10 @@ public sealed class PostgresServer : IAsyncDisposable
 
     /// <summary>Runs SQL with psql and returns its unaligned output.</summary>
     public Task<string> PsqlAsync(string database, string sql) =>
-        RunAsync(Path.Combine(BinDirectory, "psql"), ["-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], asPostgres: false);
+        RunAsync(Path.Combine(BinDirectory, "psql"), ["-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], asPostgres: false, Password);
 
     public Task<string> RestoreAsync(string dumpFile, string database) =>
-        RunAsync(Path.Combine(BinDirectory, "pg_restore"), ["-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "-d", database, "--exit-on-error", dumpFile], asPostgres: false);
+        RunAsync(Path.Combine(BinDirectory, "pg_restore"), ["-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "-d", database, "--exit-on-error", dumpFile], asPostgres: false, Password);
 
     private static ProcessStartInfo Command(string file, IEnumerable<string> args, bool asPostgres)
     {
@@ -95,10 +107,12 @@ public sealed class PostgresServer : IAsyncDisposable
         return psi;
     }
 
-    private static async Task<string> RunAsync(string file, IEnumerable<string> args, bool asPostgres)
+    private static async Task<string> RunAsync(string file, IEnumerable<string> args, bool asPostgres, string? password = null)
     {
         // A tool that hangs is killed at the bound, and dies with the test host like the server.
-        await using var tool = TestProcess.Start(Path.GetFileName(file), Command(file, args, asPostgres));
+        var psi = Command(file, args, asPostgres);
+        if (password is not null) psi.Environment["PGPASSWORD"] = password;
+        await using var tool = TestProcess.Start(Path.GetFileName(file), psi);
         var exitCode = await tool.WaitForExitAsync(TimeSpan.FromSeconds(120));
         if (exitCode != 0)
             throw new InvalidOperationException($"{Path.GetFileName(file)} exited with {exitCode}: {string.Join(Environment.NewLine, tool.Output)}");
