@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
@@ -40,6 +41,24 @@ public sealed partial class ServiceInvoker(
         return new Target(new Uri(address + InternalPrefix + Uri.EscapeDataString(appId) + "/method/" + method + query), false);
     }
 
+    /// <summary>
+    /// The method as the caller escaped it, from the raw request target. Routing hands it over decoded, and sent on in
+    /// that form the next hop would decode it again: "canary%2520" reached the app as "canary%20", then "canary " and,
+    /// trimmed, "canary" (another schedule). daprd forwards the path as it came; so do we. Falls back to the decoded
+    /// method when the raw target is not a plain path.
+    /// </summary>
+    internal static string EscapedMethod(HttpContext context, string decodedMethod)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw) || raw[0] != '/') return decodedMethod;
+        var path = raw.Split('?', 2)[0];
+        // The header form (dapr-app-id on any other path): the whole path is the method.
+        if (!path.StartsWith("/v1.0", StringComparison.OrdinalIgnoreCase)) return path.TrimStart('/');
+        const string separator = "/method/";
+        var at = path.IndexOf(separator, StringComparison.OrdinalIgnoreCase);
+        return at < 0 ? decodedMethod : path[(at + separator.Length)..];
+    }
+
     /// <summary>The internal route delivers to this sidecar's own app only, so it can never relay a call onwards.</summary>
     public bool IsOwnApp(string appId) => string.Equals(appId, _options.AppId, StringComparison.Ordinal) || IsSelfQualified(appId);
 
@@ -54,7 +73,7 @@ public sealed partial class ServiceInvoker(
         Target target;
         try
         {
-            target = await ResolveAsync(appId, method, context.Request.QueryString.Value ?? "", context.RequestAborted);
+            target = await ResolveAsync(appId, EscapedMethod(context, method), context.Request.QueryString.Value ?? "", context.RequestAborted);
         }
         catch (DaprError error)
         {

@@ -69,6 +69,19 @@ public sealed class InvocationAndTokenTests(SchedulerFixture fixture) : IDisposa
         Assert.Equal(("/grpc/path", "?k=v", "ping"), (grpcEcho.GetProperty("path").GetString(), grpcEcho.GetProperty("query").GetString(), grpcEcho.GetProperty("body").GetString()));
         Assert.StartsWith("application/json", invoked.ContentType);
 
+        // The method travels as the caller escaped it: each hop decodes once, so an escaped '%' or a trailing space
+        // reaches the app as sent, never as another name ("canary%2520" once arrived as "canary").
+        foreach (var (sent, arrives) in new[] { ("things/canary%2520", "/things/canary%20"), ("things/canary%20", "/things/canary "), ("a%3Fb%23c", "/a?b#c") })
+        {
+            using var escaped = await http.GetAsync($"/v1.0/invoke/{calleeId}/method/{sent}");
+            Assert.Equal(HttpStatusCode.OK, escaped.StatusCode);
+            Assert.Equal(arrives, JsonDocument.Parse(await escaped.Content.ReadAsStringAsync()).RootElement.GetProperty("path").GetString());
+            using var escapedHeaderForm = new HttpRequestMessage(HttpMethod.Get, "/" + sent);
+            escapedHeaderForm.Headers.Add("dapr-app-id", calleeId);
+            using var escapedHeaderResponse = await http.SendAsync(escapedHeaderForm);
+            Assert.Equal(arrives, JsonDocument.Parse(await escapedHeaderResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("path").GetString());
+        }
+
         // Invoking its own app id goes straight to its app.
         using var self = await callee.HttpClient().PostAsync($"/v1.0/invoke/{calleeId}/method/self/call", new StringContent("me"));
         Assert.Equal(HttpStatusCode.OK, self.StatusCode);
