@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Platform.Sidecar.Security;
 using Microsoft.Extensions.Primitives;
 
 namespace Platform.Sidecar;
@@ -9,7 +10,7 @@ namespace Platform.Sidecar;
 /// headers and body go through unchanged; the app's status, headers and body come back.
 /// </summary>
 public sealed partial class ServiceInvoker(
-    AppHttpClient http, AppRegistry registry, IOptions<SidecarOptions> options, ILogger<ServiceInvoker> logger)
+    AppHttpClient http, AppRegistry registry, SidecarSecurity security, IOptions<SidecarOptions> options, ILogger<ServiceInvoker> logger)
 {
     /// <summary>The sidecar-to-sidecar route: it serves only this sidecar's own app, and takes the run's API token.</summary>
     public const string InternalPrefix = "/v1.0-internal/invoke/";
@@ -39,6 +40,10 @@ public sealed partial class ServiceInvoker(
                 : "name resolution is not configured (--name-resolution-sqlite)");
         return new Target(new Uri(address + InternalPrefix + Uri.EscapeDataString(appId) + "/method/" + method + query), false);
     }
+
+    /// <summary>The client for a target: the app's plain one, or for another app's sidecar the mTLS one when mTLS is on.</summary>
+    public HttpClient ClientFor(Target target, string appId) =>
+        target.Local || security.Identity is null ? http.Client : security.PeerClient(appId);
 
     /// <summary>The internal route delivers to this sidecar's own app only, so it can never relay a call onwards.</summary>
     public bool IsOwnApp(string appId) => string.Equals(appId, _options.AppId, StringComparison.Ordinal) || IsSelfQualified(appId);
@@ -88,7 +93,7 @@ public sealed partial class ServiceInvoker(
         HttpResponseMessage response;
         try
         {
-            response = await http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+            response = await ClientFor(target, appId).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
         }
         catch (HttpRequestException ex)
         {

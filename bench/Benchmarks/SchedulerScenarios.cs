@@ -19,11 +19,13 @@ public static class SchedulerScenarios
     public const double TargetRssMiB = 1024;
     public const double TargetFirstTriggerSeconds = 15;
 
-    internal static GrpcChannel Channel(string address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    /// <summary>A client channel with the identity of <paramref name="appId"/>: the scheduler serves it over mTLS only.</summary>
+    internal static GrpcChannel Channel(string address, string appId = "bench")
     {
-        HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
-        MaxReceiveMessageSize = null,
-    });
+        var handler = TestIdentity.SchedulerClientHandler(TestIdentity.App(appId));
+        handler.EnableMultipleHttp2Connections = true;
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = null });
+    }
 
     internal static JobMetadata Metadata(string appId) => new()
     {

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Platform.SchedulerProtocol;
+using Platform.Security;
 using TestSupport;
 
 namespace Platform.Sidecar.Tests;
@@ -29,7 +30,13 @@ public sealed class FakeScheduler : Scheduler.SchedulerBase, IAsyncDisposable
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port, l => l.Protocols = HttpProtocols.Http2));
+        // The scheduler's identity from the tests' authority: the sidecars under test speak mTLS to it.
+        var identity = TestIdentity.Identity(Platform.Security.SpiffeId.Scheduler());
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port, l =>
+        {
+            l.Protocols = HttpProtocols.Http2;
+            l.UseMtls(identity);
+        }));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(this);
         _app = builder.Build();

@@ -138,6 +138,15 @@ public sealed class TestProcess : IAsyncDisposable
         catch (OperationCanceledException) { throw new TimeoutException($"{Name} (pid {Id}) did not exit within 30 s of SIGKILL"); }
     }
 
+    /// <summary>Waits for the process to end by itself and returns its exit code; throws after the timeout.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try { await _process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { throw new TimeoutException($"{Name} did not exit within {timeout}.{Environment.NewLine}{OutputTail()}"); }
+        return _process.ExitCode;
+    }
+
     /// <summary>Asks the process to stop (SIGTERM) and waits for it, killing it if it does not end in time.</summary>
     public async Task<int> StopAsync(TimeSpan timeout)
     {

@@ -38,7 +38,7 @@ public class CrashTests
             }
         }
 
-        await using (var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "crash"))
+        await using (var sidecar = await FakeSidecar.ConnectAsync(s, "crash"))
         {
             for (var j = 0; j < jobs; j++) await s.ScheduleAsync($"job-{j}", schedule: "@every 1s", repeats: repeats, app: "crash");
             // Let a couple of ticks per job go by, then crash mid-run.
@@ -52,7 +52,7 @@ public class CrashTests
         Assert.All(acked.Values, ticks => Assert.InRange(ticks.Count, 1, repeats - 1));
 
         await s.RestartAsync();
-        await using (var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "crash"))
+        await using (var sidecar = await FakeSidecar.ConnectAsync(s, "crash"))
         {
             await DrainAsync(sidecar, () => acked.Values.All(t => t.Count >= repeats), 30);
             // Nothing beyond repeats turns up (redeliveries of acked ticks are allowed, new ticks are not): once every
@@ -66,6 +66,6 @@ public class CrashTests
         // Clean stop commits everything: after another restart no job is left.
         Assert.Equal(0, await s.Process.StopAsync());
         await s.RestartAsync();
-        Assert.Empty((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta("crash") })).Jobs);
+        Assert.Empty((await s.ClientFor("crash").ListJobsAsync(new ListJobsRequest { Metadata = Meta("crash") })).Jobs);
     }
 }

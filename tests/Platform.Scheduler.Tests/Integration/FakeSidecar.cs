@@ -40,6 +40,10 @@ internal sealed class FakeSidecar : IAsyncDisposable
     /// <summary>Completes when the stream ends (server gone or closed).</summary>
     public Task Ended => _reader;
 
+    /// <summary>Opens the app's trigger stream with the app's own identity.</summary>
+    public static Task<FakeSidecar> ConnectAsync(SchedulerUnderTest scheduler, string appId, Func<WatchJobsResponse, int, bool?>? decide = null,
+        string @namespace = "default") => ConnectAsync(scheduler.ChannelFor(appId, @namespace), appId, decide, @namespace);
+
     public static async Task<FakeSidecar> ConnectAsync(GrpcChannel channel, string appId, Func<WatchJobsResponse, int, bool?>? decide = null,
         string @namespace = "default")
     {
@@ -128,7 +132,7 @@ internal sealed class FakeSidecar : IAsyncDisposable
         // sidecar could leave the job behind to be redelivered into a later check.
         while (true)
         {
-            var jobs = await scheduler.Client.ListJobsAsync(new ListJobsRequest { Metadata = SchedulerUnderTest.Meta(AppId, Namespace) });
+            var jobs = await scheduler.ClientFor(AppId, Namespace).ListJobsAsync(new ListJobsRequest { Metadata = SchedulerUnderTest.Meta(AppId, Namespace) });
             if (jobs.Jobs.All(j => j.Name != name)) return before;
             if (timeout.IsCancellationRequested) throw new TimeoutException($"barrier {name} was not deleted within {seconds} s");
             await Task.Delay(50, CancellationToken.None);
