@@ -20,6 +20,7 @@ public sealed class CertificateAuthority : IDisposable
     private readonly ECDsa _key;
     private readonly X509Certificate2 _root;
     private readonly TimeProvider _time;
+    private readonly Lock _files = new();
 
     private CertificateAuthority(ECDsa key, X509Certificate2 root, TimeProvider time)
     {
@@ -72,9 +73,12 @@ public sealed class CertificateAuthority : IDisposable
     /// </summary>
     public IdentityFiles WriteFiles(string directory, string name, IssuedCertificate issued)
     {
-        CreatePrivateDirectory(directory);
         var anchors = Path.Combine(directory, "ca.crt");
-        if (!File.Exists(anchors)) WritePrivate(anchors, TrustAnchorsPem);
+        lock (_files)
+        {
+            CreatePrivateDirectory(directory);
+            if (!File.Exists(anchors)) WritePrivate(anchors, TrustAnchorsPem);
+        }
         var files = new IdentityFiles(anchors, Path.Combine(directory, name + ".crt"), Path.Combine(directory, name + ".key"));
         WritePrivate(files.CertChainFile, issued.CertificatePem);
         WritePrivate(files.CertKeyFile, issued.KeyPem);
