@@ -62,7 +62,7 @@ public static class SchedulerScenarios
                     Metadata = metadata,
                     Job = new Job { DueTime = "24h", Data = data },
                 }, cancellationToken: ct), cpu);
-            table.Add("ours (scheduler process)", "gRPC h2c, 1 channel", "yes (SQLite FULL sync, group commit)", ours.Rate, ours.Errors,
+            table.Add("ours (scheduler process)", "gRPC mTLS, 1 channel", "yes (SQLite FULL sync, group commit)", ours.Rate, ours.Errors,
                 ours.Lat.P50, ours.Lat.P99, "1.00x", cpu.PerOp(ours.Done), Environment.ProcessorCount / (cpu.UsedBy(0) / ours.Done),
                 Verdict.AtLeast(ours.Rate, TargetSchedulePerSecond));
 

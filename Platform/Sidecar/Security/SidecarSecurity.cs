@@ -15,6 +15,7 @@ namespace Platform.Sidecar.Security;
 public sealed class SidecarSecurity
 {
     private readonly SpiffeId? _scheduler;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, HttpClient> _peers = new(StringComparer.Ordinal);
 
     private SidecarSecurity(WorkloadIdentity? identity, int? internalPort, SpiffeId? scheduler)
     {
@@ -84,8 +85,6 @@ public sealed class SidecarSecurity
                 ConnectTimeout = TimeSpan.FromSeconds(5),
             })) { Timeout = Timeout.InfiniteTimeSpan });
     }
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, HttpClient> _peers = new(StringComparer.Ordinal);
 
     private static int FreeLoopbackPort()
     {
