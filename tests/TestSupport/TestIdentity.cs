@@ -9,15 +9,21 @@ namespace TestSupport;
 /// </summary>
 public static class TestIdentity
 {
-    private static readonly string FilesDirectory = Path.Combine(Path.GetTempPath(), $"test-identities-{Environment.ProcessId}");
+    private const string Prefix = "test-identities-";
+    private static readonly string FilesDirectory = Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}");
     private static readonly Lazy<CertificateAuthority> Ca = new(() =>
     {
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try { Directory.Delete(FilesDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Delete(FilesDirectory);
+        // A test host that was killed never saw ProcessExit: remove what earlier, dead test processes left.
+        foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+            if (int.TryParse(Path.GetFileName(dir)[Prefix.Length..], out var pid) && !ProcessProbe.IsAlive(pid)) Delete(dir);
         return CertificateAuthority.Create("tests");
     });
+
+    private static void Delete(string directory)
+    {
+        try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
 
     private static int _counter;
 

@@ -8,7 +8,7 @@ namespace Platform.Hosting.Dapr.Security;
 /// <summary>
 /// The AppHost as the certificate authority of its run (Sentry's role): a fresh root for each run, and for each
 /// process a certificate naming its SPIFFE id, written with the root as 0600 files in a 0700 directory
-/// <c>&lt;data directory&gt;/pki/&lt;run&gt;</c> that is deleted when the AppHost stops. Keys never leave those files
+/// <c>&lt;data directory&gt;/pki/&lt;run&gt;</c> that is deleted when the AppHost stops (or, after a kill, at the next start). Keys never leave those files
 /// and this process, and are never logged or put in an environment variable (the dashboard shows those).
 /// </summary>
 internal sealed class RunIdentities : IDisposable
@@ -27,7 +27,9 @@ internal sealed class RunIdentities : IDisposable
         if (!builder.ExecutionContext.IsRunMode || options.EnableMtls == false) return null;
         if (builder.Services.FirstOrDefault(d => d.ServiceType == typeof(RunIdentities))?.ImplementationInstance is RunIdentities existing)
             return existing;
-        var identities = new RunIdentities(Path.Combine(dataDirectory, "pki", $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Environment.ProcessId}"));
+        var pki = Path.Combine(dataDirectory, "pki");
+        SweepDeadRuns(pki);
+        var identities = new RunIdentities(Path.Combine(pki, $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Environment.ProcessId}"));
         builder.Services.AddSingleton(identities);
         builder.Services.AddHostedService(_ => new Cleanup(identities));
         return identities;
@@ -52,6 +54,31 @@ internal sealed class RunIdentities : IDisposable
     }
 
     public void Dispose() => _authority.Dispose();
+
+    /// <summary>An AppHost that was killed could not delete its run's keys: remove those of runs whose process is gone.</summary>
+    private static void SweepDeadRuns(string pki)
+    {
+        if (!System.IO.Directory.Exists(pki)) return;
+        foreach (var run in System.IO.Directory.EnumerateDirectories(pki))
+        {
+            var name = Path.GetFileName(run);
+            if (!int.TryParse(name[(name.LastIndexOf('-') + 1)..], out var pid) || IsAlive(pid)) continue;
+            try { System.IO.Directory.Delete(run, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
 
     private sealed class Cleanup(RunIdentities identities) : IHostedService
     {
