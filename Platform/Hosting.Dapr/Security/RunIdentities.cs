@@ -17,6 +17,12 @@ internal sealed class RunIdentities : IDisposable
     private readonly Dictionary<string, IdentityFiles> _issued = [];
     private readonly Lock _gate = new();
 
+    /// <summary>
+    /// Sentry issues 24 h certificates and daprd renews them before they lapse; nothing renews ours, so a run's
+    /// certificates last as long as its root, and a new run gets new ones.
+    /// </summary>
+    private static readonly TimeSpan RunLifetime = CertificateAuthority.RootLifetime;
+
     private RunIdentities(string directory) => Directory = directory;
 
     public string Directory { get; }
@@ -41,7 +47,7 @@ internal sealed class RunIdentities : IDisposable
         lock (_gate)
         {
             if (!_issued.TryGetValue(resource, out var files))
-                _issued[resource] = files = _authority.WriteFiles(Directory, resource, _authority.Issue(id));
+                _issued[resource] = files = _authority.WriteFiles(Directory, resource, _authority.Issue(id, RunLifetime));
             return files;
         }
     }
@@ -49,7 +55,7 @@ internal sealed class RunIdentities : IDisposable
     /// <summary>An identity held in memory only (the AppHost's own, for its admin calls to the scheduler).</summary>
     public WorkloadIdentity InMemory(SpiffeId id)
     {
-        var issued = _authority.Issue(id);
+        var issued = _authority.Issue(id, RunLifetime);
         return WorkloadIdentity.FromPem(_authority.TrustAnchorsPem, issued.CertificatePem, issued.KeyPem);
     }
 
