@@ -2,6 +2,8 @@ using System.Reflection;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.Hosting.Dapr.Security;
+using Platform.Security;
 
 namespace Platform.Hosting.Dapr;
 
@@ -29,6 +31,7 @@ public static class DaprHostingExtensions
         var program = Locate(builder, options.SchedulerPath, SchedulerComponent);
         var scheduler = new DaprSchedulerResource(name, "dotnet", Path.GetDirectoryName(program)!);
         var dataDirectory = Path.Combine(DataDirectory(builder), name);
+        var identities = RunIdentities.For(builder, options, DataDirectory(builder));
         var resource = builder.AddResource(scheduler)
             .WithIconName("CalendarClock")
             .WithEndpoint(name: DaprSchedulerResource.GrpcEndpointName, scheme: "http", env: null)
@@ -42,13 +45,15 @@ public static class DaprHostingExtensions
                 Flag(context, "--data-dir", dataDirectory);
                 Flag(context, "--healthz-port", new EndpointReference(scheduler, DaprSchedulerResource.HealthzEndpointName).Property(EndpointProperty.TargetPort));
                 Flag(context, "--log-level", "info");
+                if (identities is null) context.Args.Add("--tls-enabled=false");
+                else foreach (var arg in identities.FilesFor(name, SpiffeId.Scheduler()).Flags()) context.Args.Add(arg);
             })
             .WithHttpHealthCheck("/healthz", endpointName: DaprSchedulerResource.HealthzEndpointName)
             .ExcludeFromManifest();
         LoopbackTargets(scheduler);
         if (options.EnableTelemetry != false) resource.WithOtlpExporter();
         if (builder.ExecutionContext.IsRunMode)
-            builder.Services.AddHostedService(sp => new SchedulerJobsView(scheduler,
+            builder.Services.AddHostedService(sp => new SchedulerJobsView(scheduler, identities?.InMemory(SpiffeId.AppHost()),
                 sp.GetRequiredService<ResourceNotificationService>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SchedulerJobsView>>()));
         return resource;
     }
@@ -74,6 +79,7 @@ public static class DaprHostingExtensions
         var program = Locate(appBuilder, daprOptions.SidecarPath, SidecarComponent);
         var sidecar = new DaprSidecarResource($"{app.Name}-dapr", "dotnet", Path.GetDirectoryName(program)!, app);
         var nameResolution = Path.Combine(DataDirectory(appBuilder), "nameresolution.db");
+        var identities = RunIdentities.For(appBuilder, daprOptions, DataDirectory(appBuilder));
         var sidecarBuilder = appBuilder.AddResource(sidecar)
             .WithIconName("Connector")
             .WithEndpoint(name: DaprSidecarResource.HttpEndpointName, scheme: "http", env: null)
@@ -84,6 +90,14 @@ public static class DaprHostingExtensions
             {
                 context.Args.Add(program);
                 SidecarArgs(context, sidecar, appBuilder.Resources, nameResolution);
+                if (identities is not null)
+                {
+                    // Each sidecar its own certificate and key, naming its namespace and app id.
+                    context.Args.Add("--enable-mtls");
+                    var appId = SidecarOptionsOf(sidecar).AppId ?? app.Name;
+                    foreach (var arg in identities.FilesFor(sidecar.Name, new SpiffeId(SpiffeId.DefaultTrustDomain, SpiffeId.DefaultControlPlaneNamespace, appId)).Flags())
+                        context.Args.Add(arg);
+                }
             })
             // daprd answers its health endpoint with 204 No Content.
             .WithHttpHealthCheck("/v1.0/healthz", statusCode: 204, endpointName: DaprSidecarResource.HttpEndpointName)

@@ -24,6 +24,13 @@ public sealed record DaprOptions
     public bool? EnableApiTokens { get; set; }
 
     /// <summary>
+    /// Whether the run uses Dapr's mTLS identities (null = yes): the AppHost issues each sidecar a certificate naming
+    /// its namespace and app id and the scheduler its own; the scheduler serves each sidecar only its app id's jobs, and
+    /// sidecars invoke each other over mTLS. <c>false</c> starts the scheduler with <c>--tls-enabled=false</c>.
+    /// </summary>
+    public bool? EnableMtls { get; set; }
+
+    /// <summary>
     /// Where the scheduler keeps its jobs and the sidecars their shared name-resolution file (real Dapr keeps the
     /// scheduler's data in the volume <c>dapr init</c> creates). Default: <c>&lt;AppHost directory&gt;/.data</c>.
     /// </summary>

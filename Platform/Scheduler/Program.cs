@@ -8,6 +8,7 @@ using OpenTelemetry.Trace;
 using Platform.Scheduler.Engine;
 using Platform.Scheduler.Hosting;
 using Platform.Scheduler.Limits;
+using Platform.Scheduler.Security;
 using Platform.Scheduler.Services;
 using Platform.Scheduler.Storage;
 
@@ -27,6 +28,17 @@ builder.Logging.SetMinimumLevel(level);
 builder.Logging.AddFilter("Microsoft.AspNetCore", level > LogLevel.Warning ? level : LogLevel.Warning);
 builder.Logging.AddFilter("Grpc", level > LogLevel.Warning ? level : LogLevel.Warning);
 
+SchedulerSecurity security;
+try
+{
+    security = SchedulerSecurity.Add(builder.Services, options);
+}
+catch (Platform.Security.IdentityException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
 var listen = IPAddress.Parse(options.ListenAddress);
 builder.WebHost.ConfigureKestrel(k =>
 {
@@ -35,7 +47,11 @@ builder.WebHost.ConfigureKestrel(k =>
     k.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(3);
     k.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
     k.Limits.Http2.MaxStreamsPerConnection = 1000;
-    k.Listen(listen, options.Port, o => o.Protocols = HttpProtocols.Http2);
+    k.Listen(listen, options.Port, o =>
+    {
+        o.Protocols = HttpProtocols.Http2;
+        security.Configure(o);
+    });
     k.Listen(listen, options.HealthzPort, o => o.Protocols = HttpProtocols.Http1);
 });
 
@@ -84,6 +100,7 @@ app.MapWhen(ctx => ctx.Connection.LocalPort == options.HealthzPort,
     health => health.Run(ctx => HealthEndpoint.HandleAsync(ctx, engineForHealth)));
 app.MapGrpcService<SchedulerService>();
 app.MapGrpcService<SchedulerAdminService>();
+security.LogMode(app.Logger);
 app.Lifetime.ApplicationStarted.Register(() =>
     app.Logger.LogInformation("Scheduler {Id} serving gRPC on {Address}:{Port}, data in {DataDir}",
         options.Id, options.ListenAddress, options.Port, Path.GetFullPath(options.DataDir)));

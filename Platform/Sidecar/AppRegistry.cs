@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Platform.Sidecar.Security;
 
 namespace Platform.Sidecar;
 
@@ -19,9 +20,11 @@ public sealed partial class AppRegistry : BackgroundService
     private readonly ILogger<AppRegistry> _logger;
     private readonly string? _connectionString;
     private readonly string _instanceId = Guid.NewGuid().ToString("N");
+    private readonly SidecarSecurity _security;
 
-    public AppRegistry(IOptions<SidecarOptions> options, TimeProvider time, ILogger<AppRegistry> logger)
+    public AppRegistry(IOptions<SidecarOptions> options, SidecarSecurity security, TimeProvider time, ILogger<AppRegistry> logger)
     {
+        _security = security;
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -37,14 +40,16 @@ public sealed partial class AppRegistry : BackgroundService
 
     public bool Enabled => _connectionString is not null;
 
-    /// <summary>The address other sidecars use to reach this one (its HTTP API port on loopback or its listen address).</summary>
+    /// <summary>The address other sidecars use to reach this one (its internal mTLS port, or without mTLS its HTTP API port,
+    /// on loopback or its listen address).</summary>
     public string OwnAddress
     {
         get
         {
             var host = _options.ListenAddresses.FirstOrDefault() ?? "127.0.0.1";
             if (host is "0.0.0.0" or "::" or "[::]" or "*") host = "127.0.0.1";
-            return $"http://{SidecarOptions.FormatHost(host)}:{_options.DaprHttpPort}";
+            host = SidecarOptions.FormatHost(host);
+            return _security.InternalAddress(host) ?? $"http://{host}:{_options.DaprHttpPort}";
         }
     }
 

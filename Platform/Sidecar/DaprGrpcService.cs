@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Platform.Sidecar;
 
 /// <summary>The gRPC runtime API: jobs (Alpha1 and stable names run the same code), InvokeService and GetMetadata.</summary>
-public sealed class DaprGrpcService(JobsApi jobs, ServiceInvoker invoker, AppHttpClient http, MetadataProvider metadata,
+public sealed class DaprGrpcService(JobsApi jobs, ServiceInvoker invoker, MetadataProvider metadata,
     IOptions<SidecarOptions> options, SidecarMetrics metrics) : DaprServiceBase
 {
     private async Task<T> Run<T>(string method, Func<Task<T>> body)
@@ -90,13 +90,14 @@ public sealed class DaprGrpcService(JobsApi jobs, ServiceInvoker invoker, AppHtt
             }
             var o = options.Value;
             if (target.Local && !string.IsNullOrEmpty(o.AppApiToken)) httpRequest.Headers.TryAddWithoutValidation("dapr-api-token", o.AppApiToken);
+            if (!target.Local && !string.IsNullOrEmpty(o.ApiToken)) httpRequest.Headers.TryAddWithoutValidation("dapr-api-token", o.ApiToken);
             httpRequest.Headers.TryAddWithoutValidation("dapr-caller-app-id", o.AppId);
             httpRequest.Headers.TryAddWithoutValidation("dapr-callee-app-id", request.Id);
             TraceHeaders.Inject(httpRequest);
             HttpResponseMessage response;
             try
             {
-                response = await http.Client.SendAsync(httpRequest, context.CancellationToken);
+                response = await invoker.ClientFor(target, request.Id).SendAsync(httpRequest, context.CancellationToken);
             }
             catch (HttpRequestException ex)
             {

@@ -5,6 +5,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Platform.Sidecar;
+using Platform.Sidecar.Security;
 
 string[] flags;
 try
@@ -27,6 +28,17 @@ if (options.Validate() is { } invalid)
     Console.Error.WriteLine(invalid);
     return 2;
 }
+SidecarSecurity security;
+try
+{
+    security = SidecarSecurity.Create(options);
+}
+catch (Platform.Security.IdentityException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+builder.Services.AddSingleton(security);
 
 builder.Logging.SetMinimumLevel(options.LogLevel.ToLowerInvariant() switch
 {
@@ -49,6 +61,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
         if (!SidecarFlags.TryParseListenAddress(address, out var ip)) throw new FormatException($"invalid listen address: {address}");
         kestrel.Listen(ip, options.DaprHttpPort, l => l.Protocols = HttpProtocols.Http1);
         kestrel.Listen(ip, options.DaprGrpcPort, l => l.Protocols = HttpProtocols.Http2);
+        security.ConfigureListeners(kestrel, ip);
     }
 });
 
@@ -112,6 +125,7 @@ if (options.EnableMetrics)
 
 var app = builder.Build();
 
+app.UseInternalInvocationPort();
 app.UseDaprApiToken();
 // The header form of service invocation: any non-API path carrying dapr-app-id is an invocation of that app.
 app.Use(async (context, next) =>

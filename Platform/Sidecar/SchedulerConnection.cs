@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
+using Platform.Sidecar.Security;
 using Platform.SchedulerProtocol;
 
 namespace Platform.Sidecar;
@@ -19,14 +20,15 @@ public sealed class SchedulerConnection : IDisposable
     private readonly ConcurrentDictionary<string, bool> _connected = new();
     private int _next;
 
-    public SchedulerConnection(IOptions<SidecarOptions> options)
+    public SchedulerConnection(IOptions<SidecarOptions> options, SidecarSecurity security)
     {
         _hosts = [.. options.Value.SchedulerHosts.Select(address =>
         {
-            var channel = GrpcChannel.ForAddress(ToUri(address), new GrpcChannelOptions
+            var channel = GrpcChannel.ForAddress(security.SchedulerUri(address), new GrpcChannelOptions
             {
                 HttpHandler = new SocketsHttpHandler
                 {
+                    SslOptions = security.Identity?.ClientOptions(security.IsScheduler) ?? new(),
                     EnableMultipleHttp2Connections = true,
                     KeepAlivePingDelay = TimeSpan.FromSeconds(3),
                     KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
@@ -71,9 +73,6 @@ public sealed class SchedulerConnection : IDisposable
             }
         }
     }
-
-    internal static Uri ToUri(string address) =>
-        new(address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address);
 
     public void Dispose()
     {

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Platform.Sidecar.Security;
 using Microsoft.Extensions.Primitives;
 
 namespace Platform.Sidecar;
@@ -10,7 +11,7 @@ namespace Platform.Sidecar;
 /// headers and body go through unchanged; the app's status, headers and body come back.
 /// </summary>
 public sealed partial class ServiceInvoker(
-    AppHttpClient http, AppRegistry registry, IOptions<SidecarOptions> options, ILogger<ServiceInvoker> logger)
+    AppHttpClient http, AppRegistry registry, SidecarSecurity security, IOptions<SidecarOptions> options, ILogger<ServiceInvoker> logger)
 {
     /// <summary>The sidecar-to-sidecar route: it serves only this sidecar's own app, and takes the run's API token.</summary>
     public const string InternalPrefix = "/v1.0-internal/invoke/";
@@ -40,6 +41,10 @@ public sealed partial class ServiceInvoker(
                 : "name resolution is not configured (--name-resolution-sqlite)");
         return new Target(new Uri(address + InternalPrefix + Uri.EscapeDataString(appId) + "/method/" + method + query), false);
     }
+
+    /// <summary>The client for a target: the app's plain one, or for another app's sidecar the mTLS one when mTLS is on.</summary>
+    public HttpClient ClientFor(Target target, string appId) =>
+        target.Local || security.Identity is null ? http.Client : security.PeerClient(appId);
 
     /// <summary>
     /// The method as the caller escaped it, from the raw request target. Routing hands it over decoded, and sent on in
@@ -107,7 +112,7 @@ public sealed partial class ServiceInvoker(
         HttpResponseMessage response;
         try
         {
-            response = await http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+            response = await ClientFor(target, appId).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
         }
         catch (HttpRequestException ex)
         {

@@ -37,6 +37,15 @@ public sealed class SidecarOptions
     public int? MetricsPort { get; set; }
     /// <summary>Address of the metrics listener; loopback unless told otherwise.</summary>
     public string MetricsListenAddress { get; set; } = "127.0.0.1";
+    /// <summary>daprd's --enable-mtls and the identity it needs (see Security/SidecarSecurity).</summary>
+    public bool EnableMtls { get; set; }
+    public string? TrustAnchorsFile { get; set; }
+    public string? CertChainFile { get; set; }
+    public string? CertKeyFile { get; set; }
+    public string ControlPlaneTrustDomain { get; set; } = Platform.Security.SpiffeId.DefaultControlPlaneTrustDomain;
+    public string ControlPlaneNamespace { get; set; } = Platform.Security.SpiffeId.DefaultControlPlaneNamespace;
+    /// <summary>daprd's --dapr-internal-grpc-port: where other sidecars invoke this one over mTLS; null = a free port.</summary>
+    public int? DaprInternalGrpcPort { get; set; }
 
     /// <summary>daprd's --max-body-size: bounds HTTP request bodies and gRPC messages (see <see cref="BodySize"/>).</summary>
     public string MaxBodySize { get; set; } = BodySize.Default;
@@ -103,10 +112,17 @@ public static class SidecarFlags
         ["--max-body-size"] = "Sidecar:MaxBodySize",
         ["--dapr-http-max-request-size"] = "Sidecar:DaprHttpMaxRequestSize",
         ["--app-job-timeout"] = "Sidecar:AppJobTimeout",
+        ["--enable-mtls"] = "Sidecar:EnableMtls",
+        ["--trust-anchors-file"] = "Sidecar:TrustAnchorsFile",
+        ["--cert-chain-file"] = "Sidecar:CertChainFile",
+        ["--cert-key-file"] = "Sidecar:CertKeyFile",
+        ["--control-plane-trust-domain"] = "Sidecar:ControlPlaneTrustDomain",
+        ["--control-plane-namespace"] = "Sidecar:ControlPlaneNamespace",
+        ["--dapr-internal-grpc-port"] = "Sidecar:DaprInternalGrpcPort",
     };
 
     /// <summary>Boolean flags: as with Go's flag package, the bare flag means true and "--flag=false" turns it off.</summary>
-    private static readonly HashSet<string> BoolFlags = ["--enable-app-health-check", "--enable-metrics"];
+    private static readonly HashSet<string> BoolFlags = ["--enable-app-health-check", "--enable-metrics", "--enable-mtls"];
 
     /// <summary>
     /// Normalises the command line for the configuration provider: daprd accepts "--flag value", "--flag=value",
@@ -145,7 +161,7 @@ public static class SidecarFlags
             return ParseGoBool(value) is { } b ? (b ? "true" : "false") : throw Invalid(flag, value, "want true or false");
         return flag switch
         {
-            "--metrics-port" => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
+            "--metrics-port" or "--dapr-internal-grpc-port" => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
                 ? value : throw Invalid(flag, value, "want a port number from 1 to 65535"),
             "--metrics-listen-address" => TryParseListenAddress(value, out _) ? value : throw Invalid(flag, value, "want an IP address or localhost"),
             "--max-body-size" => BodySize.TryParse(value, out _) ? value : throw Invalid(flag, value, "want a size such as 4Mi, 512Ki or 1048576"),
@@ -186,5 +202,9 @@ public static class SidecarFlags
         if (!string.IsNullOrEmpty(token)) yield return new("Sidecar:ApiToken", token);
         var appToken = Environment.GetEnvironmentVariable("APP_API_TOKEN");
         if (!string.IsNullOrEmpty(appToken)) yield return new("Sidecar:AppApiToken", appToken);
+        var controlPlaneTrustDomain = Environment.GetEnvironmentVariable("DAPR_CONTROLPLANE_TRUST_DOMAIN");
+        if (!string.IsNullOrEmpty(controlPlaneTrustDomain)) yield return new("Sidecar:ControlPlaneTrustDomain", controlPlaneTrustDomain);
+        var controlPlaneNamespace = Environment.GetEnvironmentVariable("DAPR_CONTROLPLANE_NAMESPACE");
+        if (!string.IsNullOrEmpty(controlPlaneNamespace)) yield return new("Sidecar:ControlPlaneNamespace", controlPlaneNamespace);
     }
 }

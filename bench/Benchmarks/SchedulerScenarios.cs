@@ -19,11 +19,13 @@ public static class SchedulerScenarios
     public const double TargetRssMiB = 1024;
     public const double TargetFirstTriggerSeconds = 15;
 
-    internal static GrpcChannel Channel(string address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    /// <summary>A client channel with the identity of <paramref name="appId"/>: the scheduler serves it over mTLS only.</summary>
+    internal static GrpcChannel Channel(string address, string appId = "bench")
     {
-        HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
-        MaxReceiveMessageSize = null,
-    });
+        var handler = TestIdentity.SchedulerClientHandler(TestIdentity.App(appId));
+        handler.EnableMultipleHttp2Connections = true;
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = null });
+    }
 
     internal static JobMetadata Metadata(string appId) => new()
     {
@@ -60,7 +62,7 @@ public static class SchedulerScenarios
                     Metadata = metadata,
                     Job = new Job { DueTime = "24h", Data = data },
                 }, cancellationToken: ct), cpu);
-            table.Add("ours (scheduler process)", "gRPC h2c, 1 channel", "yes (SQLite FULL sync, group commit)", ours.Rate, ours.Errors,
+            table.Add("ours (scheduler process)", "gRPC mTLS, 1 channel", "yes (SQLite FULL sync, group commit)", ours.Rate, ours.Errors,
                 ours.Lat.P50, ours.Lat.P99, "1.00x", cpu.PerOp(ours.Done), Environment.ProcessorCount / (cpu.UsedBy(0) / ours.Done),
                 Verdict.AtLeast(ours.Rate, TargetSchedulePerSecond));
 

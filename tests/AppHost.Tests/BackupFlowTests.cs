@@ -144,4 +144,46 @@ public sealed class BackupFlowTests(DemoAppFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, (await worker.GetAsync("/schedules")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await worker.PostAsync("/job/prod-db-backup", new StringContent("{}"))).StatusCode);
     }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task The_apphost_issues_each_sidecar_its_own_certificate_and_the_scheduler_serves_no_one_without_one()
+    {
+        var sidecars = new[] { ("backupapi-dapr", "backupapi"), ("backupworker-dapr", "backupworker"), ("backupworker-2-dapr", "backupworker") };
+        var keys = new HashSet<string>();
+        var certificates = new HashSet<string>();
+        string? directory = null;
+        foreach (var (resource, appId) in sidecars.Append(("scheduler", Platform.Security.SpiffeId.SchedulerAppId)))
+        {
+            var args = (await File.ReadAllTextAsync($"/proc/{App.ProcessIdOf(resource)}/cmdline")).Split('\0');
+            string Flag(string name) => args[Array.IndexOf(args, name) + 1];
+            if (resource != "scheduler") Assert.Contains("--enable-mtls", args);
+            var (anchors, chain, key) = (Flag("--trust-anchors-file"), Flag("--cert-chain-file"), Flag("--cert-key-file"));
+            using var identity = Platform.Security.WorkloadIdentity.FromPem(await File.ReadAllTextAsync(anchors), await File.ReadAllTextAsync(chain), await File.ReadAllTextAsync(key));
+            var expected = resource == "scheduler" ? Platform.Security.SpiffeId.Scheduler() : new Platform.Security.SpiffeId("public", "default", appId);
+            Assert.Equal(expected, identity.Id);
+            Assert.True(certificates.Add(identity.Certificate.Thumbprint), $"{resource} has a certificate of its own");
+            Assert.True(keys.Add(await File.ReadAllTextAsync(key)), $"{resource} has a key of its own");
+            foreach (var file in new[] { anchors, chain, key })
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            directory ??= Path.GetDirectoryName(key);
+            Assert.Equal(directory, Path.GetDirectoryName(key));
+            Assert.StartsWith(Path.Combine(App.DataDirectory, "pki"), directory, StringComparison.Ordinal);
+        }
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory!));
+
+        // No key travels in an environment variable (the dashboard shows those).
+        foreach (var (resource, _) in sidecars)
+            Assert.DoesNotContain("PRIVATE KEY", await File.ReadAllTextAsync($"/proc/{App.ProcessIdOf(resource)}/environ"));
+
+        // The scheduler's gRPC endpoint refuses a client without a certificate.
+        var scheduler = App.App.GetEndpoint("scheduler", "grpc");
+        using var plain = Grpc.Net.Client.GrpcChannel.ForAddress(scheduler);
+        var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => new Platform.SchedulerProtocol.Scheduler.SchedulerClient(plain)
+            .ListJobsAsync(new Platform.SchedulerProtocol.ListJobsRequest
+            {
+                Metadata = new Platform.SchedulerProtocol.JobMetadata { AppId = "backupworker", Namespace = "default" },
+            }, deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync);
+        Assert.NotEqual(Grpc.Core.StatusCode.OK, refused.StatusCode);
+    }
 }

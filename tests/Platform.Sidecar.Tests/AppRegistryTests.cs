@@ -10,9 +10,11 @@ public sealed class AppRegistryTests : IDisposable
     private readonly string _file = Path.Combine(Path.GetTempPath(), $"registry-unit-{Guid.NewGuid():N}.db");
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
 
-    private AppRegistry Registry(string appId, int httpPort, string ns = "default") =>
-        new(Options.Create(new SidecarOptions { AppId = appId, DaprHttpPort = httpPort, Namespace = ns, NameResolutionSqlite = _file }),
-            _time, NullLogger<AppRegistry>.Instance);
+    private AppRegistry Registry(string appId, int httpPort, string ns = "default")
+    {
+        var options = new SidecarOptions { AppId = appId, DaprHttpPort = httpPort, Namespace = ns, NameResolutionSqlite = _file };
+        return new(Options.Create(options), Security.SidecarSecurity.Create(options), _time, NullLogger<AppRegistry>.Instance);
+    }
 
     [Fact]
     public async Task Live_replicas_are_picked_at_random_and_stale_entries_are_ignored()

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Platform.SchedulerProtocol;
+using Platform.Security;
 using TestSupport;
 
 namespace Platform.Sidecar.Tests;
@@ -16,7 +17,7 @@ namespace Platform.Sidecar.Tests;
 /// An in-process stand-in for the scheduler's WatchJobs side only, so the sidecar's half of the stream protocol
 /// (initial message, acks per trigger id, outcome mapping, reconnect) can be checked precisely.
 /// </summary>
-public sealed class FakeScheduler : Scheduler.SchedulerBase, IAsyncDisposable
+public sealed class FakeScheduler(SpiffeId? identity = null) : Scheduler.SchedulerBase, IAsyncDisposable
 {
     private WebApplication? _app;
     public int Port { get; } = FreePort.Next();
@@ -29,7 +30,13 @@ public sealed class FakeScheduler : Scheduler.SchedulerBase, IAsyncDisposable
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port, l => l.Protocols = HttpProtocols.Http2));
+        // The scheduler's identity (or another, to play an impostor) from the tests' authority: sidecars speak mTLS to it.
+        var served = TestIdentity.Identity(identity ?? SpiffeId.Scheduler());
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port, l =>
+        {
+            l.Protocols = HttpProtocols.Http2;
+            l.UseMtls(served);
+        }));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(this);
         _app = builder.Build();

@@ -21,7 +21,9 @@ public sealed class SchedulerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Scheduler = await SchedulerProcess.StartAsync();
-        _adminChannel = GrpcChannel.ForAddress(Scheduler.GrpcAddress);
+        // As the AppHost's identity: the only one the scheduler serves its admin API.
+        _adminChannel = GrpcChannel.ForAddress(Scheduler.GrpcAddress,
+            new GrpcChannelOptions { HttpHandler = TestIdentity.SchedulerClientHandler(Platform.Security.SpiffeId.AppHost()) });
         Admin = new SchedulerAdmin.SchedulerAdminClient(_adminChannel);
     }
 

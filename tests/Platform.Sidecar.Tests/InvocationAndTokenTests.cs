@@ -124,13 +124,14 @@ public sealed class InvocationAndTokenTests(SchedulerFixture fixture) : IDisposa
         Assert.Equal((StatusCode.Unauthenticated, "authentication error: api token mismatch"), (wrong.StatusCode, wrong.Status.Detail));
         Assert.Equal(appId, (await sidecar.GrpcClient("s3cret").GetMetadataAsync(new GetMetadataRequest())).Id);
 
-        // No way around the token: the HTTP routes over h2c on the gRPC port, and the sidecar-to-sidecar route.
+        // No way around the token: the HTTP routes over h2c on the gRPC port; the sidecar-to-sidecar route is not on
+        // the HTTP port at all with mTLS on (it is the internal port's, see SidecarIdentityTests).
         using var h2c = new HttpClient { BaseAddress = new Uri(sidecar.GrpcEndpoint), DefaultRequestVersion = HttpVersion.Version20,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
         Assert.Equal(HttpStatusCode.NotFound, (await h2c.GetAsync("/v1.0/metadata")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await h2c.PostAsync("/v1.0/jobs/t", new StringContent("{\"schedule\":\"@daily\"}"))).StatusCode);
         using var internalCall = await http.PostAsync($"/v1.0-internal/invoke/{appId}/method/anything", new StringContent("x"));
-        Assert.Equal(HttpStatusCode.Unauthorized, internalCall.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, internalCall.StatusCode);
     }
 
     [Fact]
@@ -150,8 +151,12 @@ public sealed class InvocationAndTokenTests(SchedulerFixture fixture) : IDisposa
         var seen = await calleeApp.Other.NextAsync(TimeSpan.FromSeconds(10), "invoked request");
         Assert.Equal("app-token", seen.Headers["dapr-api-token"]);
 
-        // With the token, the internal route still delivers to its own app only: it is no relay to a third app.
-        using var http = callee.HttpClient();
+        // With the caller's certificate and the token, the internal route still delivers to its own app only: it is no
+        // relay to a third app.
+        using var http = new HttpClient(TestIdentity.Identity(TestIdentity.App(callerId)).CreateHandler(id => id.AppId == calleeId))
+        {
+            BaseAddress = new Uri($"https://127.0.0.1:{callee.InternalPort}"),
+        };
         using var relay = new HttpRequestMessage(HttpMethod.Get, $"/v1.0-internal/invoke/{callerId}/method/x");
         relay.Headers.Add("dapr-api-token", token);
         using var refused = await http.SendAsync(relay);

@@ -12,34 +12,39 @@ public sealed class SchedulerProcess : IAsyncDisposable
     private readonly IDictionary<string, string?>? _environment;
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
 
-    private SchedulerProcess(string dataDir, bool ownsDataDir, IReadOnlyList<string> extraArgs, IDictionary<string, string?>? environment)
+    private SchedulerProcess(string dataDir, bool ownsDataDir, IReadOnlyList<string> extraArgs, IDictionary<string, string?>? environment, bool mtls)
     {
         DataDir = dataDir;
         _ownsDataDir = ownsDataDir;
-        _extraArgs = extraArgs;
+        Mtls = mtls;
+        // The scheduler's own identity from the tests' authority, or the documented opt-out.
+        _extraArgs = [.. mtls ? TestIdentity.Files(Platform.Security.SpiffeId.Scheduler()).Flags() : ["--tls-enabled=false"], .. extraArgs];
         _environment = environment;
         Port = FreePort.Next();
         HealthzPort = FreePort.Next();
     }
 
-    /// <summary>gRPC h2c port.</summary>
+    /// <summary>gRPC port: mTLS, or h2c when started with mtls: false.</summary>
     public int Port { get; private set; }
+    /// <summary>Whether the gRPC port speaks mTLS (the default; clients need a <see cref="TestIdentity"/>).</summary>
+    public bool Mtls { get; }
     public int HealthzPort { get; private set; }
     public string DataDir { get; }
-    /// <summary>For GrpcChannel.ForAddress: <c>http://127.0.0.1:&lt;port&gt;</c>.</summary>
-    public string GrpcAddress => $"http://127.0.0.1:{Port}";
+    /// <summary>For GrpcChannel.ForAddress: <c>https://127.0.0.1:&lt;port&gt;</c> (<c>http</c> without mTLS).</summary>
+    public string GrpcAddress => $"{(Mtls ? "https" : "http")}://127.0.0.1:{Port}";
     /// <summary>For a sidecar's <c>--scheduler-host-address</c>: <c>127.0.0.1:&lt;port&gt;</c>.</summary>
     public string HostAddress => $"127.0.0.1:{Port}";
     public TestProcess Process { get; private set; } = null!;
 
     /// <summary>Starts the scheduler and waits (bounded) until /healthz answers 200.</summary>
     /// <param name="dataDir">An existing directory to use (kept on dispose); null = a fresh temp dir deleted on dispose.</param>
+    /// <param name="mtls">false starts it with <c>--tls-enabled=false</c>: only for a test of that opt-out.</param>
     public static async Task<SchedulerProcess> StartAsync(string? dataDir = null, IEnumerable<string>? extraArgs = null,
-        IDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+        IDictionary<string, string?>? environment = null, TimeSpan? timeout = null, bool mtls = true)
     {
         var owns = dataDir is null;
         dataDir ??= Directory.CreateTempSubdirectory("scheduler-test-").FullName;
-        var scheduler = new SchedulerProcess(dataDir, owns, extraArgs?.ToList() ?? [], environment);
+        var scheduler = new SchedulerProcess(dataDir, owns, extraArgs?.ToList() ?? [], environment, mtls);
         try
         {
             for (var attempt = 1; ; attempt++)

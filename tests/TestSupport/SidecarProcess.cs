@@ -31,6 +31,14 @@ public sealed class SidecarProcess : IAsyncDisposable
         };
         if (settings.AppPort is { } appPort) args.AddRange(["--app-port", appPort.ToString()]);
         if (settings.NameResolutionSqlite is { } registry) args.AddRange(["--name-resolution-sqlite", registry]);
+        if (settings.Mtls)
+        {
+            string? ns = null;
+            settings.Environment?.TryGetValue("NAMESPACE", out ns);
+            InternalPort = FreePort.Next();
+            args.AddRange(["--enable-mtls", "--dapr-internal-grpc-port", InternalPort.Value.ToString()]);
+            args.AddRange(TestIdentity.Files(TestIdentity.App(settings.AppId, ns ?? "default")).Flags());
+        }
         args.AddRange(settings.ExtraArgs ?? []);
         _args = args;
     }
@@ -41,6 +49,8 @@ public sealed class SidecarProcess : IAsyncDisposable
     public int HttpPort { get; }
     /// <summary>The Dapr gRPC API port (DAPR_GRPC_PORT).</summary>
     public int GrpcPort { get; }
+    /// <summary>The sidecar-to-sidecar port (mTLS); null without mTLS (the route is then on the HTTP port).</summary>
+    public int? InternalPort { get; }
     /// <summary><c>http://127.0.0.1:&lt;http port&gt;</c> (DAPR_HTTP_ENDPOINT).</summary>
     public string HttpEndpoint => $"http://127.0.0.1:{HttpPort}";
     /// <summary><c>http://127.0.0.1:&lt;grpc port&gt;</c> (DAPR_GRPC_ENDPOINT), h2c.</summary>
@@ -149,4 +159,6 @@ public sealed record SidecarSettings(string AppId)
     /// <summary>E.g. DAPR_API_TOKEN, APP_API_TOKEN, NAMESPACE, OTEL_*.</summary>
     public IDictionary<string, string?>? Environment { get; init; }
     public IReadOnlyList<string>? ExtraArgs { get; init; }
+    /// <summary>daprd's --enable-mtls with a certificate for the app id from <see cref="TestIdentity"/> (the default).</summary>
+    public bool Mtls { get; init; } = true;
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.SchedulerProtocol;
 using Platform.SchedulerProtocol.Admin;
+using Platform.Security;
 
 namespace Platform.Hosting.Dapr;
 
@@ -18,6 +19,7 @@ namespace Platform.Hosting.Dapr;
 /// </summary>
 internal sealed partial class SchedulerJobsView(
     DaprSchedulerResource scheduler,
+    WorkloadIdentity? identity,
     ResourceNotificationService notifications,
     ILogger<SchedulerJobsView> logger) : BackgroundService
 {
@@ -36,7 +38,12 @@ internal sealed partial class SchedulerJobsView(
             return;
         }
 
-        using var channel = GrpcChannel.ForAddress(scheduler.GrpcEndpoint.Url);
+        // As the AppHost's own identity, the only one the scheduler serves its admin API, over mTLS when the run has it.
+        using var channel = identity is null ? GrpcChannel.ForAddress(scheduler.GrpcEndpoint.Url)
+            : GrpcChannel.ForAddress(new UriBuilder(scheduler.GrpcEndpoint.Url) { Scheme = Uri.UriSchemeHttps }.Uri, new GrpcChannelOptions
+            {
+                HttpHandler = identity.CreateHandler(id => id == SpiffeId.Scheduler()),
+            });
         var admin = new SchedulerAdmin.SchedulerAdminClient(channel);
         var jobs = new Scheduler.SchedulerClient(channel);
         using var timer = new PeriodicTimer(PollInterval);

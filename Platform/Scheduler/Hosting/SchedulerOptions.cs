@@ -10,6 +10,11 @@ public sealed class SchedulerOptions
     public string Id { get; set; } = "dapr-scheduler-server-0";
     public string DataDir { get; set; } = "./data";
     public int HealthzPort { get; set; } = 8080;
+    /// <summary>Dapr's --tls-enabled, on by default here: only mTLS clients with a Dapr identity are served.</summary>
+    public bool TlsEnabled { get; set; } = true;
+    public string? TrustAnchorsFile { get; set; }
+    public string? CertChainFile { get; set; }
+    public string? CertKeyFile { get; set; }
 
     /// <summary>Dapr's flag names, mapped to configuration keys of this section.</summary>
     public static readonly Dictionary<string, string> SwitchMappings = new()
@@ -21,6 +26,10 @@ public sealed class SchedulerOptions
         ["--etcd-data-dir"] = $"{Section}:{nameof(DataDir)}",
         ["--healthz-port"] = $"{Section}:{nameof(HealthzPort)}",
         ["--log-level"] = "Scheduler:LogLevel",
+        ["--tls-enabled"] = $"{Section}:{nameof(TlsEnabled)}",
+        ["--trust-anchors-file"] = $"{Section}:{nameof(TrustAnchorsFile)}",
+        ["--cert-chain-file"] = $"{Section}:{nameof(CertChainFile)}",
+        ["--cert-key-file"] = $"{Section}:{nameof(CertKeyFile)}",
     };
 
     /// <summary>Dapr's log level names to Microsoft.Extensions.Logging's.</summary>

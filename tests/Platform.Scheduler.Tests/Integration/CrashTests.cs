@@ -42,7 +42,7 @@ public class CrashTests
             }
         }
 
-        await using (var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "crash"))
+        await using (var sidecar = await FakeSidecar.ConnectAsync(s, "crash"))
         {
             for (var j = 0; j < jobs; j++) await s.ScheduleAsync($"job-{j}", schedule: "@every 1s", repeats: repeats, app: "crash");
             // Let a couple of ticks per job go by, then crash mid-run.
@@ -56,7 +56,7 @@ public class CrashTests
         Assert.All(acked.Values, ticks => Assert.InRange(ticks.Count, 1, repeats - 1));
 
         await s.RestartAsync();
-        await using (var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "crash"))
+        await using (var sidecar = await FakeSidecar.ConnectAsync(s, "crash"))
         {
             await DrainAsync(sidecar, () => acked.Values.All(t => t.Count >= repeats), 30);
             // Nothing beyond repeats turns up (redeliveries of acked ticks are allowed, new ticks are not): once every
@@ -70,7 +70,7 @@ public class CrashTests
         // Clean stop commits everything: after another restart no job is left.
         Assert.Equal(0, await s.Process.StopAsync());
         await s.RestartAsync();
-        Assert.Empty((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta("crash") })).Jobs);
+        Assert.Empty((await s.ClientFor("crash").ListJobsAsync(new ListJobsRequest { Metadata = Meta("crash") })).Jobs);
     }
 
     [Fact]
@@ -78,17 +78,16 @@ public class CrashTests
     {
         const uint maxRetries = 2;
         await using var s = await StartAsync();
-        var admin = new SchedulerAdmin.SchedulerAdminClient(s.Channel);
         async Task<JobStatus> StatusAsync(string app) =>
-            Assert.Single((await admin.ListJobStatusesAsync(new ListJobStatusesRequest { AppId = app })).Jobs);
+            Assert.Single((await s.Admin.ListJobStatusesAsync(new ListJobStatusesRequest { AppId = app })).Jobs);
 
         // "held" is taken and never answered: in flight when the scheduler dies.
-        var holder = await FakeSidecar.ConnectAsync(s.Channel, "holder", (_, _) => null);
+        var holder = await FakeSidecar.ConnectAsync(s, "holder", (_, _) => null);
         await s.ScheduleAsync("held", due: "0s", app: "holder");
         var held = (await holder.NextAsync()).Trigger;
 
         // "flaky" fails its first delivery; its app then goes away, so the retry is pending (not sent) at the crash.
-        await using (var failing = await FakeSidecar.ConnectAsync(s.Channel, "retrier", (_, _) => false))
+        await using (var failing = await FakeSidecar.ConnectAsync(s, "retrier", (_, _) => false))
         {
             await s.ScheduleAsync("flaky", due: "0s", app: "retrier", policy: new JobFailurePolicy
             {
@@ -102,17 +101,16 @@ public class CrashTests
         await holder.Ended.WaitAsync(TimeSpan.FromSeconds(10));
         await holder.DisposeAsync();
         await s.RestartAsync();
-        admin = new SchedulerAdmin.SchedulerAdminClient(s.Channel);
 
         // The attempt survived the crash: the job is still on its first tick with one failure behind it.
         var flaky = await StatusAsync("retrier");
         Assert.Equal((1u, 0u), (flaky.Attempts, flaky.Count));
 
-        await using var holderAgain = await FakeSidecar.ConnectAsync(s.Channel, "holder");
+        await using var holderAgain = await FakeSidecar.ConnectAsync(s, "holder");
         var redelivered = (await holderAgain.NextAsync(15)).Trigger;
         Assert.Equal((held.Name, held.ScheduledTime), (redelivered.Name, redelivered.ScheduledTime));
 
-        await using var retrier = await FakeSidecar.ConnectAsync(s.Channel, "retrier", (_, _) => false);
+        await using var retrier = await FakeSidecar.ConnectAsync(s, "retrier", (_, _) => false);
         for (var i = 0; i < maxRetries; i++) await retrier.NextAsync(15);
         // Retries used up after 1 + maxRetries deliveries in all: no fresh set of retries after the restart.
         await s.WaitForNoJobsAsync("retrier");

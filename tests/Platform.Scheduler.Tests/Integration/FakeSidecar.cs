@@ -41,6 +41,10 @@ internal sealed class FakeSidecar : IAsyncDisposable
     /// <summary>Completes when the stream ends (server gone or closed).</summary>
     public Task Ended => _reader;
 
+    /// <summary>Opens the app's trigger stream with the app's own identity.</summary>
+    public static Task<FakeSidecar> ConnectAsync(SchedulerUnderTest scheduler, string appId, Func<WatchJobsResponse, int, bool?>? decide = null,
+        string @namespace = "default") => ConnectAsync(scheduler.ChannelFor(appId, @namespace), appId, decide, @namespace);
+
     public static async Task<FakeSidecar> ConnectAsync(GrpcChannel channel, string appId, Func<WatchJobsResponse, int, bool?>? decide = null,
         string @namespace = "default")
     {
@@ -128,7 +132,7 @@ internal sealed class FakeSidecar : IAsyncDisposable
         // The barrier's success travels back on the stream; until the scheduler has deleted the barrier job, closing this
         // sidecar could leave the job behind to be redelivered into a later check.
         await Poll.UntilAsync(async () =>
-            (await scheduler.Client.ListJobsAsync(new ListJobsRequest { Metadata = SchedulerUnderTest.Meta(AppId, Namespace) })).Jobs.All(j => j.Name != name),
+            (await scheduler.ClientFor(AppId, Namespace).ListJobsAsync(new ListJobsRequest { Metadata = SchedulerUnderTest.Meta(AppId, Namespace) })).Jobs.All(j => j.Name != name),
             TimeSpan.FromSeconds(seconds), $"barrier {name} deleted");
         return before;
     }

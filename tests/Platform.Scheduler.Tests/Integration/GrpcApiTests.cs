@@ -86,7 +86,7 @@ public class GrpcApiTests
 
         await s.Client.DeleteByNamePrefixAsync(new DeleteByNamePrefixRequest { Metadata = Meta() });
         Assert.Empty((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta() })).Jobs);
-        Assert.Single((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta("other") })).Jobs);
+        Assert.Single((await s.ClientFor("other").ListJobsAsync(new ListJobsRequest { Metadata = Meta("other") })).Jobs);
 
         var bad = await Assert.ThrowsAsync<RpcException>(() =>
             s.Client.DeleteByNamePrefixAsync(new DeleteByNamePrefixRequest { NamePrefix = "a/", Metadata = Meta() }).ResponseAsync);
@@ -107,7 +107,7 @@ public class GrpcApiTests
     {
         await using var s = await StartAsync();
         await s.ScheduleAsync("daily", schedule: "@daily", repeats: 4);
-        var admin = new SchedulerAdmin.SchedulerAdminClient(s.Channel);
+        var admin = s.Admin;
         var status = (await admin.ListJobStatusesAsync(new ListJobStatusesRequest { AppId = "app1" })).Jobs.Single();
         Assert.Equal("daily", status.Name);
         Assert.Equal("app1", status.Metadata.AppId);

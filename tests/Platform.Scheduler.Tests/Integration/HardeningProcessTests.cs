@@ -23,7 +23,7 @@ public class HardeningProcessTests
     public async Task FarFutureJobsAreAcceptedAndAOneSecondJobStillFires()
     {
         await using var s = await StartAsync();
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1");
         // Each of these used to throw from the system timer (> 49.7 days) and end the dispatch loop.
         await s.ScheduleAsync("far", due: "1300h");
         await s.ScheduleAsync("years", due: DateTimeOffset.UtcNow.AddYears(5).ToString("yyyy-MM-ddTHH:mm:ssZ"));
@@ -78,7 +78,7 @@ public class HardeningProcessTests
 
         // Used to crash-loop on start (the non-normalised Duration); RestartAsync waits for /healthz 200.
         await s.RestartAsync();
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1");
         for (var i = 0; i < 2; i++)
         {
             try { Assert.Equal("good", (await sidecar.NextAsync(15)).Trigger.Name); }
@@ -87,7 +87,7 @@ public class HardeningProcessTests
         Assert.Equal(200, await HealthzAsync(s));
 
         // Triggers of one app are sent in dispatch order: bad-data's first tick was handled before good's second.
-        var statuses = (await new SchedulerAdmin.SchedulerAdminClient(s.Channel).ListJobStatusesAsync(new ListJobStatusesRequest { AppId = "app1" }))
+        var statuses = (await s.Admin.ListJobStatusesAsync(new ListJobStatusesRequest { AppId = "app1" }))
             .Jobs.ToDictionary(j => j.Name);
         Assert.StartsWith("quarantined: install failed: invalid failure policy interval: duration (seconds:1 nanos:-1)", statuses["bad-policy"].LastResult);
         Assert.StartsWith("quarantined: install failed: unparsable schedule: ", statuses["bad-schedule"].LastResult);

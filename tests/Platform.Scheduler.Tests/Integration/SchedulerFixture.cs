@@ -1,32 +1,52 @@
 using Grpc.Net.Client;
 using Platform.SchedulerProtocol;
+using Platform.SchedulerProtocol.Admin;
+using Platform.Security;
 using Platform.SchedulerProtocol.Common;
 using TestSupport;
 
 namespace Platform.Scheduler.Tests.Integration;
 
-/// <summary>A real scheduler process and a client for it, per test.</summary>
+/// <summary>
+/// A real scheduler process (mTLS on) and clients for it, per test: each app id and namespace a test speaks for gets
+/// its own channel with a certificate naming it, as each sidecar has; <see cref="Admin"/> is the AppHost's identity.
+/// </summary>
 public sealed class SchedulerUnderTest : IAsyncDisposable
 {
-    private SchedulerUnderTest(SchedulerProcess process)
-    {
-        Process = process;
-        Channel = GrpcChannel.ForAddress(process.GrpcAddress);
-        Client = new SchedulerProtocol.Scheduler.SchedulerClient(Channel);
-    }
+    private readonly Dictionary<SpiffeId, GrpcChannel> _channels = [];
+
+    private SchedulerUnderTest(SchedulerProcess process) => Process = process;
 
     public SchedulerProcess Process { get; }
-    public GrpcChannel Channel { get; private set; }
-    public SchedulerProtocol.Scheduler.SchedulerClient Client { get; private set; }
+
+    /// <summary>The channel of app1 in the default namespace.</summary>
+    public GrpcChannel Channel => ChannelFor("app1");
+    public SchedulerProtocol.Scheduler.SchedulerClient Client => ClientFor("app1");
+    public SchedulerAdmin.SchedulerAdminClient Admin => new(ChannelAs(SpiffeId.AppHost()));
+
+    public GrpcChannel ChannelFor(string app, string ns = "default") => ChannelAs(TestIdentity.App(app, ns));
+
+    public SchedulerProtocol.Scheduler.SchedulerClient ClientFor(string app, string ns = "default") => new(ChannelFor(app, ns));
+
+    public GrpcChannel ChannelAs(SpiffeId id)
+    {
+        if (!_channels.TryGetValue(id, out var channel))
+            _channels[id] = channel = GrpcChannel.ForAddress(Process.GrpcAddress, new GrpcChannelOptions { HttpHandler = TestIdentity.SchedulerClientHandler(id) });
+        return channel;
+    }
 
     public static async Task<SchedulerUnderTest> StartAsync(params string[] args) => new(await SchedulerProcess.StartAsync(extraArgs: args));
 
     public async Task RestartAsync()
     {
         await Process.RestartAsync();
-        Channel.Dispose();
-        Channel = GrpcChannel.ForAddress(Process.GrpcAddress);
-        Client = new SchedulerProtocol.Scheduler.SchedulerClient(Channel);
+        DisposeChannels();
+    }
+
+    private void DisposeChannels()
+    {
+        foreach (var channel in _channels.Values) channel.Dispose();
+        _channels.Clear();
     }
 
     public static JobMetadata Meta(string app = "app1", string ns = "default") => new()
@@ -45,7 +65,7 @@ public sealed class SchedulerUnderTest : IAsyncDisposable
         if (due is not null) job.DueTime = due;
         if (ttl is not null) job.Ttl = ttl;
         if (policy is not null) job.FailurePolicy = policy;
-        await Client.ScheduleJobAsync(new ScheduleJobRequest { Name = name, Job = job, Metadata = Meta(app, ns), Overwrite = overwrite });
+        await ClientFor(app, ns).ScheduleJobAsync(new ScheduleJobRequest { Name = name, Job = job, Metadata = Meta(app, ns), Overwrite = overwrite });
     }
 
     /// <summary>
@@ -53,12 +73,12 @@ public sealed class SchedulerUnderTest : IAsyncDisposable
     /// (repeats, retries or ttl used up), so this is its own statement that it will dispatch nothing more for them.
     /// </summary>
     public Task WaitForNoJobsAsync(string app = "app1", double seconds = 15) =>
-        Poll.UntilAsync(async () => (await Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta(app) })).Jobs.Count == 0,
+        Poll.UntilAsync(async () => (await ClientFor(app).ListJobsAsync(new ListJobsRequest { Metadata = Meta(app) })).Jobs.Count == 0,
             TimeSpan.FromSeconds(seconds), $"{app} having no jobs left");
 
     public async ValueTask DisposeAsync()
     {
-        Channel.Dispose();
+        DisposeChannels();
         await Process.DisposeAsync();
     }
 }

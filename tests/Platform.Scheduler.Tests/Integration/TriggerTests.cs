@@ -16,7 +16,7 @@ public class TriggerTests
     public async Task RecurringTriggersArriveOnTimeWithTraceContextAndStopAtRepeats()
     {
         await using var s = await StartAsync();
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1");
         var data = Any.Pack(new StringValue { Value = "payload" });
         var requested = DateTime.UtcNow;
         await s.Client.ScheduleJobAsync(new ScheduleJobRequest
@@ -51,7 +51,7 @@ public class TriggerTests
     public async Task SubSecondEveryKeepsItsSpacing()
     {
         await using var s = await StartAsync();
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1");
         await s.ScheduleAsync("fast", schedule: "@every 100ms", repeats: 5);
         var scheduled = new List<DateTime>();
         for (var i = 0; i < 5; i++) scheduled.Add((await sidecar.NextAsync()).Trigger.ScheduledTime.ToDateTime());
@@ -64,7 +64,7 @@ public class TriggerTests
     public async Task AlwaysFailingJobWithoutPolicyIsDeliveredFourTimes()
     {
         await using var s = await StartAsync();
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1", (_, _) => false);
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1", (_, _) => false);
         await s.ScheduleAsync("allfail", due: "0s");
         var first = await sidecar.NextAsync();
         for (var i = 1; i < 4; i++)
@@ -82,7 +82,7 @@ public class TriggerTests
     public async Task FailingTwiceThenSucceedingIsDeliveredThreeTimes()
     {
         await using var s = await StartAsync();
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1", (_, n) => n > 2);
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1", (_, n) => n > 2);
         await s.ScheduleAsync("failsecond", due: "0s");
         for (var i = 0; i < 3; i++) await sidecar.NextAsync();
         await s.WaitForNoJobsAsync();
@@ -94,7 +94,7 @@ public class TriggerTests
     public async Task ConstantIntervalSpacesRetries()
     {
         await using var s = await StartAsync();
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1", (_, _) => false);
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1", (_, _) => false);
         await s.ScheduleAsync("interval", due: "0s", policy: new JobFailurePolicy
         {
             Constant = new JobFailurePolicyConstant { Interval = Duration.FromTimeSpan(TimeSpan.FromSeconds(3)) },
@@ -115,7 +115,7 @@ public class TriggerTests
     public async Task MaxRetriesFourIsFiveDeliveriesAndDropIsOne()
     {
         await using var s = await StartAsync();
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "app1", (_, _) => false);
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1", (_, _) => false);
         await s.ScheduleAsync("max4", due: "0s", policy: new JobFailurePolicy { Constant = new JobFailurePolicyConstant { MaxRetries = 4 } });
         await s.ScheduleAsync("drop", due: "0s", policy: new JobFailurePolicy { Drop = new JobFailurePolicyDrop() });
         for (var i = 0; i < 6; i++) await sidecar.NextAsync();
@@ -129,9 +129,9 @@ public class TriggerTests
     public async Task AppsOnlyReceiveTheirOwnJobs()
     {
         await using var s = await StartAsync();
-        await using var one = await FakeSidecar.ConnectAsync(s.Channel, "app1");
-        await using var two = await FakeSidecar.ConnectAsync(s.Channel, "app2");
-        await using var otherNs = await FakeSidecar.ConnectAsync(s.Channel, "app1", @namespace: "other");
+        await using var one = await FakeSidecar.ConnectAsync(s, "app1");
+        await using var two = await FakeSidecar.ConnectAsync(s, "app2");
+        await using var otherNs = await FakeSidecar.ConnectAsync(s, "app1", @namespace: "other");
         await s.ScheduleAsync("mine", due: "0s", app: "app1");
         var (t, _, _) = await one.NextAsync();
         Assert.Equal("mine", t.Name);
@@ -145,15 +145,15 @@ public class TriggerTests
     {
         await using var s = await StartAsync();
         await s.ScheduleAsync("staged", due: "0s", app: "later");
-        await using var unrelated = await FakeSidecar.ConnectAsync(s.Channel, "someone-else");
+        await using var unrelated = await FakeSidecar.ConnectAsync(s, "someone-else");
         // The barrier is due after "staged", so the loop has handled "staged" before it: not sent to the wrong app ...
         Assert.Empty(await unrelated.BarrierAsync(s));
         // ... still stored, not counted, not failed ...
-        var admin = new SchedulerAdmin.SchedulerAdminClient(s.Channel);
+        var admin = s.Admin;
         var status = Assert.Single((await admin.ListJobStatusesAsync(new ListJobStatusesRequest { AppId = "later" })).Jobs);
         Assert.Equal(("staged", 0u, 0u, "", true), (status.Name, status.Count, status.Attempts, status.LastResult, status.Staged));
         // ... and delivered as soon as the app's sidecar connects.
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "later");
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "later");
         Assert.Equal("staged", (await sidecar.NextAsync()).Trigger.Name);
     }
 
@@ -162,12 +162,12 @@ public class TriggerTests
     {
         await using var s = await StartAsync();
         // A consumer that takes the trigger and goes away without answering.
-        var silent = await FakeSidecar.ConnectAsync(s.Channel, "app1", (_, _) => null);
+        var silent = await FakeSidecar.ConnectAsync(s, "app1", (_, _) => null);
         await s.ScheduleAsync("redo", due: "0s");
         var first = (await silent.NextAsync()).Trigger;
         await silent.DisposeAsync();
 
-        await using var second = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await using var second = await FakeSidecar.ConnectAsync(s, "app1");
         var again = await second.NextAsync();
         Assert.Equal("redo", again.Trigger.Name);
         Assert.Equal(first.ScheduledTime, again.Trigger.ScheduledTime);
@@ -177,9 +177,9 @@ public class TriggerTests
     public async Task LoadIsSpreadAcrossThreeSidecarsOfOneApp()
     {
         await using var s = await StartAsync();
-        await using var a = await FakeSidecar.ConnectAsync(s.Channel, "app1");
-        await using var b = await FakeSidecar.ConnectAsync(s.Channel, "app1");
-        await using var c = await FakeSidecar.ConnectAsync(s.Channel, "app1");
+        await using var a = await FakeSidecar.ConnectAsync(s, "app1");
+        await using var b = await FakeSidecar.ConnectAsync(s, "app1");
+        await using var c = await FakeSidecar.ConnectAsync(s, "app1");
         await s.ScheduleAsync("spread", schedule: "@every 200ms", due: "1s", repeats: 15);
         var all = new[] { a, b, c };
         await Task.WhenAll(all.Select(x => x.NextAsync(20)));   // each of the three gets some

@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Platform.Security;
+
+/// <summary>A certificate and its key, PEM encoded, as handed to a process.</summary>
+public sealed record IssuedCertificate(string CertificatePem, string KeyPem);
+
+/// <summary>
+/// Sentry's role for one run: a self-signed ECDSA P-256 root (the trust anchor) that issues workload certificates,
+/// each naming one SPIFFE id in its URI name and good for client and server authentication. Lifetimes are Sentry's:
+/// the root a year, a workload certificate 24 h, each valid from 15 minutes back to allow for clock skew.
+/// </summary>
+public sealed class CertificateAuthority : IDisposable
+{
+    public static readonly TimeSpan RootLifetime = TimeSpan.FromDays(365);
+    public static readonly TimeSpan WorkloadLifetime = TimeSpan.FromHours(24);
+    public static readonly TimeSpan AllowedClockSkew = TimeSpan.FromMinutes(15);
+
+    private readonly ECDsa _key;
+    private readonly X509Certificate2 _root;
+    private readonly TimeProvider _time;
+    private readonly Lock _files = new();
+
+    private CertificateAuthority(ECDsa key, X509Certificate2 root, TimeProvider time)
+    {
+        _key = key;
+        _root = root;
+        _time = time;
+    }
+
+    /// <summary>The trust anchors to give every process of the run.</summary>
+    public string TrustAnchorsPem => _root.ExportCertificatePem();
+
+    public static CertificateAuthority Create(string name, TimeProvider? time = null)
+    {
+        time ??= TimeProvider.System;
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(new X500DistinguishedName($"O={name}, CN={name} root"), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var now = time.GetUtcNow();
+        var root = request.CreateSelfSigned(now - AllowedClockSkew, now + RootLifetime);
+        return new CertificateAuthority(key, root, time);
+    }
+
+    /// <summary>A fresh key and a certificate for it naming <paramref name="id"/>.</summary>
+    public IssuedCertificate Issue(SpiffeId id, TimeSpan? lifetime = null)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(new X500DistinguishedName(""), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
+            [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false)); // server and client authentication
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddUri(id.ToUri());
+        request.CertificateExtensions.Add(names.Build(critical: true));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_root, true, false));
+        var now = _time.GetUtcNow();
+        var notAfter = now + (lifetime ?? WorkloadLifetime);
+        if (notAfter > _root.NotAfter) notAfter = _root.NotAfter;
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7F;
+        using var certificate = request.Create(_root.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), now - AllowedClockSkew, notAfter, serial);
+        return new IssuedCertificate(certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+    }
+
+    /// <summary>
+    /// Writes the trust anchors and <paramref name="issued"/> as <c>ca.crt</c>, <c>&lt;name&gt;.crt</c> and
+    /// <c>&lt;name&gt;.key</c> under <paramref name="directory"/> (created 0700), each file 0600 and new.
+    /// </summary>
+    public IdentityFiles WriteFiles(string directory, string name, IssuedCertificate issued)
+    {
+        var anchors = Path.Combine(directory, "ca.crt");
+        lock (_files)
+        {
+            CreatePrivateDirectory(directory);
+            if (!File.Exists(anchors)) WritePrivate(anchors, TrustAnchorsPem);
+        }
+        var files = new IdentityFiles(anchors, Path.Combine(directory, name + ".crt"), Path.Combine(directory, name + ".key"));
+        WritePrivate(files.CertChainFile, issued.CertificatePem);
+        WritePrivate(files.CertKeyFile, issued.KeyPem);
+        return files;
+    }
+
+    public static void CreatePrivateDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(directory);
+        else Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    private static void WritePrivate(string path, string content)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using var writer = new StreamWriter(path, System.Text.Encoding.ASCII, options);
+        writer.Write(content);
+    }
+
+    public void Dispose()
+    {
+        _root.Dispose();
+        _key.Dispose();
+    }
+}
+
+/// <summary>The files of one process's identity, in the order of the flags that take them.</summary>
+public sealed record IdentityFiles(string TrustAnchorsFile, string CertChainFile, string CertKeyFile)
+{
+    /// <summary><c>--trust-anchors-file … --cert-chain-file … --cert-key-file …</c></summary>
+    public IEnumerable<string> Flags() =>
+        ["--trust-anchors-file", TrustAnchorsFile, "--cert-chain-file", CertChainFile, "--cert-key-file", CertKeyFile];
+}

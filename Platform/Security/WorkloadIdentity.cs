@@ -1,0 +1,112 @@
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Platform.Security;
+
+/// <summary>
+/// Where a process finds its identity, by daprd's names: the trust anchors in <c>--trust-anchors-file</c> or
+/// <c>DAPR_TRUST_ANCHORS</c>, its own certificate chain and key in <c>--cert-chain-file</c> / <c>--cert-key-file</c>
+/// or <c>DAPR_CERT_CHAIN</c> / <c>DAPR_CERT_KEY</c> (PEM; the variables daprd read before Sentry issued every
+/// certificate itself). A file wins over its variable.
+/// </summary>
+public sealed record IdentitySources(string? TrustAnchorsFile, string? CertChainFile, string? CertKeyFile)
+{
+    public const string TrustAnchorsVariable = "DAPR_TRUST_ANCHORS";
+    public const string CertChainVariable = "DAPR_CERT_CHAIN";
+    public const string CertKeyVariable = "DAPR_CERT_KEY";
+
+    internal string? TrustAnchorsPem => Read(TrustAnchorsFile, TrustAnchorsVariable, "--trust-anchors-file");
+    internal string? CertChainPem => Read(CertChainFile, CertChainVariable, "--cert-chain-file");
+    internal string? CertKeyPem => Read(CertKeyFile, CertKeyVariable, "--cert-key-file");
+
+    private static string? Read(string? file, string variable, string flag)
+    {
+        if (!string.IsNullOrEmpty(file))
+        {
+            try { return File.ReadAllText(file); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IdentityException($"cannot read {flag} {file}: {e.Message}", e);
+            }
+        }
+        var value = Environment.GetEnvironmentVariable(variable);
+        return string.IsNullOrEmpty(value) ? null : value;
+    }
+}
+
+/// <summary>
+/// A process's own X.509-SVID (certificate and key) with the trust anchors it checks peers against; it makes the TLS
+/// settings of both ends of an mTLS connection.
+/// </summary>
+public sealed class WorkloadIdentity : IDisposable
+{
+    private WorkloadIdentity(X509Certificate2 certificate, SpiffeId id, TrustBundle trust)
+    {
+        Certificate = certificate;
+        Id = id;
+        Trust = trust;
+    }
+
+    public X509Certificate2 Certificate { get; }
+    public SpiffeId Id { get; }
+    public TrustBundle Trust { get; }
+
+    /// <summary>Loads the identity; throws <see cref="IdentityException"/> naming what is missing or wrong.</summary>
+    public static WorkloadIdentity Load(IdentitySources sources, TimeProvider? time = null)
+    {
+        var anchors = sources.TrustAnchorsPem
+            ?? throw new IdentityException($"mTLS needs trust anchors: --trust-anchors-file or {IdentitySources.TrustAnchorsVariable}");
+        var chain = sources.CertChainPem
+            ?? throw new IdentityException($"mTLS needs a certificate: --cert-chain-file or {IdentitySources.CertChainVariable}");
+        var key = sources.CertKeyPem
+            ?? throw new IdentityException($"mTLS needs the certificate's key: --cert-key-file or {IdentitySources.CertKeyVariable}");
+        return FromPem(anchors, chain, key, time);
+    }
+
+    public static WorkloadIdentity FromPem(string trustAnchorsPem, string certChainPem, string keyPem, TimeProvider? time = null)
+    {
+        var trust = TrustBundle.FromPem(trustAnchorsPem, time);
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = X509Certificate2.CreateFromPem(certChainPem, keyPem);
+        }
+        catch (CryptographicException e)
+        {
+            // The message never quotes the key.
+            throw new IdentityException($"certificate and key do not load as a PEM pair: {e.Message}", e);
+        }
+        var id = trust.Verify(certificate, out var error);
+        if (id is null)
+        {
+            certificate.Dispose();
+            throw new IdentityException($"own certificate refused: {error}");
+        }
+        return new WorkloadIdentity(certificate, id, trust);
+    }
+
+    /// <summary>
+    /// Client side: present this identity and accept only a server whose certificate chains to the anchors and whose
+    /// SPIFFE id <paramref name="authorize"/> accepts (Dapr's tlsconfig.AuthorizeID and friends).
+    /// </summary>
+    public SslClientAuthenticationOptions ClientOptions(Func<SpiffeId, bool> authorize) => new()
+    {
+        ClientCertificates = [Certificate],
+        // Present our certificate whatever CA names the server lists.
+        LocalCertificateSelectionCallback = (_, _, _, _, _) => Certificate,
+        RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            certificate is not null && Trust.Verify(certificate as X509Certificate2 ?? new X509Certificate2(certificate), out _) is { } id && authorize(id),
+        EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+    };
+
+    /// <summary>An HTTP handler that speaks mTLS as this identity to servers <paramref name="authorize"/> accepts.</summary>
+    public SocketsHttpHandler CreateHandler(Func<SpiffeId, bool> authorize, SocketsHttpHandler? handler = null)
+    {
+        handler ??= new SocketsHttpHandler();
+        handler.SslOptions = ClientOptions(authorize);
+        return handler;
+    }
+
+    public void Dispose() => Certificate.Dispose();
+}
