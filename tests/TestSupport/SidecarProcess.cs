@@ -60,17 +60,26 @@ public sealed class SidecarProcess : IAsyncDisposable
     /// <summary>Starts the sidecar and waits (bounded) until <c>GET /v1.0/healthz</c> answers.</summary>
     public static async Task<SidecarProcess> StartAsync(SidecarSettings settings, TimeSpan? timeout = null)
     {
-        var sidecar = new SidecarProcess(settings);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await sidecar.LaunchAsync(timeout ?? TimeSpan.FromSeconds(30));
+            var sidecar = new SidecarProcess(settings);
+            try
+            {
+                await sidecar.LaunchAsync(timeout ?? TimeSpan.FromSeconds(30));
+                return sidecar;
+            }
+            catch (Exception) when (attempt < 5 && settings is { HttpPort: null, GrpcPort: null }
+                && sidecar.Process?.Output.Any(l => l.Contains("address already in use", StringComparison.OrdinalIgnoreCase)) == true)
+            {
+                // Another test took one of the free ports between asking and binding: start again on new ones.
+                await sidecar.DisposeAsync();
+            }
+            catch
+            {
+                await sidecar.DisposeAsync();
+                throw;
+            }
         }
-        catch
-        {
-            await sidecar.DisposeAsync();
-            throw;
-        }
-        return sidecar;
     }
 
     /// <summary>Ends the process with SIGKILL, as a crash would.</summary>
