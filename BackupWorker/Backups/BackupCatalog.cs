@@ -1,6 +1,7 @@
 using System.Globalization;
 using BackupWorker.Hosting;
 using Microsoft.Data.Sqlite;
+using static BackupWorker.Backups.CatalogSql;
 
 namespace BackupWorker.Backups;
 
@@ -210,31 +211,5 @@ public sealed class BackupCatalog
         return list;
     }
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return command;
-    }
-
-    private static int Execute(SqliteConnection connection, string sql, params (string, object?)[] parameters)
-    {
-        using var command = Command(connection, sql, parameters);
-        return command.ExecuteNonQuery();
-    }
-
-    private static string? NullableString(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-
-    // Fixed-width UTC round-trip text sorts in time order, which ORDER BY relies on.
-    private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+    private SqliteConnection Open() => CatalogSql.Open(_connectionString);
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
 using Microsoft.Data.Sqlite;
+using static BackupWorker.Backups.CatalogSql;
 
 namespace BackupWorker.Restore;
 
@@ -141,31 +142,5 @@ public sealed class RestoreCatalog
         return list;
     }
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return command;
-    }
-
-    private static int Execute(SqliteConnection connection, string sql, params (string, object?)[] parameters)
-    {
-        using var command = Command(connection, sql, parameters);
-        return command.ExecuteNonQuery();
-    }
-
-    private static string? NullableString(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-
-    // The same fixed-width UTC text as the runs table, so ORDER BY is time order.
-    private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+    private SqliteConnection Open() => CatalogSql.Open(_connectionString);
 }
