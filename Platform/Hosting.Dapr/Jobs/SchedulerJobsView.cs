@@ -59,10 +59,14 @@ internal sealed partial class SchedulerJobsView(
                 // The scheduler restarts or is stopped from the dashboard: keep what is shown until it answers again.
                 LogUnreachable(logger, scheduler.Name, ex.StatusCode);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 // A view must never stop the AppHost (a failed BackgroundService stops the host): log, try next tick.
                 LogViewFailed(logger, ex, scheduler.Name);
+            }
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
+            {
+                return; // the AppHost is stopping: the call was cancelled with it
             }
         }
         while (await NextTickAsync(timer, stoppingToken).ConfigureAwait(false));
