@@ -3,11 +3,16 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Platform.SchedulerProtocol;
 using Platform.SchedulerProtocol.Common;
+using Platform.Security;
 using static Platform.Scheduler.Tests.Integration.SchedulerUnderTest;
 
 namespace Platform.Scheduler.Tests.Integration;
 
-/// <summary>One scheduler process for the whole bad-input table, holding canary jobs that no input may disturb.</summary>
+/// <summary>
+/// One scheduler process for the whole bad-input table, holding canary jobs that no input may disturb. Each app speaks
+/// over its own channel with a certificate naming it (mTLS on, as in a run); <see cref="AppHost"/> is the one identity
+/// allowed to read and delete any app's jobs, so it reads both canaries.
+/// </summary>
 public sealed class BadInputScheduler : IAsyncLifetime
 {
     public const string App = "attacker";
@@ -16,11 +21,17 @@ public sealed class BadInputScheduler : IAsyncLifetime
 
     public SchedulerUnderTest S { get; private set; } = null!;
 
+    /// <summary>The attacker's own client: its certificate names <see cref="App"/> in the default namespace.</summary>
+    public SchedulerProtocol.Scheduler.SchedulerClient Attacker => S.ClientFor(App);
+
+    /// <summary>The AppHost's client (the dashboard's identity): may get, list and delete for any namespace and app id.</summary>
+    public SchedulerProtocol.Scheduler.SchedulerClient AppHost => new(S.ChannelAs(SpiffeId.AppHost()));
+
     public async Task InitializeAsync()
     {
         S = await StartAsync("--max-job-data-size", "65536");
         foreach (var app in new[] { App, OtherApp })
-            await S.Client.ScheduleJobAsync(new ScheduleJobRequest
+            await S.ClientFor(app).ScheduleJobAsync(new ScheduleJobRequest
             {
                 Name = "canary",
                 Metadata = Meta(app),
@@ -46,7 +57,10 @@ public sealed class SchedulerBadInputTests(BadInputScheduler fixture) : IClassFi
     /// <summary>What a row must get: a status with a message containing a text, or (Code = OK) a stored job.</summary>
     private sealed record Expect(StatusCode Code, string Text = "");
 
-    private sealed record Row(Func<SchedulerProtocol.Scheduler.SchedulerClient, Task> Call, Expect Expect);
+    /// <param name="As">The identity the call is made with (its certificate names it); null for the attacker's own.</param>
+    private sealed record Row(Func<SchedulerProtocol.Scheduler.SchedulerClient, Task> Call, Expect Expect, SpiffeId? As);
+
+    private const string Denied = "identity does not match request";
 
     private static Job Daily() => new() { Schedule = "@daily" };
 
@@ -84,7 +98,8 @@ public sealed class SchedulerBadInputTests(BadInputScheduler fixture) : IClassFi
     private static Dictionary<string, Row> Build()
     {
         var rows = new Dictionary<string, Row>();
-        void Add(string label, Func<SchedulerProtocol.Scheduler.SchedulerClient, Task> call, Expect expect) => rows.Add(label, new Row(call, expect));
+        void Add(string label, Func<SchedulerProtocol.Scheduler.SchedulerClient, Task> call, Expect expect, SpiffeId? by = null) =>
+            rows.Add(label, new Row(call, expect, by));
         static string Show(string s) => s.Length > 40 ? $"{s[..12]}…({s.Length} chars)" : string.Concat(s.Select(c => c < 0x20 || c is >= '\u007f' and <= '\u00a0' || c > 0x2000 ? $"\\u{(int)c:x4}" : c.ToString()));
 
         var unknownName = new Expect(StatusCode.Unknown, Invalid);
@@ -103,12 +118,19 @@ public sealed class SchedulerBadInputTests(BadInputScheduler fixture) : IClassFi
         foreach (var (label, meta, text) in HostileScopes)
         {
             var expect = new Expect(StatusCode.InvalidArgument, text);
-            Add($"schedule {label}", Schedule("j", Daily(), meta ?? new JobMetadata()), expect);
+            // A missing namespace or app id reaches the service's own check whoever calls. A hostile one can be named by
+            // no certificate (a SPIFFE id is a URI: no control characters, at most 65519 characters), so an app's caller
+            // is refused by the identity check; the AppHost, the one identity allowed another app's scope for get, list
+            // and delete, is what still reaches the scope validation with it.
+            var missing = meta is null || meta.Namespace.Length == 0 || meta.AppId.Length == 0;
+            var reader = missing ? null : SpiffeId.AppHost();
+            var writerExpect = missing ? expect : new Expect(StatusCode.PermissionDenied, Denied);
+            Add($"schedule {label}", Schedule("j", Daily(), meta ?? new JobMetadata()), writerExpect);
             if (meta is null) Add("schedule null metadata", async c => await c.ScheduleJobAsync(new ScheduleJobRequest { Name = "j", Job = Daily() }), expect);
-            Add($"get {label}", async c => await c.GetJobAsync(new GetJobRequest { Name = "canary", Metadata = meta }), expect);
-            Add($"delete {label}", async c => await c.DeleteJobAsync(new DeleteJobRequest { Name = "canary", Metadata = meta }), expect);
-            Add($"list {label}", async c => await c.ListJobsAsync(new ListJobsRequest { Metadata = meta }), expect);
-            Add($"delete prefix {label}", async c => await c.DeleteByNamePrefixAsync(new DeleteByNamePrefixRequest { NamePrefix = "", Metadata = meta }), expect);
+            Add($"get {label}", async c => await c.GetJobAsync(new GetJobRequest { Name = "canary", Metadata = meta }), expect, reader);
+            Add($"delete {label}", async c => await c.DeleteJobAsync(new DeleteJobRequest { Name = "canary", Metadata = meta }), expect, reader);
+            Add($"list {label}", async c => await c.ListJobsAsync(new ListJobsRequest { Metadata = meta }), expect, reader);
+            Add($"delete prefix {label}", async c => await c.DeleteByNamePrefixAsync(new DeleteByNamePrefixRequest { NamePrefix = "", Metadata = meta }), writerExpect);
         }
 
         // schedule
@@ -170,21 +192,24 @@ public sealed class SchedulerBadInputTests(BadInputScheduler fixture) : IClassFi
         Add("get missing job", async c => await c.GetJobAsync(new GetJobRequest { Name = "missing", Metadata = Meta(BadInputScheduler.App) }),
             new Expect(StatusCode.NotFound, "job not found: missing"));
 
-        // WatchJobs: the stream's first message names the app
-        foreach (var (label, initial, first, text) in new (string, WatchJobsRequestInitial?, bool, string)[]
+        // WatchJobs: the stream's first message names the app, and only that app's certificate may watch it. An app id
+        // of 10 000 letters can be named by one (and is then refused by the scope validation); one with a control
+        // character cannot (a URI escapes it), so the caller's identity check refuses it.
+        var huge = new string('a', 10_000);
+        foreach (var (label, initial, first, caller, code, text) in new (string, WatchJobsRequestInitial?, bool, SpiffeId?, StatusCode, string)[]
         {
-            ("result before initial", null, false, "first message of WatchJobs must be initial"),
-            ("empty app id", new WatchJobsRequestInitial { Namespace = "default", AppId = "" }, true, "missing namespace or appID in request"),
-            ("empty namespace", new WatchJobsRequestInitial { Namespace = "", AppId = "a" }, true, "missing namespace or appID in request"),
-            ("control app id", new WatchJobsRequestInitial { Namespace = "default", AppId = "a\u0085" }, true, "invalid appID in request"),
-            ("huge app id", new WatchJobsRequestInitial { Namespace = "default", AppId = new string('a', 10_000) }, true, "invalid appID in request"),
+            ("result before initial", null, false, null, StatusCode.InvalidArgument, "first message of WatchJobs must be initial"),
+            ("empty app id", new WatchJobsRequestInitial { Namespace = "default", AppId = "" }, true, null, StatusCode.InvalidArgument, "missing namespace or appID in request"),
+            ("empty namespace", new WatchJobsRequestInitial { Namespace = "", AppId = "a" }, true, null, StatusCode.InvalidArgument, "missing namespace or appID in request"),
+            ("control app id", new WatchJobsRequestInitial { Namespace = "default", AppId = "a\u0085" }, true, null, StatusCode.PermissionDenied, Denied),
+            ("huge app id", new WatchJobsRequestInitial { Namespace = "default", AppId = huge }, true, TestSupport.TestIdentity.App(huge), StatusCode.InvalidArgument, "invalid appID in request"),
         })
             Add($"watch {label}", async c =>
             {
                 using var call = c.WatchJobs();
                 await call.RequestStream.WriteAsync(first ? new WatchJobsRequest { Initial = initial } : new WatchJobsRequest { Result = new WatchJobsRequestResult { Id = 1 } });
                 await call.ResponseStream.MoveNext();
-            }, new Expect(StatusCode.InvalidArgument, text));
+            }, new Expect(code, text), caller);
 
         // values the API may take: they must be stored exactly as sent
         var stored = new Expect(StatusCode.OK);
@@ -216,10 +241,10 @@ public sealed class SchedulerBadInputTests(BadInputScheduler fixture) : IClassFi
     public async Task Hostile_input_gets_a_clear_status_and_loses_nothing(string input)
     {
         var row = Rows[input];
-        var client = fixture.S.Client;
+        var client = fixture.Attacker;
         var before = (await client.ListJobsAsync(new ListJobsRequest { Metadata = Meta(BadInputScheduler.App) })).Jobs.Select(j => j.Name).ToList();
         RpcException? error = null;
-        try { await row.Call(client); }
+        try { await row.Call(row.As is null ? client : new(fixture.S.ChannelAs(row.As))); }
         catch (RpcException e) { error = e; }
 
         var code = error?.StatusCode ?? StatusCode.OK;
@@ -239,7 +264,7 @@ public sealed class SchedulerBadInputTests(BadInputScheduler fixture) : IClassFi
         // Nothing lost: both canaries as stored, the attacker's app holding exactly what it held before.
         foreach (var app in new[] { BadInputScheduler.App, BadInputScheduler.OtherApp })
         {
-            var canary = (await client.GetJobAsync(new GetJobRequest { Name = "canary", Metadata = Meta(app) })).Job;
+            var canary = (await fixture.AppHost.GetJobAsync(new GetJobRequest { Name = "canary", Metadata = Meta(app) })).Job;
             Assert.Equal(("@daily", 7u, BadInputScheduler.CanaryData), (canary.Schedule, canary.Repeats, canary.Data));
         }
         var after = (await client.ListJobsAsync(new ListJobsRequest { Metadata = Meta(BadInputScheduler.App) })).Jobs.Select(j => j.Name);
