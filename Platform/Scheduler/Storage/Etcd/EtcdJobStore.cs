@@ -172,6 +172,9 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
 
     private Task SubmitAsync(WriteOp op)
     {
+        // Never opened (start-up failed): nothing was queued, so there is nothing to flush.
+        if (_writer is null && op is FlushOp) return Task.CompletedTask;
+        if (_writer is null) throw new InvalidOperationException("The etcd job store is not open.");
         if (!_ops.Writer.TryWrite(op)) throw new ObjectDisposedException(nameof(EtcdJobStore));
         return op.Done.Task;
     }
@@ -210,7 +213,11 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
         var open = true;
         while (open || batch.Count > 0)
         {
-            if (!await reader.WaitToReadAsync())
+            if (batch.Count > 0)
+            {
+                // Writes kept back by a transient failure go first; nothing to wait for.
+            }
+            else if (!await reader.WaitToReadAsync())
             {
                 open = false;
             }
@@ -221,6 +228,8 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
             }
 
             while (reader.TryRead(out var op)) batch.Add(op);
+            var now = _time.GetUtcNow();
+            foreach (var op in batch) op.FirstTried ??= now;
 
             Dictionary<long, ProgressUpdate> progress;
             List<(long, ulong)> completions;
@@ -238,6 +247,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
             }
 
             var committed = 0;
+            var retry = false;
             var queued = new List<Queued>(progress.Count + completions.Count);
             foreach (var p in progress.Values) queued.Add(new Queued(p.RowId, p.PartitionId, p.Progress, Completion: false));
             foreach (var (rowId, partition) in completions) queued.Add(new Queued(rowId, partition, default, Completion: true));
@@ -252,7 +262,19 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
             {
                 _writeProblem = $"the etcd cluster at {Endpoints} refused or did not answer a write ({(e as RpcException)?.Status.StatusCode.ToString() ?? e.GetType().Name}: {(e as RpcException)?.Status.Detail ?? e.Message})";
                 LogCommitFailed(_logger, e, batch.Count - committed);
-                foreach (var op in batch.Skip(committed)) op.Done.TrySetException(e);
+                // A leader election or a member going away is transient: such writes are tried again for a while
+                // (a put that did land is recognized by its value); anything else fails its callers now.
+                var transient = IsTransient(e);
+                var giveUp = _time.GetUtcNow() - _options.WriteRetryWindow;
+                var kept = new List<WriteOp>();
+                foreach (var op in batch.Skip(committed))
+                {
+                    if (transient && op.FirstTried > giveUp) kept.Add(op);
+                    else op.Done.TrySetException(e);
+                }
+                batch.Clear();
+                batch.AddRange(kept);
+                retry = true;
                 // Progress is not lost: what was not committed goes back, unless newer progress was queued meanwhile.
                 lock (_pendingGate)
                 {
@@ -268,7 +290,27 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
             }
             finally
             {
-                batch.Clear();
+                if (!retry) batch.Clear();
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception e) =>
+        e is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded };
+
+    /// <summary>A read tried again through a transient failure (a leader election, a member going away), within the retry window.</summary>
+    private async Task<T> ReadAsync<T>(Func<Task<T>> read, CancellationToken cancellationToken)
+    {
+        var giveUp = _time.GetUtcNow() + _options.WriteRetryWindow;
+        while (true)
+        {
+            try
+            {
+                return await read();
+            }
+            catch (RpcException e) when (IsTransient(e) && _time.GetUtcNow() < giveUp)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken);
             }
         }
     }
@@ -460,6 +502,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
     private abstract class WriteOp
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public DateTimeOffset? FirstTried { get; set; }
 
         /// <summary>The keys it writes, its number of top-level operations and an upper bound of its request bytes.</summary>
         public virtual (ByteString[] Keys, int Ops, int Bytes) Shape(EtcdKeys keys) => ([], 0, 0);
@@ -496,14 +539,25 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 },
             };
             if (!overwrite)
+            {
                 txn.Compare.Add(new Compare { Key = jobKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+                // Read back on failure: after a transient error the first try may have landed, and its value is ours.
+                txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = jobKey } });
+            }
             yield return new RequestOp { RequestTxn = txn };
         }
 
         public override void Applied(IList<ResponseOp> responses, int first, long revision, EtcdJobStore store, List<JobChange> changes)
         {
-            Stored = responses[first].ResponseTxn.Succeeded;
-            if (!Stored) return;
+            var response = responses[first].ResponseTxn;
+            if (!response.Succeeded)
+            {
+                // Ours only if this very value (its random partition id) is what a previous try stored.
+                var existing = response.Responses.Count > 0 ? response.Responses[0].ResponseRange.Kvs.FirstOrDefault() : null;
+                if (existing is null || existing.Value != Value) return;
+                revision = existing.ModRevision;
+            }
+            Stored = true;
             job.Progress = JobProgress.Initial;
             job.RowId = store.Track(job.Key, job.PartitionId, revision);
             changes.Add(new JobChange.Put(job));
@@ -548,14 +602,14 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
 
     public async Task<StoredJob?> GetAsync(JobKey key, CancellationToken cancellationToken = default)
     {
-        var response = await Kv.TxnAsync(new TxnRequest
+        var response = await ReadAsync(() => Kv.TxnAsync(new TxnRequest
         {
             Success =
             {
                 new RequestOp { RequestRange = new RangeRequest { Key = _keys.Job(key) } },
                 new RequestOp { RequestRange = new RangeRequest { Key = _keys.Counter(key) } },
             },
-        }, deadline: Deadline, cancellationToken: cancellationToken).ResponseAsync;
+        }, deadline: Deadline, cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
         var job = response.Responses[0].ResponseRange.Kvs.FirstOrDefault();
         if (job is null) return null;
         return Materialize(job, response.Responses[1].ResponseRange.Kvs.FirstOrDefault());
@@ -587,7 +641,10 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
     }
 
     /// <summary>Every job under the key prefix with its progress, read page by page at one revision.</summary>
-    private async Task<List<StoredJob>> ReadRangeAsync(string jobPrefix, CancellationToken cancellationToken)
+    private Task<List<StoredJob>> ReadRangeAsync(string jobPrefix, CancellationToken cancellationToken) =>
+        ReadAsync(() => ReadRangeOnceAsync(jobPrefix, cancellationToken), cancellationToken);
+
+    private async Task<List<StoredJob>> ReadRangeOnceAsync(string jobPrefix, CancellationToken cancellationToken)
     {
         var jobsKey = ByteString.CopyFromUtf8(jobPrefix);
         var countersKey = ByteString.CopyFromUtf8(_keys.Counters + jobPrefix[_keys.Jobs.Length..]);

@@ -20,6 +20,11 @@ public sealed class EtcdStoreOptions
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
     /// <summary>Deadline of one etcd request; past it the cluster counts as unreachable for that request.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a write or read is tried again through transient failures (a leader election, a member going away)
+    /// before its caller gets the error. Longer than an election under etcd's default timeouts.
+    /// </summary>
+    public TimeSpan WriteRetryWindow { get; set; } = TimeSpan.FromSeconds(20);
     /// <summary>How often the cluster is asked for a quorum read, so /healthz sees a lost cluster without any write.</summary>
     public TimeSpan HealthProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>How long queued progress may wait for a commit when no awaited write comes along.</summary>
