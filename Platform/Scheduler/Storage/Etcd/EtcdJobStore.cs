@@ -284,9 +284,17 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                         else _progress.TryAdd(q.RowId, new ProgressUpdate(q.RowId, q.PartitionId, q.Progress));
                     }
                 }
-                if (!open) break;
+                if (!open)
+                {
+                    // Closing with the cluster away: callers get the error rather than a wait that never ends.
+                    foreach (var op in batch) op.Done.TrySetException(e);
+                    batch.Clear();
+                    break;
+                }
                 try { await Task.Delay(TimeSpan.FromMilliseconds(500), _time, _closing.Token); }
                 catch (OperationCanceledException) { }
+                // Put-back progress wakes nobody by itself (a wake is sent only for the first queued update): try again.
+                _ops.Writer.TryWrite(new WakeOp());
             }
             finally
             {
