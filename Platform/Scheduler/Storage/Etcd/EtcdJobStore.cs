@@ -77,10 +77,16 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 await QuorumReadAsync(cancellationToken);
                 break;
             }
-            catch (RpcException e) when (_time.GetUtcNow() < giveUp)
+            catch (RpcException e) when (IsTransient(e) && _time.GetUtcNow() < giveUp)
             {
                 LogConnectRetry(_logger, Endpoints, e.Status.StatusCode, e.Status.Detail);
                 await Task.Delay(TimeSpan.FromMilliseconds(500), _time, cancellationToken);
+            }
+            catch (RpcException e) when (!IsTransient(e))
+            {
+                throw new InvalidOperationException(
+                    $"The etcd cluster at {Endpoints} refused the job store ({e.Status.StatusCode}: {e.Status.Detail}). " +
+                    "Check --etcd-client-username and --etcd-client-password.", e);
             }
             catch (RpcException e)
             {
