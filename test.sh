@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs the Debian packages the tests use (PostgreSQL server,
-# Chromium, sqlite3) when run as root, builds once, runs every test project, and ends with the totals line
+# Chromium, sqlite3, etcd) when run as root, builds once, runs every test project, and ends with the totals line
 # "N passed, M failed[, K skipped]" summed over every test project.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -9,6 +9,7 @@ missing=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+[ -x /usr/bin/etcd ] || missing+=(etcd-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing Debian packages: ${missing[*]}"

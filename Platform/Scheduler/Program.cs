@@ -11,9 +11,11 @@ using Platform.Scheduler.Limits;
 using Platform.Scheduler.Security;
 using Platform.Scheduler.Services;
 using Platform.Scheduler.Storage;
+using Platform.Scheduler.Storage.Etcd;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
-builder.Configuration.AddCommandLine(args, new Dictionary<string, string>(SchedulerOptions.SwitchMappings.Concat(SchedulerLimits.SwitchMappings)));
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string>(SchedulerOptions.SwitchMappings.Concat(SchedulerLimits.SwitchMappings)
+    .Concat(EtcdStoreOptions.SwitchMappings)));
 var options = builder.Configuration.GetSection(SchedulerOptions.Section).Get<SchedulerOptions>() ?? new SchedulerOptions();
 builder.Services.Configure<SchedulerOptions>(builder.Configuration.GetSection(SchedulerOptions.Section));
 var limits = builder.Configuration.GetSection(SchedulerLimits.Section).Get<SchedulerLimits>() ?? new SchedulerLimits();
@@ -57,8 +59,7 @@ builder.WebHost.ConfigureKestrel(k =>
 
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton<IJobStore>(sp =>
-    new SqliteJobStore(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.DataDir, sp.GetRequiredService<ILogger<SqliteJobStore>>()));
+builder.Services.AddJobStore(builder.Configuration);
 builder.Services.AddSingleton(sp => new SchedulerEngine(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<TimeProvider>(),
     sp.GetRequiredService<ILogger<SchedulerEngine>>(), limits.ToEngineOptions()));
 builder.Services.AddHostedService<EngineHostedService>();
@@ -96,8 +97,9 @@ var app = builder.Build();
 // Requests are told apart by the port they arrived on, not by their Host header: behind Aspire's endpoint proxies
 // the Host names the proxy's port. The healthz port (HTTP/1.1 only) answers /healthz and nothing else.
 var engineForHealth = app.Services.GetRequiredService<SchedulerEngine>();
+var storeForHealth = app.Services.GetRequiredService<IJobStore>();
 app.MapWhen(ctx => ctx.Connection.LocalPort == options.HealthzPort,
-    health => health.Run(ctx => HealthEndpoint.HandleAsync(ctx, engineForHealth)));
+    health => health.Run(ctx => HealthEndpoint.HandleAsync(ctx, engineForHealth, storeForHealth)));
 app.MapGrpcService<SchedulerService>();
 app.MapGrpcService<SchedulerAdminService>();
 security.LogMode(app.Logger);

@@ -66,6 +66,29 @@ public static class SchedulerScenarios
                 ours.Lat.P50, ours.Lat.P99, "1.00x", cpu.PerOp(ours.Done), Environment.ProcessorCount / (cpu.UsedBy(0) / ours.Done),
                 Verdict.AtLeast(ours.Rate, TargetSchedulePerSecond));
 
+            if (o.Bool("etcd", true) && EtcdCluster.MissingReason is null)
+            {
+                // The same calls to one scheduler whose store is a 3-member etcd cluster on this machine (--etcd-embed=false).
+                Machine.Note("schedule/ours on etcd: starting a 3-member etcd cluster and the scheduler on it");
+                await using var etcd = await EtcdCluster.StartAsync();
+                await using var onEtcd = await SchedulerProcess.StartAsync(extraArgs:
+                    ["--log-level", "warn", "--etcd-embed=false", "--etcd-client-endpoints=" + etcd.ClientEndpoints], environment: Machine.ChildEnvironment);
+                using var etcdChannel = Channel(onEtcd.GrpcAddress);
+                var etcdClient = new Scheduler.SchedulerClient(etcdChannel);
+                await etcdClient.ListJobsAsync(new ListJobsRequest { Metadata = metadata });
+                var etcdCpu = new CpuWindow(("scheduler", onEtcd.Process.Id), ("harness client", Environment.ProcessId));
+                var e = await DriveAsync(callers, seconds, warmup, async ct =>
+                    await etcdClient.ScheduleJobAsync(new ScheduleJobRequest
+                    {
+                        Name = Guid.NewGuid().ToString(),
+                        Metadata = metadata,
+                        Job = new Job { DueTime = "24h", Data = data },
+                    }, cancellationToken: ct), etcdCpu);
+                table.Add("ours on etcd (1 replica, 3 members)", "gRPC h2c, 1 channel", "yes (etcd quorum, batched txns)", e.Rate, e.Errors,
+                    e.Lat.P50, e.Lat.P99, Verdict.Ratio(ours.Rate, e.Rate), etcdCpu.PerOp(e.Done), Environment.ProcessorCount / (etcdCpu.UsedBy(0) / e.Done),
+                    Verdict.AtLeast(e.Rate, TargetSchedulePerSecond));
+            }
+
             foreach (var kind in new[] { QuartzStore.Ram, QuartzStore.AdoSqlite })
             {
                 Machine.Note($"schedule/{QuartzPeer.Label(kind)}: running");

@@ -37,6 +37,12 @@ public sealed class SchedulerUnderTest : IAsyncDisposable
 
     public static async Task<SchedulerUnderTest> StartAsync(params string[] args) => new(await SchedulerProcess.StartAsync(extraArgs: args));
 
+    /// <summary>A scheduler whose job store is the etcd cluster (Dapr's flags for an external cluster).</summary>
+    public static async Task<SchedulerUnderTest> StartOnEtcdAsync(EtcdCluster etcd, params string[] args) =>
+        await StartAsync([.. EtcdArgs(etcd), .. args]);
+
+    public static string[] EtcdArgs(EtcdCluster etcd) => ["--etcd-embed=false", "--etcd-client-endpoints=" + etcd.ClientEndpoints];
+
     public async Task RestartAsync()
     {
         await Process.RestartAsync();

@@ -1,0 +1,111 @@
+using Etcdserverpb;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
+
+namespace Platform.Scheduler.Storage.Etcd;
+
+/// <summary>
+/// One gRPC channel to every member of the cluster (round-robin over the members that answer, so one member down
+/// costs nothing but its share of requests) and the KV client on it. With a username, requests carry the token
+/// etcd's Authenticate hands out, fetched again when etcd says it expired.
+/// </summary>
+internal sealed class EtcdConnection : IDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly TokenInterceptor? _tokens;
+
+    public EtcdConnection(IReadOnlyList<Uri> endpoints, string? username, string? password)
+    {
+        var resolver = new StaticResolverFactory(_ => endpoints.Select(u => new BalancerAddress(u.Host, u.Port)).ToArray());
+        var services = new ServiceCollection().AddSingleton<ResolverFactory>(resolver).BuildServiceProvider();
+        _channel = GrpcChannel.ForAddress("static://etcd", new GrpcChannelOptions
+        {
+            Credentials = ChannelCredentials.Insecure,
+            ServiceProvider = services,
+            ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } },
+            HttpHandler = new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                // A member that dies without closing its connections is noticed within seconds, not minutes.
+                KeepAlivePingDelay = TimeSpan.FromSeconds(2),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(3),
+                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+                ConnectTimeout = TimeSpan.FromSeconds(2),
+            },
+            MaxReceiveMessageSize = 64 * 1024 * 1024,
+        });
+        CallInvoker invoker = _channel.CreateCallInvoker();
+        if (!string.IsNullOrEmpty(username))
+        {
+            _tokens = new TokenInterceptor(new Auth.AuthClient(_channel), username, password ?? "");
+            invoker = invoker.Intercept(_tokens);
+        }
+        Kv = new KV.KVClient(invoker);
+        Maintenance = new Maintenance.MaintenanceClient(invoker);
+    }
+
+    public KV.KVClient Kv { get; }
+    public Maintenance.MaintenanceClient Maintenance { get; }
+
+    public void Dispose() => _channel.Dispose();
+
+    /// <summary>Adds etcd's "token" header; on "invalid auth token" it authenticates again and retries once.</summary>
+    private sealed class TokenInterceptor(Auth.AuthClient auth, string username, string password) : Interceptor
+    {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private string? _token;
+
+        private async Task<string> TokenAsync(string? stale, CancellationToken cancellationToken)
+        {
+            await _gate.WaitAsync(cancellationToken);
+            try
+            {
+                if (_token is null || _token == stale)
+                {
+                    var response = await auth.AuthenticateAsync(new AuthenticateRequest { Name = username, Password = password },
+                        deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: cancellationToken);
+                    _token = response.Token;
+                }
+                return _token;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request,
+            ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
+        {
+            var response = CallAsync(request, context, continuation);
+            return new AsyncUnaryCall<TResponse>(response, Task.FromResult(new Metadata()), () => Status.DefaultSuccess, () => [], () => { });
+        }
+
+        private async Task<TResponse> CallAsync<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
+            AsyncUnaryCallContinuation<TRequest, TResponse> continuation) where TRequest : class where TResponse : class
+        {
+            var token = await TokenAsync(null, context.Options.CancellationToken);
+            try
+            {
+                return await continuation(request, WithToken(context, token)).ResponseAsync;
+            }
+            catch (RpcException e) when (e.Status.Detail.Contains("invalid auth token", StringComparison.Ordinal))
+            {
+                token = await TokenAsync(token, context.Options.CancellationToken);
+                return await continuation(request, WithToken(context, token)).ResponseAsync;
+            }
+        }
+
+        private static ClientInterceptorContext<TRequest, TResponse> WithToken<TRequest, TResponse>(
+            ClientInterceptorContext<TRequest, TResponse> context, string token) where TRequest : class where TResponse : class
+        {
+            var headers = new Metadata();
+            if (context.Options.Headers is { } existing) foreach (var h in existing) headers.Add(h);
+            headers.Add("token", token);
+            return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(headers));
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Google.Protobuf;
+using Platform.Scheduler.Schedules;
+
+namespace Platform.Scheduler.Storage.Etcd;
+
+/// <summary>A job as its value under &lt;prefix&gt;/jobs/: JSON, so an operator's <c>etcdctl get</c> can read it.</summary>
+internal sealed record EtcdJobRecord(
+    string Namespace, string AppId, string Name, ulong PartitionId,
+    string? Schedule, uint? Repeats, string? DueTime, string? Ttl,
+    byte[]? Data, byte[] FailurePolicy, long Created, long? Due, long? Expiration,
+    string? TraceParent, string? TraceState);
+
+/// <summary>
+/// A job's progress under &lt;prefix&gt;/counters/. It names the partition id of the job it counts for, as Dapr's counter
+/// does, so a job created again under the same name never inherits an older job's count.
+/// </summary>
+internal sealed record EtcdCounterRecord(ulong JobPartitionId, uint Count, long? LastTrigger, uint Attempts, JobResultKind LastResult);
+
+[JsonSerializable(typeof(EtcdJobRecord))]
+[JsonSerializable(typeof(EtcdCounterRecord))]
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
+internal sealed partial class EtcdRecordJson : JsonSerializerContext;
+
+/// <summary>Key layout and value encoding, as Dapr's scheduler lays out its jobs in etcd.</summary>
+internal sealed class EtcdKeys(string prefix)
+{
+    public string Jobs { get; } = prefix.TrimEnd('/') + "/jobs/";
+    public string Counters { get; } = prefix.TrimEnd('/') + "/counters/";
+
+    public ByteString Job(JobKey key) => ByteString.CopyFromUtf8(Jobs + key);
+    public ByteString Counter(JobKey key) => ByteString.CopyFromUtf8(Counters + key);
+
+    /// <summary>The job key of the app's jobs; app ids may hold '|', so a range read is narrowed by the stored ids too.</summary>
+    public string AppJobs(string @namespace, string appId) => Jobs + new JobKey(@namespace, appId, "");
+
+    public string CounterKeyFor(ByteString jobKey) => Counters + jobKey.ToStringUtf8()[Jobs.Length..];
+
+    /// <summary>The end of a prefix range: the prefix with its last byte incremented.</summary>
+    public static ByteString RangeEnd(ByteString prefix)
+    {
+        var bytes = prefix.ToByteArray();
+        for (var i = bytes.Length - 1; i >= 0; i--)
+        {
+            if (bytes[i] < 0xff)
+            {
+                bytes[i]++;
+                return ByteString.CopyFrom(bytes, 0, i + 1);
+            }
+        }
+        return ByteString.CopyFrom(0);
+    }
+
+    public static ByteString Encode(StoredJob job) => ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(new EtcdJobRecord(
+        job.Key.Namespace, job.Key.AppId, job.Key.Name, job.PartitionId, job.Schedule, job.Repeats, job.DueTime, job.Ttl,
+        job.Data, job.FailurePolicy, job.Created, job.Due == TickCalculator.None ? null : job.Due,
+        job.Expiration == long.MaxValue ? null : job.Expiration, job.TraceParent, job.TraceState), EtcdRecordJson.Default.EtcdJobRecord));
+
+    public static ByteString Encode(ulong partitionId, JobProgress p) => ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(
+        new EtcdCounterRecord(partitionId, p.Count, p.LastTrigger == TickCalculator.None ? null : p.LastTrigger, p.Attempts, p.LastResult),
+        EtcdRecordJson.Default.EtcdCounterRecord));
+
+    /// <summary>
+    /// The stored job, or, when its value (or its counter's) does not read, a placeholder carrying its key and
+    /// <see cref="StoredJob.LoadError"/>, so one damaged value neither stops loading nor hides the others.
+    /// </summary>
+    public StoredJob Decode(Mvccpb.KeyValue kv, Mvccpb.KeyValue? counter)
+    {
+        string error;
+        try
+        {
+            var r = JsonSerializer.Deserialize(kv.Value.Span, EtcdRecordJson.Default.EtcdJobRecord);
+            if (r is { Namespace: { } ns, AppId: { } app, Name: { } name, FailurePolicy: { } policy })
+            {
+                var progress = JobProgress.Initial;
+                if (counter is not null && JsonSerializer.Deserialize(counter.Value.Span, EtcdRecordJson.Default.EtcdCounterRecord) is { } c
+                    && c.JobPartitionId == r.PartitionId)
+                    progress = new JobProgress(c.Count, c.LastTrigger ?? TickCalculator.None, c.Attempts, c.LastResult);
+                return new StoredJob
+                {
+                    Key = new JobKey(ns, app, name),
+                    PartitionId = r.PartitionId,
+                    Schedule = r.Schedule,
+                    Repeats = r.Repeats,
+                    DueTime = r.DueTime,
+                    Ttl = r.Ttl,
+                    Data = r.Data,
+                    FailurePolicy = policy,
+                    Created = r.Created,
+                    Due = r.Due ?? TickCalculator.None,
+                    Expiration = r.Expiration ?? long.MaxValue,
+                    TraceParent = r.TraceParent,
+                    TraceState = r.TraceState,
+                    Progress = progress,
+                };
+            }
+            error = "empty or incomplete job value";
+        }
+        catch (JsonException e)
+        {
+            error = e.Message;
+        }
+        var parts = kv.Key.ToStringUtf8()[Jobs.Length..].Split("||");
+        return new StoredJob
+        {
+            Key = parts.Length >= 4 ? new JobKey(parts[1], parts[2], string.Join("||", parts[3..])) : new JobKey("", "", string.Join("||", parts)),
+            PartitionId = 0,
+            FailurePolicy = [],
+            Created = 0,
+            LoadError = "unreadable stored job or counter: " + error,
+        };
+    }
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Options;
+using Platform.Scheduler.Hosting;
+using Platform.Scheduler.Storage.Etcd;
+
+namespace Platform.Scheduler.Storage;
+
+/// <summary>Picks the job store from Dapr's flags: the embedded SQLite file by default, an etcd cluster with <c>--etcd-embed=false</c>.</summary>
+internal static class JobStoreRegistration
+{
+    public static IServiceCollection AddJobStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var etcd = configuration.GetSection(EtcdStoreOptions.Section).Get<EtcdStoreOptions>() ?? new EtcdStoreOptions();
+        if (etcd.UseEtcd)
+        {
+            // Malformed endpoints fail here, before anything starts, with the flag's name in the message.
+            etcd.ParseEndpoints();
+            return services.AddSingleton<IJobStore>(sp =>
+                new EtcdJobStore(etcd, sp.GetRequiredService<ILogger<EtcdJobStore>>(), sp.GetRequiredService<TimeProvider>()));
+        }
+        return services.AddSingleton<IJobStore>(sp =>
+            new SqliteJobStore(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.DataDir, sp.GetRequiredService<ILogger<SqliteJobStore>>()));
+    }
+}

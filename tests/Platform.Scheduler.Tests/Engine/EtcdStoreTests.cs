@@ -1,0 +1,42 @@
+using Etcdserverpb;
+using Grpc.Net.Client;
+using Platform.Scheduler.Storage;
+using Platform.Scheduler.Storage.Etcd;
+using TestSupport;
+
+namespace Platform.Scheduler.Tests.Engine;
+
+/// <summary>What only the etcd store does; what every store does is in <see cref="StoreContractTests"/>.</summary>
+public class EtcdStoreTests
+{
+    [EtcdFact]
+    public async Task WithAuthEnabledTheUsernameAndPasswordFlagsAreUsedAndNoCredentialsAreRefused()
+    {
+        await using var etcd = await EtcdCluster.StartAsync();
+        using (var channel = GrpcChannel.ForAddress("http://" + etcd.ClientEndpoints.Split(',')[0]))
+        {
+            var auth = new Auth.AuthClient(channel);
+            await auth.RoleAddAsync(new AuthRoleAddRequest { Name = "root" });
+            await auth.UserAddAsync(new AuthUserAddRequest { Name = "root", Password = "s3cret" });
+            await auth.UserGrantRoleAsync(new AuthUserGrantRoleRequest { User = "root", Role = "root" });
+            await auth.AuthEnableAsync(new AuthEnableRequest());
+        }
+
+        var options = new EtcdStoreOptions { Embed = false, ClientEndpoints = etcd.ClientEndpoints, ClientUsername = "root", ClientPassword = "s3cret" };
+        await using (var store = new EtcdJobStore(options))
+        {
+            await store.OpenAsync();
+            var job = new StoredJob { Key = new JobKey("ns", "app", "j"), PartitionId = 1, Schedule = "@daily", FailurePolicy = [], Created = 1 };
+            Assert.True(await store.PutAsync(job, overwrite: false));
+            Assert.Equal(1UL, (await store.GetAsync(job.Key))!.PartitionId);
+        }
+
+        await using var anonymous = new EtcdJobStore(new EtcdStoreOptions
+        {
+            Embed = false, ClientEndpoints = etcd.ClientEndpoints, ConnectTimeout = TimeSpan.FromSeconds(30),
+        });
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => anonymous.OpenAsync());
+        Assert.Contains("refused the job store", e.Message);
+        Assert.Contains("--etcd-client-username", e.Message);
+    }
+}

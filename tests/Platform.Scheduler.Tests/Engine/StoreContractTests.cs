@@ -1,0 +1,170 @@
+using Platform.Scheduler.Schedules;
+using Platform.Scheduler.Storage;
+using Platform.Scheduler.Storage.Etcd;
+using TestSupport;
+
+namespace Platform.Scheduler.Tests.Engine;
+
+/// <summary>
+/// What every <see cref="IJobStore"/> must do, run against each store: the SQLite file and an etcd cluster (skipped,
+/// saying why, without Debian's etcd). Each test gets its own backing (a directory, a key prefix); <see cref="CreateStore"/>
+/// makes a new, unopened store over it, so a test can close one and open another to see what is durable.
+/// </summary>
+public sealed class StoreContractTests(EtcdClusterFixture etcd) : IClassFixture<EtcdClusterFixture>, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("store-contract-").FullName;
+    private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N")[..8];
+    private string _kind = "";
+
+    private IJobStore CreateStore() => _kind switch
+    {
+        "sqlite" => new SqliteJobStore(_directory),
+        "etcd" => new EtcdJobStore(new EtcdStoreOptions { Embed = false, ClientEndpoints = etcd.Cluster.ClientEndpoints, KeyPrefix = _prefix }),
+        _ => throw new ArgumentException(_kind),
+    };
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_directory, true); } catch (IOException) { }
+    }
+
+    private static StoredJob Job(string name, ulong partition = 7, string app = "app", string ns = "ns") => new()
+    {
+        Key = new JobKey(ns, app, name),
+        PartitionId = partition,
+        Schedule = "@daily",
+        FailurePolicy = [1, 2, 3],
+        Created = 1,
+        Data = [9, 8],
+        TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    };
+
+    private async Task<IJobStore> OpenAsync(Action<JobChange>? listener = null)
+    {
+        Assert.NotEqual("", _kind);
+        var store = CreateStore();
+        if (listener is not null) store.SetChangeListener(listener);
+        await store.OpenAsync();
+        return store;
+    }
+
+    [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
+    public async Task ProgressForAReplacedJobIsNotApplied(string kind)
+    {
+        _kind = kind;
+        await using var store = await OpenAsync();
+        var old = Job("j", partition: 1);
+        Assert.True(await store.PutAsync(old, overwrite: false));
+        Assert.False(await store.PutAsync(Job("j", partition: 2), overwrite: false));
+        Assert.True(await store.PutAsync(Job("j", partition: 3), overwrite: true));
+        store.EnqueueProgress(new ProgressUpdate(old.RowId, 1, new JobProgress(5, 100, 0, JobResultKind.Success)));
+        store.EnqueueCompletion(old.RowId, 1);
+        await store.FlushAsync();
+        var now = await store.GetAsync(new JobKey("ns", "app", "j"));
+        Assert.Equal(3UL, now!.PartitionId);
+        Assert.Equal(JobProgress.Initial, now.Progress);
+    }
+
+    [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
+    public async Task ConcurrentPutsAreAllDurableAndListedInNameOrder(string kind)
+    {
+        _kind = kind;
+        await using (var store = await OpenAsync())
+        {
+            await Task.WhenAll(Enumerable.Range(0, 500).Select(i => store.PutAsync(Job($"j{i:D3}", (ulong)i), false)));
+        }
+        await using var reopened = await OpenAsync();
+        var all = await reopened.ListAsync("ns", "app");
+        Assert.Equal(500, all.Count);
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => $"j{i:D3}"), all.Select(j => j.Key.Name));
+        var owned = new List<StoredJob>();
+        await foreach (var j in reopened.LoadAsync(p => p % 2 == 0)) owned.Add(j);
+        Assert.Equal(250, owned.Count);
+        Assert.Equal(TickCalculator.None, owned[0].Due);
+    }
+
+    [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
+    public async Task JobFieldsProgressAndAttemptsSurviveReopening(string kind)
+    {
+        _kind = kind;
+        var job = Job("kept");
+        var progress = new JobProgress(3, 638_000_000_000_000_000, 2, JobResultKind.Failed);
+        await using (var store = await OpenAsync())
+        {
+            Assert.True(await store.PutAsync(job, overwrite: false));
+            store.EnqueueProgress(new ProgressUpdate(job.RowId, job.PartitionId, new JobProgress(1, 5, 0, JobResultKind.Success)));
+            // Coalesced: only the latest progress of a job is written.
+            store.EnqueueProgress(new ProgressUpdate(job.RowId, job.PartitionId, progress));
+        }
+        await using var reopened = await OpenAsync();
+        var loaded = new List<StoredJob>();
+        await foreach (var j in reopened.LoadAsync(_ => true)) loaded.Add(j);
+        var back = Assert.Single(loaded);
+        Assert.Equal(progress, back.Progress);
+        Assert.Equal((job.Key, job.PartitionId, job.Schedule, job.Created, job.TraceParent), (back.Key, back.PartitionId, back.Schedule, back.Created, back.TraceParent));
+        Assert.Equal(job.FailurePolicy, back.FailurePolicy);
+        Assert.Equal(job.Data, back.Data);
+        Assert.Equal((TickCalculator.None, long.MaxValue), (back.Due, back.Expiration));
+    }
+
+    [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
+    public async Task ACompletedJobIsGoneAndAnOverwriteStartsFromNoProgress(string kind)
+    {
+        _kind = kind;
+        await using var store = await OpenAsync();
+        var done = Job("done");
+        var redone = Job("redone");
+        Assert.True(await store.PutAsync(done, false));
+        Assert.True(await store.PutAsync(redone, false));
+        store.EnqueueProgress(new ProgressUpdate(redone.RowId, redone.PartitionId, new JobProgress(4, 10, 0, JobResultKind.Success)));
+        store.EnqueueCompletion(done.RowId, done.PartitionId);
+        await store.FlushAsync();
+        Assert.Null(await store.GetAsync(done.Key));
+        Assert.Equal(4u, (await store.GetAsync(redone.Key))!.Progress.Count);
+        Assert.True(await store.PutAsync(Job("redone", partition: 99), overwrite: true));
+        Assert.Equal(JobProgress.Initial, (await store.GetAsync(redone.Key))!.Progress);
+    }
+
+    [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
+    public async Task DeletesReachTheListenerBeforeTheirCallerAndPrefixDeletesTakeOnlyThatApp(string kind)
+    {
+        _kind = kind;
+        var heard = new List<string>();
+        await using var store = await OpenAsync(change =>
+        {
+            lock (heard) heard.Add(change switch
+            {
+                JobChange.Put p => "put " + p.Job.Key.Name,
+                JobChange.Deleted d => "deleted " + d.Key.Name,
+                JobChange.PrefixDeleted p => $"prefix {p.AppId} " + string.Join(",", p.Names.Order(StringComparer.Ordinal)),
+                _ => "?",
+            });
+        });
+        foreach (var name in new[] { "backup-1", "backup-2", "other" }) Assert.True(await store.PutAsync(Job(name), false));
+        // Another app whose id extends this one's with '|': a key range of app "app" alone would take its jobs too.
+        Assert.True(await store.PutAsync(Job("backup-3", app: "app||x"), false));
+        Assert.True(await store.PutAsync(Job("backup-4", ns: "ns2"), false));
+        await store.DeleteAsync(new JobKey("ns", "app", "other"));
+        lock (heard) Assert.Equal("deleted other", heard[^1]);
+        await store.DeleteByPrefixAsync("ns", "app", "backup-");
+        lock (heard) Assert.Equal("prefix app backup-1,backup-2", heard[^1]);
+        Assert.Empty(await store.ListAsync("ns", "app"));
+        Assert.Single(await store.ListAsync("ns", "app||x"));
+        Assert.Single(await store.ListAsync("ns2", "app"));
+        Assert.Equal(["put backup-1", "put backup-2", "put other", "put backup-3", "put backup-4"], heard.Take(5));
+    }
+
+    [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
+    public async Task ListAllOrdersByNamespaceThenAppThenName(string kind)
+    {
+        _kind = kind;
+        await using var store = await OpenAsync();
+        foreach (var (ns, app, name) in new[] { ("a-b", "x", "1"), ("a", "y", "2"), ("a", "x", "3"), ("a", "x", "1") })
+            Assert.True(await store.PutAsync(Job(name, app: app, ns: ns), false));
+        var all = await store.ListAllAsync(null, null);
+        Assert.Equal(["a/x/1", "a/x/3", "a/y/2", "a-b/x/1"], all.Select(j => $"{j.Key.Namespace}/{j.Key.AppId}/{j.Key.Name}"));
+        Assert.Equal(["a/x/1", "a/x/3", "a/y/2"], (await store.ListAllAsync("a", null)).Select(j => $"{j.Key.Namespace}/{j.Key.AppId}/{j.Key.Name}"));
+        Assert.Equal(["a/y/2"], (await store.ListAllAsync("a", "y")).Select(j => $"{j.Key.Namespace}/{j.Key.AppId}/{j.Key.Name}"));
+    }
+}
