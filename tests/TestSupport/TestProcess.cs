@@ -142,7 +142,14 @@ public sealed class TestProcess : IAsyncDisposable
         while (true)
         {
             if (_process.HasExited)
+            {
+                // Its last lines (the reason, usually) may still be on their way: read the output to its end first.
+                using (var drained = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+                {
+                    try { await _process.WaitForExitAsync(drained.Token); } catch (OperationCanceledException) { }
+                }
                 throw new InvalidOperationException($"{Name} exited during start-up:{Environment.NewLine}{OutputTail()}");
+            }
             try
             {
                 using var response = await http.GetAsync(healthUrl);

@@ -38,10 +38,10 @@ public class EtcdSchedulerTests
         await using var etcd = await EtcdCluster.StartAsync();
         await using var s = await StartOnEtcdAsync(etcd);
         Assert.Contains(s.Process.Process.Output, l => l.Contains("Job store on the etcd cluster at", StringComparison.Ordinal));
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "etcd-app");
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "etcd-app");
         string[] jobs = ["a", "b", "c"];
         foreach (var j in jobs) await s.ScheduleAsync(j, schedule: "@every 1s", repeats: 3, app: "etcd-app");
-        Assert.Equal(jobs, (await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta("etcd-app") })).Jobs.Select(j => j.Name));
+        Assert.Equal(jobs, (await s.ClientFor("etcd-app").ListJobsAsync(new ListJobsRequest { Metadata = Meta("etcd-app") })).Jobs.Select(j => j.Name));
 
         var acked = await CollectAsync(sidecar, jobs, 3, 30);
         await s.WaitForNoJobsAsync("etcd-app");
@@ -64,7 +64,7 @@ public class EtcdSchedulerTests
     {
         await using var etcd = await EtcdCluster.StartAsync();
         await using var s = await StartOnEtcdAsync(etcd);
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "member-app");
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "member-app");
         string[] jobs = ["m1", "m2", "m3"];
         foreach (var j in jobs) await s.ScheduleAsync(j, schedule: "@every 1s", repeats: 6, app: "member-app");
         var acked = await CollectAsync(sidecar, jobs, 1, 30);
@@ -95,7 +95,7 @@ public class EtcdSchedulerTests
     {
         await using var etcd = await EtcdCluster.StartAsync();
         await using var s = await StartOnEtcdAsync(etcd);
-        await using var sidecar = await FakeSidecar.ConnectAsync(s.Channel, "quorum-app");
+        await using var sidecar = await FakeSidecar.ConnectAsync(s, "quorum-app");
         await s.ScheduleAsync("q", schedule: "@every 1s", repeats: 4, app: "quorum-app");
         var acked = await CollectAsync(sidecar, ["q"], 1, 30);
 
@@ -120,7 +120,8 @@ public class EtcdSchedulerTests
     {
         var nothing = FreePort.Next();
         await using var scheduler = TestProcess.StartDotnet("scheduler", RepoPaths.ProjectOutput("Platform/Scheduler", "Platform.Scheduler"),
-            ["--port", FreePort.Next().ToString(), "--healthz-port", FreePort.Next().ToString(), "--etcd-embed=false", $"--etcd-client-endpoints=127.0.0.1:{nothing}"],
+            ["--port", FreePort.Next().ToString(), "--healthz-port", FreePort.Next().ToString(), "--etcd-embed=false", $"--etcd-client-endpoints=127.0.0.1:{nothing}",
+                .. TestIdentity.Files(Platform.Security.SpiffeId.Scheduler()).Flags()],
             new Dictionary<string, string?> { ["Scheduler__Etcd__ConnectTimeout"] = "00:00:02" });
         Assert.NotEqual(0, await scheduler.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains(scheduler.Output, l => l.Contains($"The etcd cluster at 127.0.0.1:{nothing} did not answer within 2 s", StringComparison.Ordinal));
