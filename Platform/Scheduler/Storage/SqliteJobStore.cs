@@ -30,9 +30,7 @@ public sealed partial class SqliteJobStore : IJobStore
     private readonly SqliteJobStoreOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<WriteOp> _ops = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly object _pendingGate = new();
-    private Dictionary<long, ProgressUpdate> _progress = [];
-    private List<(long RowId, ulong PartitionId)> _completions = [];
+    private readonly PendingProgress _pending = new();
     private Action<JobChange> _listener = static _ => { };
     private Task? _writer;
     private FileStream? _directoryLock;
@@ -123,25 +121,12 @@ public sealed partial class SqliteJobStore : IJobStore
 
     public void EnqueueProgress(in ProgressUpdate update)
     {
-        bool wake;
-        lock (_pendingGate)
-        {
-            wake = _progress.Count == 0 && _completions.Count == 0;
-            _progress[update.RowId] = update;
-        }
-        if (wake) _ops.Writer.TryWrite(new WakeOp());
+        if (_pending.Add(update)) _ops.Writer.TryWrite(new WakeOp());
     }
 
     public void EnqueueCompletion(long rowId, ulong partitionId)
     {
-        bool wake;
-        lock (_pendingGate)
-        {
-            wake = _progress.Count == 0 && _completions.Count == 0;
-            _progress.Remove(rowId);
-            _completions.Add((rowId, partitionId));
-        }
-        if (wake) _ops.Writer.TryWrite(new WakeOp());
+        if (_pending.Complete(rowId, partitionId)) _ops.Writer.TryWrite(new WakeOp());
     }
 
     // ---- the writer ----------------------------------------------------------------------------------------
@@ -168,15 +153,7 @@ public sealed partial class SqliteJobStore : IJobStore
 
             while (batch.Count < _options.MaxBatch && reader.TryRead(out var op)) batch.Add(op);
 
-            Dictionary<long, ProgressUpdate> progress;
-            List<(long, ulong)> completions;
-            lock (_pendingGate)
-            {
-                progress = _progress;
-                completions = _completions;
-                _progress = new Dictionary<long, ProgressUpdate>(progress.Count == 0 ? 0 : 1024);
-                _completions = [];
-            }
+            var (progress, completions) = _pending.Take();
             if (batch.Count == 0 && progress.Count == 0 && completions.Count == 0)
             {
                 if (!open) break;
@@ -214,11 +191,7 @@ public sealed partial class SqliteJobStore : IJobStore
                 LogCommitFailed(_logger, e, batch.Count);
                 foreach (var op in batch) op.Done.TrySetException(e);
                 // Progress is not lost: put it back unless newer progress was queued meanwhile.
-                lock (_pendingGate)
-                {
-                    foreach (var (k, v) in progress) _progress.TryAdd(k, v);
-                    _completions.AddRange(completions);
-                }
+                _pending.PutBack(progress.Values, completions);
                 if (!open) break;
                 await Task.Delay(100);
             }

@@ -27,9 +27,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Channel<WriteOp> _ops = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly object _pendingGate = new();
-    private Dictionary<long, ProgressUpdate> _progress = [];
-    private List<(long RowId, ulong PartitionId)> _completions = [];
+    private readonly PendingProgress _pending = new();
     private Action<JobChange> _listener = static _ => { };
     private EtcdConnection? _connection;
     private Task? _writer;
@@ -189,25 +187,12 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
 
     public void EnqueueProgress(in ProgressUpdate update)
     {
-        bool wake;
-        lock (_pendingGate)
-        {
-            wake = _progress.Count == 0 && _completions.Count == 0;
-            _progress[update.RowId] = update;
-        }
-        if (wake) _ops.Writer.TryWrite(new WakeOp());
+        if (_pending.Add(update)) _ops.Writer.TryWrite(new WakeOp());
     }
 
     public void EnqueueCompletion(long rowId, ulong partitionId)
     {
-        bool wake;
-        lock (_pendingGate)
-        {
-            wake = _progress.Count == 0 && _completions.Count == 0;
-            _progress.Remove(rowId);
-            _completions.Add((rowId, partitionId));
-        }
-        if (wake) _ops.Writer.TryWrite(new WakeOp());
+        if (_pending.Complete(rowId, partitionId)) _ops.Writer.TryWrite(new WakeOp());
     }
 
     // ---- the writer ----------------------------------------------------------------------------------------
@@ -237,15 +222,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
             var now = _time.GetUtcNow();
             foreach (var op in batch) op.FirstTried ??= now;
 
-            Dictionary<long, ProgressUpdate> progress;
-            List<(long, ulong)> completions;
-            lock (_pendingGate)
-            {
-                progress = _progress;
-                completions = _completions;
-                _progress = new Dictionary<long, ProgressUpdate>(progress.Count == 0 ? 0 : 1024);
-                _completions = [];
-            }
+            var (progress, completions) = _pending.Take();
             if (batch.Count == 0 && progress.Count == 0 && completions.Count == 0)
             {
                 if (!open) break;
@@ -282,14 +259,9 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 batch.AddRange(kept);
                 retry = true;
                 // Progress is not lost: what was not committed goes back, unless newer progress was queued meanwhile.
-                lock (_pendingGate)
-                {
-                    foreach (var q in queued.Skip(queuedDone))
-                    {
-                        if (q.Completion) _completions.Add((q.RowId, q.PartitionId));
-                        else _progress.TryAdd(q.RowId, new ProgressUpdate(q.RowId, q.PartitionId, q.Progress));
-                    }
-                }
+                var notDone = queued.Skip(queuedDone).ToList();
+                _pending.PutBack(notDone.Where(q => !q.Completion).Select(q => new ProgressUpdate(q.RowId, q.PartitionId, q.Progress)),
+                    notDone.Where(q => q.Completion).Select(q => (q.RowId, q.PartitionId)));
                 if (!open)
                 {
                     // Closing with the cluster away: callers get the error rather than a wait that never ends.
