@@ -106,6 +106,9 @@ public class CrashTests
             await failing.NextAsync();
             await Poll.UntilAsync(async () => (await StatusAsync("retrier")).Attempts == 1, TimeSpan.FromSeconds(15), "the failed attempt recorded");
         }
+        // Progress is written in batches (IJobStore.EnqueueProgress): an awaited write commits with everything queued
+        // before it, so once this returns the failed attempt is on disk and the crash below cannot take it.
+        await s.ScheduleAsync("sync", due: "1h", app: "sync");
 
         await s.Process.KillAsync();
         await holder.Ended.WaitAsync(TimeSpan.FromSeconds(10));
