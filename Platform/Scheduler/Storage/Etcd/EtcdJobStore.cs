@@ -120,8 +120,9 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 if (_probeProblem is null) LogClusterLost(_logger, problem);
                 _probeProblem = problem;
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException or RpcException && token.IsCancellationRequested)
             {
+                // Closing: gRPC reports the cancelled probe as an RpcException (Cancelled), not as a cancellation.
                 break;
             }
             try { await Task.Delay(_options.HealthProbeInterval, _time, token); }
