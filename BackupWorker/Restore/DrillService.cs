@@ -66,8 +66,9 @@ public sealed class DrillService(
         activity?.SetTag("backup.run_id", backup.Id);
         activity?.SetTag("backup.schedule", backup.Schedule);
         activity?.SetTag("db.name", backup.Database);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.RestoreTimeout);
+        // On the injected clock, as a backup run's time limit is.
+        using var timeLimit = new CancellationTokenSource(options.Value.RestoreTimeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
         try
         {
             var expected = restores.GetManifest(backup.Id);

@@ -92,8 +92,9 @@ public sealed class RestoreService(
         activity?.SetTag("backup.run_id", backup.Id);
         activity?.SetTag("db.name", backup.Database);
         activity?.SetTag("backup.restore_target", plan.Target);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.RestoreTimeout);
+        // On the injected clock, as a backup run's time limit is.
+        using var timeLimit = new CancellationTokenSource(options.Value.RestoreTimeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
         try
         {
             var safetyCopy = await plan.ExecuteAsync(timeout.Token);
