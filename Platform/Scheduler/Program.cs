@@ -7,6 +7,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Platform.Scheduler.Engine;
 using Platform.Scheduler.Hosting;
+using Platform.Scheduler.Leadership;
 using Platform.Scheduler.Limits;
 using Platform.Scheduler.Security;
 using Platform.Scheduler.Services;
@@ -60,8 +61,14 @@ builder.WebHost.ConfigureKestrel(k =>
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddJobStore(builder.Configuration);
-builder.Services.AddSingleton(sp => new SchedulerEngine(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<TimeProvider>(),
-    sp.GetRequiredService<ILogger<SchedulerEngine>>(), limits.ToEngineOptions()));
+builder.Services.AddSingleton(sp =>
+{
+    var engineOptions = limits.ToEngineOptions();
+    // A replica of several owns nothing until the elections give it its partition.
+    if (sp.GetService<EtcdLeadership>() is not null) engineOptions.Partition = null;
+    return new SchedulerEngine(sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<TimeProvider>(),
+        sp.GetRequiredService<ILogger<SchedulerEngine>>(), engineOptions);
+});
 builder.Services.AddHostedService<EngineHostedService>();
 builder.Services.AddGrpc(o =>
 {
@@ -98,8 +105,9 @@ var app = builder.Build();
 // the Host names the proxy's port. The healthz port (HTTP/1.1 only) answers /healthz and nothing else.
 var engineForHealth = app.Services.GetRequiredService<SchedulerEngine>();
 var storeForHealth = app.Services.GetRequiredService<IJobStore>();
+var leadershipForHealth = app.Services.GetService<EtcdLeadership>();
 app.MapWhen(ctx => ctx.Connection.LocalPort == options.HealthzPort,
-    health => health.Run(ctx => HealthEndpoint.HandleAsync(ctx, engineForHealth, storeForHealth)));
+    health => health.Run(ctx => HealthEndpoint.HandleAsync(ctx, engineForHealth, storeForHealth, leadershipForHealth)));
 app.MapGrpcService<SchedulerService>();
 app.MapGrpcService<SchedulerAdminService>();
 security.LogMode(app.Logger);

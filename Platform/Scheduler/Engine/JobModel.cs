@@ -103,6 +103,8 @@ internal sealed class JobState
     public required JobKey Key;
     public long RowId;
     public ulong PartitionId;
+    /// <summary>The store's version of the definition this state was built from (see <see cref="StoredJob.Revision"/>).</summary>
+    public long Revision;
     public ISchedule? Schedule;
     public uint Repeats;
     public long Created;

@@ -11,9 +11,11 @@ namespace Platform.Scheduler.Engine;
 
 public sealed class SchedulerEngineOptions
 {
-    /// <summary>This replica's share of the partitions: it owns jobs with partition_id % PartitionCount == PartitionIndex.</summary>
-    public int PartitionIndex { get; set; }
-    public int PartitionCount { get; set; } = 1;
+    /// <summary>
+    /// The share of the jobs the engine owns from the start: all of them for a single scheduler; null for a replica
+    /// of several, which owns nothing until the replicas agree on the partitions (<see cref="SchedulerEngine.AssumeOwnershipAsync"/>).
+    /// </summary>
+    public Partition? Partition { get; set; } = Engine.Partition.All;
     /// <summary>Most triggers dispatched per pass before the loop yields.</summary>
     public int DispatchBatch { get; set; } = 4096;
     /// <summary>Most jobs one (namespace, app id) may hold; 0 = no bound. Counts the jobs this replica owns.</summary>
@@ -57,6 +59,10 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     /// <summary>Dispatch passes begun; numbers the passes <see cref="_idleWaiters"/> wait for.</summary>
     private long _passes;
     private readonly IdleWaiters _idleWaiters = new();
+    /// <summary>The jobs this engine fires; null while it owns none (a replica between elections).</summary>
+    private volatile Partition? _partition;
+    /// <summary>Serializes ownership changes: a reload must not interleave with a release.</summary>
+    private readonly SemaphoreSlim _ownershipGate = new(1, 1);
 
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
@@ -78,6 +84,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _options = options ?? new SchedulerEngineOptions();
+        _partition = _options.Partition;
         _meter = new Meter(TelemetryName);
         _meter.CreateObservableGauge("scheduler.jobs.stored", () => JobCount, "{job}", "Jobs held by this replica's engine");
         _meter.CreateObservableGauge("scheduler.sidecars.connected", () => ConnectedStreams, "{stream}", "Connected trigger streams");
@@ -131,17 +138,107 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     {
         _store.SetChangeListener(OnStoreChange);
         await _store.OpenAsync(cancellationToken);
+        if (_partition is not null) await LoadOwnedAsync(cancellationToken);
+        _timer = _time.CreateTimer(static s => ((SchedulerEngine)s!).Wake(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _loop = Task.Run(DispatchLoopAsync, CancellationToken.None);
+    }
+
+    /// <summary>The share of the jobs this engine fires, or null while it owns none.</summary>
+    public Partition? OwnedPartition => _partition;
+
+    /// <summary>
+    /// Takes ownership of <paramref name="partition"/>: whatever was held is dropped and the owned jobs are loaded
+    /// afresh from the store, with their progress, as Dapr's replicas reload after every election.
+    /// </summary>
+    public async Task AssumeOwnershipAsync(Partition partition, CancellationToken cancellationToken = default)
+    {
+        await _ownershipGate.WaitAsync(cancellationToken);
+        try
+        {
+            await ReloadAsync(partition, cancellationToken);
+        }
+        finally
+        {
+            _ownershipGate.Release();
+        }
+    }
+
+    /// <summary>Drops what is held and loads <paramref name="partition"/>; the caller holds <see cref="_ownershipGate"/>.</summary>
+    private async Task ReloadAsync(Partition partition, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            DropAll();
+            _partition = partition;
+        }
+        await LoadOwnedAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops firing: every held job is dropped (a result still to come for a trigger in flight is then ignored, and the
+    /// next owner fires that tick again) and the progress already queued is committed, so the next owner starts from it.
+    /// </summary>
+    public async Task ReleaseOwnershipAsync()
+    {
+        await _ownershipGate.WaitAsync();
+        try
+        {
+            lock (_gate)
+            {
+                _partition = null;
+                DropAll();
+            }
+            await _store.FlushAsync();
+        }
+        finally
+        {
+            _ownershipGate.Release();
+        }
+    }
+
+    private async Task LoadOwnedAsync(CancellationToken cancellationToken)
+    {
         var started = Stopwatch.GetTimestamp();
         var loaded = 0;
         await foreach (var job in _store.LoadAsync(Owns, cancellationToken))
         {
             // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
-            lock (_gate) Install(job);
+            lock (_gate) InstallIfNewer(job);
             loaded++;
         }
-        LogLoaded(_logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        _timer = _time.CreateTimer(static s => ((SchedulerEngine)s!).Wake(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _loop = Task.Run(DispatchLoopAsync, CancellationToken.None);
+        LogLoaded(_logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, _partition?.ToString() ?? "none");
+    }
+
+    /// <summary>Forgets every held job; queue entries and staged lists of dropped jobs are skipped as removed.</summary>
+    private void DropAll()
+    {
+        foreach (var state in _jobs.Values.ToList()) Forget(state);
+        _queue.Clear();
+        _staged.Clear();
+    }
+
+    /// <summary>Reloads the owned jobs after the store lost track of changes (nothing, if it owns none by then).</summary>
+    private async Task ResyncAsync()
+    {
+        try
+        {
+            await _ownershipGate.WaitAsync(_stopping.Token);
+            try
+            {
+                if (_partition is { } partition) await ReloadAsync(partition, _stopping.Token);
+            }
+            finally
+            {
+                _ownershipGate.Release();
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            LogResyncFailed(_logger, e);
+        }
     }
 
     /// <summary>Stops dispatching, resolves in-flight triggers as undeliverable and commits all progress.</summary>
@@ -169,8 +266,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         _meter.Dispose();
     }
 
-    private bool Owns(ulong partitionId) =>
-        _options.PartitionCount <= 1 || (int)(partitionId % (ulong)_options.PartitionCount) == _options.PartitionIndex;
+    private bool Owns(ulong partitionId) => _partition?.Owns(partitionId) ?? false;
 
     // ---- API -------------------------------------------------------------------------------------------------
 
@@ -380,11 +476,13 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
             switch (change)
             {
                 case JobChange.Put put:
-                    if (_jobs.TryGetValue(put.Job.Key, out var previous)) Forget(previous);
-                    if (Owns(put.Job.PartitionId)) Install(put.Job);
+                    InstallIfNewer(put.Job);
                     break;
                 case JobChange.Deleted deleted:
-                    if (_jobs.TryGetValue(deleted.Key, out var gone)) Forget(gone);
+                    if (_jobs.TryGetValue(deleted.Key, out var gone) && (deleted.Revision == 0 || gone.Revision < deleted.Revision)) Forget(gone);
+                    break;
+                case JobChange.Resync:
+                    _ = Task.Run(ResyncAsync);
                     break;
                 case JobChange.PrefixDeleted prefix:
                     foreach (var name in prefix.Names)
@@ -392,6 +490,21 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Takes a stored definition in place of the one held, unless the held one is as new (the store's watch echoes this
+    /// replica's own writes, and a reload may read a job a later change already brought); a job this engine does not
+    /// own is only let go.
+    /// </summary>
+    private void InstallIfNewer(StoredJob stored)
+    {
+        if (_jobs.TryGetValue(stored.Key, out var held))
+        {
+            if (stored.Revision != 0 && held.Revision >= stored.Revision) return;
+            Forget(held);
+        }
+        if (Owns(stored.PartitionId)) Install(stored);
     }
 
     /// <summary>Takes a stored job into the timer queue; a job it cannot take is quarantined, never thrown.</summary>
@@ -414,6 +527,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
                 Key = key,
                 RowId = stored.RowId,
                 PartitionId = stored.PartitionId,
+                Revision = stored.Revision,
                 Schedule = schedule,
                 Repeats = stored.Repeats ?? 0,
                 Created = stored.Created,
@@ -431,7 +545,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         }
         catch (Exception e)
         {
-            state = new JobState { Key = key, RowId = stored.RowId, PartitionId = stored.PartitionId };
+            state = new JobState { Key = key, RowId = stored.RowId, PartitionId = stored.PartitionId, Revision = stored.Revision };
             Track(state);
             Quarantine(state, "install", e);
             return;
@@ -831,8 +945,11 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Critical, Message = "The dispatch loop failed; no more triggers will be sent")]
     private static partial void LogLoopFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} jobs in {Milliseconds} ms")]
-    private static partial void LogLoaded(ILogger logger, int count, double milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} jobs in {Milliseconds} ms (partition {Partition})")]
+    private static partial void LogLoaded(ILogger logger, int count, double milliseconds, string partition);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reloading the owned jobs after the store lost track of changes failed")]
+    private static partial void LogResyncFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Trigger stream opened for {Namespace}/{AppId}")]
     private static partial void LogStreamOpened(ILogger logger, string @namespace, string appId);

@@ -1,4 +1,5 @@
 using Platform.Scheduler.Engine;
+using Platform.Scheduler.Leadership;
 using Platform.Scheduler.Storage;
 
 namespace Platform.Scheduler.Hosting;
@@ -7,26 +8,37 @@ namespace Platform.Scheduler.Hosting;
 /// <c>GET /healthz</c>: 200 while the engine's dispatch loop runs (every stored job is loaded before it starts),
 /// 503 when it is not running (not started yet, stopped, or ended by a fault), so an orchestrator restarts a
 /// scheduler that has stopped sending triggers. A store that reports a problem (an etcd cluster that does not answer or
-/// has lost its quorum) makes it 503 too, with the reason, so a lost cluster is never a silent stall.
+/// has lost its quorum) makes it 503 too, with the reason, so a lost cluster is never a silent stall; so does a replica
+/// that fires no partition (the replicas have not agreed yet).
 /// </summary>
 internal static class HealthEndpoint
 {
-    public static int StatusCode(SchedulerEngine engine, IJobStore? store = null) =>
-        engine.IsDispatching && Problem(store) is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+    public static int StatusCode(SchedulerEngine engine, IJobStore? store = null, EtcdLeadership? leadership = null) =>
+        Reason(engine, store, leadership) is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
 
-    private static string? Problem(IJobStore? store) => (store as IStoreHealth)?.Problem;
+    /// <summary>Every reason the scheduler is not doing its work, or null.</summary>
+    private static string? Reason(SchedulerEngine engine, IJobStore? store, EtcdLeadership? leadership)
+    {
+        string?[] reasons =
+        [
+            engine.IsDispatching ? null : "dispatch loop not running",
+            (store as IStoreHealth)?.Problem is { } problem ? "job store unavailable: " + problem : null,
+            leadership?.Problem is { } waiting ? "this replica fires no jobs: " + waiting : null,
+        ];
+        var found = reasons.OfType<string>().ToList();
+        return found.Count == 0 ? null : string.Join("; ", found);
+    }
 
-    public static Task HandleAsync(HttpContext context, SchedulerEngine engine, IJobStore? store = null)
+    public static Task HandleAsync(HttpContext context, SchedulerEngine engine, IJobStore? store = null, EtcdLeadership? leadership = null)
     {
         if (context.Request.Path != "/healthz")
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return Task.CompletedTask;
         }
-        context.Response.StatusCode = StatusCode(engine, store);
+        var reason = Reason(engine, store, leadership);
+        context.Response.StatusCode = reason is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.CacheControl = "no-store";
-        return context.Response.WriteAsync(context.Response.StatusCode == StatusCodes.Status200OK ? "ok"
-            : !engine.IsDispatching ? "dispatch loop not running"
-            : "job store unavailable: " + Problem(store));
+        return context.Response.WriteAsync(reason ?? "ok");
     }
 }

@@ -15,6 +15,13 @@ public sealed class SchedulerOptions
     public string? TrustAnchorsFile { get; set; }
     public string? CertChainFile { get; set; }
     public string? CertKeyFile { get; set; }
+    /// <summary>Dapr's --override-broadcast-host-port: the host:port other replicas' sidecars are told to dial this one at.</summary>
+    public string? BroadcastAddress { get; set; }
+
+    /// <summary>The address this replica announces (WatchHosts): the broadcast override, else the listen address and port.</summary>
+    public string AdvertisedAddress =>
+        !string.IsNullOrEmpty(BroadcastAddress) ? BroadcastAddress
+        : $"{(ListenAddress is "0.0.0.0" or "::" or "[::]" ? "localhost" : ListenAddress)}:{Port}";
 
     /// <summary>Dapr's flag names, mapped to configuration keys of this section.</summary>
     public static readonly Dictionary<string, string> SwitchMappings = new()
@@ -30,6 +37,7 @@ public sealed class SchedulerOptions
         ["--trust-anchors-file"] = $"{Section}:{nameof(TrustAnchorsFile)}",
         ["--cert-chain-file"] = $"{Section}:{nameof(CertChainFile)}",
         ["--cert-key-file"] = $"{Section}:{nameof(CertKeyFile)}",
+        ["--override-broadcast-host-port"] = $"{Section}:{nameof(BroadcastAddress)}",
     };
 
     /// <summary>Dapr's log level names to Microsoft.Extensions.Logging's.</summary>

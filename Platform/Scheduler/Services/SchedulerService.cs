@@ -5,6 +5,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Platform.Scheduler.Engine;
 using Platform.Scheduler.Hosting;
+using Platform.Scheduler.Leadership;
 using Platform.Scheduler.Schedules;
 using Platform.Scheduler.Storage;
 using Platform.SchedulerProtocol;
@@ -19,7 +20,8 @@ public sealed partial class SchedulerService(
     SchedulerEngine engine,
     IHostApplicationLifetime lifetime,
     IOptions<SchedulerOptions> options,
-    ILogger<SchedulerService> logger) : SchedulerProtocol.Scheduler.SchedulerBase
+    ILogger<SchedulerService> logger,
+    EtcdLeadership? leadership = null) : SchedulerProtocol.Scheduler.SchedulerBase
 {
     public override async Task<ScheduleJobResponse> ScheduleJob(ScheduleJobRequest request, ServerCallContext context)
     {
@@ -183,17 +185,45 @@ public sealed partial class SchedulerService(
         return response;
     }
 
+    /// <summary>
+    /// Every replica's address, then the new set whenever it changes (Dapr's sidecars follow it to open streams to replicas
+    /// that join and close those of replicas that leave). A single scheduler announces itself only.
+    /// </summary>
     public override async Task WatchHosts(WatchHostsRequest request, IServerStreamWriter<WatchHostsResponse> responseStream, ServerCallContext context)
     {
-        var o = options.Value;
-        var host = o.ListenAddress is "0.0.0.0" or "::" or "[::]" ? "localhost" : o.ListenAddress;
-        var response = new WatchHostsResponse();
-        response.Hosts.Add(new SchedulerProtocol.Host { Address = $"{host}:{o.Port}" });
-        await responseStream.WriteAsync(response);
-        // One replica: the set never changes; hold the stream open until the caller or the process goes.
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
-        try { await Task.Delay(Timeout.Infinite, cts.Token); }
-        catch (OperationCanceledException) { }
+        try
+        {
+            if (leadership is null)
+            {
+                await responseStream.WriteAsync(HostsResponse([options.Value.AdvertisedAddress]), cts.Token);
+                await Task.Delay(Timeout.Infinite, cts.Token);
+                return;
+            }
+            IReadOnlyList<string>? sent = null;
+            while (true)
+            {
+                var hosts = leadership.Hosts;
+                // Until this replica has read the keys, it knows only itself.
+                var addresses = hosts.Addresses.Count > 0 ? hosts.Addresses : [options.Value.AdvertisedAddress];
+                if (sent is null || !sent.SequenceEqual(addresses))
+                {
+                    await responseStream.WriteAsync(HostsResponse(addresses), cts.Token);
+                    sent = addresses;
+                }
+                await hosts.Changed.WaitAsync(cts.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static WatchHostsResponse HostsResponse(IEnumerable<string> addresses)
+    {
+        var response = new WatchHostsResponse();
+        foreach (var address in addresses) response.Hosts.Add(new SchedulerProtocol.Host { Address = address });
+        return response;
     }
 
     internal static (string Namespace, string AppId) Scope(JobMetadata? metadata)

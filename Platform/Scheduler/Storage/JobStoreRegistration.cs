@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Platform.Scheduler.Hosting;
+using Platform.Scheduler.Leadership;
 using Platform.Scheduler.Storage.Etcd;
 
 namespace Platform.Scheduler.Storage;
@@ -14,6 +15,13 @@ internal static class JobStoreRegistration
         {
             // Malformed endpoints fail here, before anything starts, with the flag's name in the message.
             etcd.ParseEndpoints();
+            // Replicas on one cluster are peers: each takes part in the elections that share the jobs out.
+            services.AddSingleton(sp =>
+            {
+                var scheduler = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
+                return new EtcdLeadership(etcd, scheduler.Id, scheduler.AdvertisedAddress, sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILogger<EtcdLeadership>>());
+            });
             return services.AddSingleton<IJobStore>(sp =>
                 new EtcdJobStore(etcd, sp.GetRequiredService<ILogger<EtcdJobStore>>(), sp.GetRequiredService<TimeProvider>()));
         }

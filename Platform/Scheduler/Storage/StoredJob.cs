@@ -52,6 +52,11 @@ public sealed class StoredJob
     public string? TraceParent { get; init; }
     public string? TraceState { get; init; }
     public JobProgress Progress { get; set; } = JobProgress.Initial;
+    /// <summary>
+    /// The store's version of this definition (etcd's mod revision), or 0 where the store keeps none. Replicas hear of a
+    /// change both from their own write and from the store's watch: the version tells a newer definition from an echo.
+    /// </summary>
+    public long Revision { get; set; }
     /// <summary>Set when the stored row could not be read in full: only the key and ids are then meaningful, and the
     /// engine quarantines the job with this reason.</summary>
     public string? LoadError { get; init; }
@@ -61,8 +66,11 @@ public sealed class StoredJob
 public abstract record JobChange
 {
     public sealed record Put(StoredJob Job) : JobChange;
-    public sealed record Deleted(JobKey Key) : JobChange;
+    /// <summary>The job is gone as of <paramref name="Revision"/> (0 where the store keeps no versions).</summary>
+    public sealed record Deleted(JobKey Key, long Revision = 0) : JobChange;
     public sealed record PrefixDeleted(string Namespace, string AppId, IReadOnlyList<string> Names) : JobChange;
+    /// <summary>The store lost track of changes (etcd compacted past its watch): reload the owned jobs.</summary>
+    public sealed record Resync : JobChange;
 }
 
 /// <summary>

@@ -41,7 +41,8 @@ public sealed class SchedulerUnderTest : IAsyncDisposable
     public static async Task<SchedulerUnderTest> StartOnEtcdAsync(EtcdCluster etcd, params string[] args) =>
         await StartAsync([.. EtcdArgs(etcd), .. args]);
 
-    public static string[] EtcdArgs(EtcdCluster etcd) => ["--etcd-embed=false", "--etcd-client-endpoints=" + etcd.ClientEndpoints];
+    /// <summary>Dapr's flags for the cluster, and a short leadership lease: a restarted scheduler waits for its earlier lease to run out.</summary>
+    public static string[] EtcdArgs(EtcdCluster etcd) => ["--etcd-embed=false", "--etcd-client-endpoints=" + etcd.ClientEndpoints, "--Scheduler:Etcd:LeaseTtl=00:00:05"];
 
     public async Task RestartAsync()
     {

@@ -45,10 +45,19 @@ internal sealed class EtcdConnection : IDisposable
         }
         Kv = new KV.KVClient(invoker);
         Maintenance = new Maintenance.MaintenanceClient(invoker);
+        Lease = new Lease.LeaseClient(invoker);
+        Watch = new Watch.WatchClient(invoker);
     }
 
     public KV.KVClient Kv { get; }
     public Maintenance.MaintenanceClient Maintenance { get; }
+    /// <summary>Unary calls carry the auth token by themselves; streams (watch, lease keep-alive) take <see cref="StreamHeadersAsync"/>.</summary>
+    public Lease.LeaseClient Lease { get; }
+    public Watch.WatchClient Watch { get; }
+
+    /// <summary>The headers a streaming call needs: etcd's auth token when the cluster has auth on, else none.</summary>
+    public async Task<Metadata?> StreamHeadersAsync(CancellationToken cancellationToken) =>
+        _tokens is null ? null : new Metadata { { "token", await _tokens.TokenAsync(null, cancellationToken) } };
 
     public void Dispose() => _channel.Dispose();
 
@@ -58,7 +67,7 @@ internal sealed class EtcdConnection : IDisposable
         private readonly SemaphoreSlim _gate = new(1, 1);
         private string? _token;
 
-        private async Task<string> TokenAsync(string? stale, CancellationToken cancellationToken)
+        public async Task<string> TokenAsync(string? stale, CancellationToken cancellationToken)
         {
             await _gate.WaitAsync(cancellationToken);
             try

@@ -32,6 +32,17 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
     private EtcdConnection? _connection;
     private Task? _writer;
     private Task? _probe;
+    private Task? _watch;
+    /// <summary>
+    /// Changes reach the engine one at a time and in revision order, whether they come from this store's own writes,
+    /// from the watch (other replicas' writes) or from a reload: a reload holds it while it reads, and changes at or
+    /// below the revision it read are then skipped, as the reload already reflects them.
+    /// </summary>
+    private readonly SemaphoreSlim _feed = new(1, 1);
+    private long _feedFloor;
+    /// <summary>Revisions of this store's own writes already reported, which the watch will bring again: it skips them.</summary>
+    private readonly SortedSet<long> _reportedOwn = [];
+
     private readonly CancellationTokenSource _closing = new();
 
     // The job keys this process knows, by row id, with the partition id and mod revision last written or read.
@@ -68,11 +79,12 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
     {
         _connection = new EtcdConnection(_endpoints, _options.ClientUsername, _options.ClientPassword);
         var giveUp = _time.GetUtcNow() + _options.ConnectTimeout;
+        long openedAt;
         while (true)
         {
             try
             {
-                await QuorumReadAsync(cancellationToken);
+                openedAt = (await QuorumReadAsync(cancellationToken)).Header.Revision;
                 break;
             }
             catch (RpcException e) when (IsTransient(e) && _time.GetUtcNow() < giveUp)
@@ -96,10 +108,11 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
         LogConnected(_logger, Endpoints, _keys.Jobs);
         _writer = Task.Run(WriterLoopAsync, CancellationToken.None);
         _probe = Task.Run(ProbeLoopAsync, CancellationToken.None);
+        _watch = Task.Run(() => WatchLoopAsync(openedAt + 1), CancellationToken.None);
     }
 
     /// <summary>A linearizable read: it succeeds only while the cluster has a quorum.</summary>
-    private Task QuorumReadAsync(CancellationToken cancellationToken) =>
+    private Task<RangeResponse> QuorumReadAsync(CancellationToken cancellationToken) =>
         Kv.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Jobs), Limit = 1, CountOnly = true },
             deadline: Deadline, cancellationToken: cancellationToken).ResponseAsync;
 
@@ -133,6 +146,19 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
     // ---- tracking ----------------------------------------------------------------------------------------
 
     private readonly record struct Tracked(JobKey Key, ulong PartitionId, long ModRevision);
+
+    /// <summary>Forgets the key unless what is known of it is newer than <paramref name="revision"/>.</summary>
+    private void UntrackIfOlder(JobKey key, long revision)
+    {
+        lock (_trackGate)
+        {
+            if (_rowIds.TryGetValue(key, out var rowId) && (!_tracked.TryGetValue(rowId, out var known) || known.ModRevision < revision))
+            {
+                _rowIds.Remove(key);
+                _tracked.Remove(rowId);
+            }
+        }
+    }
 
     /// <summary>Returns the key's row id, recording the partition id and revision when they are at least as new as those known.</summary>
     private long Track(JobKey key, ulong partitionId, long modRevision)
@@ -392,6 +418,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 names.Add(job.Key.Name);
         }
         var perTxn = Math.Max(1, _options.MaxTxnOps / 2);
+        var revisions = new List<long>();
         for (var i = 0; i < names.Count; i += perTxn)
         {
             var request = new TxnRequest();
@@ -401,14 +428,54 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 request.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = _keys.Job(key) } });
                 request.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = _keys.Counter(key) } });
             }
-            await Kv.TxnAsync(request, deadline: Deadline).ResponseAsync;
+            revisions.Add((await Kv.TxnAsync(request, deadline: Deadline).ResponseAsync).Header.Revision);
         }
         foreach (var name in names) Untrack(new JobKey(op.Namespace, op.AppId, name));
-        if (names.Count > 0) Notify([new JobChange.PrefixDeleted(op.Namespace, op.AppId, names)]);
+        if (names.Count > 0) await NotifyOwnAsync([new JobChange.PrefixDeleted(op.Namespace, op.AppId, names)], revisions);
         op.Done.TrySetResult();
     }
 
-    private void Notify(List<JobChange> changes)
+    /// <summary>
+    /// Reports this store's own writes, committed at <paramref name="revisions"/>, before their callers hear back (unless a
+    /// reload already read past them); the watch then skips them. Only when the watch was first does the engine hear of
+    /// a write twice, which it recognizes by the revision.
+    /// </summary>
+    private async Task NotifyOwnAsync(List<JobChange> changes, IReadOnlyCollection<long> revisions)
+    {
+        await _feed.WaitAsync();
+        try
+        {
+            if (revisions.All(r => r <= _feedFloor)) return;
+            foreach (var r in revisions) _reportedOwn.Add(r);
+            Report(changes);
+        }
+        finally
+        {
+            _feed.Release();
+        }
+    }
+
+    /// <summary>Reports what the watch saw at <paramref name="revision"/> (0: not a change of its own, always reported), unless reported already.</summary>
+    private async Task NotifyWatchedAsync(JobChange change, long revision)
+    {
+        await _feed.WaitAsync();
+        try
+        {
+            if (revision != 0)
+            {
+                // Own writes the watch has passed can no longer come again.
+                while (_reportedOwn.Count > 0 && _reportedOwn.Min < revision) _reportedOwn.Remove(_reportedOwn.Min);
+                if (revision <= _feedFloor || _reportedOwn.Contains(revision)) return;
+            }
+            Report([change]);
+        }
+        finally
+        {
+            _feed.Release();
+        }
+    }
+
+    private void Report(List<JobChange> changes)
     {
         foreach (var change in changes)
         {
@@ -466,7 +533,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 var changes = new List<JobChange>();
                 foreach (var (op, first, _) in _pendingOps) op.Applied(response.Responses, first, revision, store, changes);
                 // The engine hears of a write before its caller does (it holds quota places until then).
-                store.Notify(changes);
+                await store.NotifyOwnAsync(changes, [revision]);
                 foreach (var (op, _, committed) in _pendingOps)
                 {
                     committed();
@@ -546,6 +613,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
             }
             Stored = true;
             job.Progress = JobProgress.Initial;
+            job.Revision = revision;
             job.RowId = store.Track(job.Key, job.PartitionId, revision);
             changes.Add(new JobChange.Put(job));
         }
@@ -569,7 +637,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
         public override void Applied(IList<ResponseOp> responses, int first, long revision, EtcdJobStore store, List<JobChange> changes)
         {
             store.Untrack(key);
-            changes.Add(new JobChange.Deleted(key));
+            changes.Add(new JobChange.Deleted(key, revision));
         }
     }
 
@@ -621,17 +689,28 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
         ];
     }
 
+    /// <summary>Every owned job at one revision; changes are held back meanwhile and those the read reflects are skipped.</summary>
     public async IAsyncEnumerable<StoredJob> LoadAsync(Func<ulong, bool> owns, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        foreach (var job in await ReadRangeAsync(_keys.Jobs, cancellationToken))
-            if (owns(job.PartitionId)) yield return job;
+        await _feed.WaitAsync(cancellationToken);
+        try
+        {
+            var (jobs, revision) = await ReadAsync(() => ReadRangeOnceAsync(_keys.Jobs, cancellationToken), cancellationToken);
+            foreach (var job in jobs)
+                if (owns(job.PartitionId)) yield return job;
+            _feedFloor = Math.Max(_feedFloor, revision);
+        }
+        finally
+        {
+            _feed.Release();
+        }
     }
 
     /// <summary>Every job under the key prefix with its progress, read page by page at one revision.</summary>
-    private Task<List<StoredJob>> ReadRangeAsync(string jobPrefix, CancellationToken cancellationToken) =>
-        ReadAsync(() => ReadRangeOnceAsync(jobPrefix, cancellationToken), cancellationToken);
+    private async Task<List<StoredJob>> ReadRangeAsync(string jobPrefix, CancellationToken cancellationToken) =>
+        (await ReadAsync(() => ReadRangeOnceAsync(jobPrefix, cancellationToken), cancellationToken)).Jobs;
 
-    private async Task<List<StoredJob>> ReadRangeOnceAsync(string jobPrefix, CancellationToken cancellationToken)
+    private async Task<(List<StoredJob> Jobs, long Revision)> ReadRangeOnceAsync(string jobPrefix, CancellationToken cancellationToken)
     {
         var jobsKey = ByteString.CopyFromUtf8(jobPrefix);
         var countersKey = ByteString.CopyFromUtf8(_keys.Counters + jobPrefix[_keys.Jobs.Length..]);
@@ -649,7 +728,8 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
             counters.TryGetValue(kv.Key.ToStringUtf8()[_keys.Jobs.Length..], out var counter);
             jobs.Add(Materialize(kv, counter));
         }
-        return jobs;
+        if (revision == 0) revision = (await QuorumReadAsync(cancellationToken)).Header.Revision;
+        return (jobs, revision);
     }
 
     private const int PageSize = 1000;
@@ -674,8 +754,77 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
     private StoredJob Materialize(Mvccpb.KeyValue job, Mvccpb.KeyValue? counter)
     {
         var stored = _keys.Decode(job, counter);
+        stored.Revision = job.ModRevision;
         stored.RowId = Track(stored.Key, stored.PartitionId, job.ModRevision);
         return stored;
+    }
+
+    // ---- the watch: other replicas' writes -----------------------------------------------------------------
+
+    /// <summary>
+    /// Follows every change under the jobs prefix from <paramref name="from"/> on, as Dapr's replicas follow
+    /// <c>dapr/jobs/</c>: a job put or deleted through another replica reaches this engine, which takes it if it owns it.
+    /// A broken watch resumes after the last revision seen; one compacted past that asks the engine to reload.
+    /// </summary>
+    private async Task WatchLoopAsync(long from)
+    {
+        var token = _closing.Token;
+        var next = from;
+        var prefix = ByteString.CopyFromUtf8(_keys.Jobs);
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                using var call = _connection!.Watch.Watch(await _connection.StreamHeadersAsync(token), cancellationToken: token);
+                await call.RequestStream.WriteAsync(new WatchRequest
+                {
+                    CreateRequest = new WatchCreateRequest
+                    {
+                        Key = prefix, RangeEnd = EtcdKeys.RangeEnd(prefix), StartRevision = next, PrevKv = true, ProgressNotify = true,
+                    },
+                }, token);
+                while (await call.ResponseStream.MoveNext(token))
+                {
+                    var response = call.ResponseStream.Current;
+                    if (response.CompactRevision > 0)
+                    {
+                        // The changes since `next` are gone from etcd's history: start from now and reload instead.
+                        LogWatchCompacted(_logger, next, response.CompactRevision);
+                        next = (await QuorumReadAsync(token)).Header.Revision + 1;
+                        await NotifyWatchedAsync(new JobChange.Resync(), revision: 0);
+                        break;
+                    }
+                    if (response.Canceled) break;
+                    foreach (var e in response.Events)
+                    {
+                        var revision = e.Kv.ModRevision;
+                        if (e.Type == Mvccpb.Event.Types.EventType.Put)
+                        {
+                            await NotifyWatchedAsync(new JobChange.Put(Materialize(e.Kv, counter: null)), revision);
+                        }
+                        else if (e.PrevKv is { } previous)
+                        {
+                            var key = _keys.Decode(previous, null).Key;
+                            UntrackIfOlder(key, revision);
+                            await NotifyWatchedAsync(new JobChange.Deleted(key, revision), revision);
+                        }
+                        next = revision + 1;
+                    }
+                    // A progress notification (no events) says every change up to its revision was sent.
+                    if (response.Events.Count == 0 && !response.Created) next = Math.Max(next, response.Header.Revision + 1);
+                }
+            }
+            catch (Exception) when (token.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                LogWatchBroken(_logger, e.Message);
+            }
+            try { await Task.Delay(TimeSpan.FromMilliseconds(500), _time, token); }
+            catch (OperationCanceledException) { break; }
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -684,6 +833,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
         if (_writer is not null) await _writer;
         await _closing.CancelAsync();
         if (_probe is not null) await _probe;
+        if (_watch is not null) await _watch;
         _connection?.Dispose();
         _closing.Dispose();
     }
@@ -705,6 +855,12 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
 
     [LoggerMessage(Level = LogLevel.Error, Message = "etcd commit of {Writes} writes failed")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int writes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The watch of the jobs prefix broke ({Reason}); resuming")]
+    private static partial void LogWatchBroken(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "etcd compacted the jobs' history past revision {Revision} (to {CompactRevision}); reloading the owned jobs")]
+    private static partial void LogWatchCompacted(ILogger logger, long revision, long compactRevision);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job change listener failed")]
     private static partial void LogListenerFailed(ILogger logger, Exception exception);

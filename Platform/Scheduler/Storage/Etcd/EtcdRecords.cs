@@ -18,7 +18,14 @@ internal sealed record EtcdJobRecord(
 /// </summary>
 internal sealed record EtcdCounterRecord(ulong JobPartitionId, uint Count, long? LastTrigger, uint Attempts, JobResultKind LastResult);
 
+/// <summary>
+/// A replica's leadership key under &lt;prefix&gt;/leadership/&lt;replica id&gt;, held under its lease: the partition total it
+/// agrees to, a random id of the process holding the key, and the address sidecars dial it at.
+/// </summary>
+internal sealed record EtcdLeadershipRecord(uint Total, ulong Uid, string Address);
+
 [JsonSerializable(typeof(EtcdJobRecord))]
+[JsonSerializable(typeof(EtcdLeadershipRecord))]
 [JsonSerializable(typeof(EtcdCounterRecord))]
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
 internal sealed partial class EtcdRecordJson : JsonSerializerContext;
@@ -28,6 +35,7 @@ internal sealed class EtcdKeys(string prefix)
 {
     public string Jobs { get; } = prefix.TrimEnd('/') + "/jobs/";
     public string Counters { get; } = prefix.TrimEnd('/') + "/counters/";
+    public string Leadership { get; } = prefix.TrimEnd('/') + "/leadership/";
 
     public ByteString Job(JobKey key) => ByteString.CopyFromUtf8(Jobs + key);
     public ByteString Counter(JobKey key) => ByteString.CopyFromUtf8(Counters + key);

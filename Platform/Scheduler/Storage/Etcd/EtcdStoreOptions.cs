@@ -29,6 +29,11 @@ public sealed class EtcdStoreOptions
     public TimeSpan HealthProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>How long queued progress may wait for a commit when no awaited write comes along.</summary>
     public TimeSpan ProgressFlushInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>
+    /// Time to live of a replica's leadership lease (Dapr's 20 s): a replica that dies gives up its jobs to the others
+    /// this long after its last renewal.
+    /// </summary>
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(20);
     /// <summary>Most operations in one etcd transaction; etcd refuses more than its --max-txn-ops (default 128).</summary>
     public int MaxTxnOps { get; set; } = 128;
     /// <summary>Largest etcd request built, under etcd's --max-request-bytes (default 1.5 MiB).</summary>

@@ -1,0 +1,379 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging.Abstractions;
+using Platform.Scheduler.Engine;
+using Platform.Scheduler.Storage.Etcd;
+
+namespace Platform.Scheduler.Leadership;
+
+/// <summary>
+/// Peer replicas on one etcd cluster agree on who fires which jobs, as Dapr's scheduler replicas do (no leader):
+/// each holds a key <c>&lt;prefix&gt;/leadership/&lt;replica id&gt;</c> under its own lease, naming the partition total it
+/// agrees to. Once every key names the number of keys present, each replica owns the jobs of its position among the
+/// sorted keys (<see cref="Partition"/>). Any change of membership first makes every replica let go of its jobs
+/// (committing their progress), then agree on the new total, then reload; so in steady state one replica fires a tick.
+/// </summary>
+/// <remarks>
+/// A replica that dies stops renewing its lease; etcd deletes its key when the lease runs out, and the others then
+/// share its jobs. A replica cut off from etcd stops firing on its own once its lease could have run out
+/// (<see cref="FenceAfter"/>), before the others can take its jobs.
+/// </remarks>
+public sealed partial class EtcdLeadership : IAsyncDisposable
+{
+    private readonly EtcdStoreOptions _options;
+    private readonly string _replicaId;
+    private readonly string _address;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly EtcdKeys _keys;
+    private readonly ByteString _prefix;
+    private readonly ByteString _ownKey;
+    private readonly ulong _uid = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+    private EtcdConnection? _connection;
+    private volatile HostSet _hosts = new([]);
+    private volatile Partition? _elected;
+    private volatile string _state = "starting";
+    private string? _lostReason;
+
+    public EtcdLeadership(EtcdStoreOptions options, string replicaId, string address, TimeProvider? timeProvider = null,
+        ILogger<EtcdLeadership>? logger = null)
+    {
+        _options = options;
+        _replicaId = replicaId;
+        _address = address;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _keys = new EtcdKeys(options.KeyPrefix);
+        _prefix = ByteString.CopyFromUtf8(_keys.Leadership);
+        _ownKey = ByteString.CopyFromUtf8(_keys.Leadership + replicaId);
+    }
+
+    /// <summary>The partition this replica fires, or null while the replicas have not agreed.</summary>
+    public Partition? Elected => _elected;
+
+    /// <summary>Null while this replica fires its partition; otherwise what it waits for (for /healthz).</summary>
+    public string? Problem => _elected is null ? _state : null;
+
+    /// <summary>The addresses of every replica holding a leadership key, sorted, and a task that completes when they change.</summary>
+    public HostSet Hosts => _hosts;
+
+    private TimeSpan Ttl => _options.LeaseTtl;
+    private long TtlSeconds => Math.Max(1, (long)Math.Ceiling(Ttl.TotalSeconds));
+    private TimeSpan KeepAliveInterval => Ttl / 3;
+
+    /// <summary>How long without an answered keep-alive until this replica lets go: before etcd can expire its lease.</summary>
+    internal TimeSpan FenceAfter => Ttl - Ttl / 4;
+
+    private DateTime Deadline => DateTime.UtcNow + _options.RequestTimeout;
+
+    /// <summary>Takes part in the elections until <paramref name="stopping"/>, moving <paramref name="engine"/>'s ownership with them.</summary>
+    public async Task RunAsync(SchedulerEngine engine, CancellationToken stopping)
+    {
+        _connection = new EtcdConnection(_options.ParseEndpoints(), _options.ClientUsername, _options.ClientPassword);
+        while (!stopping.IsCancellationRequested)
+        {
+            long lease = 0;
+            using var term = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            Task? keepAlive = null;
+            _lostReason = null;
+            try
+            {
+                _state = "waiting for a lease from the etcd cluster";
+                lease = (await _connection.Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = TtlSeconds }, deadline: Deadline,
+                    cancellationToken: stopping)).ID;
+                keepAlive = KeepAliveAsync(lease, term);
+                await ElectAsync(lease, engine, term);
+            }
+            catch (Exception) when (stopping.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                LogTermEnded(_logger, _replicaId, _lostReason ?? e.Message);
+            }
+            finally
+            {
+                await term.CancelAsync();
+                // Also after a reload cut short: whatever the engine took, it must not fire outside an election.
+                if (_elected is not null || engine.OwnedPartition is not null) await LetGoAsync(engine);
+                if (keepAlive is not null) await keepAlive;
+                if (lease != 0) await RevokeAsync(lease);
+            }
+            _state = "re-joining the replicas: " + (_lostReason ?? "the last attempt failed");
+            try { await Task.Delay(TimeSpan.FromMilliseconds(500), _time, stopping); }
+            catch (OperationCanceledException) { }
+        }
+        _state = "stopped";
+    }
+
+    private async Task RevokeAsync(long lease)
+    {
+        // Deleting the key at once spares the others the wait for the lease to run out; if etcd does not answer, it runs out.
+        try { await _connection!.Lease.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: DateTime.UtcNow.AddSeconds(2)); }
+        catch (RpcException) { }
+    }
+
+    private void Lose(CancellationTokenSource term, string reason)
+    {
+        _lostReason ??= reason;
+        term.Cancel();
+    }
+
+    // ---- the election ----------------------------------------------------------------------------------------
+
+    private sealed record Member(string Key, EtcdLeadershipRecord Record, Mvccpb.KeyValue Kv);
+
+    private async Task ElectAsync(long lease, SchedulerEngine engine, CancellationTokenSource term)
+    {
+        var token = term.Token;
+        var changed = new SemaphoreSlim(0);
+        var range = await ReadMembersAsync(token);
+        var watch = WatchMembersAsync(range.Header.Revision + 1, changed, term);
+        var holding = false;
+        var waitingLogged = false;
+        try
+        {
+            while (true)
+            {
+                token.ThrowIfCancellationRequested();
+                var members = Parse(range);
+                var self = members.FirstOrDefault(m => m.Kv.Key == _ownKey);
+                var count = members.Count;
+                PublishHosts(members);
+                if (self is null)
+                {
+                    if (holding) throw new InvalidOperationException("this replica's leadership key is gone (its lease ran out)");
+                    _state = "joining the replicas";
+                    holding = await TryPutAsync(lease, compareCreate: true, null, (uint)count + 1, token);
+                }
+                else if (self.Record.Uid != _uid)
+                {
+                    // A key of an earlier process under this id (killed, so never revoked): it goes when its lease runs out.
+                    _state = $"waiting for the leadership key of an earlier '{_replicaId}' to expire";
+                    if (!waitingLogged) LogKeyHeld(_logger, _replicaId, TtlSeconds);
+                    waitingLogged = true;
+                }
+                else if (self.Kv.Lease != lease || self.Record.Total != count)
+                {
+                    // Membership changed: let go first (progress committed), then agree to the new total.
+                    if (_elected is not null && self.Record.Total != count) await LetGoAsync(engine);
+                    _state = $"agreeing on {count} replicas";
+                    holding = await TryPutAsync(lease, compareCreate: false, self.Kv.Value, (uint)count, token) || holding;
+                }
+                else
+                {
+                    holding = true;
+                    var partition = new Partition(members.IndexOf(self), count);
+                    if (_elected is { } elected && elected != partition) await LetGoAsync(engine);
+                    if (members.All(m => m.Record.Total == count))
+                    {
+                        if (_elected is null)
+                        {
+                            await engine.AssumeOwnershipAsync(partition, token);
+                            _elected = partition;
+                            LogElected(_logger, _replicaId, partition.Index, partition.Total);
+                        }
+                    }
+                    else
+                    {
+                        _state = $"waiting for every replica to agree on {count} replicas";
+                        if (_elected is not null) await LetGoAsync(engine);
+                    }
+                }
+                await changed.WaitAsync(token);
+                // Several changes may have come at once: one read sees them all.
+                while (changed.CurrentCount > 0) await changed.WaitAsync(token);
+                range = await ReadMembersAsync(token);
+            }
+        }
+        finally
+        {
+            await term.CancelAsync();
+            try { await watch; }
+            catch (Exception) { }
+        }
+    }
+
+    private async Task LetGoAsync(SchedulerEngine engine)
+    {
+        var was = _elected ?? engine.OwnedPartition;
+        _elected = null;
+        _state = "letting go of its partition";
+        try
+        {
+            await engine.ReleaseOwnershipAsync();
+        }
+        catch (Exception e)
+        {
+            // The jobs are already dropped; only the last progress could not be committed (the cluster is away).
+            LogFlushFailed(_logger, e);
+        }
+        LogLetGo(_logger, _replicaId, was?.ToString() ?? "none");
+    }
+
+    private Task<RangeResponse> ReadMembersAsync(CancellationToken token) =>
+        _connection!.Kv.RangeAsync(new RangeRequest { Key = _prefix, RangeEnd = EtcdKeys.RangeEnd(_prefix) }, deadline: Deadline,
+            cancellationToken: token).ResponseAsync;
+
+    /// <summary>The members in key order; a value that does not read counts as a member agreeing to nothing.</summary>
+    private List<Member> Parse(RangeResponse range)
+    {
+        var members = new List<Member>(range.Kvs.Count);
+        foreach (var kv in range.Kvs)
+        {
+            EtcdLeadershipRecord record;
+            try { record = JsonSerializer.Deserialize(kv.Value.Span, EtcdRecordJson.Default.EtcdLeadershipRecord) ?? new(0, 0, ""); }
+            catch (JsonException) { record = new(0, 0, ""); }
+            members.Add(new Member(kv.Key.ToStringUtf8()[_keys.Leadership.Length..], record, kv));
+        }
+        return members;
+    }
+
+    /// <summary>Writes this replica's key under the lease: created only if absent, or replaced only if still <paramref name="expected"/>.</summary>
+    private async Task<bool> TryPutAsync(long lease, bool compareCreate, ByteString? expected, uint total, CancellationToken token)
+    {
+        var value = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(new EtcdLeadershipRecord(total, _uid, _address),
+            EtcdRecordJson.Default.EtcdLeadershipRecord));
+        var compare = compareCreate
+            ? new Compare { Key = _ownKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 }
+            : new Compare { Key = _ownKey, Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = expected };
+        var response = await _connection!.Kv.TxnAsync(new TxnRequest
+        {
+            Compare = { compare },
+            Success = { new RequestOp { RequestPut = new PutRequest { Key = _ownKey, Value = value, Lease = lease } } },
+        }, deadline: Deadline, cancellationToken: token);
+        return response.Succeeded;
+    }
+
+    /// <summary>Signals <paramref name="changed"/> on every change of the leadership keys; a broken watch ends the term.</summary>
+    private async Task WatchMembersAsync(long from, SemaphoreSlim changed, CancellationTokenSource term)
+    {
+        var token = term.Token;
+        try
+        {
+            using var call = _connection!.Watch.Watch(await _connection.StreamHeadersAsync(token), cancellationToken: token);
+            await call.RequestStream.WriteAsync(new WatchRequest
+            {
+                CreateRequest = new WatchCreateRequest { Key = _prefix, RangeEnd = EtcdKeys.RangeEnd(_prefix), StartRevision = from },
+            }, token);
+            while (await call.ResponseStream.MoveNext(token))
+            {
+                var response = call.ResponseStream.Current;
+                if (response.Canceled || response.CompactRevision > 0)
+                {
+                    Lose(term, "the watch of the leadership keys was cancelled by etcd");
+                    return;
+                }
+                if (response.Events.Count > 0) changed.Release();
+            }
+            Lose(term, "the watch of the leadership keys ended");
+        }
+        catch (Exception) when (token.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            Lose(term, "the watch of the leadership keys broke: " + e.Message);
+        }
+    }
+
+    // ---- the lease ---------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Renews the lease every third of its time to live. Without an answer for <see cref="FenceAfter"/> (counted from
+    /// when the last answered renewal was sent, which is no later than etcd's own count) the term ends, so this replica
+    /// stops firing before etcd could give its jobs to the others.
+    /// </summary>
+    private async Task KeepAliveAsync(long lease, CancellationTokenSource term)
+    {
+        var token = term.Token;
+        var lastAnswered = _time.GetUtcNow();
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                using var call = _connection!.Lease.LeaseKeepAlive(await _connection.StreamHeadersAsync(token), cancellationToken: token);
+                while (true)
+                {
+                    var sent = _time.GetUtcNow();
+                    await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = lease }, token);
+                    using var answer = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    answer.CancelAfter(KeepAliveInterval);
+                    if (!await call.ResponseStream.MoveNext(answer.Token)) break;
+                    if (call.ResponseStream.Current.TTL <= 0)
+                    {
+                        Lose(term, "the lease ran out");
+                        return;
+                    }
+                    lastAnswered = sent;
+                    await Task.Delay(KeepAliveInterval, _time, token);
+                }
+            }
+            catch (Exception) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogKeepAliveFailed(_logger, e.Message);
+            }
+            var silent = _time.GetUtcNow() - lastAnswered;
+            if (silent >= FenceAfter)
+            {
+                Lose(term, $"no lease renewal was answered for {silent.TotalSeconds:0.#} s");
+                return;
+            }
+            try { await Task.Delay(TimeSpan.FromMilliseconds(250), _time, token); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    // ---- hosts (WatchHosts) -----------------------------------------------------------------------------------
+
+    private void PublishHosts(List<Member> members)
+    {
+        var addresses = members.Select(m => m.Record.Address).Where(a => a.Length > 0).Distinct().Order(StringComparer.Ordinal).ToList();
+        var current = _hosts;
+        if (current.Addresses.SequenceEqual(addresses)) return;
+        _hosts = new HostSet(addresses);
+        current.MarkChanged();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _connection?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId} fires partition {Index} of {Total}")]
+    private static partial void LogElected(ILogger logger, string replicaId, int index, int total);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId} let go of partition {Partition}: the replicas changed")]
+    private static partial void LogLetGo(ILogger logger, string replicaId, string partition);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {ReplicaId} left the replicas: {Reason}; joining again")]
+    private static partial void LogTermEnded(ILogger logger, string replicaId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The leadership key of replica {ReplicaId} is held by an earlier process; waiting up to {Seconds} s for its lease to run out")]
+    private static partial void LogKeyHeld(ILogger logger, string replicaId, long seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Committing the progress of the partition let go failed")]
+    private static partial void LogFlushFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A lease renewal failed: {Reason}")]
+    private static partial void LogKeepAliveFailed(ILogger logger, string reason);
+}
+
+/// <summary>The replicas' addresses at one moment; <see cref="Changed"/> completes when a newer set replaces it.</summary>
+public sealed class HostSet(IReadOnlyList<string> addresses)
+{
+    private readonly TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public IReadOnlyList<string> Addresses { get; } = addresses;
+    public Task Changed => _changed.Task;
+
+    internal void MarkChanged() => _changed.TrySetResult();
+}
