@@ -100,11 +100,11 @@ public sealed class DirectoryScheduler(bool unimplemented = false) : Scheduler.S
 
     public async ValueTask DisposeAsync()
     {
-        if (_app is null) return;
+        if (Interlocked.Exchange(ref _app, null) is not { } app) return;
         lock (_gate) _current?.Writer.TryComplete();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-        await _app.StopAsync(cts.Token);
-        await _app.DisposeAsync();
+        await app.StopAsync(cts.Token);
+        await app.DisposeAsync();
     }
 }
 
@@ -278,6 +278,38 @@ public sealed class SchedulerDiscoveryTests
         Assert.Equal(1, StreamsOpened(sidecar, a.HostAddress));
         await a.ScheduleAsync(appId, "still-on-a", due: Now());
         await NextJobAsync(app, "/job/still-on-a");
+    }
+
+    [Fact]
+    public async Task When_the_configured_scheduler_is_gone_WatchHosts_is_reopened_on_a_known_replica_and_the_streams_stay()
+    {
+        await using var a = await Replica.StartAsync();
+        var configured = new DirectoryScheduler();
+        await using var _ = configured;
+        await configured.StartAsync();
+        var known = new DirectoryScheduler();
+        await using var __ = known;
+        await known.StartAsync();
+        await using var app = await HttpTestApp.StartAsync();
+        var appId = Sidecars.UniqueAppId("known-replica");
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId)
+        {
+            AppPort = app.Port,
+            SchedulerHostAddress = configured.HostAddress,
+        });
+        await configured.WatchHostsCalls.NextAsync(Wait, "the sidecar's WatchHosts call");
+        configured.Announce(known.HostAddress);
+        Assert.Equal(appId, (await known.Initials.NextAsync(Wait, "a job stream to the announced replica")).AppId);
+
+        // The only configured address goes away: the sidecar keeps its set and asks the replica it knows.
+        await configured.DisposeAsync();
+        await known.WatchHostsCalls.NextAsync(Wait, "WatchHosts re-opened on the known replica");
+        known.Announce(known.HostAddress, a.HostAddress);
+        await WaitForConnectedAsync(sidecar, known.HostAddress, a.HostAddress);
+        await a.ScheduleAsync(appId, "on-a", due: Now());
+        await NextJobAsync(app, "/job/on-a");
+        // The stream to the known replica was never closed: it announced itself once.
+        Assert.False(known.Initials.Reader.TryRead(out var again), $"the sidecar reopened its job stream ({again?.AppId}) to a replica that stayed in the set");
     }
 
     [Fact]
