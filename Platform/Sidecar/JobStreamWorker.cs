@@ -7,9 +7,10 @@ using Platform.SchedulerProtocol;
 namespace Platform.Sidecar;
 
 /// <summary>
-/// Holds one WatchJobs stream per scheduler host: announces this sidecar's app id and namespace, delivers each
-/// trigger to the app concurrently, and answers it with result{id, status}. A broken stream is reopened after
-/// ~0.5 s ± jitter; triggers in flight on it are redelivered by the scheduler (it stages unanswered ones).
+/// Holds one WatchJobs stream per scheduler host of the current set (<see cref="SchedulerConnection.Joined"/>): announces
+/// this sidecar's app id and namespace, delivers each trigger to the app concurrently, and answers it with
+/// result{id, status}. A broken stream is reopened after ~0.5 s ± jitter; triggers in flight on it are redelivered by
+/// the scheduler (it stages unanswered ones). A host that leaves the set has its stream closed for good.
 /// With app health checks, streams are open only while the app is healthy (daprd closes them when it turns
 /// unhealthy, so the scheduler stages triggers instead of failing them).
 /// </summary>
@@ -24,11 +25,26 @@ public sealed partial class JobStreamWorker(
 {
     private readonly SidecarOptions _options = options.Value;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(scheduler.Hosts.Select(h => WatchHostAsync(h.Address, h.Client, stoppingToken)));
-
-    private async Task WatchHostAsync(string address, Scheduler.SchedulerClient client, CancellationToken ct)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var streams = new List<Task>();
+        try
+        {
+            await foreach (var host in scheduler.Joined.ReadAllAsync(stoppingToken))
+            {
+                streams.RemoveAll(t => t.IsCompleted);
+                streams.Add(WatchHostAsync(host, stoppingToken));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
+        await Task.WhenAll(streams);
+    }
+
+    private async Task WatchHostAsync(SchedulerHost host, CancellationToken stopping)
+    {
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(stopping, host.Leaving);
+        var ct = lifetime.Token;
+        var address = host.Address;
         while (!ct.IsCancellationRequested)
         {
             CancellationToken healthyPeriod;
@@ -39,10 +55,10 @@ public sealed partial class JobStreamWorker(
             catch (OperationCanceledException) { break; }
             try
             {
-                await RunStreamAsync(address, client, healthyPeriod, ct);
+                await RunStreamAsync(host, healthyPeriod, ct, stopping);
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
-            catch (RpcException ex) when (ct.IsCancellationRequested || ex.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested) { break; }
+            // Stopping, or the host left the set (its channel is disposed under the stream).
+            catch (Exception) when (ct.IsCancellationRequested) { break; }
             catch (Exception) when (healthyPeriod.IsCancellationRequested)
             {
                 LogClosedUnhealthy(logger, address);
@@ -54,7 +70,7 @@ public sealed partial class JobStreamWorker(
             }
             finally
             {
-                scheduler.SetConnected(address, false);
+                host.SetConnected(false);
             }
             try
             {
@@ -62,12 +78,14 @@ public sealed partial class JobStreamWorker(
             }
             catch (OperationCanceledException) { break; }
         }
+        if (host.Leaving.IsCancellationRequested && !stopping.IsCancellationRequested) LogLeft(logger, address);
     }
 
-    private async Task RunStreamAsync(string address, Scheduler.SchedulerClient client, CancellationToken healthyPeriod, CancellationToken ct)
+    private async Task RunStreamAsync(SchedulerHost host, CancellationToken healthyPeriod, CancellationToken ct, CancellationToken stopping)
     {
+        var address = host.Address;
         using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct, healthyPeriod);
-        using var call = client.WatchJobs(cancellationToken: streamCts.Token);
+        using var call = host.Client.WatchJobs(cancellationToken: streamCts.Token);
         await call.RequestStream.WriteAsync(new WatchJobsRequest
         {
             Initial = new WatchJobsRequestInitial
@@ -77,7 +95,7 @@ public sealed partial class JobStreamWorker(
                 AcceptJobTypes = { JobTargetType.Job },
             },
         }, streamCts.Token);
-        scheduler.SetConnected(address, true);
+        host.SetConnected(true);
         LogConnected(logger, address);
 
         // Results go through one writer: a gRPC request stream takes one write at a time.
@@ -95,8 +113,9 @@ public sealed partial class JobStreamWorker(
                 _ = Task.Run(async () =>
                 {
                     // Not tied to this stream: an app call under way is let finish even if the stream breaks
-                    // (its result is then lost and the scheduler redelivers, as it does for daprd).
-                    var ok = await DeliverAsync(trigger, ct);
+                    // (its result is then lost and the scheduler redelivers, as it does for daprd), also when the host
+                    // left the set.
+                    var ok = await DeliverAsync(trigger, stopping);
                     results.Writer.TryWrite(new WatchJobsRequest
                     {
                         Result = new WatchJobsRequestResult
@@ -159,6 +178,9 @@ public sealed partial class JobStreamWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job stream to scheduler {Address} broke: {Error}; reconnecting")]
     private static partial void LogStreamBroken(ILogger logger, string address, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job stream to scheduler {Address} closed: the host left the scheduler set")]
+    private static partial void LogLeft(ILogger logger, string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job stream to scheduler {Address} ended; reconnecting")]
     private static partial void LogStreamEnded(ILogger logger, string address);

@@ -77,6 +77,7 @@ builder.Services.AddSingleton<AppRegistry>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AppRegistry>());
 builder.Services.AddSingleton<AppHealth>();
 builder.Services.AddHostedService<AppHealthMonitor>();
+builder.Services.AddHostedService<SchedulerDiscovery>();
 builder.Services.AddHostedService<JobStreamWorker>();
 builder.Services.AddGrpc(o =>
 {

@@ -117,7 +117,8 @@ public sealed class SidecarSchedulerIdentityTests
         await using var _ = impostor;
         await impostor.StartAsync();
         await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("wary-app") { SchedulerHostAddress = $"127.0.0.1:{impostor.Port}" });
-        await sidecar.Process.WaitForOutputAsync(l => l.Contains($"Job stream to scheduler 127.0.0.1:{impostor.Port} broke"), TimeSpan.FromSeconds(30));
+        // The first call to it (WatchHosts, the sidecar's discovery of the scheduler replicas) is refused at the handshake.
+        await sidecar.Process.WaitForOutputAsync(l => l.Contains($"Watching scheduler hosts on 127.0.0.1:{impostor.Port} failed"), TimeSpan.FromSeconds(30));
         Assert.False(impostor.Initials.Reader.TryRead(out var initial), $"the sidecar announced {initial?.AppId} to an impostor");
     }
 }
