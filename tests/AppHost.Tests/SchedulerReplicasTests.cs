@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.Hosting.Dapr;
 using TestSupport;
@@ -8,7 +9,10 @@ namespace AppHost.Tests;
 /// <summary>The whole app with <c>--Scheduler:Replicas=3</c>: three scheduler replicas on a three-member etcd cluster.</summary>
 public sealed class SchedulerReplicasTests
 {
-    private static readonly TimeSpan BackupTimeout = TimeSpan.FromSeconds(60);
+    // With RunningApp.StartTimeout (2 min), at most 3 min 20 s in all; about 80 s when nothing goes wrong.
+    private static readonly TimeSpan BackupTimeout = TimeSpan.FromSeconds(35);
+    private static readonly TimeSpan JobsViewTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ReplicaDownTimeout = TimeSpan.FromSeconds(35);
 
     [EtcdFact]
     public async Task Three_replicas_on_a_three_member_etcd_cluster_become_healthy_and_the_demo_job_makes_backups()
@@ -50,13 +54,26 @@ public sealed class SchedulerReplicasTests
         Assert.True(Directory.Exists(Path.Combine(app.DataDirectory, "etcd", "etcd-0", "member")), "etcd keeps its data under the data directory");
 
         // The dashboard's jobs view reads the replicas: the job shows once, under the group, with its triggers.
-        using var cts = new CancellationTokenSource(BackupTimeout);
-        await foreach (var e in app.Notifications.WatchAsync(cts.Token))
-            if (e.Resource is DaprJobResource { Name: "prod-db-backup" }
-                && e.Snapshot.Properties.SingleOrDefault(p => p.Name == "Triggers so far")?.Value is string count && int.Parse(count, System.Globalization.CultureInfo.InvariantCulture) >= 1)
-            {
-                Assert.Equal(group.ResourceId, e.Snapshot.Properties.Single(p => p.Name == "resource.parentName").Value);
-                return;
-            }
+        var shown = await WaitForJobAsync(app, e => Count(e) >= 1, JobsViewTimeout);
+        Assert.Equal(group.ResourceId, shown.Snapshot.Properties.Single(p => p.Name == "resource.parentName").Value);
+
+        // One replica stopped from the dashboard: the view carries on with the others' answers.
+        var commands = app.App.Services.GetRequiredService<ResourceCommandService>();
+        var stopped = await commands.ExecuteCommandAsync("scheduler-0", KnownResourceCommands.StopCommand);
+        Assert.True(stopped.Success, stopped.Message);
+        await app.Notifications.WaitForResourceAsync("scheduler-0", KnownResourceStates.TerminalStates).WaitAsync(ReplicaDownTimeout);
+        var before = Count(await WaitForJobAsync(app, _ => true, JobsViewTimeout));
+        await WaitForJobAsync(app, e => Count(e) > before, ReplicaDownTimeout);
     }
+
+    private static async Task<ResourceEvent> WaitForJobAsync(RunningApp app, Func<ResourceEvent, bool> predicate, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await foreach (var e in app.Notifications.WatchAsync(cts.Token))
+            if (e.Resource is DaprJobResource { Name: "prod-db-backup" } && predicate(e)) return e;
+        throw new TimeoutException("prod-db-backup in the jobs view");
+    }
+
+    private static int Count(ResourceEvent e)
+        => int.Parse(e.Snapshot.Properties.Single(p => p.Name == "Triggers so far").Value!.ToString()!, System.Globalization.CultureInfo.InvariantCulture);
 }
