@@ -5,9 +5,14 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 // One directory holds the run's state: the scheduler's jobs, the worker's catalog, demo database and backups.
 var dataDirectory = builder.Configuration["AppHost:DataDirectory"] ?? Path.Combine(builder.AppHostDirectory, ".data");
-builder.AddDapr(dapr => dapr.DataDirectory = dataDirectory);
+builder.AddDapr(dapr =>
+{
+    builder.Configuration.GetSection("Dapr").Bind(dapr); // e.g. --Dapr:EtcdPath=/opt/etcd/etcd
+    dapr.DataDirectory = dataDirectory;
+});
 
-var scheduler = builder.AddDaprScheduler("scheduler");
+// One scheduler on its SQLite store, or --Scheduler:Replicas=3: three replicas on a three-member etcd cluster.
+var scheduler = builder.AddDaprScheduler("scheduler", SchedulerReplicas());
 
 // Database connection strings (passwords) never travel as plain settings: each database's is an Aspire connection
 // string, a secret parameter (masked in the dashboard), given to the workers as ConnectionStrings__<database>.
@@ -59,6 +64,17 @@ IResourceBuilder<ProjectResource> AddWorker(string name)
         if (value is not null && !IsConnectionStringKey(key)) replica.WithEnvironment(key.Replace(":", "__", StringComparison.Ordinal), value);
     foreach (var (database, connection) in databaseConnections) replica.WithReference(connection, connectionName: database);
     return replica;
+}
+
+int SchedulerReplicas()
+{
+    var text = builder.Configuration["Scheduler:Replicas"];
+    if (string.IsNullOrEmpty(text)) return 1;
+    return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var replicas)
+           && replicas is >= 1 and <= DaprHostingExtensions.MaxSchedulerReplicas
+        ? replicas
+        : throw new DistributedApplicationException(
+            $"Scheduler:Replicas must be 1 (one scheduler) or 2 to {DaprHostingExtensions.MaxSchedulerReplicas} (replicas on an etcd cluster), not '{text}'.");
 }
 
 static bool IsConnectionStringKey(string key) =>

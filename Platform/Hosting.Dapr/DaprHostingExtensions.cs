@@ -12,7 +12,7 @@ namespace Platform.Hosting.Dapr;
 /// to <c>dapr init</c>: the scheduler as a resource of the model. Unlike the toolkit, each sidecar is health-checked
 /// (<c>/v1.0/healthz</c>) and its app waits for it, so the app's first Dapr call finds it ready.
 /// </summary>
-public static class DaprHostingExtensions
+public static partial class DaprHostingExtensions
 {
     private const string SidecarComponent = "Sidecar";
     private const string SchedulerComponent = "Scheduler";
@@ -27,10 +27,18 @@ public static class DaprHostingExtensions
     /// <summary>Adds the Dapr scheduler; its jobs live under <c>&lt;data directory&gt;/&lt;name&gt;</c>.</summary>
     public static IResourceBuilder<DaprSchedulerResource> AddDaprScheduler(this IDistributedApplicationBuilder builder, string name = "scheduler")
     {
+        var scheduler = AddSchedulerProcess(builder, name, ordinal: 0, Path.Combine(DataDirectory(builder), name), etcdEndpoints: null);
+        AddJobsView(builder, scheduler.Resource);
+        return scheduler;
+    }
+
+    /// <summary>One scheduler process; with <paramref name="etcdEndpoints"/> it keeps its jobs in that etcd cluster.</summary>
+    private static IResourceBuilder<DaprSchedulerResource> AddSchedulerProcess(
+        IDistributedApplicationBuilder builder, string name, int ordinal, string dataDirectory, ReferenceExpression? etcdEndpoints)
+    {
         var options = Options(builder);
         var program = Locate(builder, options.SchedulerPath, SchedulerComponent);
         var scheduler = new DaprSchedulerResource(name, "dotnet", Path.GetDirectoryName(program)!);
-        var dataDirectory = Path.Combine(DataDirectory(builder), name);
         var identities = RunIdentities.For(builder, options, DataDirectory(builder));
         var resource = builder.AddResource(scheduler)
             .WithIconName("CalendarClock")
@@ -41,10 +49,17 @@ public static class DaprHostingExtensions
                 context.Args.Add(program);
                 Flag(context, "--port", scheduler.GrpcEndpoint.Property(EndpointProperty.TargetPort));
                 Flag(context, "--listen-address", "127.0.0.1");
-                Flag(context, "--id", "dapr-scheduler-server-0");
+                // Dapr's scheduler replicas are the pods of a StatefulSet: dapr-scheduler-server-0, -1, …
+                Flag(context, "--id", $"dapr-scheduler-server-{ordinal}");
                 Flag(context, "--data-dir", dataDirectory);
                 Flag(context, "--healthz-port", new EndpointReference(scheduler, DaprSchedulerResource.HealthzEndpointName).Property(EndpointProperty.TargetPort));
                 Flag(context, "--log-level", "info");
+                if (etcdEndpoints is not null)
+                {
+                    context.Args.Add("--etcd-embed=false");
+                    Flag(context, "--etcd-client-endpoints", etcdEndpoints);
+                    // TODO(replicas): Flag(context, "--override-broadcast-host-port", ReferenceExpression.Create($"127.0.0.1:{scheduler.GrpcEndpoint.Property(EndpointProperty.TargetPort)}"));
+                }
                 if (identities is null) context.Args.Add("--tls-enabled=false");
                 else foreach (var arg in identities.FilesFor(name, SpiffeId.Scheduler()).Flags()) context.Args.Add(arg);
             })
@@ -52,10 +67,17 @@ public static class DaprHostingExtensions
             .ExcludeFromManifest();
         LoopbackTargets(scheduler);
         if (options.EnableTelemetry != false) resource.WithOtlpExporter();
-        if (builder.ExecutionContext.IsRunMode)
-            builder.Services.AddHostedService(sp => new SchedulerJobsView(scheduler, identities?.InMemory(SpiffeId.AppHost()),
-                sp.GetRequiredService<ResourceNotificationService>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SchedulerJobsView>>()));
+        // Sidecars added before the scheduler wait for it too (those added after find it in WithDaprSidecar).
+        foreach (var sidecar in builder.Resources.OfType<DaprSidecarResource>().ToList()) builder.CreateResourceBuilder(sidecar).WaitFor(resource);
         return resource;
+    }
+
+    private static void AddJobsView(IDistributedApplicationBuilder builder, IDaprSchedulerResource scheduler)
+    {
+        if (!builder.ExecutionContext.IsRunMode) return;
+        var identities = RunIdentities.For(builder, Options(builder), DataDirectory(builder));
+        builder.Services.AddHostedService(sp => new SchedulerJobsView(scheduler, identities?.InMemory(SpiffeId.AppHost()),
+            sp.GetRequiredService<ResourceNotificationService>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SchedulerJobsView>>()));
     }
 
     public static IResourceBuilder<T> WithDaprSidecar<T>(this IResourceBuilder<T> builder, string appId)
@@ -109,6 +131,8 @@ public static class DaprHostingExtensions
             sidecarBuilder.WithEnvironment("DAPR_API_TOKEN", daprToken).WithEnvironment("APP_API_TOKEN", appToken);
             builder.WithEnvironment("DAPR_API_TOKEN", daprToken).WithEnvironment("APP_API_TOKEN", appToken);
         }
+        // The sidecar connects to every scheduler replica (--scheduler-host-address); it starts once they serve.
+        foreach (var scheduler in appBuilder.Resources.OfType<DaprSchedulerResource>().ToList()) sidecarBuilder.WaitFor(appBuilder.CreateResourceBuilder(scheduler));
         configureSidecar(sidecarBuilder.AsSidecar());
         LoopbackTargets(sidecar);
         ApplyFixedPorts(sidecar);
@@ -150,9 +174,7 @@ public static class DaprHostingExtensions
         Flag(context, "--metrics-port", sidecar.MetricsEndpoint.Property(EndpointProperty.TargetPort));
         Flag(context, "--dapr-listen-addresses", o.DaprListenAddresses ?? "127.0.0.1");
         if (o.SchedulerHostAddress is { } address) Flag(context, "--scheduler-host-address", address);
-        else if (model.OfType<DaprSchedulerResource>().FirstOrDefault() is { } scheduler)
-            Flag(context, "--scheduler-host-address", ReferenceExpression.Create(
-                $"{scheduler.GrpcEndpoint.Property(EndpointProperty.Host)}:{scheduler.GrpcEndpoint.Property(EndpointProperty.Port)}"));
+        else if (SchedulerHostAddress(model) is { } schedulers) Flag(context, "--scheduler-host-address", schedulers);
         Flag(context, "--name-resolution-sqlite", nameResolution);
         if (o.EnableAppHealthCheck == true) context.Args.Add("--enable-app-health-check");
         if (o.AppHealthCheckPath is { } path) Flag(context, "--app-health-check-path", path);
@@ -160,6 +182,20 @@ public static class DaprHostingExtensions
         if (o.AppHealthProbeTimeout is { } timeout) Flag(context, "--app-health-probe-timeout", timeout);
         if (o.AppHealthThreshold is { } threshold) Flag(context, "--app-health-threshold", threshold);
         if (o.LogLevel is { } level) Flag(context, "--log-level", level);
+    }
+
+    /// <summary>Every scheduler process of the model as daprd's <c>--scheduler-host-address</c> takes them: host:port,host:port,…</summary>
+    private static ReferenceExpression? SchedulerHostAddress(IResourceCollection model)
+    {
+        var schedulers = model.OfType<DaprSchedulerResource>().ToList();
+        if (schedulers.Count == 0) return null;
+        var address = new ReferenceExpressionBuilder();
+        foreach (var scheduler in schedulers)
+        {
+            if (!address.IsEmpty) address.AppendLiteral(",");
+            address.Append($"{scheduler.GrpcEndpoint.Property(EndpointProperty.Host)}:{scheduler.GrpcEndpoint.Property(EndpointProperty.Port)}");
+        }
+        return address.Build();
     }
 
     /// <summary>The app endpoint the sidecar calls, chosen as the toolkit chooses it from AppEndpoint and AppProtocol.</summary>

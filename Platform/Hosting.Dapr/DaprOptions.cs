@@ -12,6 +12,12 @@ public sealed record DaprOptions
     /// <summary>The scheduler program; default: the one this AppHost's build produced.</summary>
     public string? SchedulerPath { get; set; }
 
+    /// <summary>
+    /// The etcd server that scheduler replicas share (Debian's <c>etcd-server</c> package); default <c>/usr/bin/etcd</c>.
+    /// A bare name is looked up on <c>PATH</c>.
+    /// </summary>
+    public string? EtcdPath { get; set; }
+
     /// <summary>Whether sidecars and scheduler export logs, traces and metrics to the dashboard (null = yes), as the toolkit's option.</summary>
     public bool? EnableTelemetry { get; set; }
 

@@ -32,12 +32,50 @@ public sealed record DaprSidecarAnnotation(IDaprSidecarResource Sidecar) : IReso
 /// <summary>The options a sidecar was created with (the toolkit's annotation).</summary>
 public sealed record DaprSidecarOptionsAnnotation(DaprSidecarOptions Options) : IResourceAnnotation;
 
+/// <summary>The scheduler as the apps of the model see it: one process, or a group of replicas on an etcd cluster.</summary>
+public interface IDaprSchedulerResource : IResource
+{
+    /// <summary>The scheduler processes the sidecars connect to.</summary>
+    IReadOnlyList<DaprSchedulerResource> Replicas { get; }
+}
+
 /// <summary>The Dapr scheduler: job store, timer engine and the trigger streams of every sidecar.</summary>
 public sealed class DaprSchedulerResource(string name, string command, string workingDirectory)
-    : ExecutableResource(name, command, workingDirectory)
+    : ExecutableResource(name, command, workingDirectory), IDaprSchedulerResource
 {
     public const string GrpcEndpointName = "grpc";
     public const string HealthzEndpointName = "healthz";
 
     public EndpointReference GrpcEndpoint => new(this, GrpcEndpointName);
+
+    IReadOnlyList<DaprSchedulerResource> IDaprSchedulerResource.Replicas => [this];
+}
+
+/// <summary>
+/// Scheduler replicas sharing one etcd cluster, as Dapr runs its scheduler in Kubernetes: the parent of the replicas,
+/// the etcd members and the jobs in the dashboard. Running once every member and replica runs; healthy while every
+/// replica is.
+/// </summary>
+public sealed class DaprSchedulerReplicasResource(string name) : Resource(name), IDaprSchedulerResource
+{
+    public const string ResourceTypeName = "DaprSchedulerReplicas";
+
+    internal List<DaprSchedulerResource> ReplicaList { get; } = [];
+
+    internal List<EtcdMemberResource> MemberList { get; } = [];
+
+    public IReadOnlyList<DaprSchedulerResource> Replicas => ReplicaList;
+
+    /// <summary>The etcd cluster holding the replicas' jobs.</summary>
+    public IReadOnlyList<EtcdMemberResource> EtcdMembers => MemberList;
+}
+
+/// <summary>One member of the schedulers' etcd cluster (Debian's <c>etcd</c>), listening on loopback only.</summary>
+public sealed class EtcdMemberResource(string name, string command, string workingDirectory)
+    : ExecutableResource(name, command, workingDirectory)
+{
+    public const string ClientEndpointName = "client";
+    public const string PeerEndpointName = "peer";
+
+    public EndpointReference ClientEndpoint => new(this, ClientEndpointName);
 }

@@ -53,10 +53,11 @@ public sealed class RunningApp : IAsyncDisposable
     }
 
     /// <summary>
-    /// Builds and starts the AppHost with <paramref name="args"/>; returns once every resource is healthy. With
-    /// <paramref name="browserToken"/> the Aspire dashboard runs too (the testing builder leaves it out by default).
+    /// Builds and starts the AppHost with <paramref name="args"/>; returns once every resource is healthy (or, without
+    /// <paramref name="waitUntilHealthy"/>, once DCP has the model). With <paramref name="browserToken"/> the Aspire
+    /// dashboard runs too (the testing builder leaves it out by default).
     /// </summary>
-    public static async Task<RunningApp> StartAsync(string[] args, bool waitForCleanup = false, string? browserToken = null)
+    public static async Task<RunningApp> StartAsync(string[] args, bool waitForCleanup = false, string? browserToken = null, bool waitUntilHealthy = true)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("apphost-tests-").FullName;
         string[] dashboard = browserToken is null ? [] :
@@ -79,6 +80,7 @@ public sealed class RunningApp : IAsyncDisposable
         {
             running._watcher = running.CollectPidsAsync();
             await app.StartAsync().WaitAsync(StartTimeout);
+            if (!waitUntilHealthy) return running;
             using var cts = new CancellationTokenSource(StartTimeout);
             // Aspire's hidden helper resources (e.g. a project's rebuilder) never start; everything shown must be healthy.
             foreach (var resource in app.Services.GetRequiredService<DistributedApplicationModel>().Resources)

@@ -12,64 +12,99 @@ using Platform.Security;
 namespace Platform.Hosting.Dapr;
 
 /// <summary>
-/// Keeps the dashboard's view of the scheduler's jobs current: once the scheduler is healthy it reads every job's
+/// Keeps the dashboard's view of the scheduler's jobs current: once a scheduler process is healthy it reads every job's
 /// status (schedule, repeats left, triggers so far, last result, next due) each <see cref="PollInterval"/> and publishes
 /// each job as a <see cref="DaprJobResource"/> nested under the scheduler, with a Delete command. A job the scheduler no
-/// longer holds (deleted, or done with its repeats) is hidden.
+/// longer holds (deleted, or done with its repeats) is hidden. With replicas every replica is asked: all read the same
+/// store, but a job's live progress (its next due, whether a trigger is held) is known only to the replica that runs
+/// it, so each job is shown once, as its freshest answer has it; one replica down leaves the view to the others.
 /// </summary>
 internal sealed partial class SchedulerJobsView(
-    DaprSchedulerResource scheduler,
+    IDaprSchedulerResource scheduler,
     WorkloadIdentity? identity,
     ResourceNotificationService notifications,
     ILogger<SchedulerJobsView> logger) : BackgroundService
 {
     internal static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>A replica that does not answer within this is left out of the tick, so one hung replica cannot stall the view.</summary>
+    internal static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(3);
+
     private readonly Dictionary<string, Shown> _shown = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
-        {
-            await notifications.WaitForResourceHealthyAsync(scheduler.Name, stoppingToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
+        if (!await AnyReplicaHealthyAsync(stoppingToken).ConfigureAwait(false)) return;
 
         // As the AppHost's own identity, the only one the scheduler serves its admin API, over mTLS when the run has it.
-        using var channel = identity is null ? GrpcChannel.ForAddress(scheduler.GrpcEndpoint.Url)
-            : GrpcChannel.ForAddress(new UriBuilder(scheduler.GrpcEndpoint.Url) { Scheme = Uri.UriSchemeHttps }.Uri, new GrpcChannelOptions
-            {
-                HttpHandler = identity.CreateHandler(id => id == SpiffeId.Scheduler()),
-            });
-        var admin = new SchedulerAdmin.SchedulerAdminClient(channel);
-        var jobs = new Scheduler.SchedulerClient(channel);
-        using var timer = new PeriodicTimer(PollInterval);
-        do
+        var replicas = scheduler.Replicas.Select(r => new Replica(r, Channel(r))).ToList();
+        try
         {
-            try
+            using var timer = new PeriodicTimer(PollInterval);
+            do
             {
-                var response = await admin.ListJobStatusesAsync(new ListJobStatusesRequest(), cancellationToken: stoppingToken).ConfigureAwait(false);
-                await PublishAsync(response.Jobs, jobs).ConfigureAwait(false);
+                try
+                {
+                    var answers = await Task.WhenAll(replicas.Select(r => ListAsync(r, stoppingToken))).ConfigureAwait(false);
+                    // No replica answered (restarting, or stopped from the dashboard): keep what is shown until one does.
+                    if (answers.Any(a => a is not null)) await PublishAsync(Freshest(answers.OfType<IReadOnlyList<JobStatus>>()), replicas).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // A view must never stop the AppHost (a failed BackgroundService stops the host): log, try next tick.
+                    LogViewFailed(logger, ex, scheduler.Name);
+                }
+                catch (Exception) when (stoppingToken.IsCancellationRequested)
+                {
+                    return; // the AppHost is stopping: the call was cancelled with it
+                }
             }
-            catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // The scheduler restarts or is stopped from the dashboard: keep what is shown until it answers again.
-                LogUnreachable(logger, scheduler.Name, ex.StatusCode);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // A view must never stop the AppHost (a failed BackgroundService stops the host): log, try next tick.
-                LogViewFailed(logger, ex, scheduler.Name);
-            }
-            catch (Exception) when (stoppingToken.IsCancellationRequested)
-            {
-                return; // the AppHost is stopping: the call was cancelled with it
-            }
+            while (await NextTickAsync(timer, stoppingToken).ConfigureAwait(false));
         }
-        while (await NextTickAsync(timer, stoppingToken).ConfigureAwait(false));
+        finally
+        {
+            foreach (var replica in replicas) replica.Channel.Dispose();
+        }
+    }
+
+    private GrpcChannel Channel(DaprSchedulerResource replica) => identity is null ? GrpcChannel.ForAddress(replica.GrpcEndpoint.Url)
+        : GrpcChannel.ForAddress(new UriBuilder(replica.GrpcEndpoint.Url) { Scheme = Uri.UriSchemeHttps }.Uri, new GrpcChannelOptions
+        {
+            HttpHandler = identity.CreateHandler(id => id == SpiffeId.Scheduler()),
+        });
+
+    /// <summary>Waits until one replica is healthy (then every endpoint is allocated); false when the AppHost stops first.</summary>
+    private async Task<bool> AnyReplicaHealthyAsync(CancellationToken stoppingToken)
+    {
+        using var first = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var waits = scheduler.Replicas.Select(r => notifications.WaitForResourceHealthyAsync(r.Name, first.Token)).ToList();
+        try
+        {
+            await Task.WhenAny(waits).ConfigureAwait(false);
+        }
+        finally
+        {
+            await first.CancelAsync().ConfigureAwait(false);
+        }
+        try { await Task.WhenAll(waits).ConfigureAwait(false); }
+        catch (OperationCanceledException) { } // the others, cancelled once one was healthy
+        return !stoppingToken.IsCancellationRequested && waits.Any(w => w.IsCompletedSuccessfully);
+    }
+
+    /// <summary>The replica's answer, or null when it did not give one this tick.</summary>
+    private async Task<IReadOnlyList<JobStatus>?> ListAsync(Replica replica, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var response = await replica.Admin.ListJobStatusesAsync(new ListJobStatusesRequest(), deadline: DateTime.UtcNow.Add(CallTimeout),
+                cancellationToken: stoppingToken).ConfigureAwait(false);
+            return response.Jobs;
+        }
+        catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            LogUnreachable(logger, replica.Resource.Name, ex.StatusCode);
+            return null;
+        }
     }
 
     private static async Task<bool> NextTickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
@@ -78,18 +113,31 @@ internal sealed partial class SchedulerJobsView(
         catch (OperationCanceledException) { return false; }
     }
 
-    private async Task PublishAsync(IEnumerable<JobStatus> statuses, Scheduler.SchedulerClient jobs)
+    private static string IdOf(JobStatus status) => DaprJobResource.IdFor(status.Metadata.Namespace, status.Metadata.AppId, status.Name);
+
+    /// <summary>
+    /// Each job once, from the freshest of the replicas' answers: the most triggers, then the latest trigger, then the
+    /// live answer (the running replica's, which alone has a next due time) over one read from the store.
+    /// </summary>
+    internal static IEnumerable<JobStatus> Freshest(IEnumerable<IReadOnlyList<JobStatus>> answers)
+        => answers.SelectMany(a => a).GroupBy(IdOf)
+            .Select(job => job.OrderByDescending(s => s.Count)
+                .ThenByDescending(s => s.LastTrigger?.ToDateTimeOffset())
+                .ThenByDescending(s => s.NextDue is not null)
+                .First());
+
+    private async Task PublishAsync(IEnumerable<JobStatus> statuses, IReadOnlyList<Replica> replicas)
     {
         var seen = new HashSet<string>();
         foreach (var status in statuses)
         {
-            var id = DaprJobResource.IdFor(status.Metadata.Namespace, status.Metadata.AppId, status.Name);
+            var id = IdOf(status);
             seen.Add(id);
             var properties = Properties(status);
             if (_shown.TryGetValue(id, out var shown) && !shown.Hidden && shown.Properties.SequenceEqual(properties)) continue;
             // One resource per job id for the whole run: Aspire refuses a second instance under an id it has seen, so a
             // job deleted and created again under its name comes back as the same resource.
-            var job = shown?.Job ?? WithDeleteCommand(new DaprJobResource(status.Name, status.Metadata.AppId, status.Metadata.Namespace), jobs);
+            var job = shown?.Job ?? WithDeleteCommand(new DaprJobResource(status.Name, status.Metadata.AppId, status.Metadata.Namespace), replicas);
             _shown[id] = new Shown(job, properties, Hidden: false);
             await notifications.PublishUpdateAsync(job, id, s => s with
             {
@@ -117,7 +165,7 @@ internal sealed partial class SchedulerJobsView(
     private string ParentId()
         => notifications.TryGetCurrentState(scheduler.Name, out var e) ? e.ResourceId : scheduler.Name;
 
-    private DaprJobResource WithDeleteCommand(DaprJobResource job, Scheduler.SchedulerClient jobs)
+    private DaprJobResource WithDeleteCommand(DaprJobResource job, IReadOnlyList<Replica> replicas)
     {
         job.Annotations.Add(new ResourceCommandAnnotation(
             DaprJobResource.DeleteCommandName,
@@ -125,20 +173,30 @@ internal sealed partial class SchedulerJobsView(
             context => context.ResourceSnapshot.IsHidden ? ResourceCommandState.Disabled : ResourceCommandState.Enabled,
             async context =>
             {
-                try
+                // Any replica deletes from the shared store: the first that answers.
+                RpcException? failure = null;
+                foreach (var replica in replicas)
                 {
-                    await jobs.DeleteJobAsync(new DeleteJobRequest
+                    try
                     {
-                        Name = job.Name,
-                        Metadata = new JobMetadata { AppId = job.AppId, Namespace = job.Namespace, Target = new JobTargetMetadata { Job = new TargetJob() } },
-                    }, cancellationToken: context.CancellationToken).ConfigureAwait(false);
-                    LogDeleted(logger, job.Name, job.AppId);
-                    return CommandResults.Success();
+                        await replica.Jobs.DeleteJobAsync(new DeleteJobRequest
+                        {
+                            Name = job.Name,
+                            Metadata = new JobMetadata { AppId = job.AppId, Namespace = job.Namespace, Target = new JobTargetMetadata { Job = new TargetJob() } },
+                        }, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: context.CancellationToken).ConfigureAwait(false);
+                        LogDeleted(logger, job.Name, job.AppId);
+                        return CommandResults.Success();
+                    }
+                    catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+                    {
+                        failure = ex;
+                    }
+                    catch (RpcException ex)
+                    {
+                        return CommandResults.Failure(ex.Status.Detail);
+                    }
                 }
-                catch (RpcException ex)
-                {
-                    return CommandResults.Failure(ex.Status.Detail);
-                }
+                return CommandResults.Failure(failure?.Status.Detail ?? "no scheduler replica answered");
             },
             displayDescription: "Delete this job from the scheduler: no further triggers.",
             parameter: null,
@@ -181,6 +239,13 @@ internal sealed partial class SchedulerJobsView(
     ];
 
     internal const string HeldProperty = "Trigger held";
+
+    private sealed record Replica(DaprSchedulerResource Resource, GrpcChannel Channel)
+    {
+        public SchedulerAdmin.SchedulerAdminClient Admin { get; } = new(Channel);
+
+        public Scheduler.SchedulerClient Jobs { get; } = new(Channel);
+    }
 
     private sealed record Shown(DaprJobResource Job, ImmutableArray<ResourcePropertySnapshot> Properties, bool Hidden);
 

@@ -1,0 +1,202 @@
+using System.Globalization;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Eventing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Platform.Hosting.Dapr;
+
+public static partial class DaprHostingExtensions
+{
+    public const int MaxSchedulerReplicas = 7;
+
+    /// <summary>The members of the replicas' etcd cluster: three, so that one may be lost, whatever the replica count.</summary>
+    public const int EtcdMembers = 3;
+
+    /// <summary>Debian's etcd server (package <c>etcd-server</c>), used when <see cref="DaprOptions.EtcdPath"/> is not set.</summary>
+    public const string DefaultEtcdPath = "/usr/bin/etcd";
+
+    /// <summary>
+    /// Adds the Dapr scheduler as <paramref name="replicas"/> processes. One is <see cref="AddDaprScheduler(IDistributedApplicationBuilder, string)"/>:
+    /// a single scheduler on its embedded SQLite store. From 2 to <see cref="MaxSchedulerReplicas"/>, the replicas
+    /// <c>&lt;name&gt;-0</c>, <c>&lt;name&gt;-1</c>, … share a three-member etcd cluster <c>etcd-0..2</c>
+    /// (<see cref="DaprOptions.EtcdPath"/>, data under <c>&lt;data directory&gt;/etcd</c>), all nested under <paramref name="name"/>
+    /// in the dashboard; every sidecar connects to every replica.
+    /// </summary>
+    public static IResourceBuilder<IDaprSchedulerResource> AddDaprScheduler(this IDistributedApplicationBuilder builder, string name, int replicas)
+    {
+        if (replicas is < 1 or > MaxSchedulerReplicas)
+            throw new ArgumentOutOfRangeException(nameof(replicas), replicas,
+                $"The Dapr scheduler runs as 1 process (its own SQLite store) or as 2 to {MaxSchedulerReplicas} replicas sharing an etcd cluster; {replicas} replicas is not supported.");
+        if (replicas == 1) return builder.AddDaprScheduler(name);
+
+        var group = new DaprSchedulerReplicasResource(name);
+        var groupBuilder = builder.AddResource(group)
+            .WithIconName("CalendarClock")
+            .WithInitialState(new CustomResourceSnapshot
+            {
+                ResourceType = DaprSchedulerReplicasResource.ResourceTypeName,
+                State = KnownResourceStates.Starting,
+                Properties = [new("Replicas", replicas.ToString(CultureInfo.InvariantCulture))],
+            })
+            .ExcludeFromManifest();
+
+        var clientEndpoints = AddEtcdCluster(builder, group);
+        for (var ordinal = 0; ordinal < replicas; ordinal++)
+        {
+            var replicaName = $"{name}-{ordinal}";
+            var replica = AddSchedulerProcess(builder, replicaName, ordinal, Path.Combine(DataDirectory(builder), replicaName), clientEndpoints)
+                .WithParentRelationship(group);
+            foreach (var member in group.MemberList) replica.WaitFor(builder.CreateResourceBuilder(member));
+            group.ReplicaList.Add(replica.Resource);
+        }
+
+        // Healthy while every replica is: what an app waiting for the scheduler needs (each sidecar connects to all).
+        var healthKey = $"{name}_replicas_healthy";
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(healthKey,
+            sp => new ReplicasHealthCheck(group, sp.GetRequiredService<ResourceNotificationService>()), failureStatus: null, tags: null));
+        groupBuilder.WithHealthCheck(healthKey);
+        builder.Eventing.Subscribe<InitializeResourceEvent>(group, (e, cancellationToken) =>
+        {
+            var stopping = e.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            _ = FollowMembersAsync(group, e.Services.GetRequiredService<ResourceNotificationService>(), stopping);
+            return Task.CompletedTask;
+        });
+        AddJobsView(builder, group);
+        return builder.CreateResourceBuilder<IDaprSchedulerResource>(group);
+    }
+
+    /// <summary>
+    /// Adds <c>etcd-0..2</c> and returns their client endpoints as <c>--etcd-client-endpoints</c> takes them. Clients
+    /// go through the members' Aspire-allocated client endpoints. Peers are another matter: each member keeps the peer
+    /// URLs of the others in its data and dials those after a restart (<c>--initial-cluster</c> counts only at the
+    /// first start), so each member's peer port is chosen once and kept beside the data (<see cref="EtcdPeerPorts"/>).
+    /// </summary>
+    private static ReferenceExpression AddEtcdCluster(IDistributedApplicationBuilder builder, DaprSchedulerReplicasResource group)
+    {
+        var options = Options(builder);
+        var etcdDirectory = Path.Combine(DataDirectory(builder), "etcd");
+        var names = Enumerable.Range(0, EtcdMembers).Select(i => $"etcd-{i}").ToList();
+        var peerPorts = builder.ExecutionContext.IsRunMode ? EtcdPeerPorts.LoadOrAllocate(etcdDirectory, names) : names.ToDictionary(n => n, _ => 0);
+        var initialCluster = string.Join(",", names.Select(n => $"{n}=http://127.0.0.1:{peerPorts[n]}"));
+        var configuredPath = options.EtcdPath ?? DefaultEtcdPath;
+        var program = ResolveOnPath(configuredPath);
+
+        foreach (var name in names)
+        {
+            var member = new EtcdMemberResource(name, program ?? configuredPath, builder.AppHostDirectory);
+            var dataDirectory = Path.Combine(etcdDirectory, name);
+            var peer = peerPorts[name];
+            var memberBuilder = builder.AddResource(member)
+                .WithIconName("Database")
+                .WithEndpoint(name: EtcdMemberResource.ClientEndpointName, scheme: "http", env: null)
+                .WithEndpoint(name: EtcdMemberResource.PeerEndpointName, scheme: "http", env: null, isProxied: false, port: peer == 0 ? null : peer)
+                .WithArgs(context =>
+                {
+                    Flag(context, "--name", name);
+                    Flag(context, "--data-dir", dataDirectory);
+                    Flag(context, "--listen-client-urls", ReferenceExpression.Create($"http://127.0.0.1:{member.ClientEndpoint.Property(EndpointProperty.TargetPort)}"));
+                    Flag(context, "--advertise-client-urls", ReferenceExpression.Create(
+                        $"http://{member.ClientEndpoint.Property(EndpointProperty.Host)}:{member.ClientEndpoint.Property(EndpointProperty.Port)}"));
+                    Flag(context, "--listen-peer-urls", $"http://127.0.0.1:{peer}");
+                    Flag(context, "--initial-advertise-peer-urls", $"http://127.0.0.1:{peer}");
+                    Flag(context, "--initial-cluster", initialCluster);
+                    Flag(context, "--initial-cluster-state", "new");
+                    Flag(context, "--initial-cluster-token", $"{group.Name}-etcd");
+                    // Generous against a busy developer machine: a late heartbeat must not start an election.
+                    Flag(context, "--heartbeat-interval", "200");
+                    Flag(context, "--election-timeout", "3000");
+                    // etcd logs to stderr by default, which the dashboard shows as errors.
+                    Flag(context, "--logger", "zap");
+                    Flag(context, "--log-outputs", "stdout");
+                })
+                // 200 once the member has a leader and serves reads; 503 without quorum.
+                .WithHttpHealthCheck("/health", endpointName: EtcdMemberResource.ClientEndpointName)
+                .WithParentRelationship(group)
+                .ExcludeFromManifest();
+            LoopbackTargets(member);
+            if (program is null)
+                memberBuilder.OnBeforeResourceStarted((resource, e, _) =>
+                {
+                    // DCP then fails to start it: the member shows as failed, the replicas keep waiting for it.
+                    var message = EtcdMissingMessage(configuredPath);
+                    e.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource).LogError("{Message}", message);
+                    e.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DaprHostingExtensions).FullName!).LogError("{Resource}: {Message}", resource.Name, message);
+                    return Task.CompletedTask;
+                });
+            group.MemberList.Add(member);
+        }
+
+        var endpoints = new ReferenceExpressionBuilder();
+        foreach (var member in group.MemberList)
+        {
+            if (!endpoints.IsEmpty) endpoints.AppendLiteral(",");
+            endpoints.Append($"{member.ClientEndpoint.Property(EndpointProperty.Host)}:{member.ClientEndpoint.Property(EndpointProperty.Port)}");
+        }
+        return endpoints.Build();
+    }
+
+    public static string EtcdMissingMessage(string path) =>
+        $"etcd is not installed: '{path}' does not exist. Scheduler replicas keep their jobs in an etcd cluster; install it with 'apt-get install etcd-server' (Debian), or set Dapr:EtcdPath to the etcd server program.";
+
+    /// <summary>The program's full path: as given when it has a directory, else the first match on PATH; null when absent.</summary>
+    private static string? ResolveOnPath(string program)
+    {
+        if (Path.IsPathRooted(program) || program.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            return File.Exists(program) ? Path.GetFullPath(program) : null;
+        return (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, program)).FirstOrDefault(File.Exists);
+    }
+
+    /// <summary>
+    /// The group's state for the dashboard, from its members': failed when one failed to start, running once all
+    /// have run, finished once all have stopped. Its health is <see cref="ReplicasHealthCheck"/>'s.
+    /// </summary>
+    private static async Task FollowMembersAsync(DaprSchedulerReplicasResource group, ResourceNotificationService notifications, CancellationToken stopping)
+    {
+        var members = group.MemberList.Cast<IResource>().Concat(group.ReplicaList).ToHashSet();
+        var states = new Dictionary<IResource, string?>();
+        string? shown = KnownResourceStates.Starting;
+        try
+        {
+            await foreach (var e in notifications.WatchAsync(stopping).ConfigureAwait(false))
+            {
+                if (!members.Contains(e.Resource)) continue;
+                states[e.Resource] = e.Snapshot.State?.Text;
+                var state = GroupState(members.Select(m => states.GetValueOrDefault(m)).ToList(), shown);
+                if (state == shown) continue;
+                shown = state;
+                await notifications.PublishUpdateAsync(group, s => s with
+                {
+                    State = state == KnownResourceStates.FailedToStart ? new ResourceStateSnapshot(state, KnownResourceStateStyles.Error) : state,
+                }).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested) { }
+    }
+
+    internal static string GroupState(IReadOnlyList<string?> members, string? shown)
+    {
+        if (members.Any(s => s == KnownResourceStates.FailedToStart)) return KnownResourceStates.FailedToStart;
+        if (members.All(s => s is not null && KnownResourceStates.TerminalStates.Contains(s))) return KnownResourceStates.Finished;
+        if (members.All(s => s == KnownResourceStates.Running)) return KnownResourceStates.Running;
+        // Once running, a replica that stops makes the group unhealthy (ReplicasHealthCheck), not "starting" again.
+        return shown == KnownResourceStates.Running ? KnownResourceStates.Running : KnownResourceStates.Starting;
+    }
+
+    /// <summary>Healthy when every replica is; degraded while some are; unhealthy when none is.</summary>
+    private sealed class ReplicasHealthCheck(DaprSchedulerReplicasResource group, ResourceNotificationService notifications) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var unhealthy = group.Replicas.Where(r => !(notifications.TryGetCurrentState(r.Name, out var e) && e.Snapshot.HealthStatus == HealthStatus.Healthy))
+                .Select(r => r.Name).ToList();
+            return Task.FromResult(unhealthy.Count == 0 ? HealthCheckResult.Healthy($"{group.Replicas.Count} replicas healthy")
+                : unhealthy.Count < group.Replicas.Count ? HealthCheckResult.Degraded($"not healthy: {string.Join(", ", unhealthy)}")
+                : HealthCheckResult.Unhealthy("no replica is healthy"));
+        }
+    }
+}

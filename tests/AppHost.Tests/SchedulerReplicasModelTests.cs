@@ -1,0 +1,187 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Hosting.Dapr;
+
+namespace AppHost.Tests;
+
+/// <summary>The scheduler part of the AppHost's model with and without <c>--Scheduler:Replicas</c>, read without starting anything.</summary>
+public sealed class SchedulerReplicasModelTests : IDisposable
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("apphost-model-").FullName;
+
+    public void Dispose() => Directory.Delete(_data, recursive: true);
+
+    private async Task<DistributedApplication> BuildAsync(params string[] args)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            [.. args, $"--AppHost:DataDirectory={_data}", $"--Parameters:backupapi-key={RunningApp.ApiKey}"],
+            (options, _) => options.DisableDashboard = true);
+        return await builder.BuildAsync();
+    }
+
+    private static IResource Resource(DistributedApplication app, string name)
+        => app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == name);
+
+    /// <summary>The resource's arguments, a reference to an endpoint written as {resource.endpoint.Property}.</summary>
+    private static async Task<List<string>> ArgsOf(DistributedApplication app, string name)
+    {
+        var resource = Resource(app, name);
+        var args = new List<object>();
+        var context = new CommandLineArgsCallbackContext(args, resource)
+        {
+            ExecutionContext = app.Services.GetRequiredService<DistributedApplicationExecutionContext>(),
+        };
+        foreach (var callback in resource.Annotations.OfType<CommandLineArgsCallbackAnnotation>()) await callback.Callback(context);
+        return [.. args.Select(Render)];
+    }
+
+    private static string Render(object value) => value switch
+    {
+        string text => text,
+        EndpointReferenceExpression e => $"{{{e.Endpoint.Resource.Name}.{e.Endpoint.EndpointName}.{e.Property}}}",
+        ReferenceExpression r => string.Format(CultureInfo.InvariantCulture, r.Format, [.. r.ValueProviders.Select(Render)]),
+        _ => throw new InvalidOperationException($"unexpected argument {value.GetType()}"),
+    };
+
+    private static string Flag(List<string> args, string flag)
+    {
+        var at = args.IndexOf(flag);
+        Assert.True(at >= 0, $"{flag} in {string.Join(' ', args)}");
+        return args[at + 1];
+    }
+
+    private static IEnumerable<string> WaitsOf(IResource resource) => resource.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name);
+
+    private static IResource? ParentOf(IResource resource)
+        => resource.Annotations.OfType<ResourceRelationshipAnnotation>().LastOrDefault(r => r.Type == "Parent")?.Resource;
+
+    [Fact]
+    public async Task Three_replicas_get_a_three_member_etcd_cluster_and_every_sidecar_lists_and_waits_for_all_replicas()
+    {
+        await using var app = await BuildAsync("--Scheduler:Replicas=3");
+        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+        var group = Assert.IsType<DaprSchedulerReplicasResource>(Resource(app, "scheduler"));
+        Assert.Equal(["scheduler-0", "scheduler-1", "scheduler-2"], model.Resources.OfType<DaprSchedulerResource>().Select(r => r.Name));
+        Assert.Equal(["etcd-0", "etcd-1", "etcd-2"], model.Resources.OfType<EtcdMemberResource>().Select(r => r.Name));
+
+        var peers = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var etcd = Assert.IsType<EtcdMemberResource>(Resource(app, $"etcd-{i}"));
+            Assert.Equal(DaprHostingExtensions.DefaultEtcdPath, etcd.Command);
+            Assert.Same(group, ParentOf(etcd));
+            var args = await ArgsOf(app, etcd.Name);
+            Assert.Equal(etcd.Name, Flag(args, "--name"));
+            Assert.Equal(Path.Combine(_data, "etcd", etcd.Name), Flag(args, "--data-dir"));
+            Assert.Equal($"http://127.0.0.1:{{{etcd.Name}.client.TargetPort}}", Flag(args, "--listen-client-urls"));
+            Assert.Equal($"http://{{{etcd.Name}.client.Host}}:{{{etcd.Name}.client.Port}}", Flag(args, "--advertise-client-urls"));
+            var peer = Flag(args, "--listen-peer-urls");
+            Assert.Matches(@"^http://127\.0\.0\.1:\d+$", peer);
+            Assert.Equal(peer, Flag(args, "--initial-advertise-peer-urls"));
+            Assert.Equal("new", Flag(args, "--initial-cluster-state"));
+            peers.Add($"{etcd.Name}={peer}");
+            // Loopback only; the peer port is the one etcd listens on (no proxy: it is dialled at the URL it was given).
+            Assert.All(etcd.Annotations.OfType<EndpointAnnotation>(), e => Assert.Equal("127.0.0.1", e.TargetHost));
+            var peerEndpoint = etcd.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == EtcdMemberResource.PeerEndpointName);
+            Assert.False(peerEndpoint.IsProxied);
+            Assert.Equal($"http://127.0.0.1:{peerEndpoint.Port}", peer);
+            Assert.Empty(WaitsOf(etcd)); // the members start together: none has quorum alone
+            Assert.Contains(etcd.Annotations.OfType<HealthCheckAnnotation>(), _ => true);
+        }
+        Assert.Equal(3, peers.Distinct().Count());
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(string.Join(",", peers), Flag(await ArgsOf(app, $"etcd-{i}"), "--initial-cluster"));
+
+        var certificates = new HashSet<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var replica = Resource(app, $"scheduler-{i}");
+            Assert.Same(group, ParentOf(replica));
+            var args = await ArgsOf(app, replica.Name);
+            Assert.Equal($"dapr-scheduler-server-{i}", Flag(args, "--id"));
+            Assert.Equal("127.0.0.1", Flag(args, "--listen-address"));
+            Assert.Equal($"{{{replica.Name}.grpc.TargetPort}}", Flag(args, "--port"));
+            Assert.Equal($"{{{replica.Name}.healthz.TargetPort}}", Flag(args, "--healthz-port"));
+            Assert.Equal(Path.Combine(_data, replica.Name), Flag(args, "--data-dir"));
+            Assert.Contains("--etcd-embed=false", args);
+            Assert.Equal("{etcd-0.client.Host}:{etcd-0.client.Port},{etcd-1.client.Host}:{etcd-1.client.Port},{etcd-2.client.Host}:{etcd-2.client.Port}",
+                Flag(args, "--etcd-client-endpoints"));
+            Assert.True(certificates.Add(Flag(args, "--cert-chain-file")), $"{replica.Name} has a certificate of its own");
+            Assert.Equal(["etcd-0", "etcd-1", "etcd-2"], WaitsOf(replica).Order());
+        }
+
+        const string all = "{scheduler-0.grpc.Host}:{scheduler-0.grpc.Port},{scheduler-1.grpc.Host}:{scheduler-1.grpc.Port},{scheduler-2.grpc.Host}:{scheduler-2.grpc.Port}";
+        foreach (var sidecar in new[] { "backupworker-dapr", "backupapi-dapr" })
+        {
+            Assert.Equal(all, Flag(await ArgsOf(app, sidecar), "--scheduler-host-address"));
+            Assert.Equal(["scheduler-0", "scheduler-1", "scheduler-2"], WaitsOf(Resource(app, sidecar)).Where(w => w.StartsWith("scheduler", StringComparison.Ordinal)).Order());
+        }
+        // The worker waits for the group, which is healthy only while every replica is.
+        Assert.Contains("scheduler", WaitsOf(Resource(app, "backupworker")));
+        Assert.Contains(group.Annotations.OfType<HealthCheckAnnotation>(), _ => true);
+    }
+
+    [Fact]
+    public async Task The_etcd_peer_ports_are_kept_with_the_data_so_a_restarted_cluster_finds_its_members()
+    {
+        List<string> first;
+        await using (var app = await BuildAsync("--Scheduler:Replicas=3")) first = await ArgsOf(app, "etcd-0");
+        await using var again = await BuildAsync("--Scheduler:Replicas=2");
+        Assert.Equal(Flag(first, "--initial-cluster"), Flag(await ArgsOf(again, "etcd-0"), "--initial-cluster"));
+        Assert.True(File.Exists(Path.Combine(_data, "etcd", "peer-ports")));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("1")]
+    public async Task One_replica_is_the_single_scheduler_on_its_sqlite_store(string? replicas)
+    {
+        await using var app = await BuildAsync(replicas is null ? [] : [$"--Scheduler:Replicas={replicas}"]);
+        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+        var scheduler = Assert.Single(model.Resources.OfType<DaprSchedulerResource>());
+        Assert.Equal("scheduler", scheduler.Name);
+        Assert.Empty(model.Resources.OfType<EtcdMemberResource>());
+        Assert.Empty(model.Resources.OfType<DaprSchedulerReplicasResource>());
+        var args = await ArgsOf(app, "scheduler");
+        Assert.Equal("dapr-scheduler-server-0", Flag(args, "--id"));
+        Assert.Equal(Path.Combine(_data, "scheduler"), Flag(args, "--data-dir"));
+        Assert.DoesNotContain(args, a => a.StartsWith("--etcd", StringComparison.Ordinal));
+        Assert.Equal("{scheduler.grpc.Host}:{scheduler.grpc.Port}", Flag(await ArgsOf(app, "backupworker-dapr"), "--scheduler-host-address"));
+        Assert.False(Directory.Exists(Path.Combine(_data, "etcd")));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("8")]
+    [InlineData("-1")]
+    [InlineData("abc")]
+    public async Task Other_replica_counts_are_refused_with_a_clear_error(string replicas)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => BuildAsync($"--Scheduler:Replicas={replicas}"));
+        var messages = string.Join(" | ", Chain(error).Select(e => e.Message));
+        Assert.Contains($"Scheduler:Replicas must be 1 (one scheduler) or 2 to 7 (replicas on an etcd cluster), not '{replicas}'.", messages);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(8)]
+    public void The_integration_refuses_a_replica_count_it_cannot_run(int replicas)
+    {
+        var builder = DistributedApplication.CreateBuilder();
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => builder.AddDaprScheduler("scheduler", replicas));
+        Assert.Contains("1 process (its own SQLite store) or as 2 to 7 replicas", error.Message);
+    }
+
+    [Fact]
+    public async Task Dapr_EtcdPath_names_the_etcd_program()
+    {
+        var missing = Path.Combine(_data, "no-such-etcd");
+        await using var app = await BuildAsync("--Scheduler:Replicas=3", $"--Dapr:EtcdPath={missing}");
+        Assert.Equal(missing, Assert.IsType<EtcdMemberResource>(Resource(app, "etcd-0")).Command);
+    }
+
+    private static IEnumerable<Exception> Chain(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException) yield return e;
+    }
+}
