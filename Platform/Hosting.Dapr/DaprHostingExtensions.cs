@@ -58,7 +58,8 @@ public static partial class DaprHostingExtensions
                 {
                     context.Args.Add("--etcd-embed=false");
                     Flag(context, "--etcd-client-endpoints", etcdEndpoints);
-                    // TODO(replicas): Flag(context, "--override-broadcast-host-port", ReferenceExpression.Create($"127.0.0.1:{scheduler.GrpcEndpoint.Property(EndpointProperty.TargetPort)}"));
+                    // The address the other parties are told to dial this replica at (WatchHosts).
+                    Flag(context, "--override-broadcast-host-port", ReferenceExpression.Create($"127.0.0.1:{scheduler.GrpcEndpoint.Property(EndpointProperty.TargetPort)}"));
                 }
                 if (identities is null) context.Args.Add("--tls-enabled=false");
                 else foreach (var arg in identities.FilesFor(name, SpiffeId.Scheduler()).Flags()) context.Args.Add(arg);

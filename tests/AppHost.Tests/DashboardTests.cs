@@ -83,9 +83,23 @@ public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<
         var created = await api.PostAsJsonAsync("/schedules", new { name = "nightly", database = "my-prod-db", schedule = "0 0 2 * * *" });
         Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
         var nightly = NameCell(page, "nightly");
-        await nightly.Locator("xpath=ancestor::tr").GetByRole(AriaRole.Button, new() { Name = "Actions" }).ClickAsync();
-        await page.GetByRole(AriaRole.Menuitem, new() { Name = "Delete" }).ClickAsync();
-        await Expect(page.GetByText("Delete job 'nightly' of app 'backupworker'?")).ToBeVisibleAsync();
+        var confirmation = page.GetByText("Delete job 'nightly' of app 'backupworker'?");
+        // The grid re-renders its rows as the jobs' counts change (every second here); a click that lands while the menu is
+        // re-rendered is lost, leaving the menu open with no dialog (seen once beside a CPU burner). Open it again then.
+        for (var attempt = 1; ; attempt++)
+        {
+            await nightly.Locator("xpath=ancestor::tr").GetByRole(AriaRole.Button, new() { Name = "Actions" }).ClickAsync();
+            await page.GetByRole(AriaRole.Menuitem, new() { Name = "Delete" }).ClickAsync();
+            try
+            {
+                await Expect(confirmation).ToBeVisibleAsync(new() { Timeout = 5_000 });
+                break;
+            }
+            catch (PlaywrightException) when (attempt < 3)
+            {
+                await page.Keyboard.PressAsync("Escape");
+            }
+        }
         await page.Locator("fluent-button", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^\\s*Yes\\s*$") }).ClickAsync();
         await Expect(nightly).ToHaveCountAsync(0);
         await Expect(NameCell(page, "prod-db-backup")).ToHaveCountAsync(1);

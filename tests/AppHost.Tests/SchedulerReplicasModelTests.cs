@@ -106,6 +106,8 @@ public sealed class SchedulerReplicasModelTests : IDisposable
             Assert.Contains("--etcd-embed=false", args);
             Assert.Equal("{etcd-0.client.Host}:{etcd-0.client.Port},{etcd-1.client.Host}:{etcd-1.client.Port},{etcd-2.client.Host}:{etcd-2.client.Port}",
                 Flag(args, "--etcd-client-endpoints"));
+            // Sidecars that learn the replicas through WatchHosts dial this address, straight to the replica.
+            Assert.Equal($"127.0.0.1:{{{replica.Name}.grpc.TargetPort}}", Flag(args, "--override-broadcast-host-port"));
             Assert.True(certificates.Add(Flag(args, "--cert-chain-file")), $"{replica.Name} has a certificate of its own");
             Assert.Equal(["etcd-0", "etcd-1", "etcd-2"], WaitsOf(replica).Order());
         }
