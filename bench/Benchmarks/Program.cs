@@ -17,6 +17,10 @@ const string Usage = """
                      --seconds 20  --connections 16
       steady         lateness at a steady 1k triggers/s to the HTTP app: 1000 jobs @every 1s
                      --jobs 1000  --seconds 20  --warmup 5
+      replicas       the scheduler on SQLite, 1 and 3 replicas on a 3-member etcd: ScheduleJob/s, burst triggers/s,
+                     lateness of @every 1s jobs, failover after kill -9 (3 replicas)
+                     --seconds 10  --warmup 3  --callers 32  --trigger-jobs 10000  --lateness-jobs 10000
+                     --lateness-seconds 20  --failover-runs 3  --etcd-ttl 5
       all            every scenario above with its defaults (options apply to each)
     """;
 
@@ -42,6 +46,7 @@ var scenarios = new Dictionary<string, Func<BenchOptions, Task>>(StringComparer.
     ["triggers"] = SidecarScenarios.RunTriggersAsync,
     ["http-schedule"] = SidecarScenarios.RunHttpScheduleAsync,
     ["steady"] = SidecarScenarios.RunSteadyAsync,
+    ["replicas"] = ReplicaScenarios.RunAsync,
 };
 var started = Stopwatch.StartNew();
 Machine.Note($"benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
