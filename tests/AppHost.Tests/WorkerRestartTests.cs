@@ -28,10 +28,12 @@ public sealed class WorkerRestartTests
             // DCP runs a project through `dotnet run`; the resource's pid is that wrapper's, the worker is its child.
             var wrapper = app.ProcessIdOf("backupworker");
             var victim = Assert.Single(TestSupport.ProcessProbe.ChildrenOf(wrapper));
+            var victimFiles = TestSupport.RuntimeTempFiles.OfTree(victim);
             using (var process = System.Diagnostics.Process.GetProcessById(victim)) process.Kill(); // SIGKILL, as a crash
             var killedAt = DateTimeOffset.UtcNow;
             await app.Notifications.WaitForResourceAsync("backupworker", e => e.Snapshot.State?.Text != KnownResourceStates.Running)
                 .WaitAsync(Timeout);
+            victimFiles.Remove();
             // The sidecar's app health probe sees the worker gone and closes its job streams.
             await Poll.UntilAsync(async () => AppHealth(await sidecar.GetJsonAsync("/v1.0/metadata")) == "unhealthy" ? true : (bool?)null,
                 Timeout, "the sidecar marking its app unhealthy");

@@ -44,6 +44,17 @@ public static class ProcessProbe
         return found;
     }
 
+    /// <summary><paramref name="pid"/> and every live process under it, parents before their children.</summary>
+    public static IReadOnlyList<int> TreeOf(int pid)
+    {
+        var tree = new List<int> { pid };
+        for (var i = 0; i < tree.Count; i++) tree.AddRange(ChildrenOf(tree[i]));
+        return tree;
+    }
+
+    /// <summary>When the process started, in clock ticks since boot (/proc stat field 22); null once gone.</summary>
+    public static string? StartTicks(int pid) => StatFields(pid) is { Length: > 19 } fields ? fields[19] : null;
+
     /// <summary>/proc/&lt;pid&gt;/stat after the command name (which may hold spaces): state, parent pid, …; null once gone.</summary>
     private static string[]? StatFields(int pid)
     {

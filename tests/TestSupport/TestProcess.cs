@@ -190,11 +190,13 @@ public sealed class TestProcess : IAsyncDisposable
     public async Task KillAsync()
     {
         if (_process.HasExited) return;
+        var runtimeFiles = RuntimeTempFiles.OfTree(_process.Id);
         try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
         // SIGKILL cannot be refused; the bound only keeps a stuck wait (e.g. an unreaped child) from hanging the suite.
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try { await _process.WaitForExitAsync(cts.Token); }
         catch (OperationCanceledException) { throw new TimeoutException($"{Name} (pid {Id}) did not exit within 30 s of SIGKILL"); }
+        runtimeFiles.Remove();
     }
 
     /// <summary>Asks the process to stop (SIGTERM) and waits for it, killing it if it does not end in time.</summary>

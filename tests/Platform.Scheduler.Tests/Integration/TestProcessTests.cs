@@ -48,6 +48,22 @@ public sealed class TestProcessTests
         Assert.True(stuck.HasExited);
     }
 
+    [Fact]
+    public async Task A_killed_dotnet_process_leaves_no_runtime_files_in_temp()
+    {
+        await using var scheduler = await SchedulerProcess.StartAsync();
+        var pid = scheduler.Process.Id;
+        var key = $"{pid}-{ProcessProbe.StartTicks(pid)}";
+        var files = new[] { $"dotnet-diagnostic-{key}-socket", $"clr-debug-pipe-{key}-in", $"clr-debug-pipe-{key}-out" }
+            .Select(name => Path.Combine(Path.GetTempPath(), name)).ToList();
+        // The names the runtime gives them: were these not there while it runs, the check below would prove nothing.
+        Assert.All(files, file => Assert.True(File.Exists(file), $"{file} missing while the process runs"));
+
+        await scheduler.KillAsync();
+
+        Assert.All(files, file => Assert.False(File.Exists(file), $"{file} left behind"));
+    }
+
     private static async Task<IReadOnlyList<int>> ChildrenAsync(int pid)
     {
         // The shell starts its child right after it starts itself; there is no event for that.
