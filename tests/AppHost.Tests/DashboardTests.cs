@@ -66,9 +66,7 @@ public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<
         // The grid's Source column carries the schedule, the next due time and the progress.
         await Expect(row).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"@every 2s · \d+ of 1000 fired · next \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ"));
 
-        await row.GetByRole(AriaRole.Button, new() { Name = "Actions" }).ClickAsync();
-        await page.GetByRole(AriaRole.Menuitem, new() { Name = "View details" }).ClickAsync();
-        await Expect(page.GetByText("DaprJob: prod-db-backup")).ToBeVisibleAsync();
+        await ChooseFromActionsMenuAsync(page, row, "View details", page.GetByText("DaprJob: prod-db-backup"));
         // The job's own values are beyond Aspire's core properties: the details pane shows them with "Show all properties".
         await ShowAllPropertiesAsync(page);
         await Expect(page.GetByText("Next due", new() { Exact = true })).ToBeVisibleAsync();
@@ -83,23 +81,8 @@ public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<
         var created = await api.PostAsJsonAsync("/schedules", new { name = "nightly", database = "my-prod-db", schedule = "0 0 2 * * *" });
         Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
         var nightly = NameCell(page, "nightly");
-        var confirmation = page.GetByText("Delete job 'nightly' of app 'backupworker'?");
-        // The grid re-renders its rows as the jobs' counts change (every second here); a click that lands while the menu is
-        // re-rendered is lost, leaving the menu open with no dialog (seen once beside a CPU burner). Open it again then.
-        for (var attempt = 1; ; attempt++)
-        {
-            await nightly.Locator("xpath=ancestor::tr").GetByRole(AriaRole.Button, new() { Name = "Actions" }).ClickAsync();
-            await page.GetByRole(AriaRole.Menuitem, new() { Name = "Delete" }).ClickAsync();
-            try
-            {
-                await Expect(confirmation).ToBeVisibleAsync(new() { Timeout = 5_000 });
-                break;
-            }
-            catch (PlaywrightException) when (attempt < 3)
-            {
-                await page.Keyboard.PressAsync("Escape");
-            }
-        }
+        await ChooseFromActionsMenuAsync(page, nightly.Locator("xpath=ancestor::tr"), "Delete",
+            page.GetByText("Delete job 'nightly' of app 'backupworker'?"));
         await page.Locator("fluent-button", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^\\s*Yes\\s*$") }).ClickAsync();
         await Expect(nightly).ToHaveCountAsync(0);
         await Expect(NameCell(page, "prod-db-backup")).ToHaveCountAsync(1);
@@ -139,6 +122,29 @@ public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<
         await Expect(entry).ToBeVisibleAsync(new() { Timeout = 30_000 });
         await Expect(entry).ToContainTextAsync("backupworker");
         await BrowserSession.ScreenshotAsync(page, "dashboard-worker-logs");
+    }
+
+    /// <summary>
+    /// Chooses <paramref name="item"/> from a grid row's "Actions" menu until <paramref name="outcome"/> shows. The grid
+    /// re-renders its rows as the jobs' counts change (every second here), and a click that lands while the menu is
+    /// re-rendered is lost, leaving the menu open with nothing opened (seen beside a CPU burner): then it is chosen again.
+    /// </summary>
+    private static async Task ChooseFromActionsMenuAsync(IPage page, ILocator row, string item, ILocator outcome)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await row.GetByRole(AriaRole.Button, new() { Name = "Actions" }).ClickAsync();
+            await page.GetByRole(AriaRole.Menuitem, new() { Name = item }).ClickAsync();
+            try
+            {
+                await Expect(outcome).ToBeVisibleAsync(new() { Timeout = 5_000 });
+                return;
+            }
+            catch (PlaywrightException) when (attempt < 3)
+            {
+                await page.Keyboard.PressAsync("Escape");
+            }
+        }
     }
 
     /// <summary>The grid and the details pane each have a "View options" menu; the details pane's offers "Show all properties".</summary>
