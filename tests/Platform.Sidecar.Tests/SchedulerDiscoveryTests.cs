@@ -200,8 +200,16 @@ public sealed class SchedulerDiscoveryTests
         }
     }
 
+    // The metadata shows a stream as connected just before the sidecar logs it, and the log reaches the test later
+    // still: a count of log lines is read only once the line it must include has arrived.
+    private static Task WaitForStreamLogAsync(SidecarProcess sidecar, string address) =>
+        sidecar.Process.WaitForOutputAsync(l => IsStreamOpened(l, address), Wait);
+
     private static int StreamsOpened(SidecarProcess sidecar, string address) =>
-        sidecar.Process.Output.Count(l => l.Contains($"Connected job stream to scheduler {address}", StringComparison.Ordinal));
+        sidecar.Process.Output.Count(l => IsStreamOpened(l, address));
+
+    private static bool IsStreamOpened(string line, string address) =>
+        line.Contains($"Connected job stream to scheduler {address}", StringComparison.Ordinal);
 
     [Fact]
     public async Task Sidecar_follows_the_announced_replica_set_without_a_restart()
@@ -263,6 +271,7 @@ public sealed class SchedulerDiscoveryTests
         await directory.WatchHostsCalls.NextAsync(Wait, "the sidecar's WatchHosts call");
         directory.Announce(a.HostAddress);
         await WaitForConnectedAsync(sidecar, a.HostAddress);
+        await WaitForStreamLogAsync(sidecar, a.HostAddress);
         Assert.Equal(1, StreamsOpened(sidecar, a.HostAddress));
 
         // The same set on the same stream, then the stream ends: the sidecar keeps its streams, re-opens WatchHosts on
@@ -273,6 +282,7 @@ public sealed class SchedulerDiscoveryTests
         await directory.WatchHostsCalls.NextAsync(Wait, "WatchHosts re-opened on the directory");
         directory.Announce(a.HostAddress, b.HostAddress);
         await WaitForConnectedAsync(sidecar, a.HostAddress, b.HostAddress);
+        await WaitForStreamLogAsync(sidecar, b.HostAddress);
 
         // Everything before [A, B] was read in order, so the count is final for those messages.
         Assert.Equal(1, StreamsOpened(sidecar, a.HostAddress));

@@ -25,14 +25,18 @@ public sealed class TestProcessTests
     [Fact]
     public async Task The_watchdog_ends_with_the_process_it_watches()
     {
-        string watchdogOf(int child) => $"test-process-watchdog\0{Environment.ProcessId}\0{child}\0";
+        // Only the host's own children: each `sleep` of the watchdog's loop is a fork that carries the watchdog's
+        // command line until it execs, so a second, short-lived match is no second watchdog.
+        IEnumerable<int> watchdogsOf(int child) => ProcessProbe
+            .Mentioning($"test-process-watchdog\0{Environment.ProcessId}\0{child}\0")
+            .Intersect(ProcessProbe.ChildrenOf(Environment.ProcessId));
         int serverId;
         await using (var server = TestProcess.Start("server", new ProcessStartInfo("sleep", "300")))
         {
             serverId = server.Id;
-            Assert.Single(ProcessProbe.Mentioning(watchdogOf(serverId)));
+            Assert.Single(watchdogsOf(serverId));
         }
-        Assert.Empty(ProcessProbe.Mentioning(watchdogOf(serverId)));
+        Assert.Empty(watchdogsOf(serverId));
     }
 
     [Fact]
