@@ -12,11 +12,13 @@ public sealed class TestProcess : IAsyncDisposable
 {
     // Linux's PR_SET_PDEATHSIG would fire when the forking *thread* ends (thread-pool threads retire), so the
     // tie to the host is a small shell loop instead: it polls both pids once a second and, if the host is gone
-    // first, kills the child and everything under it. It reads /proc so a zombie host counts as gone.
+    // first, kills the child and everything under it. It reads /proc so a zombie host counts as gone. Each process is
+    // stopped before its children are listed and killed, so it can neither start another nor exit on its own when a
+    // child dies; it is then killed, as a crash would end it.
     private const string WatchdogScript = """
         exec </dev/null >/dev/null 2>&1
         alive() { read -r s < "/proc/$1/stat" || return 1; s=${s##*") "}; case "$s" in Z*|X*) return 1;; esac; }
-        tree() { for c in $(cat /proc/$1/task/*/children); do tree "$c"; done; kill -KILL "$1"; }
+        tree() { kill -STOP "$1"; for c in $(cat /proc/$1/task/*/children); do tree "$c"; done; kill -KILL "$1"; }
         while alive "$1" && alive "$2"; do sleep 1; done
         alive "$1" || tree "$2"
         """;
