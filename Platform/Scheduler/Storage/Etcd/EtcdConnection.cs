@@ -25,7 +25,27 @@ internal sealed class EtcdConnection : IDisposable
         {
             Credentials = ChannelCredentials.Insecure,
             ServiceProvider = services,
-            ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } },
+            ServiceConfig = new ServiceConfig
+            {
+                LoadBalancingConfigs = { new RoundRobinConfig() },
+                // Reads change nothing, so one that met a member as it went away is tried again on another member (etcd's
+                // own client does the same for Range); otherwise one dead member would briefly show as a lost cluster.
+                MethodConfigs =
+                {
+                    new MethodConfig
+                    {
+                        Names = { new MethodName { Service = KV.Descriptor.FullName, Method = "Range" } },
+                        RetryPolicy = new Grpc.Net.Client.Configuration.RetryPolicy
+                        {
+                            MaxAttempts = 3,
+                            InitialBackoff = TimeSpan.FromMilliseconds(50),
+                            MaxBackoff = TimeSpan.FromMilliseconds(500),
+                            BackoffMultiplier = 2,
+                            RetryableStatusCodes = { StatusCode.Unavailable },
+                        },
+                    },
+                },
+            },
             HttpHandler = new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
