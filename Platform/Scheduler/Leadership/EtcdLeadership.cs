@@ -131,7 +131,7 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
         var token = term.Token;
         var changed = new SemaphoreSlim(0);
         var range = await ReadMembersAsync(token);
-        var watch = WatchMembersAsync(range.Header.Revision + 1, changed, term);
+        var watch = WatchMembersAsync(range.Header.Revision, changed, term);
         var holding = false;
         var waitingLogged = false;
         try
@@ -143,11 +143,12 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
                 var self = members.FirstOrDefault(m => m.Kv.Key == _ownKey);
                 var count = members.Count;
                 PublishHosts(members);
+                var unsure = false;
                 if (self is null)
                 {
                     if (holding) throw new InvalidOperationException("this replica's leadership key is gone (its lease ran out)");
                     _state = "joining the replicas";
-                    holding = await TryPutAsync(lease, compareCreate: true, null, (uint)count + 1, token);
+                    (holding, unsure) = await TryPutAsync(lease, compareCreate: true, null, (uint)count + 1, token);
                 }
                 else if (self.Record.Uid != _uid)
                 {
@@ -161,7 +162,8 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
                     // Membership changed: let go first (progress committed), then agree to the new total.
                     if (_elected is not null && self.Record.Total != count) await LetGoAsync(engine);
                     _state = $"agreeing on {count} replicas";
-                    holding = await TryPutAsync(lease, compareCreate: false, self.Kv.Value, (uint)count, token) || holding;
+                    (var put, unsure) = await TryPutAsync(lease, compareCreate: false, self.Kv.Value, (uint)count, token);
+                    holding = put || holding;
                 }
                 else
                 {
@@ -183,7 +185,8 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
                         if (_elected is not null) await LetGoAsync(engine);
                     }
                 }
-                await changed.WaitAsync(token);
+                // A put whose answer was lost may not have landed, and then no change will come: read again at once.
+                if (!unsure) await changed.WaitAsync(token);
                 // Several changes may have come at once: one read sees them all.
                 while (changed.CurrentCount > 0) await changed.WaitAsync(token);
                 range = await ReadMembersAsync(token);
@@ -214,9 +217,29 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
         LogLetGo(_logger, _replicaId, was?.ToString() ?? "none");
     }
 
-    private Task<RangeResponse> ReadMembersAsync(CancellationToken token) =>
-        _connection!.Kv.RangeAsync(new RangeRequest { Key = _prefix, RangeEnd = EtcdKeys.RangeEnd(_prefix) }, deadline: Deadline,
-            cancellationToken: token).ResponseAsync;
+    /// <summary>
+    /// Reads the leadership keys, trying again through a member going away or an election (up to <see cref="FenceAfter"/>):
+    /// the lease, not one request, decides whether this replica is still in, so a rolling restart of etcd moves no job.
+    /// </summary>
+    private async Task<RangeResponse> ReadMembersAsync(CancellationToken token)
+    {
+        var giveUp = _time.GetUtcNow() + FenceAfter;
+        while (true)
+        {
+            try
+            {
+                return await _connection!.Kv.RangeAsync(new RangeRequest { Key = _prefix, RangeEnd = EtcdKeys.RangeEnd(_prefix) },
+                    deadline: Deadline, cancellationToken: token);
+            }
+            catch (RpcException e) when (EtcdJobStore.IsTransient(e) && !token.IsCancellationRequested && _time.GetUtcNow() < giveUp)
+            {
+                LogRetrying(_logger, _replicaId, e.Status.StatusCode, e.Status.Detail);
+                await Task.Delay(RetryDelay, _time, token);
+            }
+        }
+    }
+
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The members in key order; a value that does not read counts as a member agreeing to nothing.</summary>
     private List<Member> Parse(RangeResponse range)
@@ -232,51 +255,97 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
         return members;
     }
 
-    /// <summary>Writes this replica's key under the lease: created only if absent, or replaced only if still <paramref name="expected"/>.</summary>
-    private async Task<bool> TryPutAsync(long lease, bool compareCreate, ByteString? expected, uint total, CancellationToken token)
+    /// <summary>
+    /// Writes this replica's key under the lease: created only if absent, or replaced only if still <paramref name="expected"/>.
+    /// Unsure when the answer was lost to a member going away: the put may have landed or not, and the next read tells.
+    /// </summary>
+    private async Task<(bool Put, bool Unsure)> TryPutAsync(long lease, bool compareCreate, ByteString? expected, uint total, CancellationToken token)
     {
         var value = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(new EtcdLeadershipRecord(total, _uid, _address),
             EtcdRecordJson.Default.EtcdLeadershipRecord));
         var compare = compareCreate
             ? new Compare { Key = _ownKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 }
             : new Compare { Key = _ownKey, Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = expected };
-        var response = await _connection!.Kv.TxnAsync(new TxnRequest
-        {
-            Compare = { compare },
-            Success = { new RequestOp { RequestPut = new PutRequest { Key = _ownKey, Value = value, Lease = lease } } },
-        }, deadline: Deadline, cancellationToken: token);
-        return response.Succeeded;
-    }
-
-    /// <summary>Signals <paramref name="changed"/> on every change of the leadership keys; a broken watch ends the term.</summary>
-    private async Task WatchMembersAsync(long from, SemaphoreSlim changed, CancellationTokenSource term)
-    {
-        var token = term.Token;
         try
         {
-            using var call = _connection!.Watch.Watch(await _connection.StreamHeadersAsync(token), cancellationToken: token);
-            await call.RequestStream.WriteAsync(new WatchRequest
+            var response = await _connection!.Kv.TxnAsync(new TxnRequest
             {
-                CreateRequest = new WatchCreateRequest { Key = _prefix, RangeEnd = EtcdKeys.RangeEnd(_prefix), StartRevision = from },
-            }, token);
-            while (await call.ResponseStream.MoveNext(token))
+                Compare = { compare },
+                Success = { new RequestOp { RequestPut = new PutRequest { Key = _ownKey, Value = value, Lease = lease } } },
+            }, deadline: Deadline, cancellationToken: token);
+            return (response.Succeeded, false);
+        }
+        catch (RpcException e) when (EtcdJobStore.IsTransient(e) && !token.IsCancellationRequested)
+        {
+            LogRetrying(_logger, _replicaId, e.Status.StatusCode, e.Status.Detail);
+            await Task.Delay(RetryDelay, _time, token);
+            return (false, true);
+        }
+    }
+
+    /// <summary>
+    /// Signals <paramref name="changed"/> on every change of the leadership keys after revision <paramref name="seen"/>. A
+    /// watch cut by a member going away is opened again from the last revision it delivered, as etcd's own client does,
+    /// so nothing is missed; only a watch that cannot be resumed (compacted past, refused, or down for
+    /// <see cref="FenceAfter"/>) ends the term.
+    /// </summary>
+    private async Task WatchMembersAsync(long seen, SemaphoreSlim changed, CancellationTokenSource term)
+    {
+        var token = term.Token;
+        var failingSince = (DateTimeOffset?)null;
+        while (true)
+        {
+            try
             {
-                var response = call.ResponseStream.Current;
-                if (response.Canceled || response.CompactRevision > 0)
+                using var call = _connection!.Watch.Watch(await _connection.StreamHeadersAsync(token), cancellationToken: token);
+                await call.RequestStream.WriteAsync(new WatchRequest
                 {
-                    Lose(term, "the watch of the leadership keys was cancelled by etcd");
+                    CreateRequest = new WatchCreateRequest { Key = _prefix, RangeEnd = EtcdKeys.RangeEnd(_prefix), StartRevision = seen + 1 },
+                }, token);
+                while (await call.ResponseStream.MoveNext(token))
+                {
+                    var response = call.ResponseStream.Current;
+                    if (response.Canceled || response.CompactRevision > 0)
+                    {
+                        Lose(term, "the watch of the leadership keys was cancelled by etcd");
+                        return;
+                    }
+                    if (failingSince is not null)
+                    {
+                        failingSince = null;
+                        // What changed while the watch was away arrives as events from the revision asked for.
+                        LogWatchResumed(_logger, _replicaId, seen);
+                    }
+                    if (response.Events.Count > 0)
+                    {
+                        seen = Math.Max(seen, response.Events.Max(e => e.Kv.ModRevision));
+                        changed.Release();
+                    }
+                }
+                Lose(term, "the watch of the leadership keys ended");
+                return;
+            }
+            catch (Exception) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException e) when (EtcdJobStore.IsTransient(e))
+            {
+                failingSince ??= _time.GetUtcNow();
+                if (_time.GetUtcNow() - failingSince >= FenceAfter)
+                {
+                    Lose(term, "the watch of the leadership keys could not be resumed: " + e.Status.Detail);
                     return;
                 }
-                if (response.Events.Count > 0) changed.Release();
+                LogRetrying(_logger, _replicaId, e.Status.StatusCode, e.Status.Detail);
             }
-            Lose(term, "the watch of the leadership keys ended");
-        }
-        catch (Exception) when (token.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            Lose(term, "the watch of the leadership keys broke: " + e.Message);
+            catch (Exception e)
+            {
+                Lose(term, "the watch of the leadership keys broke: " + e.Message);
+                return;
+            }
+            try { await Task.Delay(RetryDelay, _time, token); }
+            catch (OperationCanceledException) { return; }
         }
     }
 
@@ -362,6 +431,12 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Committing the progress of the partition let go failed")]
     private static partial void LogFlushFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId} trying etcd again ({Code}: {Detail})")]
+    private static partial void LogRetrying(ILogger logger, string replicaId, StatusCode code, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId} resumed its watch of the replicas after revision {Revision}")]
+    private static partial void LogWatchResumed(ILogger logger, string replicaId, long revision);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "A lease renewal failed: {Reason}")]
     private static partial void LogKeepAliveFailed(ILogger logger, string reason);

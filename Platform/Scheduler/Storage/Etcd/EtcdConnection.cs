@@ -49,10 +49,12 @@ internal sealed class EtcdConnection : IDisposable
             HttpHandler = new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
-                // A member that dies without closing its connections is noticed within seconds, not minutes.
-                KeepAlivePingDelay = TimeSpan.FromSeconds(2),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(3),
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+                // A member that dies without closing its connections is noticed within seconds, not minutes. Not more
+                // often than etcd allows (--grpc-keepalive-min-time, 5 s), and only under a call: etcd answers pings
+                // that break its policy with GOAWAY ENHANCE_YOUR_CALM, which cuts the watches on that connection.
+                KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
                 ConnectTimeout = TimeSpan.FromSeconds(2),
             },
             MaxReceiveMessageSize = 64 * 1024 * 1024,

@@ -308,7 +308,8 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
         }
     }
 
-    private static bool IsTransient(Exception e) =>
+    /// <summary>An error that a leader election or a member going away explains: the same request may succeed soon.</summary>
+    internal static bool IsTransient(Exception e) =>
         e is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded };
 
     /// <summary>A read tried again through a transient failure (a leader election, a member going away), within the retry window.</summary>
