@@ -221,23 +221,10 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
     /// Reads the leadership keys, trying again through a member going away or an election (up to <see cref="FenceAfter"/>):
     /// the lease, not one request, decides whether this replica is still in, so a rolling restart of etcd moves no job.
     /// </summary>
-    private async Task<RangeResponse> ReadMembersAsync(CancellationToken token)
-    {
-        var giveUp = _time.GetUtcNow() + FenceAfter;
-        while (true)
-        {
-            try
-            {
-                return await _connection!.Kv.RangeAsync(new RangeRequest { Key = _prefix, RangeEnd = EtcdKeys.RangeEnd(_prefix) },
-                    deadline: Deadline, cancellationToken: token);
-            }
-            catch (RpcException e) when (EtcdJobStore.IsTransient(e) && !token.IsCancellationRequested && _time.GetUtcNow() < giveUp)
-            {
-                LogRetrying(_logger, _replicaId, e.Status.StatusCode, e.Status.Detail);
-                await Task.Delay(RetryDelay, _time, token);
-            }
-        }
-    }
+    private Task<RangeResponse> ReadMembersAsync(CancellationToken token) =>
+        EtcdRetry.ReadAsync(async () => await _connection!.Kv.RangeAsync(new RangeRequest { Key = _prefix, RangeEnd = EtcdKeys.RangeEnd(_prefix) },
+                deadline: Deadline, cancellationToken: token),
+            _time, FenceAfter, RetryDelay, e => LogRetrying(_logger, _replicaId, e.Status.StatusCode, e.Status.Detail), token);
 
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
 
@@ -275,7 +262,7 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
             }, deadline: Deadline, cancellationToken: token);
             return (response.Succeeded, false);
         }
-        catch (RpcException e) when (EtcdJobStore.IsTransient(e) && !token.IsCancellationRequested)
+        catch (RpcException e) when (EtcdRetry.IsTransient(e) && !token.IsCancellationRequested)
         {
             LogRetrying(_logger, _replicaId, e.Status.StatusCode, e.Status.Detail);
             await Task.Delay(RetryDelay, _time, token);
@@ -329,7 +316,7 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
             {
                 return;
             }
-            catch (RpcException e) when (EtcdJobStore.IsTransient(e))
+            catch (RpcException e) when (EtcdRetry.IsTransient(e))
             {
                 failingSince ??= _time.GetUtcNow();
                 if (_time.GetUtcNow() - failingSince >= FenceAfter)

@@ -118,6 +118,13 @@ public class EtcdReplicaTests(ITestOutputHelper output)
     private static string Progress(List<Delivery> deliveries, string[] jobs) =>
         string.Join(", ", jobs.Select(j => $"{j}={deliveries.Where(d => d.Job == j).Select(d => d.Tick).Distinct().Count()}"));
 
+    /// <summary>No job changed hands: every tick of a job came from the same replica. A failure says what the replicas logged.</summary>
+    private static void AssertEachJobFiredByOneReplica(List<Delivery> deliveries, string[] jobs, SchedulerUnderTest[] replicas)
+    {
+        var moved = jobs.Where(j => deliveries.Where(d => d.Job == j).Select(d => d.Replica).Distinct().Count() > 1).ToList();
+        Assert.True(moved.Count == 0, $"fired by more than one replica: {string.Join(", ", moved)}; the replicas said:{Environment.NewLine}{LeadershipLog(replicas)}");
+    }
+
     /// <summary>What each replica logged about the replicas and its lease, for a failure that a change of ownership explains.</summary>
     private static string LeadershipLog(IEnumerable<SchedulerUnderTest> replicas) =>
         string.Join(Environment.NewLine, replicas.SelectMany((r, i) => r.Process.Process.Output
@@ -155,8 +162,7 @@ public class EtcdReplicaTests(ITestOutputHelper output)
             var twice = deliveries.GroupBy(d => (d.Job, d.Tick)).Where(g => g.Count() > 1).Select(g => $"{g.Key.Job}@{g.Key.Tick:HH:mm:ss}").ToList();
             Assert.True(twice.Count == 0, "fired more than once: " + string.Join(", ", twice));
             // Each job has one owner, and with 30 random partition ids every replica owns some.
-            var moved = jobs.Where(j => deliveries.Where(d => d.Job == j).Select(d => d.Replica).Distinct().Count() > 1).ToList();
-            Assert.True(moved.Count == 0, $"fired by more than one replica: {string.Join(", ", moved)}; the replicas said:{Environment.NewLine}{LeadershipLog(replicas)}");
+            AssertEachJobFiredByOneReplica(deliveries, jobs, replicas);
             Assert.Equal([0, 1, 2], deliveries.Select(d => d.Replica).Distinct().Order());
         }
         finally
@@ -190,8 +196,7 @@ public class EtcdReplicaTests(ITestOutputHelper output)
 
             var deliveries = await CollectUntilDoneAsync(streams, replicas[0], jobs, ticks, TimeSpan.FromSeconds(90));
             AssertEveryTickOnce(deliveries, jobs, ticks);
-            var moved = jobs.Where(j => deliveries.Where(d => d.Job == j).Select(d => d.Replica).Distinct().Count() > 1).ToList();
-            Assert.True(moved.Count == 0, $"fired by more than one replica: {string.Join(", ", moved)}; the replicas said:{Environment.NewLine}{LeadershipLog(replicas)}");
+            AssertEachJobFiredByOneReplica(deliveries, jobs, replicas);
             Assert.True(restartedWithTicksLeft, "the jobs ended before the rolling restart did; the test proved nothing");
             // Every watch lives on one member and every member went away once: each replica's was cut and resumed.
             Assert.All(replicas, r => Assert.Contains(r.Process.Process.Output, l => l.Contains("resumed its watch of the replicas", StringComparison.Ordinal)));

@@ -87,12 +87,12 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 openedAt = (await QuorumReadAsync(cancellationToken)).Header.Revision;
                 break;
             }
-            catch (RpcException e) when (IsTransient(e) && _time.GetUtcNow() < giveUp)
+            catch (RpcException e) when (EtcdRetry.IsTransient(e) && _time.GetUtcNow() < giveUp)
             {
                 LogConnectRetry(_logger, Endpoints, e.Status.StatusCode, e.Status.Detail);
                 await Task.Delay(TimeSpan.FromMilliseconds(500), _time, cancellationToken);
             }
-            catch (RpcException e) when (!IsTransient(e))
+            catch (RpcException e) when (!EtcdRetry.IsTransient(e))
             {
                 throw new InvalidOperationException(
                     $"The etcd cluster at {Endpoints} refused the job store ({e.Status.StatusCode}: {e.Status.Detail}). " +
@@ -274,7 +274,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 LogCommitFailed(_logger, e, batch.Count - committed);
                 // A leader election or a member going away is transient: such writes are tried again for a while
                 // (a put that did land is recognized by its value); anything else fails its callers now.
-                var transient = IsTransient(e);
+                var transient = EtcdRetry.IsTransient(e);
                 var giveUp = _time.GetUtcNow() - _options.WriteRetryWindow;
                 var kept = new List<WriteOp>();
                 foreach (var op in batch.Skip(committed))
@@ -308,26 +308,9 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
         }
     }
 
-    /// <summary>An error that a leader election or a member going away explains: the same request may succeed soon.</summary>
-    internal static bool IsTransient(Exception e) =>
-        e is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded };
-
     /// <summary>A read tried again through a transient failure (a leader election, a member going away), within the retry window.</summary>
-    private async Task<T> ReadAsync<T>(Func<Task<T>> read, CancellationToken cancellationToken)
-    {
-        var giveUp = _time.GetUtcNow() + _options.WriteRetryWindow;
-        while (true)
-        {
-            try
-            {
-                return await read();
-            }
-            catch (RpcException e) when (IsTransient(e) && _time.GetUtcNow() < giveUp)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken);
-            }
-        }
-    }
+    private Task<T> ReadAsync<T>(Func<Task<T>> read, CancellationToken cancellationToken) =>
+        EtcdRetry.ReadAsync(read, _time, _options.WriteRetryWindow, TimeSpan.FromMilliseconds(200), null, cancellationToken);
 
     private readonly record struct Queued(long RowId, ulong PartitionId, JobProgress Progress, bool Completion);
 
