@@ -7,33 +7,34 @@ public class AppHostModelTests
 {
     private const string Password = "model-test-password-5c1e";
 
-    private static async Task<(DistributedApplication App, Dictionary<string, object> Worker, Dictionary<string, object> Api)> BuildAsync(params string[] args)
+    /// <summary>
+    /// The apps' environments in the AppHost's model as its Program left it. Not built: disposing a built, never-started
+    /// app waits 30 s for the AppHost's own thread when that thread has not yet reached Run().
+    /// </summary>
+    private static async Task<(IDistributedApplicationTestingBuilder AppHost, Dictionary<string, object> Worker, Dictionary<string, object> Api)> ModelAsync(params string[] args)
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
             [.. args, $"--AppHost:DataDirectory={Path.GetTempPath()}", $"--Parameters:backupapi-key={RunningApp.ApiKey}"],
             (options, _) => options.DisableDashboard = true);
-        var app = await builder.BuildAsync();
-        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
-        var execution = app.Services.GetRequiredService<DistributedApplicationExecutionContext>();
         async Task<Dictionary<string, object>> EnvironmentOf(string name)
         {
-            var context = new EnvironmentCallbackContext(execution, new Dictionary<string, object>());
-            foreach (var callback in model.Resources.Single(r => r.Name == name).Annotations.OfType<EnvironmentCallbackAnnotation>())
+            var context = new EnvironmentCallbackContext(appHost.ExecutionContext, new Dictionary<string, object>());
+            foreach (var callback in appHost.Resources.Single(r => r.Name == name).Annotations.OfType<EnvironmentCallbackAnnotation>())
                 await callback.Callback(context);
             return context.EnvironmentVariables;
         }
-        return (app, await EnvironmentOf("backupworker"), await EnvironmentOf("backupapi"));
+        return (appHost, await EnvironmentOf("backupworker"), await EnvironmentOf("backupapi"));
     }
 
     [Fact]
     public async Task A_database_connection_string_reaches_the_worker_only_as_a_secret_connection_string()
     {
-        var (app, worker, _) = await BuildAsync(
+        var (appHost, worker, _) = await ModelAsync(
             "--Backup:Databases:orders:Provider=postgres",
             $"--Backup:Databases:orders:ConnectionString=Host=127.0.0.1;Username=postgres;Password={Password};Database=orders",
             $"--ConnectionStrings:billing=Host=127.0.0.1;Username=postgres;Password={Password}2;Database=billing",
             "--Backup:Databases:billing:Provider=postgres");
-        await using var _ = app;
+        await using var _ = appHost;
 
         // No plain value anywhere in the worker's environment holds a password (the dashboard lists these values).
         Assert.DoesNotContain(worker, e => e.Value is string text && text.Contains(Password, StringComparison.Ordinal));
@@ -51,8 +52,8 @@ public class AppHostModelTests
     [Fact]
     public async Task The_apps_run_in_the_apphosts_environment_not_their_launch_profiles()
     {
-        var (app, worker, api) = await BuildAsync("--environment=Production");
-        await using var _ = app;
+        var (appHost, worker, api) = await ModelAsync("--environment=Production");
+        await using var _ = appHost;
 
         Assert.Equal("Production", worker["ASPNETCORE_ENVIRONMENT"]);
         Assert.Equal("Production", api["ASPNETCORE_ENVIRONMENT"]);

@@ -11,25 +11,26 @@ public sealed class SchedulerReplicasModelTests : IDisposable
 
     public void Dispose() => Directory.Delete(_data, recursive: true);
 
-    private async Task<DistributedApplication> BuildAsync(params string[] args)
-    {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+    /// <summary>
+    /// The AppHost's model as its Program left it. Not built: disposing a built, never-started appHost waits 30 s for the
+    /// AppHost's own thread when that thread has not yet reached Run() (most times after the first in a process).
+    /// </summary>
+    private Task<IDistributedApplicationTestingBuilder> ModelAsync(params string[] args)
+        => DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
             [.. args, $"--AppHost:DataDirectory={_data}", $"--Parameters:backupapi-key={RunningApp.ApiKey}"],
             (options, _) => options.DisableDashboard = true);
-        return await builder.BuildAsync();
-    }
 
-    private static IResource Resource(DistributedApplication app, string name)
-        => app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == name);
+    private static IResource Resource(IDistributedApplicationTestingBuilder appHost, string name)
+        => appHost.Resources.Single(r => r.Name == name);
 
     /// <summary>The resource's arguments, a reference to an endpoint written as {resource.endpoint.Property}.</summary>
-    private static async Task<List<string>> ArgsOf(DistributedApplication app, string name)
+    private static async Task<List<string>> ArgsOf(IDistributedApplicationTestingBuilder appHost, string name)
     {
-        var resource = Resource(app, name);
+        var resource = Resource(appHost, name);
         var args = new List<object>();
         var context = new CommandLineArgsCallbackContext(args, resource)
         {
-            ExecutionContext = app.Services.GetRequiredService<DistributedApplicationExecutionContext>(),
+            ExecutionContext = appHost.ExecutionContext,
         };
         foreach (var callback in resource.Annotations.OfType<CommandLineArgsCallbackAnnotation>()) await callback.Callback(context);
         return [.. args.Select(Render)];
@@ -58,19 +59,18 @@ public sealed class SchedulerReplicasModelTests : IDisposable
     [Fact]
     public async Task Three_replicas_get_a_three_member_etcd_cluster_and_every_sidecar_lists_and_waits_for_all_replicas()
     {
-        await using var app = await BuildAsync("--Scheduler:Replicas=3");
-        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
-        var group = Assert.IsType<DaprSchedulerReplicasResource>(Resource(app, "scheduler"));
-        Assert.Equal(["scheduler-0", "scheduler-1", "scheduler-2"], model.Resources.OfType<DaprSchedulerResource>().Select(r => r.Name));
-        Assert.Equal(["etcd-0", "etcd-1", "etcd-2"], model.Resources.OfType<EtcdMemberResource>().Select(r => r.Name));
+        await using var appHost = await ModelAsync("--Scheduler:Replicas=3");
+        var group = Assert.IsType<DaprSchedulerReplicasResource>(Resource(appHost, "scheduler"));
+        Assert.Equal(["scheduler-0", "scheduler-1", "scheduler-2"], appHost.Resources.OfType<DaprSchedulerResource>().Select(r => r.Name));
+        Assert.Equal(["etcd-0", "etcd-1", "etcd-2"], appHost.Resources.OfType<EtcdMemberResource>().Select(r => r.Name));
 
         var peers = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            var etcd = Assert.IsType<EtcdMemberResource>(Resource(app, $"etcd-{i}"));
+            var etcd = Assert.IsType<EtcdMemberResource>(Resource(appHost, $"etcd-{i}"));
             Assert.Equal(DaprHostingExtensions.DefaultEtcdPath, etcd.Command);
             Assert.Same(group, ParentOf(etcd));
-            var args = await ArgsOf(app, etcd.Name);
+            var args = await ArgsOf(appHost, etcd.Name);
             Assert.Equal(etcd.Name, Flag(args, "--name"));
             Assert.Equal(Path.Combine(_data, "etcd", etcd.Name), Flag(args, "--data-dir"));
             Assert.Equal($"http://127.0.0.1:{{{etcd.Name}.client.TargetPort}}", Flag(args, "--listen-client-urls"));
@@ -90,14 +90,14 @@ public sealed class SchedulerReplicasModelTests : IDisposable
         }
         Assert.Equal(3, peers.Distinct().Count());
         for (var i = 0; i < 3; i++)
-            Assert.Equal(string.Join(",", peers), Flag(await ArgsOf(app, $"etcd-{i}"), "--initial-cluster"));
+            Assert.Equal(string.Join(",", peers), Flag(await ArgsOf(appHost, $"etcd-{i}"), "--initial-cluster"));
 
         var certificates = new HashSet<string>();
         for (var i = 0; i < 3; i++)
         {
-            var replica = Resource(app, $"scheduler-{i}");
+            var replica = Resource(appHost, $"scheduler-{i}");
             Assert.Same(group, ParentOf(replica));
-            var args = await ArgsOf(app, replica.Name);
+            var args = await ArgsOf(appHost, replica.Name);
             Assert.Equal($"dapr-scheduler-server-{i}", Flag(args, "--id"));
             Assert.Equal("127.0.0.1", Flag(args, "--listen-address"));
             Assert.Equal($"{{{replica.Name}.grpc.TargetPort}}", Flag(args, "--port"));
@@ -115,11 +115,11 @@ public sealed class SchedulerReplicasModelTests : IDisposable
         const string all = "{scheduler-0.grpc.Host}:{scheduler-0.grpc.Port},{scheduler-1.grpc.Host}:{scheduler-1.grpc.Port},{scheduler-2.grpc.Host}:{scheduler-2.grpc.Port}";
         foreach (var sidecar in new[] { "backupworker-dapr", "backupapi-dapr" })
         {
-            Assert.Equal(all, Flag(await ArgsOf(app, sidecar), "--scheduler-host-address"));
-            Assert.Equal(["scheduler-0", "scheduler-1", "scheduler-2"], WaitsOf(Resource(app, sidecar)).Where(w => w.StartsWith("scheduler", StringComparison.Ordinal)).Order());
+            Assert.Equal(all, Flag(await ArgsOf(appHost, sidecar), "--scheduler-host-address"));
+            Assert.Equal(["scheduler-0", "scheduler-1", "scheduler-2"], WaitsOf(Resource(appHost, sidecar)).Where(w => w.StartsWith("scheduler", StringComparison.Ordinal)).Order());
         }
         // The worker waits for the group, which is healthy only while every replica is.
-        Assert.Contains("scheduler", WaitsOf(Resource(app, "backupworker")));
+        Assert.Contains("scheduler", WaitsOf(Resource(appHost, "backupworker")));
         Assert.Contains(group.Annotations.OfType<HealthCheckAnnotation>(), _ => true);
     }
 
@@ -127,8 +127,8 @@ public sealed class SchedulerReplicasModelTests : IDisposable
     public async Task The_etcd_peer_ports_are_kept_with_the_data_so_a_restarted_cluster_finds_its_members()
     {
         List<string> first;
-        await using (var app = await BuildAsync("--Scheduler:Replicas=3")) first = await ArgsOf(app, "etcd-0");
-        await using var again = await BuildAsync("--Scheduler:Replicas=2");
+        await using (var appHost = await ModelAsync("--Scheduler:Replicas=3")) first = await ArgsOf(appHost, "etcd-0");
+        await using var again = await ModelAsync("--Scheduler:Replicas=2");
         Assert.Equal(Flag(first, "--initial-cluster"), Flag(await ArgsOf(again, "etcd-0"), "--initial-cluster"));
         Assert.True(File.Exists(Path.Combine(_data, "etcd", "peer-ports")));
     }
@@ -138,17 +138,16 @@ public sealed class SchedulerReplicasModelTests : IDisposable
     [InlineData("1")]
     public async Task One_replica_is_the_single_scheduler_on_its_sqlite_store(string? replicas)
     {
-        await using var app = await BuildAsync(replicas is null ? [] : [$"--Scheduler:Replicas={replicas}"]);
-        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
-        var scheduler = Assert.Single(model.Resources.OfType<DaprSchedulerResource>());
+        await using var appHost = await ModelAsync(replicas is null ? [] : [$"--Scheduler:Replicas={replicas}"]);
+        var scheduler = Assert.Single(appHost.Resources.OfType<DaprSchedulerResource>());
         Assert.Equal("scheduler", scheduler.Name);
-        Assert.Empty(model.Resources.OfType<EtcdMemberResource>());
-        Assert.Empty(model.Resources.OfType<DaprSchedulerReplicasResource>());
-        var args = await ArgsOf(app, "scheduler");
+        Assert.Empty(appHost.Resources.OfType<EtcdMemberResource>());
+        Assert.Empty(appHost.Resources.OfType<DaprSchedulerReplicasResource>());
+        var args = await ArgsOf(appHost, "scheduler");
         Assert.Equal("dapr-scheduler-server-0", Flag(args, "--id"));
         Assert.Equal(Path.Combine(_data, "scheduler"), Flag(args, "--data-dir"));
         Assert.DoesNotContain(args, a => a.StartsWith("--etcd", StringComparison.Ordinal));
-        Assert.Equal("{scheduler.grpc.Host}:{scheduler.grpc.Port}", Flag(await ArgsOf(app, "backupworker-dapr"), "--scheduler-host-address"));
+        Assert.Equal("{scheduler.grpc.Host}:{scheduler.grpc.Port}", Flag(await ArgsOf(appHost, "backupworker-dapr"), "--scheduler-host-address"));
         Assert.False(Directory.Exists(Path.Combine(_data, "etcd")));
     }
 
@@ -159,7 +158,7 @@ public sealed class SchedulerReplicasModelTests : IDisposable
     [InlineData("abc")]
     public async Task Other_replica_counts_are_refused_with_a_clear_error(string replicas)
     {
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => BuildAsync($"--Scheduler:Replicas={replicas}"));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => ModelAsync($"--Scheduler:Replicas={replicas}"));
         var messages = string.Join(" | ", Chain(error).Select(e => e.Message));
         Assert.Contains($"Scheduler:Replicas must be 1 (one scheduler) or 2 to 7 (replicas on an etcd cluster), not '{replicas}'.", messages);
     }
@@ -178,8 +177,8 @@ public sealed class SchedulerReplicasModelTests : IDisposable
     public async Task Dapr_EtcdPath_names_the_etcd_program()
     {
         var missing = Path.Combine(_data, "no-such-etcd");
-        await using var app = await BuildAsync("--Scheduler:Replicas=3", $"--Dapr:EtcdPath={missing}");
-        Assert.Equal(missing, Assert.IsType<EtcdMemberResource>(Resource(app, "etcd-0")).Command);
+        await using var appHost = await ModelAsync("--Scheduler:Replicas=3", $"--Dapr:EtcdPath={missing}");
+        Assert.Equal(missing, Assert.IsType<EtcdMemberResource>(Resource(appHost, "etcd-0")).Command);
     }
 
     private static IEnumerable<Exception> Chain(Exception? e)
