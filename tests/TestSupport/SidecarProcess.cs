@@ -131,6 +131,11 @@ public sealed class SidecarProcess : IAsyncDisposable
         var dll = RepoPaths.ProjectOutput("Platform/Sidecar", "Platform.Sidecar");
         Process = TestProcess.StartDotnet($"sidecar-{Settings.AppId}", dll, _args, _environment);
         await Process.WaitForHealthyAsync(Http, $"{HttpEndpoint}/v1.0/healthz", timeout);
+        // A healthz answer proves only that something serves the HTTP port: the sidecar's other ports may still fail to
+        // bind (address in use), or another test's process may hold the HTTP port. The start-up line is logged once
+        // this process has bound every port (seen beside a CPU burner: healthz answered, then the gRPC bind failed).
+        if (Settings.LogLevel is "info" or "debug")
+            await Process.WaitForOutputAsync(l => l.Contains($"Sidecar for app {Settings.AppId} (", StringComparison.Ordinal) && l.Contains(" listening: ", StringComparison.Ordinal), timeout);
     }
 
     /// <summary>Ties a client of this sidecar (a gRPC channel, an HttpClient) to it: disposed with the sidecar.</summary>
