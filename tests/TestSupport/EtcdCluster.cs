@@ -54,18 +54,27 @@ public sealed class EtcdCluster : IAsyncDisposable
     public static async Task<EtcdCluster> StartAsync(int size = 3)
     {
         if (MissingReason is { } missing) throw new InvalidOperationException(missing);
-        var cluster = new EtcdCluster(Directory.CreateTempSubdirectory("etcd-test-").FullName, size);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            foreach (var m in cluster._members) m.Launch();
-            await Task.WhenAll(cluster._members.Select(m => m.WaitReadyAsync(StartTimeout)));
+            var cluster = new EtcdCluster(Directory.CreateTempSubdirectory("etcd-test-").FullName, size);
+            try
+            {
+                foreach (var m in cluster._members) m.Launch();
+                await Task.WhenAll(cluster._members.Select(m => m.WaitReadyAsync(StartTimeout)));
+                return cluster;
+            }
+            catch (Exception) when (attempt < 5 && cluster._members.Any(m => m.FailedToBind))
+            {
+                // Something took one of the free ports between asking and binding: a new cluster on new ones, as
+                // every member names all the others' peer ports.
+                await cluster.DisposeAsync();
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
         }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
-        }
-        return cluster;
     }
 
     private static string[] Args(Member m, string initialCluster, string token) =>
@@ -115,6 +124,8 @@ public sealed class EtcdCluster : IAsyncDisposable
 
         public Task WaitReadyAsync(TimeSpan timeout) =>
             _process!.WaitForOutputAsync(l => l.Contains("serving client traffic", StringComparison.Ordinal), timeout);
+
+        public bool FailedToBind => _process?.Output.Any(l => l.Contains("address already in use", StringComparison.Ordinal)) == true;
 
         public async Task KillAsync()
         {
