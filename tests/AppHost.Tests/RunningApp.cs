@@ -123,10 +123,16 @@ public sealed class RunningApp : IAsyncDisposable
             ? pid
             : null;
 
-    /// <summary>Stops the app, waits (bounded) until every process it ran has exited, then deletes its data directory.</summary>
+    /// <summary>
+    /// Stops the app, waits (bounded) until every process it ran has exited, then removes their runtime temp files and
+    /// deletes its data directory.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         var pids = ProcessIds;
+        // DCP kills what does not stop in time (a project's `dotnet run` wrapper ignores SIGTERM), and a killed .NET
+        // process cannot remove its runtime files: name them while /proc still knows the processes.
+        var runtimeFiles = TestSupport.RuntimeTempFiles.Of(pids);
         try
         {
             await App.DisposeAsync();
@@ -141,6 +147,7 @@ public sealed class RunningApp : IAsyncDisposable
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             while (pids.Any(TestSupport.ProcessProbe.IsAlive) && !cts.IsCancellationRequested)
                 await Task.Delay(100, CancellationToken.None);
+            if (!pids.Any(TestSupport.ProcessProbe.IsAlive)) runtimeFiles.Remove();
             try { Directory.Delete(DataDirectory, recursive: true); }
             catch (DirectoryNotFoundException) { }
         }

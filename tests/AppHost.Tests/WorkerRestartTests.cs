@@ -15,6 +15,7 @@ public sealed class WorkerRestartTests
     public async Task A_killed_worker_gets_its_held_triggers_after_a_restart_and_dispose_leaves_no_process()
     {
         IReadOnlyCollection<int> pids;
+        TestSupport.RuntimeTempFiles runtimeFiles;
         string dataDirectory;
         await using (var app = await RunningApp.StartAsync(
                          ["--Demo:Schedule=@every 2s", $"--Demo:Repeats={Repeats}", "--Demo:KeepLast=100"], waitForCleanup: true))
@@ -61,6 +62,7 @@ public sealed class WorkerRestartTests
             Assert.True(succeeded.Count is >= Repeats and <= Repeats + 1, $"killed at {killedAt:O}, held from {heldFrom:O}; runs: " + string.Join(", ", runs.Select(r => $"{r.GetProperty("startedAt").GetDateTimeOffset():HH:mm:ss.fff} {r.GetProperty("outcome").GetString()}")));
             Assert.Contains(runs, r => r.GetProperty("startedAt").GetDateTimeOffset() > heldFrom);
             pids = app.ProcessIds;
+            runtimeFiles = TestSupport.RuntimeTempFiles.Of(pids);
         }
 
         Assert.NotEmpty(pids);
@@ -68,6 +70,7 @@ public sealed class WorkerRestartTests
         Assert.Empty(TestSupport.ProcessProbe.Mentioning(dataDirectory));
         Assert.Empty(TestSupport.ProcessProbe.Mentioning($"--monitor {Environment.ProcessId}"));
         Assert.False(Directory.Exists(dataDirectory), "the data directory is deleted on dispose");
+        Assert.Empty(runtimeFiles.Remaining);
     }
 
     private static async Task<int> SucceededJobRunsAsync(HttpClient api) => (await JobRunsAsync(api)).Count(Succeeded);

@@ -12,11 +12,14 @@ public sealed class RuntimeTempFiles
     private RuntimeTempFiles(IReadOnlyList<string> paths) => _paths = paths;
 
     /// <summary>Names the files of <paramref name="pid"/> and every process under it; call before the kill, while /proc still knows their start times.</summary>
-    public static RuntimeTempFiles OfTree(int pid)
+    public static RuntimeTempFiles OfTree(int pid) => Of(ProcessProbe.TreeOf(pid));
+
+    /// <summary>Names the files of each of <paramref name="pids"/> that is alive now; call before they are stopped.</summary>
+    public static RuntimeTempFiles Of(IEnumerable<int> pids)
     {
         var temp = Path.GetTempPath();
         var paths = new List<string>();
-        foreach (var member in ProcessProbe.TreeOf(pid))
+        foreach (var member in pids)
         {
             // The start time makes the names exact, so a later process that reuses the pid keeps its own files.
             if (ProcessProbe.StartTicks(member) is not { } start) continue;
@@ -27,6 +30,9 @@ public sealed class RuntimeTempFiles
         }
         return new RuntimeTempFiles(paths);
     }
+
+    /// <summary>The named files that exist now.</summary>
+    public IReadOnlyList<string> Remaining => [.. _paths.Where(File.Exists)];
 
     /// <summary>Removes the named files; call once the processes have ended.</summary>
     public void Remove()
