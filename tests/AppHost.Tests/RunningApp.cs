@@ -147,7 +147,8 @@ public sealed class RunningApp : IAsyncDisposable
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             while (pids.Any(TestSupport.ProcessProbe.IsAlive) && !cts.IsCancellationRequested)
                 await Task.Delay(100, CancellationToken.None);
-            if (!pids.Any(TestSupport.ProcessProbe.IsAlive)) runtimeFiles.Remove();
+            // Per process: one still stopping past the bound keeps its files, the others' go.
+            runtimeFiles.RemoveExited();
             try { Directory.Delete(DataDirectory, recursive: true); }
             catch (DirectoryNotFoundException) { }
         }

@@ -7,9 +7,9 @@ namespace TestSupport;
 /// </summary>
 public sealed class RuntimeTempFiles
 {
-    private readonly IReadOnlyList<string> _paths;
+    private readonly IReadOnlyList<Owner> _owners;
 
-    private RuntimeTempFiles(IReadOnlyList<string> paths) => _paths = paths;
+    private RuntimeTempFiles(IReadOnlyList<Owner> owners) => _owners = owners;
 
     /// <summary>Names the files of <paramref name="pid"/> and every process under it; call before the kill, while /proc still knows their start times.</summary>
     public static RuntimeTempFiles OfTree(int pid) => Of(ProcessProbe.TreeOf(pid));
@@ -18,30 +18,46 @@ public sealed class RuntimeTempFiles
     public static RuntimeTempFiles Of(IEnumerable<int> pids)
     {
         var temp = Path.GetTempPath();
-        var paths = new List<string>();
-        foreach (var member in pids)
+        var owners = new List<Owner>();
+        foreach (var pid in pids)
         {
             // The start time makes the names exact, so a later process that reuses the pid keeps its own files.
-            if (ProcessProbe.StartTicks(member) is not { } start) continue;
-            var key = $"{member}-{start}";
-            paths.Add(Path.Combine(temp, $"dotnet-diagnostic-{key}-socket"));
-            paths.Add(Path.Combine(temp, $"clr-debug-pipe-{key}-in"));
-            paths.Add(Path.Combine(temp, $"clr-debug-pipe-{key}-out"));
+            if (ProcessProbe.StartTicks(pid) is not { } start) continue;
+            var key = $"{pid}-{start}";
+            owners.Add(new Owner(pid, start,
+            [
+                Path.Combine(temp, $"dotnet-diagnostic-{key}-socket"),
+                Path.Combine(temp, $"clr-debug-pipe-{key}-in"),
+                Path.Combine(temp, $"clr-debug-pipe-{key}-out"),
+            ]));
         }
-        return new RuntimeTempFiles(paths);
+        return new RuntimeTempFiles(owners);
     }
 
     /// <summary>The named files that exist now.</summary>
-    public IReadOnlyList<string> Remaining => [.. _paths.Where(File.Exists)];
+    public IReadOnlyList<string> Remaining => [.. _owners.SelectMany(o => o.Paths).Where(File.Exists)];
 
     /// <summary>Removes the named files; call once the processes have ended.</summary>
     public void Remove()
     {
-        foreach (var path in _paths)
+        foreach (var owner in _owners) Delete(owner);
+    }
+
+    /// <summary>Removes the files of the processes that have ended, keeping those of any still running.</summary>
+    public void RemoveExited()
+    {
+        foreach (var owner in _owners.Where(o => ProcessProbe.StartTicks(o.Pid) != o.Start)) Delete(owner);
+    }
+
+    private static void Delete(Owner owner)
+    {
+        foreach (var path in owner.Paths)
         {
             try { File.Delete(path); }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
     }
+
+    private sealed record Owner(int Pid, string Start, IReadOnlyList<string> Paths);
 }

@@ -68,6 +68,34 @@ public sealed class TestProcessTests
         Assert.All(files, file => Assert.False(File.Exists(file), $"{file} left behind"));
     }
 
+    [Fact]
+    public async Task Runtime_files_of_processes_that_ended_are_removed_and_those_of_running_ones_kept()
+    {
+        await using var ended = TestProcess.Start("ended", new ProcessStartInfo("sleep", "300"));
+        await using var running = TestProcess.Start("running", new ProcessStartInfo("sleep", "300"));
+        var files = RuntimeTempFiles.Of([ended.Id, running.Id]);
+        // Stand-ins for the runtime's own files: `sleep` is no .NET process, but the names are what count.
+        string[] named(TestProcess p) => [.. new[] { "dotnet-diagnostic-{0}-socket", "clr-debug-pipe-{0}-in", "clr-debug-pipe-{0}-out" }
+            .Select(f => Path.Combine(Path.GetTempPath(), string.Format(System.Globalization.CultureInfo.InvariantCulture, f, $"{p.Id}-{ProcessProbe.StartTicks(p.Id)}")))];
+        var endedFiles = named(ended);
+        var runningFiles = named(running);
+        try
+        {
+            foreach (var file in endedFiles.Concat(runningFiles)) await File.WriteAllTextAsync(file, "");
+            Assert.Equal(6, files.Remaining.Count);
+            // Ended from outside, as DCP ends an app's process: SIGTERM, which `sleep` does not survive.
+            await ended.StopAsync(Bound);
+
+            files.RemoveExited();
+
+            Assert.Equal(runningFiles.Order(), files.Remaining.Order());
+        }
+        finally
+        {
+            foreach (var file in endedFiles.Concat(runningFiles)) File.Delete(file);
+        }
+    }
+
     private static async Task<IReadOnlyList<int>> ChildrenAsync(int pid)
     {
         // The shell starts its child right after it starts itself; there is no event for that.
