@@ -46,7 +46,8 @@ public sealed class RuntimeTempFiles
     /// <summary>Removes the files of the processes that have ended, keeping those of any still running.</summary>
     public void RemoveExited()
     {
-        foreach (var owner in _owners.Where(o => ProcessProbe.StartTicks(o.Pid) != o.Start)) Delete(owner);
+        // A zombie has ended too: a killed app whose parent died with it waits for init to reap it, which can be late.
+        foreach (var owner in _owners.Where(o => !ProcessProbe.IsAlive(o.Pid) || ProcessProbe.StartTicks(o.Pid) != o.Start)) Delete(owner);
     }
 
     private static void Delete(Owner owner)

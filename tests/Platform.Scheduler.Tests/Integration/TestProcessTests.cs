@@ -73,18 +73,23 @@ public sealed class TestProcessTests
     {
         await using var ended = TestProcess.Start("ended", new ProcessStartInfo("sleep", "300"));
         await using var running = TestProcess.Start("running", new ProcessStartInfo("sleep", "300"));
-        var files = RuntimeTempFiles.Of([ended.Id, running.Id]);
+        // A zombie: the shell execs into a `sleep` that never reaps the short-lived child it leaves behind.
+        await using var parent = TestProcess.Start("parent", new ProcessStartInfo("sh", "-c \"sleep 1 & exec sleep 300\""));
+        var zombie = Assert.Single(await ChildrenAsync(parent.Id));
+        var files = RuntimeTempFiles.Of([ended.Id, running.Id, zombie]);
         // Stand-ins for the runtime's own files: `sleep` is no .NET process, but the names are what count.
-        string[] named(TestProcess p) => [.. new[] { "dotnet-diagnostic-{0}-socket", "clr-debug-pipe-{0}-in", "clr-debug-pipe-{0}-out" }
-            .Select(f => Path.Combine(Path.GetTempPath(), string.Format(System.Globalization.CultureInfo.InvariantCulture, f, $"{p.Id}-{ProcessProbe.StartTicks(p.Id)}")))];
-        var endedFiles = named(ended);
-        var runningFiles = named(running);
+        string[] named(int pid) => [.. new[] { "dotnet-diagnostic-{0}-socket", "clr-debug-pipe-{0}-in", "clr-debug-pipe-{0}-out" }
+            .Select(f => Path.Combine(Path.GetTempPath(), string.Format(System.Globalization.CultureInfo.InvariantCulture, f, $"{pid}-{ProcessProbe.StartTicks(pid)}")))];
+        var endedFiles = named(ended.Id).Concat(named(zombie)).ToList();
+        var runningFiles = named(running.Id);
         try
         {
             foreach (var file in endedFiles.Concat(runningFiles)) await File.WriteAllTextAsync(file, "");
-            Assert.Equal(6, files.Remaining.Count);
+            Assert.Equal(9, files.Remaining.Count);
             // Ended from outside, as DCP ends an app's process: SIGTERM, which `sleep` does not survive.
             await ended.StopAsync(Bound);
+            await Poll.UntilAsync(() => Task.FromResult(!ProcessProbe.IsAlive(zombie)), Bound, "the child becoming a zombie");
+            Assert.NotNull(ProcessProbe.StartTicks(zombie));
 
             files.RemoveExited();
 
