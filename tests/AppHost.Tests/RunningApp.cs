@@ -148,7 +148,7 @@ public sealed class RunningApp : IAsyncDisposable
             while (pids.Any(TestSupport.ProcessProbe.IsAlive) && !cts.IsCancellationRequested)
                 await Task.Delay(100, CancellationToken.None);
             // Per process: one still stopping past the bound keeps its files, the others' go.
-            runtimeFiles.RemoveExited();
+            runtimeFiles.Remove();
             try { Directory.Delete(DataDirectory, recursive: true); }
             catch (DirectoryNotFoundException) { }
         }

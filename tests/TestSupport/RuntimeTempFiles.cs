@@ -37,21 +37,13 @@ public sealed class RuntimeTempFiles
     /// <summary>The named files that exist now.</summary>
     public IReadOnlyList<string> Remaining => [.. _owners.SelectMany(o => o.Paths).Where(File.Exists)];
 
-    /// <summary>Removes the named files; call once the processes have ended.</summary>
+    /// <summary>
+    /// Removes the files of the processes that have ended; those of any still running stay. A zombie has ended too: a
+    /// killed app whose parent died with it waits for init to reap it, which can be late.
+    /// </summary>
     public void Remove()
     {
-        foreach (var owner in _owners) Delete(owner);
-    }
-
-    /// <summary>Removes the files of the processes that have ended, keeping those of any still running.</summary>
-    public void RemoveExited()
-    {
-        // A zombie has ended too: a killed app whose parent died with it waits for init to reap it, which can be late.
-        foreach (var owner in _owners.Where(o => !ProcessProbe.IsAlive(o.Pid) || ProcessProbe.StartTicks(o.Pid) != o.Start)) Delete(owner);
-    }
-
-    private static void Delete(Owner owner)
-    {
+        foreach (var owner in _owners.Where(o => !ProcessProbe.IsAlive(o.Pid) || ProcessProbe.StartTicks(o.Pid) != o.Start))
         foreach (var path in owner.Paths)
         {
             try { File.Delete(path); }

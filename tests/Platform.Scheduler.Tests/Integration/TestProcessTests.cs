@@ -91,7 +91,7 @@ public sealed class TestProcessTests
             await Poll.UntilAsync(() => Task.FromResult(!ProcessProbe.IsAlive(zombie)), Bound, "the child becoming a zombie");
             Assert.NotNull(ProcessProbe.StartTicks(zombie));
 
-            files.RemoveExited();
+            files.Remove();
 
             Assert.Equal(runningFiles.Order(), files.Remaining.Order());
         }
