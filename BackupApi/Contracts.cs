@@ -21,10 +21,17 @@ public sealed record CreateScheduleRequest(
     RetentionRequest? Retention = null,
     bool Overwrite = false);
 
-/// <summary>Keep the newest <c>keepLast</c> backups and/or none older than <c>maxAge</c> (<c>168h</c>, <c>P7D</c>, <c>7.00:00:00</c>).</summary>
-public sealed record RetentionRequest(int? KeepLast, string? MaxAge);
+/// <summary>
+/// Keep the newest <c>keepLast</c> backups and/or none older than <c>maxAge</c> (<c>168h</c>, <c>P7D</c>, <c>7.00:00:00</c>),
+/// but never fewer than <c>minimumRedundancy</c> restorable ones (1-1000, default 1), and never the database's newest
+/// restorable backup.
+/// </summary>
+public sealed record RetentionRequest(int? KeepLast, string? MaxAge, int? MinimumRedundancy = null)
+{
+    public const int MaxMinimumRedundancy = 1000;
+}
 
-public sealed record RetentionView(int? KeepLast, string? MaxAge);
+public sealed record RetentionView(int? KeepLast, string? MaxAge, int? MinimumRedundancy);
 
 /// <summary>The job as the worker's sidecar reports it now; null once it no longer exists (e.g. its repeats are done).</summary>
 public sealed record JobView(string? Schedule, string? DueTime, string? Ttl, int? Repeats, string? FailurePolicy);
@@ -41,7 +48,16 @@ public sealed record ScheduleView(
     DateTimeOffset? CreatedAt,
     bool Active,
     JobView? Job,
-    IReadOnlyList<BackupRun>? Runs = null);
+    IReadOnlyList<BackupRun>? Runs = null)
+{
+    /// <summary>This lifetime of the schedule: every create and overwrite starts a new one, and retention stays within it.</summary>
+    public string? Instance { get; init; }
+
+    /// <summary>Set once the schedule's job was found gone (deleted elsewhere, repeats or TTL done): it governs nothing since.</summary>
+    public DateTimeOffset? EndedAt { get; init; }
+
+    public string? EndedReason { get; init; }
+}
 
 /// <summary>One backup attempt. <c>outcome</c>: Running, Succeeded or Failed; <c>prunedAt</c> set once retention removed its file.</summary>
 public sealed record BackupRun(

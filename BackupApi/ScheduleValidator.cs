@@ -61,6 +61,8 @@ public static partial class ScheduleValidator
         if (request.Retention is { } retention)
         {
             if (retention.KeepLast is < 1) errors["retention.keepLast"] = ["keepLast must be at least 1."];
+            if (retention.MinimumRedundancy is < 1 or > RetentionRequest.MaxMinimumRedundancy)
+                errors["retention.minimumRedundancy"] = [$"minimumRedundancy is 1-{RetentionRequest.MaxMinimumRedundancy} (restorable backups retention always keeps)."];
             if (!string.IsNullOrWhiteSpace(retention.MaxAge)
                 && !(retention.MaxAge.Length <= MaxTimeLength && Durations.TryParseDuration(retention.MaxAge, out var age) && age > TimeSpan.Zero))
                 errors["retention.maxAge"] = ["maxAge must be a positive duration (168h, P7D, 7.00:00:00)."];

@@ -33,6 +33,7 @@ builder.Services.AddSingleton<PostgresTools>();
 builder.Services.AddSingleton<DatabaseManifests>();
 builder.Services.AddSingleton<RestoreService>();
 builder.Services.AddSingleton<DrillService>();
+builder.Services.AddHostedService<DrillRetryService>();
 builder.Services.AddDaprJobsClient();
 builder.Services.AddHostedService<DemoJobScheduler>();
 builder.Services.AddProblemDetails();

@@ -13,20 +13,28 @@ public sealed record BackupRun(
     string Id, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
     long? Bytes, string? Checksum, string? File, RunOutcome Outcome, string? Error, DateTimeOffset? PrunedAt, string? ScheduleInstance = null);
 
-/// <summary>Retention of one schedule: keep the newest <see cref="KeepLast"/> backups and/or none older than <see cref="MaxAge"/>.</summary>
-public sealed record RetentionRule(int? KeepLast, TimeSpan? MaxAge)
+/// <summary>
+/// Retention of one schedule: keep the newest <see cref="KeepLast"/> backups and/or none older than <see cref="MaxAge"/>,
+/// but never fewer than <see cref="MinimumRedundancy"/> restorable ones (Barman's <c>minimum_redundancy</c>; at least 1).
+/// </summary>
+public sealed record RetentionRule(int? KeepLast, TimeSpan? MaxAge, int MinimumRedundancy = RetentionRule.DefaultMinimumRedundancy)
 {
+    public const int DefaultMinimumRedundancy = 1;
+
     public bool IsEmpty => KeepLast is null && MaxAge is null;
 }
 
 /// <summary>
 /// A backup schedule as this worker recorded it when it created the job. <see cref="Instance"/> tells apart the
-/// lifetimes of one name: a schedule deleted and created again is a new instance, and retention only ever touches
-/// the backups of its own instance. Null when writing means "keep the live row's, or start a new one".
+/// lifetimes of one name: every create and every overwrite is a new instance, and retention only ever touches the
+/// backups of its own instance. Null when writing means "start a new one". <see cref="JobConfirmed"/>: the sidecar
+/// accepted the job (until then a missing job means "not scheduled yet", not "gone"). <see cref="EndedAt"/>: the job
+/// was found gone (deleted elsewhere, repeats or TTL done); an ended schedule governs nothing any more.
 /// </summary>
 public sealed record ScheduleRecord(
     string Name, string Database, string Location, string? Schedule, int? Repeats, string? DueTime, string? Ttl,
-    RetentionRule Retention, DateTimeOffset CreatedAt, string? Instance = null);
+    RetentionRule Retention, DateTimeOffset CreatedAt, string? Instance = null, bool JobConfirmed = false,
+    DateTimeOffset? EndedAt = null, string? EndedReason = null);
 
 /// <summary>
 /// The catalog: every schedule this worker created and every run, in a SQLite file under the data directory.
@@ -68,6 +76,14 @@ public sealed class BackupCatalog
             Execute(connection, "ALTER TABLE schedules ADD COLUMN instance TEXT");
             Execute(connection, "UPDATE schedules SET instance = 'legacy:' || name WHERE instance IS NULL");
         }
+        if (!HasColumn(connection, "schedules", "job_confirmed"))
+        {
+            // Rows written before this column were all created through a job the sidecar had accepted.
+            Execute(connection, "ALTER TABLE schedules ADD COLUMN job_confirmed INTEGER NOT NULL DEFAULT 1");
+            Execute(connection, "ALTER TABLE schedules ADD COLUMN ended_at TEXT");
+            Execute(connection, "ALTER TABLE schedules ADD COLUMN ended_reason TEXT");
+            Execute(connection, "ALTER TABLE schedules ADD COLUMN minimum_redundancy INTEGER NOT NULL DEFAULT 1");
+        }
         if (!HasColumn(connection, "runs", "schedule_instance"))
         {
             Execute(connection, "ALTER TABLE runs ADD COLUMN schedule_instance TEXT");
@@ -88,27 +104,64 @@ public sealed class BackupCatalog
         Execute(connection, "SELECT count(*) FROM runs WHERE 0");
     }
 
-    public void UpsertSchedule(ScheduleRecord s)
+    /// <summary>
+    /// Writes the schedule's row, replacing any earlier one of that name, ended or not: the record's own instance, or a
+    /// new one when it has none. Nothing of an earlier instance carries over. Returns the row as stored.
+    /// </summary>
+    public ScheduleRecord UpsertSchedule(ScheduleRecord s)
     {
+        var stored = s with { Instance = s.Instance ?? Guid.NewGuid().ToString("N"), EndedAt = null, EndedReason = null };
         using var connection = Open();
         Execute(connection, """
-            INSERT INTO schedules(name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at, deleted_at, instance)
-            VALUES($name, $database, $location, $schedule, $repeats, $due, $ttl, $keep, $age, $created, NULL, COALESCE($instance, $fresh))
+            INSERT INTO schedules(name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, minimum_redundancy,
+              created_at, deleted_at, instance, job_confirmed, ended_at, ended_reason)
+            VALUES($name, $database, $location, $schedule, $repeats, $due, $ttl, $keep, $age, $redundancy, $created, NULL, $instance, $confirmed, NULL, NULL)
             ON CONFLICT(name) DO UPDATE SET database=excluded.database, location=excluded.location, schedule=excluded.schedule,
               repeats=excluded.repeats, due_time=excluded.due_time, ttl=excluded.ttl, keep_last=excluded.keep_last,
-              max_age_seconds=excluded.max_age_seconds, created_at=excluded.created_at, deleted_at=NULL,
-              instance=COALESCE($instance, CASE WHEN schedules.deleted_at IS NULL THEN schedules.instance END, $fresh)
+              max_age_seconds=excluded.max_age_seconds, minimum_redundancy=excluded.minimum_redundancy, created_at=excluded.created_at,
+              deleted_at=NULL, instance=excluded.instance, job_confirmed=excluded.job_confirmed, ended_at=NULL, ended_reason=NULL
             """,
-            ("$instance", s.Instance), ("$fresh", Guid.NewGuid().ToString("N")),
+            ("$instance", stored.Instance), ("$confirmed", stored.JobConfirmed ? 1 : 0),
             ("$name", s.Name), ("$database", s.Database), ("$location", s.Location), ("$schedule", s.Schedule), ("$repeats", s.Repeats),
             ("$due", s.DueTime), ("$ttl", s.Ttl), ("$keep", s.Retention.KeepLast), ("$age", s.Retention.MaxAge?.TotalSeconds),
-            ("$created", Format(s.CreatedAt)));
+            ("$redundancy", s.Retention.MinimumRedundancy), ("$created", Format(s.CreatedAt)));
+        return stored;
     }
 
+    /// <summary>The sidecar accepted this instance's job: from now on, a missing job means the schedule has ended.</summary>
+    public void ConfirmJob(string name, string instance)
+    {
+        using var connection = Open();
+        Execute(connection, "UPDATE schedules SET job_confirmed = 1 WHERE name = $name AND instance = $instance", ("$name", name), ("$instance", instance));
+    }
+
+    /// <summary>
+    /// Records that this instance's job is gone (deleted outside this worker, repeats or TTL done): the schedule no longer
+    /// governs triggers or retention, and nothing of it is inherited by a later schedule of the same name. Only a
+    /// confirmed, live instance can end; false otherwise.
+    /// </summary>
+    public bool MarkScheduleEnded(string name, string instance, DateTimeOffset at, string reason)
+    {
+        using var connection = Open();
+        return Execute(connection, """
+            UPDATE schedules SET ended_at = $at, ended_reason = $reason
+            WHERE name = $name AND instance = $instance AND job_confirmed = 1 AND deleted_at IS NULL AND ended_at IS NULL
+            """, ("$name", name), ("$instance", instance), ("$at", Format(at)), ("$reason", reason)) > 0;
+    }
+
+    /// <summary>The live schedule of that name: the one whose rules apply to its triggers (not deleted, not ended).</summary>
     public ScheduleRecord? GetSchedule(string name) =>
+        QuerySchedules("WHERE name = $name AND deleted_at IS NULL AND ended_at IS NULL", ("$name", name)).FirstOrDefault();
+
+    /// <summary>Live schedules, by name.</summary>
+    public IReadOnlyList<ScheduleRecord> ListSchedules() => QuerySchedules("WHERE deleted_at IS NULL AND ended_at IS NULL ORDER BY name");
+
+    /// <summary>The schedule of that name not deleted by an operator, live or ended (an ended one is shown so).</summary>
+    public ScheduleRecord? GetScheduleForView(string name) =>
         QuerySchedules("WHERE name = $name AND deleted_at IS NULL", ("$name", name)).FirstOrDefault();
 
-    public IReadOnlyList<ScheduleRecord> ListSchedules() => QuerySchedules("WHERE deleted_at IS NULL ORDER BY name");
+    /// <summary>Schedules not deleted by an operator, live or ended, by name.</summary>
+    public IReadOnlyList<ScheduleRecord> ListSchedulesForView() => QuerySchedules("WHERE deleted_at IS NULL ORDER BY name");
 
     /// <summary>Marks a schedule deleted; its runs stay in the catalog.</summary>
     public bool MarkScheduleDeleted(string name, DateTimeOffset at)
@@ -182,15 +235,16 @@ public sealed class BackupCatalog
     private List<ScheduleRecord> QuerySchedules(string where, params (string, object?)[] parameters)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at, instance FROM schedules " + where, parameters);
+        using var command = Command(connection, "SELECT name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at, instance, minimum_redundancy, job_confirmed, ended_at, ended_reason FROM schedules " + where, parameters);
         using var reader = command.ExecuteReader();
         var list = new List<ScheduleRecord>();
         while (reader.Read())
         {
             list.Add(new ScheduleRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), NullableString(reader, 3),
                 reader.IsDBNull(4) ? null : reader.GetInt32(4), NullableString(reader, 5), NullableString(reader, 6),
-                new RetentionRule(reader.IsDBNull(7) ? null : reader.GetInt32(7), reader.IsDBNull(8) ? null : TimeSpan.FromSeconds(reader.GetDouble(8))),
-                Parse(reader.GetString(9)), NullableString(reader, 10)));
+                new RetentionRule(reader.IsDBNull(7) ? null : reader.GetInt32(7), reader.IsDBNull(8) ? null : TimeSpan.FromSeconds(reader.GetDouble(8)), reader.GetInt32(11)),
+                Parse(reader.GetString(9)), NullableString(reader, 10), reader.GetInt64(12) != 0,
+                reader.IsDBNull(13) ? null : Parse(reader.GetString(13)), NullableString(reader, 14)));
         }
         return list;
     }

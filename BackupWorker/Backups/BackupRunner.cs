@@ -160,8 +160,11 @@ public sealed class BackupRunner(
             telemetry.Bytes.Add(bytes, new KeyValuePair<string, object?>("db.name", run.Database));
             telemetry.Duration.Record(seconds, new("outcome", "succeeded"), new("db.name", run.Database));
 
-            if (record is not null && !redirected) ApplyRetention(schedule, record.Instance, run.Id);
-            if (drills is not null) await drills.AfterBackupAsync(run, manifest, cancellationToken);
+            // Retention prunes only once the new backup is verified: a drill of it that did not succeed leaves every
+            // older backup in place (the verification at backup time already passed, or the run would have failed).
+            var drill = drills is null ? null : await drills.AfterBackupAsync(run, manifest, cancellationToken);
+            if (drill is { Outcome: not Restore.DrillOutcome.Succeeded }) logger.PruneSkippedUnverified(schedule, run.Id, drill.Outcome.ToString());
+            else if (record is not null && !redirected) ApplyRetention(record, run.Id);
             PruneHistory();
             return run;
         }
@@ -239,17 +242,32 @@ public sealed class BackupRunner(
     }
 
     /// <summary>
-    /// Applies the schedule's rule to the backups of this schedule instance only (a deleted and re-created schedule of
-    /// the same name is another instance), and only if the instance is still the current one.
+    /// Applies the schedule's rule to the backups of this schedule instance, database and location only (a re-created or
+    /// overwritten schedule of the same name is another instance), and only while the instance is still the live one.
+    /// Never prunes the newest <see cref="RetentionRule.MinimumRedundancy"/> restorable backups of the instance, nor the
+    /// newest restorable backup of the database, whatever <c>keepLast</c> and <c>maxAge</c> say.
     /// </summary>
-    private void ApplyRetention(string schedule, string? instance, string currentRunId)
+    private void ApplyRetention(ScheduleRecord record, string currentRunId)
     {
-        var current = catalog.GetSchedule(schedule);
-        if (instance is null || current is null || current.Instance != instance) return;
+        var current = catalog.GetSchedule(record.Name);
+        if (record.Instance is null || current is null || current.Instance != record.Instance) return;
         var rule = current.Retention;
         if (rule.IsEmpty) return;
+        string location;
+        try
+        {
+            location = paths.ResolveLocation(current.Location);
+        }
+        catch (BackupLocationException)
+        {
+            return;
+        }
         var now = time.GetUtcNow();
-        var backups = catalog.ListBackups(schedule: schedule, instance: instance);
+        var backups = catalog.ListBackups(schedule: record.Name, instance: record.Instance)
+            .Where(b => string.Equals(b.Database, current.Database, StringComparison.OrdinalIgnoreCase)
+                && b.File is not null && Path.GetDirectoryName(Path.GetFullPath(b.File)) == location)
+            .ToList();
+        var kept = RetentionGuard.Protected(backups, catalog.ListBackups(database: current.Database), rule.MinimumRedundancy, IsRestorable);
         for (var i = 0; i < backups.Count; i++)
         {
             var backup = backups[i];
@@ -257,6 +275,11 @@ public sealed class BackupRunner(
             var tooMany = rule.KeepLast is { } keep && i >= keep;
             var tooOld = rule.MaxAge is { } age && now - backup.StartedAt > age;
             if (!tooMany && !tooOld) continue;
+            if (kept.Contains(backup.Id))
+            {
+                logger.PruneKeptForRedundancy(record.Name, backup.File ?? backup.Id, rule.MinimumRedundancy);
+                continue;
+            }
             try
             {
                 if (backup.File is not null)
@@ -272,7 +295,7 @@ public sealed class BackupRunner(
                 }
                 catalog.MarkPruned(backup.Id, now);
                 telemetry.Pruned.Add(1, new KeyValuePair<string, object?>("db.name", backup.Database));
-                logger.Pruned(schedule, backup.File ?? backup.Id);
+                logger.Pruned(record.Name, backup.File ?? backup.Id);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -280,6 +303,10 @@ public sealed class BackupRunner(
             }
         }
     }
+
+    /// <summary>Restorable: its file is there and no conclusive drill found its content bad.</summary>
+    private bool IsRestorable(BackupRun backup) =>
+        backup.File is not null && File.Exists(backup.File) && (drills is null || drills.IsRestorable(backup.Id));
 
     private bool IsUnderRoot(string file) =>
         Path.GetFullPath(file).StartsWith(paths.BackupRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal);

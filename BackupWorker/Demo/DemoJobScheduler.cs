@@ -63,18 +63,20 @@ public sealed class DemoJobScheduler(
         {
         }
 
-        catalog.UpsertSchedule(new ScheduleRecord(demo.JobName, demo.Database, demo.BackupLocation, demo.Schedule, demo.Repeats > 0 ? demo.Repeats : null, null, null,
+        var record = catalog.UpsertSchedule(new ScheduleRecord(demo.JobName, demo.Database, demo.BackupLocation, demo.Schedule, demo.Repeats > 0 ? demo.Repeats : null, null, null,
             new RetentionRule(demo.KeepLast, null), time.GetUtcNow()));
-        restores?.SetDrillPolicy(demo.JobName, catalog.GetSchedule(demo.JobName)?.Instance, demo.DrillEvery);
+        restores?.SetDrillPolicy(demo.JobName, record.Instance, demo.DrillEvery);
         try
         {
             await jobs.ScheduleJobAsync(demo.JobName, DaprJobSchedule.FromExpression(demo.Schedule),
                 BackupPayload.ForDatabase(demo.Database, demo.BackupLocation).ToUtf8Json(), repeats: demo.Repeats > 0 ? demo.Repeats : null, cancellationToken: cancellationToken);
+            catalog.ConfirmJob(demo.JobName, record.Instance!);
             logger.Scheduled(demo.JobName, demo.Database, demo.BackupLocation, demo.Schedule);
         }
         catch (DaprJobsException e) when (e.IsAlreadyExists)
         {
             // Another replica of this app id scheduled it between our Get and Schedule: the job exists, which is the goal.
+            catalog.ConfirmJob(demo.JobName, record.Instance!);
             logger.DemoJobExists(demo.JobName);
         }
     }

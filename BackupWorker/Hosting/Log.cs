@@ -51,4 +51,8 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Information, "Job trigger of schedule {Schedule} received at {ReceivedAt:O} coalesced: no tick of the schedule falls after run {RunId} started at {StartedAt:O}, so that run covers it; no backup taken")]
     public static partial void TriggerCoalesced(this ILogger logger, string schedule, DateTimeOffset receivedAt, string runId, DateTimeOffset startedAt);
+
+    [LoggerMessage(30, LogLevel.Information, "Retention of schedule {Schedule} kept {File}: it is among the newest {MinimumRedundancy} restorable backups, or the database's newest restorable one")]
+    public static partial void PruneKeptForRedundancy(this ILogger logger, string schedule, string file, int minimumRedundancy);
+
 }

@@ -44,6 +44,15 @@ public sealed class BackupOptions
     /// <summary>At most this many runs without a backup on disk are kept (the newest); older ones are removed.</summary>
     public int RunHistoryMaxCount { get; set; } = 10_000;
 
+    /// <summary>An inconclusive drill is retried this long after it ended, then twice as long after each further one.</summary>
+    public TimeSpan DrillRetryInitialDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The longest wait between retries of an inconclusive drill.</summary>
+    public TimeSpan DrillRetryMaxDelay { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>How often the worker looks for inconclusive drills whose retry is due.</summary>
+    public TimeSpan DrillRetryPollInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Fills each database's empty connection string from <c>ConnectionStrings:&lt;database&gt;</c>.</summary>
     public static void AddConnectionStrings(BackupOptions options, IConfiguration configuration)
     {

@@ -1,14 +1,16 @@
 using System.Diagnostics;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace BackupWorker.Restore;
 
 /// <summary>
 /// Restore drills: a backup restored into scratch (a temp file under the restore root, or a scratch PostgreSQL
-/// database) and compared with the manifest recorded when it was taken. A failed drill marks the backup not
-/// restorable. A schedule with a drill policy drills every Nth successful backup right after taking it.
+/// database) and compared with the manifest recorded when it was taken. A drill that finds the content bad marks the
+/// backup not restorable until a later drill succeeds; one that could not run is inconclusive and changes nothing.
+/// A schedule with a drill policy drills every Nth successful backup right after taking it.
 /// </summary>
 public sealed class DrillService(
     RestoreCatalog restores,
@@ -38,24 +40,36 @@ public sealed class DrillService(
         }
     }
 
-    /// <summary>After a successful backup: keep its manifest, and drill it when the schedule's policy says this is the Nth. Never throws.</summary>
-    public async Task AfterBackupAsync(BackupRun run, DatabaseManifest? manifest, CancellationToken cancellationToken)
+    /// <summary>
+    /// After a successful backup: keep its manifest, and drill it when the schedule's policy says this is the Nth.
+    /// Returns the drill (null when none ran). Never throws.
+    /// </summary>
+    public async Task<DrillRecord?> AfterBackupAsync(BackupRun run, DatabaseManifest? manifest, CancellationToken cancellationToken)
     {
         try
         {
             if (manifest is not null) restores.SaveManifest(run.Id, manifest);
-            if (restores.GetDrillEvery(run.Schedule, run.ScheduleInstance) is not { } every) return;
-            if (restores.CountSucceeded(run.Schedule, run.ScheduleInstance) % every != 0) return;
-            await DrillAsync(run, $"every {every}", cancellationToken);
+            if (restores.GetDrillEvery(run.Schedule, run.ScheduleInstance) is not { } every) return null;
+            if (restores.CountSucceeded(run.Schedule, run.ScheduleInstance) % every != 0) return null;
+            return await DrillAsync(run, $"every {every}", cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             logger.ManifestFailed(run.File ?? run.Id, e.Message);
+            return null;
         }
-        catch (OperationCanceledException) { } // The run's time is up; the backup itself stands.
+        catch (OperationCanceledException) { return null; } // The run's time is up; the backup itself stands.
     }
 
-    /// <summary>Restores the backup into scratch, compares it with its manifest, records the drill, and removes the scratch copy.</summary>
+    /// <summary>The backup's verdict: false only when its latest conclusive drill found its content bad.</summary>
+    public bool IsRestorable(string backupId) => restores.IsRestorable(backupId);
+
+    /// <summary>
+    /// Restores the backup into scratch, compares it with its manifest, records the drill, and removes the scratch copy.
+    /// The outcome is <see cref="DrillOutcome.Failed"/> only for a content failure (<see cref="DrillContentException"/>);
+    /// a drill that could not run (server down, disk full, permission, timeout, cancellation, no manifest) is
+    /// <see cref="DrillOutcome.Inconclusive"/> and leaves the backup's verdict as it was.
+    /// </summary>
     public async Task<DrillRecord> DrillAsync(BackupRun backup, string trigger, CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
@@ -75,29 +89,45 @@ public sealed class DrillService(
             drill = drill with { Expected = expected };
             if (expected is null) throw new RestoreProblemException(422, "No manifest", "Nothing was recorded about this backup's contents when it was taken; there is nothing to compare a restore with.");
             var (provider, database) = restoreService.ConfiguredDatabase(backup);
-            await SqliteRestoreFiles.VerifyChecksumAsync(backup, timeout.Token);
+            try
+            {
+                await SqliteRestoreFiles.VerifyChecksumAsync(backup, timeout.Token);
+            }
+            catch (RestoreProblemException e)
+            {
+                throw new DrillContentException(e.Message, e);
+            }
             var actual = provider == "sqlite"
                 ? await RestoreSqliteScratchAsync(backup, drill.Id, timeout.Token)
                 : await RestorePostgresScratchAsync(backup, PostgresServerAddress.From(database.ConnectionString, backup.Database), drill.Id, timeout.Token);
             drill = drill with { Actual = actual };
             if (expected.Differences(actual) is { Count: > 0 } differences)
-                throw new RestoreProblemException(422, "Drill found differences", "The restored copy differs from what the backup recorded: " + string.Join("; ", differences));
+                throw new DrillContentException("The restored copy differs from what the backup recorded: " + string.Join("; ", differences));
             drill = drill with { EndedAt = time.GetUtcNow(), Outcome = DrillOutcome.Succeeded };
             restores.UpsertDrill(drill);
             logger.DrillSucceeded(drill.Id, backup.Id, backup.Schedule, backup.Database, actual.Tables.Count);
             telemetry.Drills.Add(1, new("outcome", "succeeded"), new("db.name", backup.Database));
             return drill;
         }
+        catch (DrillContentException e)
+        {
+            drill = drill with { EndedAt = time.GetUtcNow(), Outcome = DrillOutcome.Failed, Error = e.Message };
+            restores.UpsertDrill(drill);
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            logger.DrillFailed(drill.Id, backup.Id, backup.Schedule, backup.Database, e.Message);
+            telemetry.Drills.Add(1, new("outcome", "failed"), new("db.name", backup.Database));
+            return drill;
+        }
         catch (Exception e)
         {
-            var cancelled = e is OperationCanceledException;
-            var error = cancelled ? $"The drill was cancelled or exceeded its time limit ({options.Value.RestoreTimeout}); it proves nothing about the backup." : e.Message;
-            drill = drill with { EndedAt = time.GetUtcNow(), Outcome = cancelled ? DrillOutcome.Cancelled : DrillOutcome.Failed, Error = error };
+            var error = e is OperationCanceledException
+                ? $"The drill was cancelled or exceeded its time limit ({options.Value.RestoreTimeout}); it proves nothing about the backup."
+                : $"The drill could not run, which proves nothing about the backup: {e.Message}";
+            drill = drill with { EndedAt = time.GetUtcNow(), Outcome = DrillOutcome.Inconclusive, Error = error };
             restores.UpsertDrill(drill);
             activity?.SetStatus(ActivityStatusCode.Error, error);
-            if (cancelled) logger.DrillCancelled(drill.Id, backup.Id, error);
-            else logger.DrillFailed(drill.Id, backup.Id, backup.Schedule, backup.Database, error);
-            telemetry.Drills.Add(1, new("outcome", cancelled ? "cancelled" : "failed"), new("db.name", backup.Database));
+            logger.DrillInconclusive(drill.Id, backup.Id, error);
+            telemetry.Drills.Add(1, new("outcome", "inconclusive"), new("db.name", backup.Database));
             return drill;
         }
     }
@@ -109,15 +139,36 @@ public sealed class DrillService(
         var scratch = Path.Combine(directory, $".drill-{drillId[..12]}.db{BackupFiles.PartialSuffix}");
         try
         {
-            await SqliteRestoreFiles.CopyVerifiedAsync(backup, scratch, cancellationToken);
-            await restoreService.Sqlite.VerifyAsync(scratch, cancellationToken);
-            return DatabaseManifests.ReadSqlite(scratch);
+            try
+            {
+                await SqliteRestoreFiles.CopyVerifiedAsync(backup, scratch, cancellationToken);
+            }
+            catch (RestoreProblemException e)
+            {
+                throw new DrillContentException(e.Message, e);
+            }
+            try
+            {
+                await restoreService.Sqlite.VerifyAsync(scratch, cancellationToken);
+                return DatabaseManifests.ReadSqlite(scratch);
+            }
+            catch (BackupFailedException e) when (e.InnerException is not SqliteException inner || IsContentError(inner))
+            {
+                throw new DrillContentException(e.Message, e);
+            }
+            catch (SqliteException e) when (IsContentError(e))
+            {
+                throw new DrillContentException("The restored copy cannot be read: " + e.Message, e);
+            }
         }
         finally
         {
             SqliteRestoreFiles.TryDelete(scratch);
         }
     }
+
+    // SQLITE_CORRUPT and SQLITE_NOTADB say the file is bad; full disks, permissions and I/O errors say nothing about it.
+    private static bool IsContentError(SqliteException e) => (e.SqliteErrorCode & 0xFF) is 11 or 26;
 
     private async Task<DatabaseManifest> RestorePostgresScratchAsync(BackupRun backup, PostgresServerAddress server, string drillId, CancellationToken cancellationToken)
     {
@@ -127,12 +178,31 @@ public sealed class DrillService(
         try
         {
             if (await tools.RestoreAsync(server, backup.File!, scratch, cancellationToken) is { } error)
-                throw new RestoreProblemException(422, "Dump could not be restored", error);
+            {
+                // The dump is bad only if it does not read back on its own, or restores wrongly into a server that is
+                // up; a server that went away or ran out of space mid-restore says nothing about the dump.
+                await DumpReadsBackAsync(tools, backup.File!, cancellationToken);
+                await tools.SqlAsync(server, "SELECT 1", cancellationToken);
+                if (PostgresInfrastructureError.Matches(error)) throw new PostgresUnavailableException(error);
+                throw new DrillContentException($"The dump could not be restored into an empty database: {error}");
+            }
             return await manifests.ReadPostgresDatabaseAsync(server, scratch, cancellationToken);
         }
         finally
         {
             await RestoreService.DropQuietlyAsync(tools, server, scratch);
+        }
+    }
+
+    private static async Task DumpReadsBackAsync(PostgresTools tools, string dumpFile, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await tools.ReadDumpAsync(dumpFile, _ => { }, cancellationToken);
+        }
+        catch (PostgresSqlException e)
+        {
+            throw new DrillContentException(e.Message, e);
         }
     }
 }

@@ -84,12 +84,43 @@ public sealed class RestoreCatalog
         QueryDrills("WHERE ($schedule IS NULL OR schedule = $schedule) AND ($backup IS NULL OR backup_id = $backup) ORDER BY started_at DESC, id LIMIT $limit",
             ("$schedule", schedule), ("$backup", backupId), ("$limit", limit));
 
-    /// <summary>A backup a drill failed on is not restorable: no restore picks it and an explicit one is refused.</summary>
+    /// <summary>
+    /// A backup whose latest conclusive drill (succeeded or failed) found its content bad is not restorable: no restore
+    /// picks it, an explicit one is refused, and retention does not count it. A later successful drill clears that;
+    /// an inconclusive drill changes nothing.
+    /// </summary>
     public bool IsRestorable(string backupId)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT count(*) FROM drills WHERE backup_id = $id AND outcome = 'Failed'", [("$id", backupId)]);
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 0;
+        using var command = Command(connection, """
+            SELECT outcome FROM drills WHERE backup_id = $id AND outcome IN ('Succeeded', 'Failed')
+            ORDER BY started_at DESC, ended_at DESC LIMIT 1
+            """, [("$id", backupId)]);
+        return command.ExecuteScalar() as string != nameof(DrillOutcome.Failed);
+    }
+
+    /// <summary>
+    /// Backups still on disk whose latest drill was inconclusive, with how many inconclusive drills they have had in a
+    /// row and when the last one ended: the drills to retry with back-off.
+    /// </summary>
+    public IReadOnlyList<(string BackupId, int Attempts, DateTimeOffset LastEnded)> ListInconclusiveDrills()
+    {
+        using var connection = Open();
+        using var command = Command(connection, """
+            WITH latest AS (
+              SELECT backup_id, max(started_at) AS started FROM drills GROUP BY backup_id)
+            SELECT d.backup_id,
+              (SELECT count(*) FROM drills i WHERE i.backup_id = d.backup_id AND i.outcome = 'Inconclusive'
+                 AND i.started_at > COALESCE((SELECT max(c.started_at) FROM drills c WHERE c.backup_id = d.backup_id AND c.outcome IN ('Succeeded', 'Failed')), '')),
+              COALESCE(d.ended_at, d.started_at)
+            FROM drills d JOIN latest l ON l.backup_id = d.backup_id AND l.started = d.started_at
+            JOIN runs r ON r.id = d.backup_id AND r.outcome = 'Succeeded' AND r.pruned_at IS NULL
+            WHERE d.outcome = 'Inconclusive'
+            """, []);
+        using var reader = command.ExecuteReader();
+        var list = new List<(string, int, DateTimeOffset)>();
+        while (reader.Read()) list.Add((reader.GetString(0), reader.GetInt32(1), Parse(reader.GetString(2))));
+        return list;
     }
 
     public void SetDrillPolicy(string schedule, string? instance, int? every)
@@ -136,11 +167,14 @@ public sealed class RestoreCatalog
         var list = new List<DrillRecord>();
         while (reader.Read())
             list.Add(new DrillRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), Parse(reader.GetString(5)),
-                reader.IsDBNull(6) ? null : Parse(reader.GetString(6)), Enum.Parse<DrillOutcome>(reader.GetString(7)), NullableString(reader, 8),
+                reader.IsDBNull(6) ? null : Parse(reader.GetString(6)), ParseDrillOutcome(reader.GetString(7)), NullableString(reader, 8),
                 NullableString(reader, 9) is { } e ? JsonSerializer.Deserialize<DatabaseManifest>(e, Json) : null,
                 NullableString(reader, 10) is { } a ? JsonSerializer.Deserialize<DatabaseManifest>(a, Json) : null));
         return list;
     }
+
+    // Catalogs written before drills told content from infrastructure recorded "Cancelled" for what is now inconclusive.
+    private static DrillOutcome ParseDrillOutcome(string text) => text == "Cancelled" ? DrillOutcome.Inconclusive : Enum.Parse<DrillOutcome>(text);
 
     private SqliteConnection Open() => CatalogSql.Open(_connectionString);
 }

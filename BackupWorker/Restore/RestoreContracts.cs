@@ -51,11 +51,12 @@ public sealed record DatabaseManifest(string SchemaHash, IReadOnlyList<TableRows
 }
 
 /// <summary>
-/// How a drill ended. <see cref="Cancelled"/> (stopped, or out of time) proves nothing either way, so unlike
-/// <see cref="Failed"/> it does not mark the backup not restorable.
+/// How a drill ended. <see cref="Failed"/>: the backup's content is bad (checksum, integrity, unreadable dump, manifest
+/// mismatch), so it is not restorable until a later drill succeeds. <see cref="Inconclusive"/>: the drill could not run
+/// (server down, disk full, permission, timeout, cancellation); it proves nothing, changes nothing, and is retried later.
 /// </summary>
 [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<DrillOutcome>))]
-public enum DrillOutcome { Running, Succeeded, Failed, Cancelled }
+public enum DrillOutcome { Running, Succeeded, Failed, Inconclusive }
 
 /// <summary>One restore drill: the backup restored into scratch and compared with what was recorded at backup time.</summary>
 public sealed record DrillRecord(
@@ -67,7 +68,7 @@ public sealed record DrillPolicyRequest(int? Every);
 
 public sealed record DrillPolicy(string Schedule, int? Every);
 
-/// <summary>A backup with what it recorded and whether it may be restored (false once a drill of it failed).</summary>
+/// <summary>A backup with what it recorded and whether it may be restored (false while its latest conclusive drill found it bad).</summary>
 public sealed record BackupDetails(BackupRun Backup, DatabaseManifest? Manifest, bool Restorable, DrillRecord? LastDrill);
 
 /// <summary>A restore refused or failed, with the HTTP status and text to answer it with (and its record, when there is one).</summary>

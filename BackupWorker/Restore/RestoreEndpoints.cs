@@ -49,8 +49,8 @@ public static class RestoreEndpoints
             var drill = await drills.DrillAsync(run, "manual", ct);
             return drill.Outcome == DrillOutcome.Succeeded
                 ? TypedResults.Ok(drill)
-                : TypedResults.Problem(drill.Error, statusCode: drill.Outcome == DrillOutcome.Cancelled ? 503 : 422,
-                    title: drill.Outcome == DrillOutcome.Cancelled ? "Drill cancelled" : "Drill failed", extensions: new Dictionary<string, object?> { ["drill"] = drill });
+                : TypedResults.Problem(drill.Error, statusCode: drill.Outcome == DrillOutcome.Inconclusive ? 503 : 422,
+                    title: drill.Outcome == DrillOutcome.Inconclusive ? "Drill inconclusive" : "Drill failed", extensions: new Dictionary<string, object?> { ["drill"] = drill });
         });
 
         app.MapPut("/schedules/{name}/drill", Results<Ok<DrillPolicy>, ValidationProblem, ProblemHttpResult> (string name, DrillPolicyRequest request, BackupCatalog catalog, RestoreCatalog restores) =>

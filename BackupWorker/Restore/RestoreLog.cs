@@ -14,12 +14,21 @@ internal static partial class Log
     [LoggerMessage(104, LogLevel.Information, "Drill {DrillId} of backup {BackupId} (schedule {Schedule}, {Database}) succeeded: {Tables} tables as recorded")]
     public static partial void DrillSucceeded(this ILogger logger, string drillId, string backupId, string schedule, string database, int tables);
 
-    [LoggerMessage(105, LogLevel.Error, "Drill {DrillId} of backup {BackupId} (schedule {Schedule}, {Database}) failed; the backup is marked not restorable: {Error}")]
+    [LoggerMessage(105, LogLevel.Error, "Drill {DrillId} of backup {BackupId} (schedule {Schedule}, {Database}) found its content bad; the backup is marked not restorable: {Error}")]
     public static partial void DrillFailed(this ILogger logger, string drillId, string backupId, string schedule, string database, string error);
 
     [LoggerMessage(106, LogLevel.Warning, "Could not record what backup file {File} holds; drills of it will fail: {Error}")]
     public static partial void ManifestFailed(this ILogger logger, string file, string error);
 
-    [LoggerMessage(107, LogLevel.Warning, "Drill {DrillId} of backup {BackupId} did not finish: {Error}")]
-    public static partial void DrillCancelled(this ILogger logger, string drillId, string backupId, string error);
+    [LoggerMessage(107, LogLevel.Warning, "Drill {DrillId} of backup {BackupId} is inconclusive; the backup's verdict is unchanged and the drill will be retried: {Error}")]
+    public static partial void DrillInconclusive(this ILogger logger, string drillId, string backupId, string error);
+
+    [LoggerMessage(108, LogLevel.Information, "Retrying the inconclusive drill of backup {BackupId} (attempt {Attempt})")]
+    public static partial void DrillRetry(this ILogger logger, string backupId, int attempt);
+
+    [LoggerMessage(110, LogLevel.Warning, "Could not look for inconclusive drills to retry; the next pass tries again: {Error}")]
+    public static partial void DrillRetryPassFailed(this ILogger logger, string error);
+
+    [LoggerMessage(109, LogLevel.Warning, "Retention kept every backup of schedule {Schedule}: the new backup {BackupId} was drilled and not verified ({Outcome})")]
+    public static partial void PruneSkippedUnverified(this ILogger logger, string schedule, string backupId, string outcome);
 }

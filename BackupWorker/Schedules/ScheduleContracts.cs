@@ -14,10 +14,16 @@ public sealed record CreateScheduleRequest(
     RetentionRequest? Retention = null,
     bool Overwrite = false);
 
-/// <summary>Keep the newest <see cref="KeepLast"/> backups and/or none older than <see cref="MaxAge"/> (e.g. <c>168h</c>, <c>P7D</c>, <c>7.00:00:00</c>).</summary>
-public sealed record RetentionRequest(int? KeepLast, string? MaxAge);
+/// <summary>
+/// Keep the newest <see cref="KeepLast"/> backups and/or none older than <see cref="MaxAge"/> (e.g. <c>168h</c>, <c>P7D</c>,
+/// <c>7.00:00:00</c>), but never fewer than <see cref="MinimumRedundancy"/> restorable ones (default 1).
+/// </summary>
+public sealed record RetentionRequest(int? KeepLast, string? MaxAge, int? MinimumRedundancy = null)
+{
+    public const int MaxMinimumRedundancy = 1000;
+}
 
-public sealed record RetentionView(int? KeepLast, string? MaxAge);
+public sealed record RetentionView(int? KeepLast, string? MaxAge, int? MinimumRedundancy);
 
 /// <summary>The job as the sidecar reports it now (null when it no longer exists, e.g. its repeats are done).</summary>
 public sealed record JobView(string? Schedule, string? DueTime, string? Ttl, int? Repeats, string? FailurePolicy);
@@ -34,4 +40,13 @@ public sealed record ScheduleView(
     DateTimeOffset? CreatedAt,
     bool Active,
     JobView? Job,
-    IReadOnlyList<BackupRun>? Runs = null);
+    IReadOnlyList<BackupRun>? Runs = null)
+{
+    /// <summary>This lifetime of the schedule (every create and overwrite starts a new one); null for a job made elsewhere.</summary>
+    public string? Instance { get; init; }
+
+    /// <summary>When the schedule was found to have ended (its job gone), and why; it then governs nothing.</summary>
+    public DateTimeOffset? EndedAt { get; init; }
+
+    public string? EndedReason { get; init; }
+}

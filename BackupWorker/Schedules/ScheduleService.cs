@@ -63,10 +63,11 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
             throw new ScheduleProblemException(409, "Schedule already exists", $"job already exists: '{name}'; send overwrite: true to replace it.");
 
         // The catalog row goes first so the first trigger already sees the retention rule; it is removed again if the
-        // sidecar refuses the job (unless a job of that name exists and keeps its own row).
+        // sidecar refuses the job (unless a job of that name exists and keeps its own row). Every create, overwrite or
+        // not, is a new schedule instance: retention never reaches the backups an earlier schedule of this name made.
         var previous = catalog.GetSchedule(name);
-        var record = new ScheduleRecord(name, database!, location, request.Schedule?.Trim(), request.Repeats, request.DueTime?.Trim(), request.Ttl?.Trim(), retention, now);
-        catalog.UpsertSchedule(record);
+        var record = catalog.UpsertSchedule(new ScheduleRecord(name, database!, location, request.Schedule?.Trim(), request.Repeats,
+            request.DueTime?.Trim(), request.Ttl?.Trim(), retention, now));
         try
         {
             await jobsClient.ScheduleJobAsync(name, schedule, payload.ToUtf8Json(), startingFrom, request.Repeats, ttl, request.Overwrite, cancellationToken: cancellationToken);
@@ -77,13 +78,19 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
             else catalog.MarkScheduleDeleted(name, now);
             throw ToProblem(e);
         }
+        catalog.ConfirmJob(name, record.Instance!);
         logger.Scheduled(name, database!, location, schedule.ExpressionValue);
         return await GetAsync(name, includeRuns: false, cancellationToken) ?? ToView(record, null, active: true);
     }
 
+    /// <summary>Why a schedule ends when its job is found missing.</summary>
+    internal const string JobGoneReason = "Its job no longer exists on the sidecar (deleted outside BackupApi, or its repeats or TTL are done).";
+
     public async Task<IReadOnlyList<ScheduleView>> ListAsync(CancellationToken cancellationToken)
     {
-        var records = catalog.ListSchedules();
+        // The rows are read before the jobs: a row confirmed by then had its job accepted before the listing, so a job
+        // missing from the listing is gone, not about to be scheduled.
+        var records = catalog.ListSchedulesForView();
         IReadOnlyList<DaprJobDetails>? jobs;
         try
         {
@@ -102,7 +109,8 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
         if (jobs is not null)
         {
             var byName = jobs.Where(j => j.Name is not null).ToDictionary(j => j.Name!);
-            views.AddRange(records.Select(r => ToView(r, byName.GetValueOrDefault(r.Name), byName.ContainsKey(r.Name))));
+            foreach (var record in records)
+                if (ViewOf(record, byName.GetValueOrDefault(record.Name)) is { } view) views.Add(view);
             // Jobs of this app that were scheduled some other way but carry a backup payload are backup schedules too.
             foreach (var job in jobs.Where(j => j.Name is not null && records.All(r => r.Name != j.Name)))
                 if (ToExternalView(job) is { } view) views.Add(view);
@@ -110,27 +118,51 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
         else
         {
             foreach (var record in records)
-            {
-                var job = await TryGetJobAsync(record.Name, cancellationToken);
-                views.Add(ToView(record, job, job is not null));
-            }
+                if (ViewOf(record, await TryGetJobAsync(record.Name, cancellationToken)) is { } view) views.Add(view);
         }
         return views.OrderBy(v => v.Name, StringComparer.Ordinal).ToList();
     }
 
     public async Task<ScheduleView?> GetAsync(string name, bool includeRuns, CancellationToken cancellationToken)
     {
-        var record = catalog.GetSchedule(name);
+        var record = catalog.GetScheduleForView(name);
         var job = await TryGetJobAsync(name, cancellationToken);
-        var view = record is not null ? ToView(record, job, job is not null) : job is not null ? ToExternalView(job) : null;
+        var view = record is not null ? ViewOf(record, job) : job is not null ? ToExternalView(job) : null;
         if (view is null) return null;
         return includeRuns ? view with { Runs = catalog.ListRuns(schedule: name) } : view;
     }
 
+    /// <summary>
+    /// A catalog row seen beside the job of its name (null: none): live, or ended (shown so while no job uses the name;
+    /// once one made elsewhere does, that job is what the name means).
+    /// </summary>
+    private ScheduleView? ViewOf(ScheduleRecord record, DaprJobDetails? job)
+    {
+        record = EndIfGone(record, job is not null);
+        if (record.EndedAt is null) return ToView(record, job, job is not null);
+        return job is null ? ToView(record, null, active: false) : ToExternalView(job);
+    }
+
+    /// <summary>
+    /// A live, confirmed schedule whose job is missing has ended: recorded so, so that its rules stop applying and a
+    /// later schedule of the same name inherits nothing.
+    /// </summary>
+    private ScheduleRecord EndIfGone(ScheduleRecord record, bool jobExists)
+    {
+        if (jobExists || record.EndedAt is not null || !record.JobConfirmed || record.Instance is null) return record;
+        var now = time.GetUtcNow();
+        if (!catalog.MarkScheduleEnded(record.Name, record.Instance, now, JobGoneReason)) return record;
+        LogEnded(logger, record.Name, record.Instance);
+        return record with { EndedAt = now, EndedReason = JobGoneReason };
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Schedule {Name} (instance {Instance}) has ended: its job no longer exists; its backups stay, its retention no longer applies")]
+    private static partial void LogEnded(ILogger logger, string name, string instance);
+
     /// <summary>Deletes the job (no more triggers) and marks the schedule deleted; its runs and backups stay. False when unknown.</summary>
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
     {
-        var known = catalog.GetSchedule(name) is not null || await TryGetJobAsync(name, cancellationToken) is not null;
+        var known = catalog.GetScheduleForView(name) is not null || await TryGetJobAsync(name, cancellationToken) is not null;
         if (!known) return false;
         try
         {
@@ -200,24 +232,27 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
     {
         if (request is null) return new RetentionRule(null, null);
         if (request.KeepLast is < 1) errors["retention.keepLast"] = ["keepLast must be at least 1."];
+        if (request.MinimumRedundancy is < 1 or > RetentionRequest.MaxMinimumRedundancy)
+            errors["retention.minimumRedundancy"] = [$"minimumRedundancy is 1-{RetentionRequest.MaxMinimumRedundancy} (restorable backups retention always keeps)."];
         TimeSpan? maxAge = null;
         if (!string.IsNullOrWhiteSpace(request.MaxAge))
         {
             if (Durations.TryParseDuration(request.MaxAge, out var age) && age > TimeSpan.Zero) maxAge = age;
             else errors["retention.maxAge"] = ["maxAge must be a positive duration (168h, P7D, 7.00:00:00)."];
         }
-        return new RetentionRule(request.KeepLast, maxAge);
+        return new RetentionRule(request.KeepLast, maxAge, request.MinimumRedundancy ?? RetentionRule.DefaultMinimumRedundancy);
     }
 
     private static ScheduleView ToView(ScheduleRecord r, DaprJobDetails? job, bool active) => new(
         r.Name, r.Database, r.Location, r.Schedule, r.Repeats, r.DueTime, r.Ttl,
-        new RetentionView(r.Retention.KeepLast, r.Retention.MaxAge?.ToString("c", CultureInfo.InvariantCulture)), r.CreatedAt, active, ToJobView(job));
+        new RetentionView(r.Retention.KeepLast, r.Retention.MaxAge?.ToString("c", CultureInfo.InvariantCulture), r.Retention.MinimumRedundancy),
+        r.CreatedAt, active, ToJobView(job)) { Instance = r.Instance, EndedAt = r.EndedAt, EndedReason = r.EndedReason };
 
     private static ScheduleView? ToExternalView(DaprJobDetails job)
     {
         if (job.Payload is null || !BackupPayload.TryParse(job.Payload, out var payload, out _)) return null;
         return new ScheduleView(job.Name!, payload!.Metadata.DBName, payload.Metadata.BackupLocation, job.ScheduleExpression, job.RepeatCount,
-            job.DueTimeExpression, job.TtlExpression, new RetentionView(null, null), null, true, ToJobView(job));
+            job.DueTimeExpression, job.TtlExpression, new RetentionView(null, null, null), null, true, ToJobView(job));
     }
 
     private static JobView? ToJobView(DaprJobDetails? job) => job is null ? null : new JobView(

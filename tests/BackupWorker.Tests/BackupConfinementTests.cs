@@ -162,21 +162,6 @@ public class BackupConfinementTests
     }
 
     [Fact]
-    public async Task Overwriting_or_tightening_a_live_schedule_keeps_its_instance()
-    {
-        using var engine = new EngineFixture();
-        var record = new ScheduleRecord("s", "my-prod-db", "backups/s", "@daily", null, null, null, new RetentionRule(3, null), engine.Time.GetUtcNow());
-        engine.Catalog.UpsertSchedule(record);
-        var first = engine.Catalog.GetSchedule("s")!.Instance;
-        engine.Catalog.UpsertSchedule(record with { Retention = new RetentionRule(1, null) });
-        Assert.Equal(first, engine.Catalog.GetSchedule("s")!.Instance);
-        engine.Catalog.MarkScheduleDeleted("s", engine.Time.GetUtcNow());
-        engine.Catalog.UpsertSchedule(record);
-        Assert.NotEqual(first, engine.Catalog.GetSchedule("s")!.Instance);
-        await Task.CompletedTask;
-    }
-
-    [Fact]
     public async Task Backup_files_are_0600_and_the_directories_it_creates_0700()
     {
         if (OperatingSystem.IsWindows()) return;

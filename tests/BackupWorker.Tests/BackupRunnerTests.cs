@@ -235,8 +235,10 @@ public class BackupRunnerTests
         Assert.All([d, e], r => Assert.True(File.Exists(r.File)));
     }
 
+    /// <summary>Sets the rule of the schedule's live instance (a new instance when there is none).</summary>
     private static void SetRetention(EngineFixture engine, string schedule, string location, RetentionRule rule) =>
-        engine.Catalog.UpsertSchedule(new ScheduleRecord(schedule, "my-prod-db", location, "@hourly", null, null, null, rule, engine.Time.GetUtcNow()));
+        engine.Catalog.UpsertSchedule(new ScheduleRecord(schedule, "my-prod-db", location, "@hourly", null, null, null, rule, engine.Time.GetUtcNow(),
+            engine.Catalog.GetSchedule(schedule)?.Instance));
 
     /// <summary>Runs <paramref name="count"/> backups of the schedule, advancing the clock a minute after each (so they are ordered).</summary>
     private static async Task<List<BackupRun>> RunEveryMinuteAsync(EngineFixture engine, string schedule, BackupMetadata target, int count)
