@@ -25,6 +25,7 @@ builder.Services.AddSingleton<BackupCatalog>();
 builder.Services.AddSingleton<BackupTelemetry>();
 builder.Services.AddSingleton<IDatabaseBackupProvider, SqliteBackupProvider>();
 builder.Services.AddSingleton<IDatabaseBackupProvider, PostgresBackupProvider>();
+builder.Services.AddSingleton<WorkLimiter>();
 builder.Services.AddSingleton<BackupRunner>();
 builder.Services.AddSingleton<BackupJobHandler>();
 builder.Services.AddSingleton<ScheduleService>();

@@ -5,8 +5,9 @@ using static BackupWorker.Backups.CatalogSql;
 
 namespace BackupWorker.Backups;
 
+/// <summary>How a run stands. <see cref="Queued"/>: waiting for a slot under the worker's concurrency limits.</summary>
 [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<RunOutcome>))]
-public enum RunOutcome { Running, Succeeded, Failed }
+public enum RunOutcome { Running, Succeeded, Failed, Queued }
 
 /// <summary>One backup attempt, whatever its outcome.</summary>
 public sealed record BackupRun(
@@ -193,6 +194,14 @@ public sealed class BackupCatalog
             ("$file", run.File), ("$outcome", run.Outcome.ToString()), ("$error", run.Error));
     }
 
+    /// <summary>A run waiting for a slot (<see cref="RunOutcome.Queued"/>) or started after waiting (<see cref="RunOutcome.Running"/>).</summary>
+    public void SetRunWaiting(string runId, bool waiting)
+    {
+        using var connection = Open();
+        Execute(connection, "UPDATE runs SET outcome = $outcome WHERE id = $id AND outcome IN ('Running', 'Queued')",
+            ("$id", runId), ("$outcome", (waiting ? RunOutcome.Queued : RunOutcome.Running).ToString()));
+    }
+
     public void MarkPruned(string runId, DateTimeOffset at)
     {
         using var connection = Open();
@@ -208,9 +217,9 @@ public sealed class BackupCatalog
     {
         using var connection = Open();
         return Execute(connection, """
-            DELETE FROM runs WHERE outcome <> 'Running' AND (outcome <> 'Succeeded' OR pruned_at IS NOT NULL)
+            DELETE FROM runs WHERE outcome NOT IN ('Running', 'Queued') AND (outcome <> 'Succeeded' OR pruned_at IS NOT NULL)
               AND (started_at < $before OR id NOT IN (
-                SELECT id FROM runs WHERE outcome <> 'Running' AND (outcome <> 'Succeeded' OR pruned_at IS NOT NULL)
+                SELECT id FROM runs WHERE outcome NOT IN ('Running', 'Queued') AND (outcome <> 'Succeeded' OR pruned_at IS NOT NULL)
                 ORDER BY started_at DESC, id LIMIT $keep))
             """, ("$before", Format(olderThan)), ("$keep", Math.Max(0, keepNewest)));
     }

@@ -20,7 +20,8 @@ public sealed class BackupRunner(
     BackupTelemetry telemetry,
     TimeProvider time,
     ILogger<BackupRunner> logger,
-    Restore.DrillService? drills = null)
+    Restore.DrillService? drills = null,
+    WorkLimiter? limiter = null)
 {
     public const string ChecksumExtension = ".sha256";
 
@@ -117,6 +118,14 @@ public sealed class BackupRunner(
         try
         {
             var (provider, database) = Resolve(run.Database);
+            var queued = false;
+            using var slot = limiter is null ? null : await limiter.AcquireAsync(WorkLimiter.ServerOf(database, run.Database), run.Database, () =>
+            {
+                queued = true;
+                catalog.SetRunWaiting(run.Id, waiting: true);
+                logger.RunQueued(run.Id, schedule, run.Database);
+            }, cancellationToken);
+            if (queued) catalog.SetRunWaiting(run.Id, waiting: false);
             if (string.IsNullOrWhiteSpace(target.BackupLocation))
                 throw new BackupFailedException("The job payload has no metadata.BackupLocation.");
             var directory = paths.ResolveLocation(target.BackupLocation);
@@ -162,7 +171,7 @@ public sealed class BackupRunner(
 
             // Retention prunes only once the new backup is verified: a drill of it that did not succeed leaves every
             // older backup in place (the verification at backup time already passed, or the run would have failed).
-            var drill = drills is null ? null : await drills.AfterBackupAsync(run, manifest, cancellationToken);
+            var drill = drills is null ? null : await drills.AfterBackupAsync(run, manifest, cancellationToken); // within this run's slot
             if (drill is { Outcome: not Restore.DrillOutcome.Succeeded }) logger.PruneSkippedUnverified(schedule, run.Id, drill.Outcome.ToString());
             else if (record is not null && !redirected) ApplyRetention(record, run.Id);
             PruneHistory();

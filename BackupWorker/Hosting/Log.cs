@@ -55,4 +55,6 @@ internal static partial class Log
     [LoggerMessage(30, LogLevel.Information, "Retention of schedule {Schedule} kept {File}: it is among the newest {MinimumRedundancy} restorable backups, or the database's newest restorable one")]
     public static partial void PruneKeptForRedundancy(this ILogger logger, string schedule, string file, int minimumRedundancy);
 
+    [LoggerMessage(31, LogLevel.Information, "Run {RunId} of schedule {Schedule} ({Database}) is queued: the worker's concurrency limits are reached (Backup:MaxConcurrentPerDatabase / PerServer / Work)")]
+    public static partial void RunQueued(this ILogger logger, string runId, string schedule, string database);
 }

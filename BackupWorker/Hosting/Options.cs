@@ -44,6 +44,15 @@ public sealed class BackupOptions
     /// <summary>At most this many runs without a backup on disk are kept (the newest); older ones are removed.</summary>
     public int RunHistoryMaxCount { get; set; } = 10_000;
 
+    /// <summary>Backups and drills of one database at once; more wait, queued.</summary>
+    public int MaxConcurrentPerDatabase { get; set; } = 1;
+
+    /// <summary>Backups and drills at once on one database server (PostgreSQL host and port; the local disk for SQLite files).</summary>
+    public int MaxConcurrentPerServer { get; set; } = 2;
+
+    /// <summary>Backups and drills at once in the whole worker.</summary>
+    public int MaxConcurrentWork { get; set; } = 4;
+
     /// <summary>An inconclusive drill is retried this long after it ended, then twice as long after each further one.</summary>
     public TimeSpan DrillRetryInitialDelay { get; set; } = TimeSpan.FromMinutes(5);
 

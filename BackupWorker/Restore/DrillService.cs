@@ -19,7 +19,8 @@ public sealed class DrillService(
     IOptions<BackupOptions> options,
     BackupTelemetry telemetry,
     TimeProvider time,
-    ILogger<DrillService> logger)
+    ILogger<DrillService> logger,
+    WorkLimiter? limiter = null)
 {
     /// <summary>What the backup file holds, read right after it was verified; null (logged) when it cannot be read.</summary>
     public async Task<DatabaseManifest?> CaptureManifestAsync(string provider, string backupFile, CancellationToken cancellationToken)
@@ -51,7 +52,7 @@ public sealed class DrillService(
             if (manifest is not null) restores.SaveManifest(run.Id, manifest);
             if (restores.GetDrillEvery(run.Schedule, run.ScheduleInstance) is not { } every) return null;
             if (restores.CountSucceeded(run.Schedule, run.ScheduleInstance) % every != 0) return null;
-            return await DrillAsync(run, $"every {every}", cancellationToken);
+            return await DrillAsync(run, $"every {every}", cancellationToken, slotHeld: true);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -68,9 +69,10 @@ public sealed class DrillService(
     /// Restores the backup into scratch, compares it with its manifest, records the drill, and removes the scratch copy.
     /// The outcome is <see cref="DrillOutcome.Failed"/> only for a content failure (<see cref="DrillContentException"/>);
     /// a drill that could not run (server down, disk full, permission, timeout, cancellation, no manifest) is
-    /// <see cref="DrillOutcome.Inconclusive"/> and leaves the backup's verdict as it was.
+    /// <see cref="DrillOutcome.Inconclusive"/> and leaves the backup's verdict as it was. A drill takes a slot under the
+    /// worker's concurrency limits (it loads the database's server as a backup does), unless its caller holds one.
     /// </summary>
-    public async Task<DrillRecord> DrillAsync(BackupRun backup, string trigger, CancellationToken cancellationToken)
+    public async Task<DrillRecord> DrillAsync(BackupRun backup, string trigger, CancellationToken cancellationToken, bool slotHeld = false)
     {
         var started = time.GetUtcNow();
         var drill = new DrillRecord(Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, DrillOutcome.Running, null, null, null);
@@ -89,6 +91,8 @@ public sealed class DrillService(
             drill = drill with { Expected = expected };
             if (expected is null) throw new RestoreProblemException(422, "No manifest", "Nothing was recorded about this backup's contents when it was taken; there is nothing to compare a restore with.");
             var (provider, database) = restoreService.ConfiguredDatabase(backup);
+            using var slot = slotHeld || limiter is null ? null
+                : await limiter.AcquireAsync(WorkLimiter.ServerOf(database, backup.Database), backup.Database, null, timeout.Token);
             try
             {
                 await SqliteRestoreFiles.VerifyChecksumAsync(backup, timeout.Token);

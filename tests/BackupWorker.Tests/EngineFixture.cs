@@ -28,10 +28,12 @@ internal sealed class EngineFixture : IDisposable
         Restores = new RestoreCatalog(Paths);
         var postgres = new PostgresTools(options);
         RestoreService = new RestoreService(Catalog, Restores, Paths, options, providers, postgres, telemetry, Time, NullLogger<RestoreService>.Instance);
-        Drills = new DrillService(Restores, RestoreService, new DatabaseManifests(postgres), options, telemetry, Time, NullLogger<DrillService>.Instance);
-        Runner = new BackupRunner(Catalog, Paths, options, providers, telemetry, Time, Logger, Drills);
+        Limiter = new WorkLimiter(options);
+        Drills = new DrillService(Restores, RestoreService, new DatabaseManifests(postgres), options, telemetry, Time, NullLogger<DrillService>.Instance, Limiter);
+        Runner = new BackupRunner(Catalog, Paths, options, providers, telemetry, Time, Logger, Drills, Limiter);
     }
 
+    public WorkLimiter Limiter { get; }
     public RestoreCatalog Restores { get; }
     public RestoreService RestoreService { get; }
     public DrillService Drills { get; }
