@@ -184,4 +184,28 @@ public class PostgresReplaceTests
         Assert.Equal(before, await s.Server.PsqlAsync("postgres", Properties("shop")));
         Assert.Equal(before, await s.Server.PsqlAsync("postgres", Properties(restore.SafetyCopy!)));
     }
+
+    [PostgresFact]
+    public async Task A_client_that_reconnects_at_once_does_not_break_the_swap_and_ends_up_on_the_restored_database()
+    {
+        await using var s = await BackedUpAndChangedAsync();
+        var before = await s.Server.PsqlAsync("postgres", Properties("shop"));
+        // An application that reconnects whenever its connection ends (a short pause, as a pool's retry would have).
+        var psi = new ProcessStartInfo("sh");
+        foreach (var a in new[] { "-c", "while :; do /usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p \"$1\" -U postgres -d shop -At " +
+            "-c \"SELECT 'rows ' || count(*) FROM items\" -c 'SELECT pg_sleep(300)'; sleep 0.05; done", "reconnecting", s.Server.Port.ToString() })
+            psi.ArgumentList.Add(a);
+        await using var client = TestProcess.Start("reconnecting", psi, new Dictionary<string, string?> { ["PGAPPNAME"] = "reconnecting" });
+        await client.WaitForOutputAsync(l => l == "rows 250", Bound);
+        await SleepingAsync(s.Server, "reconnecting");
+
+        var restore = await s.Engine.RestoreService.RestoreAsync(
+            new RestoreRequest(BackupId: s.Backup.Id, Target: "shop", Replace: true, TerminateConnections: true), CancellationToken.None);
+
+        Assert.Equal(s.AtBackup, await s.Server.PsqlAsync("shop", Fingerprint));
+        Assert.Equal("shop__before_" + restore.Id[..8], restore.SafetyCopy);
+        await client.WaitForOutputAsync(l => l == "rows 500", Bound);
+        Assert.Equal(before, await s.Server.PsqlAsync("postgres", Properties("shop")));
+        Assert.Equal(before, await s.Server.PsqlAsync("postgres", Properties(restore.SafetyCopy!)));
+    }
 }
