@@ -10,6 +10,8 @@ namespace BackupApi;
 /// server (default: a new scratch database). An existing target is replaced only with <c>replace: true</c>, after a
 /// safety copy. <c>create</c>: PostgreSQL, create the named target database if it does not exist.
 /// <c>requestedBy</c>: an optional label recorded beside the authenticated caller (e.g. a ticket number).
+/// <c>terminateConnections</c>: PostgreSQL replace, end the sessions connected to the target database (without it,
+/// open sessions make the restore a 409 and nothing is touched).
 /// </summary>
 public sealed record RestoreRequest(
     string? BackupId = null,
@@ -18,7 +20,8 @@ public sealed record RestoreRequest(
     string? Target = null,
     bool Replace = false,
     bool Create = false,
-    string? RequestedBy = null);
+    string? RequestedBy = null,
+    bool TerminateConnections = false);
 
 /// <summary>One restore. <c>outcome</c>: Running, Succeeded or Failed; <c>safetyCopy</c>: where a replaced target was kept.</summary>
 public sealed record RestoreRecord(

@@ -9,6 +9,8 @@ namespace BackupWorker.Restore;
 /// <see cref="Replace"/> and no target, the configured database itself); PostgreSQL, a database name on the source's
 /// server (default: a new scratch database). An existing target is only overwritten with <see cref="Replace"/>, after a
 /// safety copy. <see cref="Create"/>: PostgreSQL, create the named target database when it does not exist.
+/// <see cref="TerminateConnections"/>: PostgreSQL replace, end the sessions connected to the target (otherwise they
+/// make the restore a 409).
 /// </summary>
 public sealed record RestoreRequest(
     string? BackupId = null,
@@ -17,7 +19,8 @@ public sealed record RestoreRequest(
     string? Target = null,
     bool Replace = false,
     bool Create = false,
-    string? RequestedBy = null);
+    string? RequestedBy = null,
+    bool TerminateConnections = false);
 
 /// <summary>One restore (or the restore step of a drill), whatever its outcome.</summary>
 public sealed record RestoreRecord(

@@ -301,10 +301,14 @@ public sealed class RestoreService(
         }
         if (!exists && request.Target is not null && !request.Create)
             throw new RestoreProblemException(404, "Target database not found", $"The database '{target}' does not exist; send create: true to create it.");
-        return new PostgresPlan(this, backup, server, target, exists ? $"{target}__before_{id[..8]}" : null, id);
+        // Checked again just before the swap; refused here first so a refusal costs no restore.
+        if (exists && !request.TerminateConnections && await PostgresSwap.SessionsAsync(postgres, server, target, cancellationToken) is > 0 and var sessions)
+            throw PostgresSwap.InUse(target, sessions);
+        return new PostgresPlan(this, backup, server, target, exists ? $"{target}__before_{id[..8]}" : null, request.TerminateConnections, id);
     }
 
-    private sealed class PostgresPlan(RestoreService service, BackupRun backup, PostgresServerAddress server, string target, string? safetyCopy, string id) : IRestorePlan
+    private sealed class PostgresPlan(
+        RestoreService service, BackupRun backup, PostgresServerAddress server, string target, string? safetyCopy, bool terminateConnections, string id) : IRestorePlan
     {
         public string Target => target;
 
@@ -313,33 +317,28 @@ public sealed class RestoreService(
         public async Task<string?> ExecuteAsync(CancellationToken cancellationToken)
         {
             await SqliteRestoreFiles.VerifyChecksumAsync(backup, cancellationToken);
-            // Into a new database first, renamed into place only once pg_restore has succeeded: the target never holds half a restore.
+            // Into a new database first, swapped into place only once pg_restore has succeeded: the target never holds half a restore.
             var temp = $"{target}__restoring_{id[..8]}";
             var tools = service.Postgres;
-            await tools.SqlAsync(server, $"CREATE DATABASE \"{temp}\" TEMPLATE template0", cancellationToken);
-            var renamed = false;
+            var swapBegun = false;
             try
             {
+                // With the target's encoding and locale when there is one, so its data reads back the same.
+                if (safetyCopy is null) await tools.SqlAsync(server, $"CREATE DATABASE \"{temp}\" TEMPLATE template0", cancellationToken);
+                else await PostgresDatabaseProperties.CreateLikeAsync(tools, server, target, temp, cancellationToken);
                 if (await tools.RestoreAsync(server, backup.File!, temp, cancellationToken) is { } error)
                     throw new RestoreProblemException(422, "Dump could not be restored", $"Backup {backup.Id} could not be restored: {error}");
-                if (safetyCopy is not null)
-                {
-                    try
-                    {
-                        await tools.SqlAsync(server, $"ALTER DATABASE \"{target}\" RENAME TO \"{safetyCopy}\"", cancellationToken);
-                    }
-                    catch (PostgresSqlException e)
-                    {
-                        throw new RestoreProblemException(409, "Database in use", $"The database '{target}' could not be set aside (is it in use?): {e.Message}");
-                    }
-                }
-                await tools.SqlAsync(server, $"ALTER DATABASE \"{temp}\" RENAME TO \"{target}\"", cancellationToken);
-                renamed = true;
-                return safetyCopy;
+                if (safetyCopy is not null) await PostgresDatabaseProperties.CarryOverAsync(tools, server, target, temp, cancellationToken);
+                var swap = new PostgresSwap(tools, server, target, temp, safetyCopy, terminateConnections, id);
+                await swap.PrepareAsync(cancellationToken);
+                if (tools.BeforeSwap is { } beforeSwap) await beforeSwap(temp, cancellationToken);
+                // From here the restored database is never dropped: the swap may have happened even when it reports otherwise.
+                swapBegun = true;
+                return await swap.RunAsync(cancellationToken);
             }
             finally
             {
-                if (!renamed) await DropQuietlyAsync(tools, server, temp);
+                if (!swapBegun) await DropQuietlyAsync(tools, server, temp);
             }
         }
     }

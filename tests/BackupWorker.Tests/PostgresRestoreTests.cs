@@ -7,10 +7,10 @@ namespace BackupWorker.Tests;
 /// <summary>Restores and drills against a real PostgreSQL 15 server started by the test.</summary>
 public class PostgresRestoreTests
 {
-    private const string Fingerprint = "SELECT count(*) || ':' || md5(string_agg(id || '|' || name || '|' || price, ',' ORDER BY id)) FROM items";
-    private const string Databases = "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database";
+    internal const string Fingerprint = "SELECT count(*) || ':' || md5(string_agg(id || '|' || name || '|' || price, ',' ORDER BY id)) FROM items";
+    internal const string Databases = "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database";
 
-    private sealed record Setup(PostgresServer Server, EngineFixture Engine, BackupRun Backup, string AtBackup) : IAsyncDisposable
+    internal sealed record Setup(PostgresServer Server, EngineFixture Engine, BackupRun Backup, string AtBackup) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
@@ -20,10 +20,11 @@ public class PostgresRestoreTests
     }
 
     /// <summary>A database "shop" with 500 rows, backed up, then changed.</summary>
-    private static async Task<Setup> BackedUpAndChangedAsync(Action<BackupOptions>? configure = null)
+    /// <param name="createShop">The statement that creates "shop".</param>
+    internal static async Task<Setup> BackedUpAndChangedAsync(Action<BackupOptions>? configure = null, string createShop = "CREATE DATABASE shop")
     {
         var server = await PostgresServer.StartAsync();
-        await server.PsqlAsync("postgres", "CREATE DATABASE shop");
+        await server.PsqlAsync("postgres", createShop);
         await server.PsqlAsync("shop", "CREATE TABLE items(id serial PRIMARY KEY, name text NOT NULL, price numeric(10,2) NOT NULL);" +
             "CREATE INDEX items_by_name ON items(name);" +
             "INSERT INTO items(name, price) SELECT 'item ' || g, (g * 7 % 1000) / 10.0 FROM generate_series(1, 500) g;");
@@ -40,7 +41,7 @@ public class PostgresRestoreTests
         return new Setup(server, engine, backup, atBackup);
     }
 
-    private static async Task<RestoreProblemException> RefusedAsync(EngineFixture engine, RestoreRequest request) =>
+    internal static async Task<RestoreProblemException> RefusedAsync(EngineFixture engine, RestoreRequest request) =>
         await Assert.ThrowsAsync<RestoreProblemException>(() => engine.RestoreService.RestoreAsync(request, CancellationToken.None));
 
     [PostgresFact]
