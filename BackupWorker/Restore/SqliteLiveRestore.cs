@@ -47,6 +47,8 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
             // is taken here, under this transaction's RESERVED lock (readers still read; no one else commits).
             if (!wal) TakeSafetyCopy(ref copied);
             baseline = Scalar<long>(target, "PRAGMA data_version");
+            // No writes were made: committing releases the lock without touching the file.
+            Refuse(raw.sqlite3_exec(target.Handle, "COMMIT"), target);
         }
         catch
         {
@@ -54,8 +56,6 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
             if (copied) SqliteRestoreFiles.TryDelete(safetyCopy);
             throw;
         }
-        // No writes were made: committing releases the lock without touching the file.
-        Refuse(raw.sqlite3_exec(target.Handle, "COMMIT"), target);
 
         var writing = false;
         try
@@ -94,8 +94,12 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
             if (copied && !writing) SqliteRestoreFiles.TryDelete(safetyCopy);
             throw;
         }
-        Check(target, baseline, expected);
+        Written?.Invoke();
+        Check(target, baseline, expected, wal);
     }
+
+    /// <summary>Called once the restore is committed, before it is checked (tests damage the file there).</summary>
+    internal Action? Written { get; init; }
 
     /// <summary>
     /// Makes the copy a rollback-journal file (so the live file keeps its own journal mode: SQLite marks a WAL
@@ -119,23 +123,41 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
     }
 
     /// <summary>
-    /// <c>PRAGMA integrity_check</c> and the manifest of the live file. A damaged file, or one that differs from the
-    /// backup while no one else has committed since the restore, is put back from the safety copy and the restore
-    /// fails. A difference after another connection's commit is that writer's work, not damage, and is logged.
+    /// <c>PRAGMA integrity_check</c> and the manifest of the live file, read from disk by a new connection. A damaged
+    /// file, or one that differs from the backup while no one else has committed since the restore, is put back from
+    /// the safety copy and the restore fails. A difference after another connection's commit is that writer's work,
+    /// not damage, and is logged.
     /// </summary>
-    private void Check(SqliteConnection target, long baseline, DatabaseManifest expected)
+    private void Check(SqliteConnection target, long baseline, DatabaseManifest expected, bool wal)
     {
-        var problems = IntegrityProblems(target);
-        if (problems is not ["ok"])
-            PutBack($"failed PRAGMA integrity_check ({string.Join("; ", problems.Take(10))})");
-        var differences = expected.Differences(DatabaseManifests.ReadSqlite(live));
-        if (differences.Count == 0) return;
-        if (Scalar<long>(target, "PRAGMA data_version") == baseline)
-            PutBack($"does not hold what the backup holds ({string.Join("; ", differences)})");
-        logger.RestoredFileWrittenSince(restoreId, live, string.Join("; ", differences));
+        string? damage = null;
+        IReadOnlyList<string> differences = [];
+        try
+        {
+            if (IntegrityProblems(live) is not ["ok"] and var problems)
+                damage = $"failed PRAGMA integrity_check ({string.Join("; ", problems.Take(10))})";
+            else
+                differences = expected.Differences(DatabaseManifests.ReadSqlite(live));
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is raw.SQLITE_CORRUPT or raw.SQLITE_NOTADB)
+        {
+            damage = $"cannot be read ({e.Message})";
+        }
+        // Read last: unchanged means no other connection committed from before the restore until after the check.
+        var untouched = Scalar<long>(target, "PRAGMA data_version") == baseline;
+        if (damage is not null) PutBack(damage);
+        if (differences.Count > 0)
+        {
+            if (untouched) PutBack($"does not hold what the backup holds ({string.Join("; ", differences)})");
+            logger.RestoredFileWrittenSince(restoreId, live, string.Join("; ", differences));
+        }
+        // In rollback-journal mode the safety copy is taken before the lock is handed to the backup: a commit in
+        // that moment would be in neither file. Whether one came then or after the restore cannot be told apart.
+        if (!untouched && !wal) logger.RestoreRacedWriter(restoreId, live, safetyCopy);
     }
 
     /// <summary>Writes the safety copy back into the live file the same way, then fails the restore (500) saying so.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private void PutBack(string problem)
     {
         try
@@ -151,7 +173,7 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
                 }
                 catch (SqliteException e) when (e.SqliteErrorCode is raw.SQLITE_BUSY or raw.SQLITE_LOCKED && attempt < PutBackAttempts) { }
             }
-            if (IntegrityProblems(target) is not ["ok"] and var after)
+            if (IntegrityProblems(live) is not ["ok"] and var after)
                 throw new InvalidOperationException("the database put back fails PRAGMA integrity_check too: " + string.Join("; ", after.Take(10)));
         }
         catch (Exception e) when (e is SqliteException or InvalidOperationException)
@@ -165,8 +187,9 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
             $"After the restore '{live}' {problem}; what it held before was put back from the safety copy '{safetyCopy}', which is kept.");
     }
 
-    private static List<string> IntegrityProblems(SqliteConnection connection)
+    private static List<string> IntegrityProblems(string file)
     {
+        using var connection = Open(file, SqliteOpenMode.ReadOnly);
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA integrity_check";
         using var reader = command.ExecuteReader();

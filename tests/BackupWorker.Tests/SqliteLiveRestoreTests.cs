@@ -126,6 +126,7 @@ public class SqliteLiveRestoreTests
         var after = WriterRowIds(live);
         Assert.Equal(Enumerable.Range(0, before.Count).Select(i => (long)i), before);
         Assert.Equal(Enumerable.Range(before.Count, committed - before.Count).Select(i => (long)i), after);
+        Assert.True(before.Count >= 20, $"{before.Count} commits before the restore");
         Assert.True(after.Count >= 20, $"{after.Count} commits after the restore");
     }
 
@@ -218,5 +219,47 @@ public class SqliteLiveRestoreTests
         Assert.Contains("table orders has 200 rows instead of 201", refused.Message);
         Assert.Equal(hash, Sha256(live));
         Assert.Equal(changed, SqliteRows.Dump(live));
+    }
+
+    [Fact]
+    public void A_restored_file_that_fails_its_check_is_put_back_from_the_safety_copy_and_the_restore_fails()
+    {
+        var directory = Directory.CreateTempSubdirectory("sqlite-live-restore-").FullName;
+        try
+        {
+            var live = Path.Combine(directory, "live.db");
+            BackupWorker.Demo.DemoDatabase.Seed(live);
+            File.SetUnixFileMode(live, Mode0644);
+            var copy = Path.Combine(directory, "copy.db");
+            File.Copy(live, copy);
+            Execute(copy, "DELETE FROM orders WHERE id % 2 = 0");
+            var before = SqliteRows.Dump(live);
+            var safety = Path.Combine(directory, "safety.db");
+            var logger = new CapturingLogger<SqliteLiveRestoreTests>();
+            // Once the restore is committed, its first table's page on disk is overwritten (no connection holds a lock then).
+            var restore = new SqliteLiveRestore(live, copy, safety, TimeSpan.FromSeconds(5), logger, "r1")
+            {
+                Written = () =>
+                {
+                    using var file = new FileStream(live, FileMode.Open, FileAccess.Write);
+                    file.Position = 4096;
+                    file.Write(Enumerable.Repeat((byte)0x55, 4096).ToArray());
+                },
+            };
+
+            var failed = Assert.Throws<RestoreProblemException>(() => restore.Run(null, CancellationToken.None));
+
+            Assert.Equal((500, "Restored database failed its check"), (failed.Status, failed.Title));
+            Assert.Contains("was put back from the safety copy", failed.Message);
+            Assert.Equal(["ok"], Integrity(live));
+            Assert.Equal(before, SqliteRows.Dump(live));
+            Assert.Equal(before, SqliteRows.Dump(safety));
+            Assert.Equal(Mode0644, File.GetUnixFileMode(live));
+            Assert.Contains(logger.Entries, e => e.StartsWith("Error: ", StringComparison.Ordinal) && e.Contains("put back from safety copy", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }
