@@ -26,8 +26,18 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
         var expected = PrepareCopy(recorded);
         using var source = Open(copy, SqliteOpenMode.ReadOnly);
         using var target = OpenLive();
-        var wal = string.Equals(Scalar<string>(target, "PRAGMA journal_mode"), "wal", StringComparison.OrdinalIgnoreCase);
-        if (wal && Scalar<long>(source, "PRAGMA page_size") is var backupPageSize && Scalar<long>(target, "PRAGMA page_size") is var livePageSize && backupPageSize != livePageSize)
+        bool wal;
+        long livePageSize;
+        try
+        {
+            wal = string.Equals(Scalar<string>(target, "PRAGMA journal_mode"), "wal", StringComparison.OrdinalIgnoreCase);
+            livePageSize = Scalar<long>(target, "PRAGMA page_size");
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
+        {
+            throw InUse();
+        }
+        if (wal && Scalar<long>(source, "PRAGMA page_size") is var backupPageSize && backupPageSize != livePageSize)
         {
             // SQLite's backup API answers SQLITE_READONLY for this; say why instead.
             throw new RestoreProblemException(409, "Page size differs",
@@ -35,9 +45,9 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
                 "Nothing was changed. Restore into a new file instead and move it into place while the database is not in use.");
         }
 
-        // Whoever else writes commits before this lock or after the restore; no commit is lost between the safety
-        // copy and the restore. The data version (changed only by other connections' commits) read under the lock
-        // tells the check afterwards whether it reads the restored state or someone's later writes.
+        // Another writer commits before the safety copy or after the restore, not in between (in rollback-journal
+        // mode, see Check). The data version (changed only by other connections' commits) read under the lock tells
+        // the check afterwards whether it reads the restored state or someone's later writes.
         Refuse(raw.sqlite3_exec(target.Handle, "BEGIN IMMEDIATE"), target);
         long baseline;
         var copied = false;
@@ -76,7 +86,8 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
                 rc = raw.sqlite3_backup_step(backup, -1);
                 if (rc != raw.SQLITE_DONE)
                 {
-                    throw new RestoreProblemException(rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED ? 409 : 500, rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED ? "Database in use" : "Restore failed",
+                    var busy = (rc & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED;
+                    throw new RestoreProblemException(busy ? 409 : 500, busy ? "Database in use" : "Restore failed",
                         $"Writing the backup into '{live}' failed ({raw.sqlite3_errstr(rc).utf8_to_string()}); SQLite rolled it back, the database is as it was. The safety copy is at '{safetyCopy}'.");
                 }
             }
@@ -89,8 +100,8 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
         catch
         {
             // Refused or stopped before anything was written: the live file is as it was and the copy protects
-            // nothing, so it goes (kept, a refusal retried would pile up whole-database copies). Once writing
-            // started it is kept whatever happened.
+            // nothing, so it is removed (kept, every retried refusal would leave another whole-database copy).
+            // Once writing has started it is kept whatever happened.
             if (copied && !writing) SqliteRestoreFiles.TryDelete(safetyCopy);
             throw;
         }
@@ -202,9 +213,8 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
     private void Refuse(int rc, SqliteConnection target)
     {
         if (rc == raw.SQLITE_OK) return;
-        if (rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
-            throw new RestoreProblemException(409, "Database in use",
-                $"'{live}' is being written: its write lock was not free within {lockTimeout.TotalSeconds:0.###} s (Backup:RestoreLockTimeout). Nothing was changed; retry when its writers are idle.");
+        // Extended codes (SQLITE_BUSY_SNAPSHOT, ...) carry the primary one in their low byte.
+        if ((rc & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED) throw InUse();
         throw new RestoreProblemException(500, "Restore failed", $"SQLite refused to restore into '{live}': {raw.sqlite3_errmsg(target.Handle).utf8_to_string()}");
     }
 
@@ -218,6 +228,9 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
         raw.sqlite3_busy_timeout(connection.Handle, (int)Math.Clamp(lockTimeout.TotalMilliseconds, 1, int.MaxValue));
         return connection;
     }
+
+    private RestoreProblemException InUse() => new(409, "Database in use",
+        $"'{live}' is being written: its lock was not free within {lockTimeout.TotalSeconds:0.###} s (Backup:RestoreLockTimeout). Nothing was changed; retry when its writers are idle.");
 
     private static SqliteConnection Open(string file, SqliteOpenMode mode, int commandTimeoutSeconds = 30)
     {
