@@ -127,6 +127,8 @@ public class SqliteLiveRestoreTests
         Assert.Equal(Enumerable.Range(0, before.Count).Select(i => (long)i), before);
         Assert.Equal(Enumerable.Range(before.Count, committed - before.Count).Select(i => (long)i), after);
         Assert.True(before.Count >= 20, $"{before.Count} commits before the restore");
+        // The safety copy stands alone (a rollback-journal file, no -wal/-shm beside it).
+        Assert.Equal([restore.SafetyCopy], Directory.GetFiles(Path.GetDirectoryName(restore.SafetyCopy)!));
         Assert.True(after.Count >= 20, $"{after.Count} commits after the restore");
     }
 
