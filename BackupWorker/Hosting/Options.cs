@@ -36,6 +36,12 @@ public sealed class BackupOptions
     public TimeSpan RestoreTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>
+    /// How long a restore over an existing SQLite file waits for its write lock (SQLite's busy timeout) before it is
+    /// refused with 409 and nothing is touched: a writer holding the lock longer is a database in use.
+    /// </summary>
+    public TimeSpan RestoreLockTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Run history kept in the catalog: runs older than this are removed, unless their backup is still on disk
     /// (those go when retention removes the backup and the run is old enough).
     /// </summary>

@@ -210,10 +210,16 @@ public sealed class RestoreService(
         if (exists && !request.Replace)
             throw new RestoreProblemException(409, "Target exists", $"The restore target '{target}' exists; send replace: true to replace it (a safety copy is kept).");
         var safety = exists ? Path.Combine(RestoreRoot, "safety-copies", $"{Path.GetFileNameWithoutExtension(target)}-{time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{id[..12]}.db") : null;
-        return new SqlitePlan(this, backup, target, target == source, safety, id);
+        return new SqlitePlan(this, backup, target, target == source, safety, id, exists ? restores.GetManifest(backup.Id) : null, options.Value.RestoreLockTimeout, logger);
     }
 
-    private sealed class SqlitePlan(RestoreService service, BackupRun backup, string target, bool overwritesSource, string? safetyCopy, string id) : IRestorePlan
+    /// <summary>
+    /// A new file: a verified, fsynced temp file renamed into place (never a half-restored file under its name). An
+    /// existing file: written into through SQLite's backup API (<see cref="SqliteLiveRestore"/>), never renamed over,
+    /// since other connections may have it open.
+    /// </summary>
+    private sealed class SqlitePlan(RestoreService service, BackupRun backup, string target, bool overwritesSource, string? safetyCopy, string id,
+        DatabaseManifest? recorded, TimeSpan lockTimeout, ILogger logger) : IRestorePlan
     {
         public string Target => target;
 
@@ -224,26 +230,33 @@ public sealed class RestoreService(
             await SqliteRestoreFiles.VerifyChecksumAsync(backup, cancellationToken);
             var directory = Path.GetDirectoryName(target)!;
             service.CreateDirectories(directory);
-            // Same directory as the target, so the rename is atomic: never a half-restored file under the target's name.
+            // Same directory as the target, so the rename of a new file is atomic.
             var temp = Path.Combine(directory, $".{Path.GetFileName(target)}.restoring-{id[..12]}{BackupFiles.PartialSuffix}");
             try
             {
                 await SqliteRestoreFiles.CopyVerifiedAsync(backup, temp, cancellationToken);
                 await service.Sqlite.VerifyAsync(temp, cancellationToken);
-                if (safetyCopy is not null)
-                {
-                    service.CreateDirectories(Path.GetDirectoryName(safetyCopy)!);
-                    SqliteRestoreFiles.SafetyCopy(target, safetyCopy);
-                    SqliteRestoreFiles.EnsureNoPendingWal(target);
-                }
                 cancellationToken.ThrowIfCancellationRequested();
-                File.Move(temp, target, overwrite: true);
-                BackupFiles.FsyncDirectory(directory);
+                if (safetyCopy is null)
+                {
+                    try
+                    {
+                        File.Move(temp, target, overwrite: false);
+                    }
+                    catch (IOException) when (File.Exists(target))
+                    {
+                        throw new RestoreProblemException(409, "Target exists", $"The restore target '{target}' was created while the restore ran; it is left as it is.");
+                    }
+                    BackupFiles.FsyncDirectory(directory);
+                    return null;
+                }
+                service.CreateDirectories(Path.GetDirectoryName(safetyCopy)!);
+                new SqliteLiveRestore(target, temp, safetyCopy, lockTimeout, logger, id).Run(recorded, cancellationToken);
                 return safetyCopy;
             }
             finally
             {
-                SqliteRestoreFiles.TryDelete(temp);
+                SqliteRestoreFiles.DeleteDatabaseFile(temp);
             }
         }
     }

@@ -53,7 +53,7 @@ public static class SqliteRestoreFiles
         }
     }
 
-    /// <summary>A consistent copy (SQLite online backup) of the live file into a new private file, fsynced.</summary>
+    /// <summary>A consistent copy (SQLite online backup) of the live file into a new private file, fsynced, in rollback-journal mode.</summary>
     public static void SafetyCopy(string live, string copy)
     {
         try
@@ -65,34 +65,25 @@ public static class SqliteRestoreFiles
                 from.Open();
                 to.Open();
                 from.BackupDatabase(to);
+                // A copy of a WAL database is marked WAL; as a rollback-journal file it stands alone, without -wal/-shm.
+                using var journal = to.CreateCommand();
+                journal.CommandText = "PRAGMA journal_mode=DELETE";
+                journal.ExecuteNonQuery();
             }
             using var sync = new FileStream(copy, FileMode.Open, FileAccess.ReadWrite);
             sync.Flush(flushToDisk: true);
         }
         catch
         {
-            TryDelete(copy);
+            DeleteDatabaseFile(copy);
             throw;
         }
     }
 
-    /// <summary>
-    /// Before a file is renamed over a live database: its WAL is checkpointed into it (and was copied by the safety
-    /// copy); a WAL that still holds frames means a writer has it open, and replacing the file would lose them.
-    /// </summary>
-    public static void EnsureNoPendingWal(string live)
+    /// <summary>A SQLite file of ours and the journal files SQLite may have left beside it.</summary>
+    public static void DeleteDatabaseFile(string file)
     {
-        var wal = live + "-wal";
-        if (!File.Exists(wal) || new FileInfo(wal).Length == 0) return;
-        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = live, Pooling = false }.ToString()))
-        {
-            connection.Open();
-            using var checkpoint = connection.CreateCommand();
-            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
-            checkpoint.ExecuteNonQuery();
-        }
-        if (File.Exists(wal) && new FileInfo(wal).Length > 0)
-            throw new RestoreProblemException(409, "Database in use", $"'{live}' is being written (its WAL could not be checkpointed); stop its writers before replacing it.");
+        foreach (var suffix in (string[])["", "-journal", "-wal", "-shm"]) TryDelete(file + suffix);
     }
 
     public static void TryDelete(string file)
