@@ -51,7 +51,7 @@ public sealed class BackupRunner(
     /// Answers one job trigger received at <paramref name="receivedAt"/>: waits for the schedule's turn, then either
     /// coalesces it (<see cref="TriggerResult.Coalesced"/>: a succeeded run of the same schedule instance started after
     /// the trigger's scheduled time, so a backup for it exists already) or runs the backup. A trigger's scheduled time
-    /// is not sent with it by real Dapr; it lies before its arrival, and when the schedule has no tick between the covering run's
+    /// is not sent with it; it lies before its arrival, and when the schedule has no tick between the covering run's
     /// start and the arrival it lies before that run's start too. So a burst of overdue triggers (Dapr replays missed
     /// ticks back-to-back) becomes one backup, and a redelivered trigger whose backup was taken is not taken again.
     /// </summary>
@@ -59,11 +59,11 @@ public sealed class BackupRunner(
         RunTriggerAsync(schedule, requested, receivedAt, tick: null, cancellationToken);
 
     /// <summary>
-    /// As above; with a <paramref name="tick"/> (our sidecar sends the scheduled time) the tick decides instead: under
-    /// the schedule's run lock the tick is claimed in <see cref="TriggerTickCatalog"/> and a delivery of a tick whose
-    /// run succeeded is answered with that run (a redelivery, however late), a tick whose run failed is a new attempt,
-    /// and a tick another delivery holds is waited for (its run may still fail, and then this one must run it).
-    /// A succeeded run that started after the tick covers it too (an overdue burst is one backup).
+    /// As above, which is all real Dapr allows. With a <paramref name="tick"/> (our sidecar sends the scheduled time)
+    /// the tick decides: under the schedule's run lock the tick is claimed in <see cref="TriggerTickCatalog"/>; a
+    /// delivery of a tick whose run succeeded is answered with that run (a redelivery, however late), a tick whose run
+    /// failed is a new attempt, and a tick another delivery holds is waited for (its run may still fail, and then this
+    /// one must run it). A succeeded run that started after the tick covers it too (an overdue burst is one backup).
     /// </summary>
     public async Task<TriggerResult> RunTriggerAsync(string schedule, BackupMetadata requested, DateTimeOffset receivedAt, TriggerTick? tick, CancellationToken cancellationToken)
     {
