@@ -67,7 +67,7 @@ public sealed class BackupRunner(
     /// </summary>
     public async Task<TriggerResult> RunTriggerAsync(string schedule, BackupMetadata requested, DateTimeOffset receivedAt, TriggerTick? tick, CancellationToken cancellationToken)
     {
-        if (tick is not null) return await RunTickAsync(schedule, requested, tick, cancellationToken);
+        if (tick is not null) return await RunTickAsync(schedule, requested, receivedAt, tick, cancellationToken);
         while (true)
         {
             using (var turn = ScheduleRunLock.TryAcquire(paths, schedule))
@@ -90,7 +90,7 @@ public sealed class BackupRunner(
         }
     }
 
-    private async Task<TriggerResult> RunTickAsync(string schedule, BackupMetadata requested, TriggerTick tick, CancellationToken cancellationToken)
+    private async Task<TriggerResult> RunTickAsync(string schedule, BackupMetadata requested, DateTimeOffset receivedAt, TriggerTick tick, CancellationToken cancellationToken)
     {
         var (ticks, at) = (tick.Ticks, tick.ScheduledTime);
         var claim = Guid.NewGuid().ToString("N");
@@ -111,7 +111,7 @@ public sealed class BackupRunner(
                         {
                             case TickClaimResult.AlreadyDone when catalog.GetRun(doneRunId!) is { } done:
                                 held = null;
-                                logger.TickAlreadyDone(schedule, at, done.Id);
+                                logger.TickAlreadyDone(schedule, receivedAt, at, done.Id);
                                 telemetry.Coalesced.Add(1, new KeyValuePair<string, object?>("db.name", done.Database));
                                 return new TriggerResult(done, Coalesced: true);
                             case TickClaimResult.AlreadyDone:
@@ -125,7 +125,7 @@ public sealed class BackupRunner(
                                 {
                                     ticks.Complete(key, at, claim, last.Id, succeeded: true, time.GetUtcNow());
                                     held = null;
-                                    logger.TickCovered(schedule, at, last.Id, last.StartedAt);
+                                    logger.TickCovered(schedule, receivedAt, at, last.Id, last.StartedAt);
                                     telemetry.Coalesced.Add(1, new KeyValuePair<string, object?>("db.name", last.Database));
                                     return new TriggerResult(last, Coalesced: true);
                                 }

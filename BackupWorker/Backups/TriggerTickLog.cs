@@ -2,11 +2,11 @@ namespace BackupWorker.Hosting;
 
 internal static partial class Log
 {
-    [LoggerMessage(301, LogLevel.Information, "Job trigger of schedule {Schedule} for tick {Tick:O} answered by run {RunId}: that tick is backed up already (a repeated delivery); no backup taken")]
-    public static partial void TickAlreadyDone(this ILogger logger, string schedule, DateTimeOffset tick, string runId);
+    [LoggerMessage(301, LogLevel.Information, "Job trigger of schedule {Schedule} received at {ReceivedAt:O} for tick {Tick:O} coalesced: run {RunId} backed up that tick already (a repeated delivery); no backup taken")]
+    public static partial void TickAlreadyDone(this ILogger logger, string schedule, DateTimeOffset receivedAt, DateTimeOffset tick, string runId);
 
-    [LoggerMessage(302, LogLevel.Information, "Job trigger of schedule {Schedule} for tick {Tick:O} coalesced: run {RunId} started at {StartedAt:O}, after the tick, so it covers it; no backup taken")]
-    public static partial void TickCovered(this ILogger logger, string schedule, DateTimeOffset tick, string runId, DateTimeOffset startedAt);
+    [LoggerMessage(302, LogLevel.Information, "Job trigger of schedule {Schedule} received at {ReceivedAt:O} for tick {Tick:O} coalesced: run {RunId} started at {StartedAt:O}, after the tick, so it covers it; no backup taken")]
+    public static partial void TickCovered(this ILogger logger, string schedule, DateTimeOffset receivedAt, DateTimeOffset tick, string runId, DateTimeOffset startedAt);
 
     [LoggerMessage(303, LogLevel.Warning, "Job trigger of schedule {Schedule}: ignored header dapr-job-scheduled-time '{Value}' (not RFC 3339 UTC); the trigger is treated as one without a tick")]
     public static partial void TickHeaderIgnored(this ILogger logger, string schedule, string value);
