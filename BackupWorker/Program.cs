@@ -28,6 +28,8 @@ builder.Services.AddSingleton<IDatabaseBackupProvider, PostgresBackupProvider>()
 builder.Services.AddSingleton<WorkLimiter>();
 builder.Services.AddSingleton<BackupRunner>();
 builder.Services.AddSingleton<BackupJobHandler>();
+builder.Services.AddSingleton<TriggerTickCatalog>();
+builder.Services.AddHttpContextAccessor();
 builder.Services.AddSingleton<ScheduleService>();
 builder.Services.AddSingleton<RestoreCatalog>();
 builder.Services.AddSingleton<PostgresTools>();
@@ -44,6 +46,7 @@ var app = builder.Build();
 
 // Before the first request or trigger: the catalog exists and the embedded database has its sample rows.
 app.Services.GetRequiredService<BackupCatalog>();
+app.Services.GetRequiredService<TriggerTickCatalog>();
 DemoDatabase.EnsureSeeded(app.Services.GetRequiredService<IOptions<BackupOptions>>(), app.Services.GetRequiredService<BackupPaths>(), app.Logger);
 // Temp files of runs a crash interrupted (a live run of another worker on the same directory holds its file's lock).
 var backupRoot = app.Services.GetRequiredService<BackupPaths>().BackupRoot;
@@ -54,8 +57,9 @@ app.MapDefaultEndpoints();
 app.MapWorkerEndpoints();
 app.MapRestoreEndpoints();
 app.MapDaprScheduledJobHandler(
-    (string jobName, ReadOnlyMemory<byte> payload, BackupJobHandler handler, CancellationToken cancellationToken) =>
-        handler.HandleAsync(jobName, payload, cancellationToken),
+    // The accessor, not HttpContext: Dapr.Jobs binds other parameters from services, so this reads the same there.
+    (string jobName, ReadOnlyMemory<byte> payload, BackupJobHandler handler, IHttpContextAccessor http, CancellationToken cancellationToken) =>
+        handler.HandleAsync(jobName, payload, ScheduledTickHeader.From(http.HttpContext), cancellationToken),
     app.Services.GetRequiredService<IOptions<BackupOptions>>().Value.RunTimeout);
 
 app.Run();

@@ -9,10 +9,16 @@ namespace BackupWorker.Backups;
 /// refusing it would count as a failed delivery, so the scheduler would retry it and, past the policy's retries,
 /// drop it, a lost backup. (Run-now from an operator is refused with 409 instead.) A trigger that a run started after
 /// its scheduled time already covers (a burst of overdue ticks, a redelivery) is answered success without a backup.
+/// Our sidecar sends that scheduled time (<see cref="ScheduledTickHeader"/>); with it each tick is backed up once, however
+/// often and late it is delivered. Real daprd does not: then the arrival time stands in for it.
 /// </summary>
-public sealed class BackupJobHandler(BackupRunner runner, TimeProvider time, ILogger<BackupJobHandler> logger)
+public sealed class BackupJobHandler(BackupRunner runner, TimeProvider time, ILogger<BackupJobHandler> logger, TriggerTickCatalog? ticks = null)
 {
-    public async Task<IResult> HandleAsync(string jobName, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    public Task<IResult> HandleAsync(string jobName, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+        HandleAsync(jobName, payload, scheduledTime: null, cancellationToken);
+
+    /// <param name="scheduledTime">The <c>dapr-job-scheduled-time</c> header's value, if the trigger had one.</param>
+    public async Task<IResult> HandleAsync(string jobName, ReadOnlyMemory<byte> payload, string? scheduledTime, CancellationToken cancellationToken)
     {
         var receivedAt = time.GetUtcNow();
         logger.TriggerReceived(jobName, payload.Length);
@@ -21,7 +27,13 @@ public sealed class BackupJobHandler(BackupRunner runner, TimeProvider time, ILo
             var failed = runner.RecordFailure(jobName, "", "job", error);
             return TypedResults.Problem(error, statusCode: 500, title: "Backup failed", extensions: new Dictionary<string, object?> { ["runId"] = failed.Id });
         }
-        var (run, coalesced) = await runner.RunTriggerAsync(jobName, parsed!.Metadata, receivedAt, cancellationToken);
+        TriggerTick? tick = null;
+        if (scheduledTime is not null && ticks is not null)
+        {
+            if (ScheduledTickHeader.TryParse(scheduledTime, out var at)) tick = new TriggerTick(at, ticks);
+            else logger.TickHeaderIgnored(jobName, scheduledTime);
+        }
+        var (run, coalesced) = await runner.RunTriggerAsync(jobName, parsed!.Metadata, receivedAt, tick, cancellationToken);
         if (coalesced) return TypedResults.Ok(new CoalescedTrigger(jobName, run.Id, run.StartedAt));
         return run.Outcome == RunOutcome.Succeeded
             ? TypedResults.Ok(run)

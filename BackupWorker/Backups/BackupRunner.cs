@@ -56,8 +56,19 @@ public sealed class BackupRunner(
     /// start and the arrival it lies before that run's start too. So a burst of overdue triggers (Dapr replays missed
     /// ticks back-to-back) becomes one backup, and a redelivered trigger whose backup was taken is not taken again.
     /// </summary>
-    public async Task<TriggerResult> RunTriggerAsync(string schedule, BackupMetadata requested, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    public Task<TriggerResult> RunTriggerAsync(string schedule, BackupMetadata requested, DateTimeOffset receivedAt, CancellationToken cancellationToken) =>
+        RunTriggerAsync(schedule, requested, receivedAt, tick: null, cancellationToken);
+
+    /// <summary>
+    /// As above, which is all real Dapr allows. With a <paramref name="tick"/> (our sidecar sends the scheduled time)
+    /// the tick decides: under the schedule's run lock the tick is claimed in <see cref="TriggerTickCatalog"/>; a
+    /// delivery of a tick whose run succeeded is answered with that run (a redelivery, however late), a tick whose run
+    /// failed is a new attempt, and a tick another delivery holds is waited for (its run may still fail, and then this
+    /// one must run it). A succeeded run that started after the tick covers it too (an overdue burst is one backup).
+    /// </summary>
+    public async Task<TriggerResult> RunTriggerAsync(string schedule, BackupMetadata requested, DateTimeOffset receivedAt, TriggerTick? tick, CancellationToken cancellationToken)
     {
+        if (tick is not null) return await RunTickAsync(schedule, requested, receivedAt, tick, cancellationToken);
         while (true)
         {
             using (var turn = ScheduleRunLock.TryAcquire(paths, schedule))
@@ -77,6 +88,87 @@ public sealed class BackupRunner(
             {
                 await Task.Delay(TurnPollInterval, cancellationToken); // wall-clock: it waits on another process, not on schedule time
             }
+        }
+    }
+
+    private async Task<TriggerResult> RunTickAsync(string schedule, BackupMetadata requested, DateTimeOffset receivedAt, TriggerTick tick, CancellationToken cancellationToken)
+    {
+        var (ticks, at) = (tick.Ticks, tick.ScheduledTime);
+        var claim = Guid.NewGuid().ToString("N");
+        string? held = null; // the schedule instance under which this delivery holds the tick
+        try
+        {
+            while (true)
+            {
+                using (var turn = ScheduleRunLock.TryAcquire(paths, schedule))
+                {
+                    if (turn is not null)
+                    {
+                        var instance = catalog.GetSchedule(schedule)?.Instance;
+                        // A job unknown to the catalog has no instance: its name stands in (its ticks are still told apart).
+                        var key = instance ?? "job:" + schedule;
+                        if (held is not null && held != key) ticks.Release(held, at, claim);
+                        switch (ticks.Claim(key, at, claim, time.GetUtcNow(), out var doneRunId))
+                        {
+                            case TickClaimResult.AlreadyDone when catalog.GetRun(doneRunId!) is { } done:
+                                held = null;
+                                logger.TickAlreadyDone(schedule, receivedAt, at, done.Id);
+                                telemetry.Coalesced.Add(1, new KeyValuePair<string, object?>("db.name", done.Database));
+                                return new TriggerResult(done, Coalesced: true);
+                            case TickClaimResult.AlreadyDone:
+                                held = null;
+                                logger.TickRunMissing(schedule, at, doneRunId!);
+                                ticks.Forget(key, at, doneRunId!);
+                                continue;
+                            case TickClaimResult.Claimed:
+                                held = key;
+                                if (instance is not null && catalog.LastSucceededRun(schedule, instance) is { } last && last.StartedAt >= at)
+                                {
+                                    ticks.Complete(key, at, claim, last.Id, succeeded: true, time.GetUtcNow());
+                                    held = null;
+                                    logger.TickCovered(schedule, receivedAt, at, last.Id, last.StartedAt);
+                                    telemetry.Coalesced.Add(1, new KeyValuePair<string, object?>("db.name", last.Database));
+                                    return new TriggerResult(last, Coalesced: true);
+                                }
+                                break;
+                            default:
+                                held = null;
+                                break;
+                        }
+                    }
+                }
+                if (held is not null)
+                {
+                    try
+                    {
+                        var run = await RunAsync(schedule, requested, "job", cancellationToken);
+                        ticks.Complete(held, at, claim, run.Id, run.Outcome == RunOutcome.Succeeded, time.GetUtcNow());
+                        held = null;
+                        PruneTicks(ticks);
+                        return new TriggerResult(run, Coalesced: false);
+                    }
+                    catch (ScheduleBusyException) { } // another run of the schedule got the lock first; the claim stays
+                }
+                await Task.Delay(TurnPollInterval, cancellationToken); // wall-clock: it waits on another process, not on schedule time
+            }
+        }
+        finally
+        {
+            if (held is not null) ticks.Release(held, at, claim);
+        }
+    }
+
+    /// <summary>Tick records go with the run history they point into (Backup:RunHistoryMaxAge / RunHistoryMaxCount).</summary>
+    private void PruneTicks(TriggerTickCatalog ticks)
+    {
+        try
+        {
+            var removed = ticks.Prune(time.GetUtcNow() - options.Value.RunHistoryMaxAge, options.Value.RunHistoryMaxCount);
+            if (removed > 0) logger.TicksPruned(removed);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            logger.PruneFailed("tick records", e.Message); // the next run tries again
         }
     }
 

@@ -12,7 +12,7 @@ namespace Platform.Sidecar;
 /// <summary>Delivers a job trigger to the app; true means the trigger counts as SUCCESS for the scheduler.</summary>
 public interface IAppChannel
 {
-    Task<bool> DeliverJobAsync(string name, Any? data, CancellationToken ct);
+    Task<bool> DeliverJobAsync(JobTrigger trigger, CancellationToken ct);
 
     /// <summary>One app health probe (--enable-app-health-check); true = healthy.</summary>
     Task<bool> ProbeHealthAsync(string path, CancellationToken ct);
@@ -37,9 +37,9 @@ public static class AppChannelFactory
 
 internal sealed partial class NoAppChannel(ILogger logger) : IAppChannel
 {
-    public Task<bool> DeliverJobAsync(string name, Any? data, CancellationToken ct)
+    public Task<bool> DeliverJobAsync(JobTrigger trigger, CancellationToken ct)
     {
-        LogNoChannel(logger, name);
+        LogNoChannel(logger, trigger.Name);
         return Task.FromResult(false);
     }
 
@@ -66,18 +66,23 @@ public sealed class AppHttpClient : IDisposable
     public void Dispose() => Client.Dispose();
 }
 
-/// <summary><c>POST /job/&lt;name&gt;</c> with daprd's body and headers. 2xx and 404 are SUCCESS, anything else FAILED.</summary>
+/// <summary>
+/// <c>POST /job/&lt;name&gt;</c> with daprd's body and headers (plus ours, <see cref="JobTrigger.ScheduledTimeHeader"/>).
+/// 2xx and 404 are SUCCESS, anything else FAILED.
+/// </summary>
 internal sealed partial class HttpAppChannel(SidecarOptions options, AppHttpClient http, ILogger logger) : IAppChannel
 {
     private readonly string _baseUrl = options.AppBaseUrl;
 
-    public async Task<bool> DeliverJobAsync(string name, Any? data, CancellationToken ct)
+    public async Task<bool> DeliverJobAsync(JobTrigger trigger, CancellationToken ct)
     {
+        var name = trigger.Name;
         using var request = new HttpRequestMessage(HttpMethod.Post, _baseUrl + "/job/" + Uri.EscapeDataString(name.TrimStart('/')));
-        var content = new ReadOnlyMemoryContent(JobPayload.HttpBody(data));
+        var content = new ReadOnlyMemoryContent(JobPayload.HttpBody(trigger.Data));
         content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         request.Content = content;
         if (!string.IsNullOrEmpty(options.AppApiToken)) request.Headers.TryAddWithoutValidation("dapr-api-token", options.AppApiToken);
+        if (trigger.ScheduledTimeText is { } scheduled) request.Headers.TryAddWithoutValidation(JobTrigger.ScheduledTimeHeader, scheduled);
         TraceHeaders.Inject(request);
         try
         {
@@ -144,8 +149,9 @@ internal sealed partial class GrpcAppChannel : IAppChannel, IDisposable
         });
     }
 
-    public async Task<bool> DeliverJobAsync(string name, Any? data, CancellationToken ct)
+    public async Task<bool> DeliverJobAsync(JobTrigger trigger, CancellationToken ct)
     {
+        var (name, data) = (trigger.Name, trigger.Data);
         var request = new JobEventRequest
         {
             Name = name,
@@ -156,6 +162,7 @@ internal sealed partial class GrpcAppChannel : IAppChannel, IDisposable
         if (data is not null) request.Data = data;
         var headers = new Metadata();
         if (!string.IsNullOrEmpty(_options.AppApiToken)) headers.Add("dapr-api-token", _options.AppApiToken);
+        if (trigger.ScheduledTimeText is { } scheduled) headers.Add(JobTrigger.ScheduledTimeHeader, scheduled);
         TraceHeaders.Inject(headers);
         var invoker = _channel.CreateCallInvoker();
         try

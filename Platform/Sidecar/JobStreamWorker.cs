@@ -158,7 +158,7 @@ public sealed partial class JobStreamWorker(
                 LogAppUnhealthy(logger, trigger.Name);
                 ok = false;
             }
-            else ok = await app.DeliverJobAsync(trigger.Name, trigger.Data, ct);
+            else ok = await app.DeliverJobAsync(new JobTrigger(trigger.Name, trigger.Data, trigger.ScheduledTime?.ToDateTimeOffset()), ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {

@@ -1,5 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
-
 namespace Platform.Sidecar;
 
 /// <summary>
@@ -9,18 +7,18 @@ namespace Platform.Sidecar;
 /// </summary>
 internal sealed partial class TimedAppChannel(IAppChannel inner, TimeSpan timeout, TimeProvider time, ILogger logger) : IAppChannel
 {
-    public async Task<bool> DeliverJobAsync(string name, Any? data, CancellationToken ct)
+    public async Task<bool> DeliverJobAsync(JobTrigger trigger, CancellationToken ct)
     {
         using var expired = new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, expired.Token);
         try
         {
             // WaitAsync as well: the answer is bounded even if the channel does not honour cancellation promptly.
-            return await inner.DeliverJobAsync(name, data, linked.Token).WaitAsync(expired.Token);
+            return await inner.DeliverJobAsync(trigger, linked.Token).WaitAsync(expired.Token);
         }
         catch (OperationCanceledException) when (expired.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            LogTimedOut(logger, name, timeout.TotalMilliseconds);
+            LogTimedOut(logger, trigger.Name, timeout.TotalMilliseconds);
             return false;
         }
     }

@@ -7,6 +7,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using TestSupport;
 using Xunit.Abstractions;
@@ -15,14 +16,17 @@ namespace BackupWorker.Tests;
 
 /// <summary>
 /// Crashes under load: 200 recurring jobs at 1 Hz on one app and backup schedules on the worker, while the scheduler,
-/// then the load's sidecar, then the worker are killed with SIGKILL one at a time and restarted. Every tick of every
-/// job must arrive (at least once, as Dapr promises), every job must end after exactly its repeats, and every backup on
-/// disk must be whole.
+/// then the load's sidecar, then the worker's sidecar, then the worker are killed with SIGKILL one at a time and
+/// restarted. Every tick of every job must arrive (at least once, as Dapr promises), every job must end after exactly
+/// its repeats, every tick of a backup schedule must be backed up exactly once (at least once in, exactly once out),
+/// and every backup on disk must be whole.
 /// </summary>
 public sealed class FaultTests(ITestOutputHelper output)
 {
     private const int Jobs = 200;
-    private const int Repeats = 15;
+    private const int Repeats = 30; // enough ticks that each crash below still has load around it on a busy machine
+    // Backup ticks every 2 s for about a minute: long enough that the crashes below fall among them.
+    private const int BackupRepeats = 30;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
     /// <summary>The app of the load jobs: counts each job's deliveries and answers 200.</summary>
@@ -82,7 +86,7 @@ public sealed class FaultTests(ITestOutputHelper output)
         {
             var created = await stack.ApiClient.PostAsJsonAsync("/schedules", new
             {
-                name, database = "my-prod-db", location = $"backups/{name}", schedule = "@every 2s", repeats = 8, retention = new { keepLast = 100 },
+                name, database = "my-prod-db", location = $"backups/{name}", schedule = "@every 2s", repeats = BackupRepeats, retention = new { keepLast = 100 },
             });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         }
@@ -103,18 +107,24 @@ public sealed class FaultTests(ITestOutputHelper output)
         var crashes = new List<string>();
 
         await stack.Scheduler.KillAsync();
-        crashes.Add($"scheduler killed at {load.Total} deliveries");
+        crashes.Add($"scheduler killed at {load.Total} deliveries ({DateTimeOffset.UtcNow:HH:mm:ss.fff})");
         await stack.Scheduler.RestartAsync();
         await loadSidecar.WaitForSchedulerStreamAsync(Patience);
         await LoadFlowsAsync("after the scheduler restart");
 
         await loadSidecar.KillAsync();
-        crashes.Add($"load sidecar killed at {load.Total} deliveries");
+        crashes.Add($"load sidecar killed at {load.Total} deliveries ({DateTimeOffset.UtcNow:HH:mm:ss.fff})");
         await loadSidecar.RestartAsync();
         await loadSidecar.WaitForSchedulerStreamAsync(Patience);
         await LoadFlowsAsync("after the sidecar restart");
 
-        crashes.Add($"worker killed at {load.Total} deliveries");
+        // The worker's own sidecar, with backup triggers in flight: the scheduler redelivers them to the new one.
+        await stack.WorkerSidecar.KillAsync();
+        crashes.Add($"worker sidecar killed ({DateTimeOffset.UtcNow:HH:mm:ss.fff})");
+        await stack.WorkerSidecar.RestartAsync();
+        await stack.WorkerSidecar.WaitForSchedulerStreamAsync(Patience);
+
+        crashes.Add($"worker killed at {load.Total} deliveries ({DateTimeOffset.UtcNow:HH:mm:ss.fff})");
         await stack.KillAndRestartWorkerAsync();
 
         // The scheduler deletes a job after its last tick's answer: once every job is gone, every count is final.
@@ -139,6 +149,34 @@ public sealed class FaultTests(ITestOutputHelper output)
         Assert.Equal(0, lost);
         Assert.Equal(expected + duplicated, load.Total);
 
+        // Exactly once out: each tick of a schedule points at one succeeded run (its own backup, or a later run's that
+        // started after it, as for an overdue burst), and every backup a trigger made answers a tick: a tick backed up
+        // twice would leave one of its copies answering none. The one exception is a tick whose worker was killed
+        // after its backup but before recording it (its record stays unfinished): at most one such copy per such tick.
+        // Ticks that never reached the worker are reported, not asserted: while the worker is down, the scheduler's
+        // default failure policy (1 s, 3 retries, Dapr's) gives a tick up before the worker is back.
+        using (var catalog = new SqliteConnection(new SqliteConnectionStringBuilder
+               { DataSource = Path.Combine(stack.DataDirectory, "catalog.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
+        {
+            catalog.Open();
+            foreach (var name in schedules)
+            {
+                var ticks = Query(catalog,
+                    "SELECT tick, run_id, succeeded FROM trigger_ticks WHERE schedule_instance IN (SELECT schedule_instance FROM runs WHERE schedule = $s) ORDER BY tick",
+                    name, r => (Tick: r.GetString(0), RunId: r.IsDBNull(1) ? null : r.GetString(1), Succeeded: r.GetInt64(2) != 0));
+                var made = Query(catalog, "SELECT id FROM runs WHERE schedule = $s AND trigger = 'job' AND outcome = 'Succeeded'", name, r => r.GetString(0)).ToHashSet();
+                var answering = ticks.Where(t => t.Succeeded).Select(t => t.RunId!).ToHashSet();
+                var unfinished = ticks.Count(t => !t.Succeeded);
+                var unanswered = made.Except(answering).Count();
+                output.WriteLine($"{name}: {BackupRepeats} ticks scheduled, {ticks.Count} reached the worker ({BackupRepeats - ticks.Count} given up by the " +
+                    $"failure policy), {unfinished} unfinished; {made.Count} backups made by triggers, {unanswered} answering no tick; per tick: " +
+                    string.Join(", ", ticks.Select(t => $"{t.Tick[11..23]}->{(t.Succeeded ? t.RunId![..8] : "unfinished")}")));
+                Assert.Subset(made, answering);
+                Assert.True(unanswered <= unfinished, $"{name}: {unanswered} backups answer no tick, only {unfinished} tick records unfinished: a tick was backed up twice");
+                Assert.InRange(ticks.Count, 1, BackupRepeats);
+            }
+        }
+
         // Every backup the worker kept is whole: its checksum file matches and it holds the source's rows.
         var source = SqliteRows.Dump(Path.Combine(stack.DataDirectory, "databases", "my-prod-db.db"));
         var backups = 0;
@@ -158,5 +196,16 @@ public sealed class FaultTests(ITestOutputHelper output)
         }
         output.WriteLine($"backups on disk {backups}, all verified");
         Assert.True(backups > 0);
+    }
+
+    private static List<T> Query<T>(SqliteConnection connection, string sql, string schedule, Func<SqliteDataReader, T> read)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$s", schedule);
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read()) rows.Add(read(reader));
+        return rows;
     }
 }

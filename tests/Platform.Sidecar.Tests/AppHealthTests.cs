@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -79,7 +78,7 @@ public sealed class AppHealthTests
     {
         public Channel<(string Path, TaskCompletionSource<bool> Answer)> Probes { get; } = Channel.CreateUnbounded<(string, TaskCompletionSource<bool>)>();
 
-        public Task<bool> DeliverJobAsync(string name, Any? data, CancellationToken ct) => Task.FromResult(true);
+        public Task<bool> DeliverJobAsync(JobTrigger trigger, CancellationToken ct) => Task.FromResult(true);
 
         public async Task<bool> ProbeHealthAsync(string path, CancellationToken ct)
         {

@@ -43,7 +43,7 @@ public class AppJobTimeoutTests
     private sealed class HangingApp : IAppChannel
     {
         public int Calls;
-        public async Task<bool> DeliverJobAsync(string name, Any? data, CancellationToken ct)
+        public async Task<bool> DeliverJobAsync(JobTrigger trigger, CancellationToken ct)
         {
             Interlocked.Increment(ref Calls);
             await Task.Delay(Timeout.Infinite, ct);
@@ -59,7 +59,7 @@ public class AppJobTimeoutTests
         var time = new FakeTimeProvider();
         var app = new HangingApp();
         var channel = new TimedAppChannel(app, TimeSpan.FromSeconds(10), time, NullLogger.Instance);
-        var delivery = channel.DeliverJobAsync("slow", null, CancellationToken.None);
+        var delivery = channel.DeliverJobAsync(new JobTrigger("slow", null), CancellationToken.None);
         time.Advance(TimeSpan.FromSeconds(9));
         Assert.False(delivery.IsCompleted);
         time.Advance(TimeSpan.FromSeconds(1));
@@ -72,7 +72,7 @@ public class AppJobTimeoutTests
     {
         var channel = new TimedAppChannel(new HangingApp(), TimeSpan.FromSeconds(10), new FakeTimeProvider(), NullLogger.Instance);
         using var stopping = new CancellationTokenSource();
-        var delivery = channel.DeliverJobAsync("slow", null, stopping.Token);
+        var delivery = channel.DeliverJobAsync(new JobTrigger("slow", null), stopping.Token);
         await stopping.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => delivery.WaitAsync(TimeSpan.FromSeconds(10)));
     }
