@@ -96,4 +96,10 @@ public sealed class BackupApiOptions
     /// that the scheduler's catch-up would fire more triggers than this at creation is refused (400).
     /// </summary>
     public int MaxMissedBackups { get; set; } = DefaultMaxMissedBackups;
+
+    /// <summary>
+    /// How long a call to the worker may take. "Run now" waits for the whole backup; restores and drills do not wait
+    /// for their work (the worker answers 202 and they are polled), so this never cuts one short.
+    /// </summary>
+    public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -56,10 +56,10 @@ public sealed class DrillService(
     }
 
     /// <summary>Restores the backup into scratch, compares it with its manifest, records the drill, and removes the scratch copy.</summary>
-    public async Task<DrillRecord> DrillAsync(BackupRun backup, string trigger, CancellationToken cancellationToken)
+    public async Task<DrillRecord> DrillAsync(BackupRun backup, string trigger, CancellationToken cancellationToken, string? id = null)
     {
         var started = time.GetUtcNow();
-        var drill = new DrillRecord(Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, DrillOutcome.Running, null, null, null);
+        var drill = new DrillRecord(id ?? Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, DrillOutcome.Running, null, null, null);
         restores.UpsertDrill(drill);
         using var activity = BackupTelemetry.Source.StartActivity("drill " + backup.Database);
         activity?.SetTag("backup.drill_id", drill.Id);
