@@ -29,11 +29,14 @@ public sealed class RestoreQueue(RestoreService service, DrillService drills, Re
     {
         ThrowIfStopping();
         var accepted = new TaskCompletionSource<RestoreRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // Recorded before the caller hears of it, so a poll right after the answer finds it; the restore itself records
-        // the same Running row next and then its end, which this write can never overtake.
+        // the same Running row next and then its end, which this write can never overtake. Tracked from here on, so a
+        // shutdown that starts now still accounts for it.
         void OnAccepted(RestoreRecord record)
         {
             catalog.UpsertRestore(record);
+            _restores[record.Id] = ended.Task;
             accepted.TrySetResult(record);
         }
         // The host's token, not the request's: the restore outlives the request that asked for it.
@@ -44,8 +47,6 @@ public sealed class RestoreQueue(RestoreService service, DrillService drills, Re
             throw new InvalidOperationException("A restore ended without being accepted.");
         }
         var running = await accepted.Task;
-        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _restores[running.Id] = ended.Task;
         _ = ObserveAsync(running, work, ended);
         return running;
     }
