@@ -21,10 +21,18 @@ public static class RestoreCommands
             using var http = await ClientAsync(api, apiKey, context.CancellationToken);
             using var response = await http.PostAsJsonAsync("/restores", new { database, requestedBy = "Aspire dashboard" }, context.CancellationToken);
             var body = await response.Content.ReadAsStringAsync(context.CancellationToken);
-            using var json = JsonDocument.Parse(body);
-            var root = json.RootElement;
+            var root = JsonDocument.Parse(body).RootElement;
             if (!response.IsSuccessStatusCode)
                 return CommandResults.Failure($"{root.GetProperty("title").GetString()}: {(root.TryGetProperty("detail", out var d) ? d.GetString() : null)}");
+            // Accepted (202): the restore runs on in the worker; follow it to its end, as an operator would.
+            while (root.GetProperty("outcome").GetString() == "Running")
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), context.CancellationToken);
+                body = await http.GetStringAsync(response.Headers.Location, context.CancellationToken);
+                root = JsonDocument.Parse(body).RootElement;
+            }
+            if (root.GetProperty("outcome").GetString() != "Succeeded")
+                return CommandResults.Failure($"Restore of backup {root.GetProperty("backupId").GetString()} failed: {root.GetProperty("error").GetString()}");
             return CommandResults.Success(
                 $"Restored backup {root.GetProperty("backupId").GetString()} of {database} into {root.GetProperty("target").GetString()}", body, CommandResultFormat.Json);
         }, new CommandOptions

@@ -13,6 +13,7 @@ builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o =
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = RequestProblems.MaxBodyBytes);
 var options = builder.Configuration.GetSection("BackupApi").Get<BackupApiOptions>() ?? new BackupApiOptions();
 if (options.MaxMissedBackups < 1) throw new InvalidOperationException("BackupApi:MaxMissedBackups must be at least 1.");
+if (options.WorkerTimeout <= TimeSpan.Zero) throw new InvalidOperationException("BackupApi:WorkerTimeout must be positive.");
 // Fail closed: without a key of some length nothing but health and the API description answers.
 var apiKey = options.ApiKey;
 if (apiKey.Length < 16)
@@ -31,7 +32,7 @@ builder.Services.AddSingleton(sp =>
     var endpoint = configuration["DAPR_HTTP_ENDPOINT"] is { Length: > 0 } e ? e
         : $"http://127.0.0.1:{(configuration["DAPR_HTTP_PORT"] is { Length: > 0 } p ? p : "3500")}";
     var http = Dapr.Client.DaprClient.CreateInvokeHttpClient(WorkerClient.AppId, endpoint, configuration["DAPR_API_TOKEN"]);
-    http.Timeout = TimeSpan.FromMinutes(10); // "run now" waits for the whole backup.
+    http.Timeout = options.WorkerTimeout; // "run now" waits for the whole backup (restores and drills are polled).
     return new WorkerClient(http);
 });
 

@@ -21,7 +21,7 @@ public static partial class RestoreEndpoints
     {
         var restores = api.MapGroup("/restores").WithTags("Restores");
 
-        restores.MapPost("/", async Task<Results<Created<RestoreRecord>, ValidationProblem, ProblemHttpResult>> (RestoreRequest request, ClaimsPrincipal user, WorkerClient worker, CancellationToken ct) =>
+        restores.MapPost("/", async Task<Results<Accepted<RestoreRecord>, ValidationProblem, ProblemHttpResult>> (RestoreRequest request, ClaimsPrincipal user, WorkerClient worker, CancellationToken ct) =>
         {
             var errors = RestoreRequestRules.Check(request.BackupId, request.Schedule, request.Database, request.Target, null);
             if (request.RequestedBy is { } label && (label.Length is 0 or > MaxLabelLength || label.Any(char.IsControl)))
@@ -30,22 +30,28 @@ public static partial class RestoreEndpoints
             // Who asked is the authenticated caller; the label only adds to it.
             var caller = user.Identity?.Name ?? "unknown";
             var result = await worker.RestoreAsync(request with { RequestedBy = request.RequestedBy is { } l ? $"{caller} ({l})" : caller }, ct);
-            if (result.IsSuccess) return TypedResults.Created($"/restores/{result.Value!.Id}", result.Value);
+            // The worker answers once the restore is accepted; it runs on there, bounded by its own time limit.
+            if (result.IsSuccess) return TypedResults.Accepted($"/restores/{result.Value!.Id}", result.Value);
             return result.Errors is { } workerErrors ? TypedResults.ValidationProblem(workerErrors, result.Problem!.Detail, title: result.Problem.Title) : Problem(result);
         })
         .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBytes))
         .WithName("Restore")
         .WithSummary("Restore a backup (by id, or the newest restorable of a schedule or database) into a new file or database, or over an existing one with replace")
-        .WithDescription("SQLite: into a new file under the worker's restore root, or over the configured database with replace: true after a safety copy; " +
+        .WithDescription("202 Accepted once the request has passed every check that can refuse it: the body is the restore's record with outcome Running " +
+            "and the Location header is /restores/{id}; poll GET /restores/{id} until the outcome is Succeeded or Failed (with the error, e.g. a checksum " +
+            "mismatch or an unrestorable dump). The restore runs on the worker, bounded by its Backup:RestoreTimeout, whatever happens to this request. " +
+            "SQLite: into a new file under the worker's restore root, or over the configured database with replace: true after a safety copy; " +
             "atomic (temp file, fsync, rename) and checked (the backup's SHA-256 before use, PRAGMA integrity_check on the result). " +
             "PostgreSQL: pg_restore into a new database renamed into place; a replaced database is kept as <name>__before_<id>. " +
-            "400 invalid request or target outside the restore root; 404 unknown backup or missing target database without create; " +
-            "409 target exists without replace, a backup of the database is running, or the backup failed a drill; 422 checksum mismatch or unrestorable dump; " +
-            "429 too many restores at once; 503 PostgreSQL tools or server unavailable. Nothing is touched when a restore is refused.")
+            "Refused at once, touching nothing: 400 invalid request or target outside the restore root; 404 unknown backup or missing target database without create; " +
+            "409 target exists without replace, a restore into it is running, a backup of the database is running, or a drill found the backup's content bad; " +
+            "422 PostgreSQL refused the plan; 429 too many restores at once; 503 PostgreSQL tools or server unavailable, or the worker is stopping.")
+        .Produces<RestoreRecord>(StatusCodes.Status202Accepted)
         .ProducesValidationProblem()
         .ProducesProblem(StatusCodes.Status404NotFound)
         .ProducesProblem(StatusCodes.Status409Conflict)
         .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+        .ProducesProblem(StatusCodes.Status429TooManyRequests)
         .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         restores.MapGet("/", async Task<Results<Ok<List<RestoreRecord>>, ValidationProblem, ProblemHttpResult>> (int? limit, WorkerClient worker, CancellationToken ct) =>
@@ -62,7 +68,7 @@ public static partial class RestoreEndpoints
             var result = await worker.GetRestoreAsync(id, ct);
             return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
         })
-        .WithName("GetRestore").WithSummary("One restore");
+        .WithName("GetRestore").WithSummary("One restore: poll it after a 202 until its outcome is no longer Running");
 
         api.MapGet("/drills", async Task<Results<Ok<List<DrillRecord>>, ValidationProblem, ProblemHttpResult>> (string? schedule, string? backupId, int? limit, WorkerClient worker, CancellationToken ct) =>
         {
@@ -73,6 +79,14 @@ public static partial class RestoreEndpoints
         })
         .WithTags("Drills").WithName("ListDrills").WithSummary("Restore drills and their outcomes (newest first), optionally of one schedule or backup");
 
+        api.MapGet("/drills/{id}", async Task<Results<Ok<DrillRecord>, ValidationProblem, ProblemHttpResult>> (string id, WorkerClient worker, CancellationToken ct) =>
+        {
+            if (!Id().IsMatch(id)) return IdProblem("id");
+            var result = await worker.GetDrillAsync(id, ct);
+            return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+        })
+        .WithTags("Drills").WithName("GetDrill").WithSummary("One drill: poll it after a 202 until its outcome is no longer Running");
+
         api.MapGet("/backups/{id}", async Task<Results<Ok<BackupDetails>, ValidationProblem, ProblemHttpResult>> (string id, WorkerClient worker, CancellationToken ct) =>
         {
             if (!Id().IsMatch(id)) return IdProblem("id");
@@ -81,14 +95,20 @@ public static partial class RestoreEndpoints
         })
         .WithTags("Backups").WithName("GetBackup").WithSummary("A backup, what it recorded (tables, row counts, schema hash), whether it is restorable, its last drill");
 
-        api.MapPost("/backups/{id}/drill", async Task<Results<Ok<DrillRecord>, ValidationProblem, ProblemHttpResult>> (string id, WorkerClient worker, CancellationToken ct) =>
+        api.MapPost("/backups/{id}/drill", async Task<Results<Accepted<DrillRecord>, ValidationProblem, ProblemHttpResult>> (string id, WorkerClient worker, CancellationToken ct) =>
         {
             if (!Id().IsMatch(id)) return IdProblem("id");
             var result = await worker.DrillAsync(id, ct);
-            return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+            return result.IsSuccess ? TypedResults.Accepted($"/drills/{result.Value!.Id}", result.Value) : Problem(result);
         })
         .WithTags("Drills").WithName("DrillBackup")
-        .WithSummary("Restore a backup into scratch now and compare it with what it recorded; 422 (and the backup marked not restorable) when it differs");
+        .WithSummary("Restore a backup into scratch now and compare it with what it recorded")
+        .WithDescription("202 Accepted with the drill's record (outcome Running) and Location /drills/{id}; poll GET /drills/{id} until the outcome is " +
+            "Succeeded, Failed (a content failure: checksum, integrity, unreadable dump or the restored copy differs; the backup is marked not restorable until a later drill succeeds) or Inconclusive (the drill could not run: server down, disk full, out of time, stopped; proves nothing, changes nothing, retried later). " +
+            "404 unknown backup; 429 too many drills at once.")
+        .Produces<DrillRecord>(StatusCodes.Status202Accepted)
+        .ProducesProblem(StatusCodes.Status404NotFound)
+        .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         api.MapPut("/schedules/{name}/drill", async Task<Results<Ok<DrillPolicy>, ValidationProblem, ProblemHttpResult>> (string name, DrillPolicyRequest request, WorkerClient worker, CancellationToken ct) =>
         {

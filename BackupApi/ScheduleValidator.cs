@@ -69,10 +69,13 @@ public static partial class ScheduleValidator
         }
         // A due time in the past makes the scheduler replay every tick since then back-to-back (Dapr's catch-up):
         // creating such a schedule would start a burst of backups.
-        if (errors.Count == 0 && due is { } first && first <= now && ScheduleTicks.TryParse(request.Schedule) is { } ticks)
+        if (errors.Count == 0 && due is { } first && first <= now && !string.IsNullOrWhiteSpace(request.Schedule))
         {
-            var missed = ticks.CountDueBy(first, now, request.Repeats, expiration, maxMissedBackups);
-            if (missed > maxMissedBackups)
+            // Counted with the scheduler's own parser: a schedule it cannot read cannot be counted, and an uncounted
+            // catch-up is not allowed (the scheduler would refuse such a schedule anyway).
+            if (ScheduleTicks.TryParse(request.Schedule) is not { } ticks)
+                errors["dueTime"] = ["dueTime lies in the past, and the schedule is not one the scheduler accepts, so how many missed backups it would replay at once cannot be counted. Give a dueTime in the future, or correct the schedule."];
+            else if (ticks.CountDueBy(first, now, request.Repeats, expiration, maxMissedBackups) > maxMissedBackups)
                 errors["dueTime"] = [$"dueTime lies in the past: with this schedule the scheduler would replay more than {maxMissedBackups} missed backups at once (the bound is BackupApi:MaxMissedBackups = {maxMissedBackups}). Give a later dueTime, fewer repeats or a ttl."];
         }
         return errors;
@@ -95,4 +98,10 @@ public sealed class BackupApiOptions
     /// that the scheduler's catch-up would fire more triggers than this at creation is refused (400).
     /// </summary>
     public int MaxMissedBackups { get; set; } = DefaultMaxMissedBackups;
+
+    /// <summary>
+    /// How long a call to the worker may take. "Run now" waits for the whole backup; restores and drills do not wait
+    /// for their work (the worker answers 202 and they are polled), so this never cuts one short.
+    /// </summary>
+    public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -20,6 +20,9 @@ public sealed partial class WorkerClient
         SendAsync<List<DrillRecord>>(new HttpRequestMessage(HttpMethod.Get, "/drills" + Query(("schedule", schedule), ("backupId", backupId),
             ("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture)))), ct);
 
+    public Task<WorkerResult<DrillRecord>> GetDrillAsync(string id, CancellationToken ct) =>
+        SendAsync<DrillRecord>(new HttpRequestMessage(HttpMethod.Get, "/drills/" + Uri.EscapeDataString(id)), ct);
+
     public Task<WorkerResult<BackupDetails>> GetBackupAsync(string id, CancellationToken ct) =>
         SendAsync<BackupDetails>(new HttpRequestMessage(HttpMethod.Get, "/backups/" + Uri.EscapeDataString(id)), ct);
 

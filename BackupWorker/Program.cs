@@ -37,6 +37,8 @@ builder.Services.AddSingleton<DatabaseManifests>();
 builder.Services.AddSingleton<RestoreService>();
 builder.Services.AddSingleton<DrillService>();
 builder.Services.AddHostedService<DrillRetryService>();
+builder.Services.AddSingleton<RestoreQueue>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<RestoreQueue>());
 builder.Services.AddDaprJobsClient();
 builder.Services.AddHostedService<DemoJobScheduler>();
 builder.Services.AddProblemDetails();

@@ -59,7 +59,12 @@ lite=$(backup bench-lite lite); lite_id=$(echo "$lite" | field id); lite_file=$(
 shop=$(backup bench-shop shop); shop_id=$(echo "$shop" | field id); shop_file=$(echo "$shop" | field file)
 restore() { local t0 code; t0=$(now)
   code=$(curl -s -o "$work/restore.json" -w '%{http_code}' -X POST "$api/restores" -H 'content-type: application/json' -d "$1")
-  [ "$code" = 201 ] || { echo "restore failed ($code): $(cat "$work/restore.json")" >&2; exit 1; }
+  [ "$code" = 202 ] || { echo "restore refused ($code): $(cat "$work/restore.json")" >&2; exit 1; }
+  # Accepted: polled until it has ended (the time includes up to one 50 ms poll interval).
+  local id; id=$(field id < "$work/restore.json")
+  while [ "$(field outcome < "$work/restore.json")" = Running ]; do
+    sleep 0.05; curl -sf -o "$work/restore.json" "$api/restores/$id"; done
+  [ "$(field outcome < "$work/restore.json")" = Succeeded ] || { echo "restore failed: $(cat "$work/restore.json")" >&2; exit 1; }
   echo "$(now) - $t0" | bc; }
 timed() { local t0; t0=$(now); "$@" >/dev/null; echo "$(now) - $t0" | bc; }
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Cronos;
+using Platform.Scheduler.Schedules;
 
 namespace BackupWorker.Hosting;
 
@@ -8,7 +8,8 @@ namespace BackupWorker.Hosting;
 /// due time, then each time the schedule (6-field cron with seconds, UTC unless <c>TZ=</c>/<c>CRON_TZ=</c>;
 /// <c>@every</c>; <c>@daily</c> and the other descriptors) names after the previous one, or, without a due time, after
 /// the creation instant, which the engine takes on a whole second. Missed ticks are replayed back-to-back
-/// (Dapr's catch-up). Compiled into BackupApi as source too, so both apps read a schedule the same way.
+/// (Dapr's catch-up). The schedule is read and its ticks found by the scheduler's own code (Platform.Schedules), so
+/// what an app counts or predicts is what the scheduler fires. Compiled into BackupApi as source too.
 /// </summary>
 public sealed class ScheduleTicks
 {
@@ -18,66 +19,29 @@ public sealed class ScheduleTicks
     /// </summary>
     public static readonly TimeSpan CreationUncertainty = TimeSpan.FromSeconds(2);
 
-    private readonly CronExpression? _cron;
-    private readonly TimeZoneInfo _zone = TimeZoneInfo.Utc;
-    private readonly TimeSpan? _every;
-    private readonly DateTimeOffset? _at; // a schedule that is one instant
+    private readonly ISchedule? _schedule;
+    private readonly DateTimeOffset? _at; // a schedule that is one instant: the Jobs client sends it as the due time
 
-    private ScheduleTicks(CronExpression? cron, TimeZoneInfo zone, TimeSpan? every, DateTimeOffset? at) => (_cron, _zone, _every, _at) = (cron, zone, every, at);
+    private ScheduleTicks(ISchedule? schedule, DateTimeOffset? at) => (_schedule, _at) = (schedule, at);
 
-    /// <summary>Null when the expression is not one this class can evaluate (then nothing is assumed about its ticks).</summary>
+    /// <summary>
+    /// Null when the scheduler would refuse the expression (it parses it with the same <see cref="ScheduleParser"/>),
+    /// so no job with it can exist; then nothing is assumed about its ticks.
+    /// </summary>
     public static ScheduleTicks? TryParse(string? schedule)
     {
         if (string.IsNullOrWhiteSpace(schedule)) return null;
+        // The worker schedules the trimmed text; the Jobs client sends one that reads as an instant as a one-shot.
         var spec = schedule.Trim();
-        if (spec.StartsWith("@every ", StringComparison.Ordinal))
-            return Durations.TryParseDuration(spec["@every ".Length..], out var d) && d > TimeSpan.Zero ? new(null, TimeZoneInfo.Utc, d, null) : null;
-        if (spec.Contains('T') && DateTimeOffset.TryParse(spec, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
-            return new(null, TimeZoneInfo.Utc, null, at);
-        var zone = TimeZoneInfo.Utc;
-        if (spec.StartsWith("TZ=", StringComparison.Ordinal) || spec.StartsWith("CRON_TZ=", StringComparison.Ordinal))
-        {
-            var space = spec.IndexOf(' ');
-            if (space < 0) return null;
-            var name = spec[(spec.IndexOf('=') + 1)..space];
-            try { zone = name is "UTC" or "" ? TimeZoneInfo.Utc : name == "Local" ? TimeZoneInfo.Local : TimeZoneInfo.FindSystemTimeZoneById(name); }
-            catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException) { return null; }
-            spec = spec[space..].Trim();
-        }
-        if (!spec.StartsWith('@'))
-        {
-            var fields = spec.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            // Dapr's cron has six fields; when day-of-month and day-of-week are both restricted the two parsers may
-            // combine them differently, so such a schedule is left unevaluated.
-            if (fields.Length != 6 || (fields[3] is not ("*" or "?") && fields[5] is not ("*" or "?"))) return null;
-        }
+        if (!spec.StartsWith('@') && DateTimeOffset.TryParse(spec, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            return new(null, at);
         try
         {
-            return new(CronExpression.Parse(spec, CronFormat.IncludeSeconds), zone, null, null);
+            return new(ScheduleParser.Parse(spec), null);
         }
-        catch (CronFormatException)
+        catch (ScheduleFormatException)
         {
             return null;
-        }
-    }
-
-    /// <summary>The first tick after <paramref name="after"/>, for the schedule alone (no due time): null when none.</summary>
-    private DateTimeOffset? NextAfter(DateTimeOffset after, DateTimeOffset anchor)
-    {
-        if (_at is { } at) return at > after ? at : null;
-        if (_every is { } every)
-        {
-            if (after < anchor) return anchor;
-            var steps = (after - anchor).Ticks / every.Ticks + 1;
-            return steps > (DateTimeOffset.MaxValue - anchor).Ticks / every.Ticks ? null : anchor + TimeSpan.FromTicks(steps * every.Ticks);
-        }
-        try
-        {
-            return _cron!.GetNextOccurrence(after, _zone, inclusive: false);
-        }
-        catch (ArgumentException)
-        {
-            return null; // past the end of representable time
         }
     }
 
@@ -88,13 +52,14 @@ public sealed class ScheduleTicks
     /// </summary>
     public int CountDueBy(DateTimeOffset due, DateTimeOffset now, int? repeats, DateTimeOffset? expiration, int limit)
     {
-        var end = expiration is { } e && e < now ? e : now;
-        var count = 0;
-        for (DateTimeOffset? tick = due; tick is { } t && t <= end; tick = NextAfter(t, due))
+        if (_at is not null) return due <= now && (expiration is not { } x || due <= x) ? 1 : 0;
+        // The scheduler's own trigger rule, tick after tick, as its engine replays them.
+        var (count, last) = (0, TickCalculator.None);
+        while (count <= limit)
         {
-            count++;
-            if (count > limit || (repeats is { } r && count >= r)) break;
-            if (_at is not null) break;
+            var next = TickCalculator.Next(_schedule, (uint)Math.Max(repeats ?? 0, 0), due.UtcTicks, due.UtcTicks, expiration?.UtcTicks ?? long.MaxValue, (uint)count, last);
+            if (next == TickCalculator.None || next > now.UtcTicks) break;
+            (count, last) = (count + 1, next);
         }
         return count;
     }
@@ -123,7 +88,7 @@ public sealed class ScheduleTicks
         bool Overlaps(DateTimeOffset low, TimeSpan width) => low + width > after && low <= until;
         if (dueLow is { } due && Overlaps(due, uncertainty)) return true;
         if (schedule is null) return false; // a one-shot: its only tick is the due time
-        if (schedule._every is { } every)
+        if (schedule._schedule is EverySchedule { Interval: var every })
         {
             // Ticks at anchor + k·every for an anchor somewhere in [low, low + width].
             var (low, width) = dueLow is { } d ? (d, uncertainty) : (createdSecond, CreationUncertainty);
@@ -134,6 +99,7 @@ public sealed class ScheduleTicks
             return false;
         }
         // A cron or descriptor (or one instant): its ticks do not depend on the anchor.
-        return schedule.NextAfter(after, after) is { } next && next <= until;
+        var next = schedule._at is { } at ? (at > after ? at : null) : schedule._schedule!.Next(after);
+        return next is { } n && n <= until;
     }
 }

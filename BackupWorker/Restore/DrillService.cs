@@ -72,10 +72,10 @@ public sealed class DrillService(
     /// <see cref="DrillOutcome.Inconclusive"/> and leaves the backup's verdict as it was. A drill takes a slot under the
     /// worker's concurrency limits (it loads the database's server as a backup does), unless its caller holds one.
     /// </summary>
-    public async Task<DrillRecord> DrillAsync(BackupRun backup, string trigger, CancellationToken cancellationToken, bool slotHeld = false)
+    public async Task<DrillRecord> DrillAsync(BackupRun backup, string trigger, CancellationToken cancellationToken, bool slotHeld = false, string? id = null)
     {
         var started = time.GetUtcNow();
-        var drill = new DrillRecord(Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, DrillOutcome.Running, null, null, null);
+        var drill = new DrillRecord(id ?? Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, DrillOutcome.Running, null, null, null);
         restores.UpsertDrill(drill);
         using var activity = BackupTelemetry.Source.StartActivity("drill " + backup.Database);
         activity?.SetTag("backup.drill_id", drill.Id);

@@ -79,6 +79,8 @@ public sealed class RestoreCatalog
             ("$expected", d.Expected is null ? null : JsonSerializer.Serialize(d.Expected, Json)), ("$actual", d.Actual is null ? null : JsonSerializer.Serialize(d.Actual, Json)));
     }
 
+    public DrillRecord? GetDrill(string id) => QueryDrills("WHERE id = $id", ("$id", id)).FirstOrDefault();
+
     /// <summary>Drills, newest first, optionally of one schedule or one backup.</summary>
     public IReadOnlyList<DrillRecord> ListDrills(string? schedule = null, string? backupId = null, int limit = 200) =>
         QueryDrills("WHERE ($schedule IS NULL OR schedule = $schedule) AND ($backup IS NULL OR backup_id = $backup) ORDER BY started_at DESC, id LIMIT $limit",

@@ -10,12 +10,14 @@ public static class RestoreEndpoints
 
     public static IEndpointRouteBuilder MapRestoreEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/restores", async Task<Results<Created<RestoreRecord>, ValidationProblem, ProblemHttpResult>> (RestoreRequest request, RestoreService service, CancellationToken ct) =>
+        // 202 once the checks that can refuse it have passed: the restore runs on (bounded by Backup:RestoreTimeout)
+        // while the caller polls GET /restores/{id}, so no HTTP timeout on the way can cut it short.
+        app.MapPost("/restores", async Task<Results<Accepted<RestoreRecord>, ValidationProblem, ProblemHttpResult>> (RestoreRequest request, RestoreQueue queue) =>
         {
             try
             {
-                var record = await service.RestoreAsync(request, ct);
-                return TypedResults.Created($"/restores/{record.Id}", record);
+                var record = await queue.AcceptRestoreAsync(request);
+                return TypedResults.Accepted($"/restores/{record.Id}", record);
             }
             catch (RestoreProblemException e) when (e.Errors is not null)
             {
@@ -35,6 +37,9 @@ public static class RestoreEndpoints
         app.MapGet("/drills", (string? schedule, string? backupId, int? limit, RestoreCatalog catalog) =>
             TypedResults.Ok(catalog.ListDrills(schedule, backupId, Math.Clamp(limit ?? 100, 1, MaxListLimit))));
 
+        app.MapGet("/drills/{id}", Results<Ok<DrillRecord>, ProblemHttpResult> (string id, RestoreCatalog catalog) =>
+            catalog.GetDrill(id) is { } drill ? TypedResults.Ok(drill) : TypedResults.Problem($"No drill with id '{id}'.", statusCode: 404, title: "Drill not found"));
+
         app.MapGet("/backups/{id}", Results<Ok<BackupDetails>, ProblemHttpResult> (string id, BackupCatalog catalog, RestoreCatalog restores) =>
         {
             var run = catalog.GetRun(id);
@@ -42,15 +47,20 @@ public static class RestoreEndpoints
             return TypedResults.Ok(new BackupDetails(run, restores.GetManifest(id), restores.IsRestorable(id), restores.ListDrills(backupId: id, limit: 1).FirstOrDefault()));
         });
 
-        app.MapPost("/backups/{id}/drill", async Task<Results<Ok<DrillRecord>, ProblemHttpResult>> (string id, BackupCatalog catalog, DrillService drills, CancellationToken ct) =>
+        // As a restore: 202 with the Running drill, polled at GET /drills/{id}.
+        app.MapPost("/backups/{id}/drill", Results<Accepted<DrillRecord>, ProblemHttpResult> (string id, BackupCatalog catalog, RestoreQueue queue) =>
         {
             var run = catalog.GetRun(id);
             if (run is null || run.Outcome != RunOutcome.Succeeded || run.PrunedAt is not null) return BackupNotFound(id);
-            var drill = await drills.DrillAsync(run, "manual", ct);
-            return drill.Outcome == DrillOutcome.Succeeded
-                ? TypedResults.Ok(drill)
-                : TypedResults.Problem(drill.Error, statusCode: drill.Outcome == DrillOutcome.Inconclusive ? 503 : 422,
-                    title: drill.Outcome == DrillOutcome.Inconclusive ? "Drill inconclusive" : "Drill failed", extensions: new Dictionary<string, object?> { ["drill"] = drill });
+            try
+            {
+                var drill = queue.AcceptDrill(run);
+                return TypedResults.Accepted($"/drills/{drill.Id}", drill);
+            }
+            catch (RestoreProblemException e)
+            {
+                return Problem(e);
+            }
         });
 
         app.MapPut("/schedules/{name}/drill", Results<Ok<DrillPolicy>, ValidationProblem, ProblemHttpResult> (string name, DrillPolicyRequest request, BackupCatalog catalog, RestoreCatalog restores) =>

@@ -34,7 +34,8 @@ public sealed class RestoreService(
 
     public string RestoreRoot => Path.TrimEndingDirectorySeparator(paths.Resolve(options.Value.RestoreRoot));
 
-    public async Task<RestoreRecord> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken)
+    /// <param name="accepted">Called with the Running record once nothing can refuse the request any more, just before the restore runs.</param>
+    public async Task<RestoreRecord> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken, Action<RestoreRecord>? accepted = null)
     {
         var errors = RestoreRequestRules.Check(request.BackupId, request.Schedule, request.Database, request.Target, request.RequestedBy);
         if (errors.Count > 0) throw new RestoreProblemException(400, "Invalid restore request", "One or more fields are invalid.", errors: errors);
@@ -71,6 +72,7 @@ public sealed class RestoreService(
                 if (locks is null)
                     throw Refused(record, new RestoreProblemException(409, "Backup running",
                         $"A backup of database '{backup.Database}' is running (schedule '{busy}'); restore it once that run has finished."));
+                accepted?.Invoke(record);
                 return await RunAsync(record, backup, plan, started, cancellationToken);
             }
             finally

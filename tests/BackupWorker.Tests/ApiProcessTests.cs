@@ -262,6 +262,23 @@ public class ApiProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_catch_up_bound_counts_every_schedule_the_scheduler_accepts_and_refuses_what_it_cannot_count()
+    {
+        var past = DateTimeOffset.UtcNow.AddSeconds(-120).ToString("yyyy-MM-ddTHH:mm:ssZ");
+
+        // Day 1-31 or any weekday: a tick every second, so 121 missed backups at once.
+        var burst = await _http.PostAsJsonAsync("/schedules", new { name = "n", database = "my-prod-db", schedule = "* * * 1-31 * 0-6", dueTime = past });
+        Assert.Equal(HttpStatusCode.BadRequest, burst.StatusCode);
+        Assert.Contains("more than 5 missed backups", (await burst.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").GetProperty("dueTime")[0].GetString());
+
+        // A schedule the scheduler refuses (no zone on @every) cannot be counted: with a past due time it is refused here.
+        var uncounted = await _http.PostAsJsonAsync("/schedules", new { name = "n", database = "my-prod-db", schedule = "TZ=Europe/Berlin @every 1m", dueTime = past });
+        Assert.Equal(HttpStatusCode.BadRequest, uncounted.StatusCode);
+        Assert.Contains("cannot be counted", (await uncounted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").GetProperty("dueTime")[0].GetString());
+        Assert.Empty(_seen);
+    }
+
+    [Fact]
     public async Task Out_of_range_durations_and_numbers_are_400_problems_not_500s()
     {
         object[] bodies =

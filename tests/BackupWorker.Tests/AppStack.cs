@@ -41,12 +41,14 @@ public sealed class AppStack : IAsyncDisposable
     /// <param name="workerSettings">Extra configuration of BackupWorker (e.g. <c>Demo__Enabled</c>).</param>
     /// <param name="workerBeforeSidecar">Start the worker before its sidecar is up (the AppHost does not order them).</param>
     /// <param name="withTokens">Give sidecars and apps DAPR_API_TOKEN and APP_API_TOKEN, as a secured deployment would.</param>
-    public static async Task<AppStack> StartAsync(IDictionary<string, string?>? workerSettings = null, bool workerBeforeSidecar = false, bool withTokens = false)
+    /// <param name="apiSettings">Extra configuration of BackupApi (e.g. <c>BackupApi__WorkerTimeout</c>).</param>
+    public static async Task<AppStack> StartAsync(IDictionary<string, string?>? workerSettings = null, bool workerBeforeSidecar = false, bool withTokens = false,
+        IDictionary<string, string?>? apiSettings = null)
     {
         var stack = new AppStack(Directory.CreateTempSubdirectory("backup-stack-").FullName) { _withTokens = withTokens };
         try
         {
-            await stack.LaunchAsync(workerSettings ?? new Dictionary<string, string?>(), workerBeforeSidecar);
+            await stack.LaunchAsync(workerSettings ?? new Dictionary<string, string?>(), workerBeforeSidecar, apiSettings ?? new Dictionary<string, string?>());
         }
         catch
         {
@@ -56,7 +58,7 @@ public sealed class AppStack : IAsyncDisposable
         return stack;
     }
 
-    private async Task LaunchAsync(IDictionary<string, string?> workerSettings, bool workerBeforeSidecar)
+    private async Task LaunchAsync(IDictionary<string, string?> workerSettings, bool workerBeforeSidecar, IDictionary<string, string?> apiSettings)
     {
         var registry = Path.Combine(Root, "name-resolution.db");
         Scheduler = await SchedulerProcess.StartAsync(Path.Combine(Root, "scheduler"));
@@ -96,6 +98,7 @@ public sealed class AppStack : IAsyncDisposable
         _owned.Add(ApiSidecar);
         var apiEnvironment = AppEnvironment(apiPort, ApiSidecar.HttpPort, ApiSidecar.GrpcPort);
         apiEnvironment["BackupApi__ApiKey"] = OperatorKey;
+        foreach (var (k, v) in apiSettings) apiEnvironment[k] = v;
         Api = StartApp("backupapi", "BackupApi", apiEnvironment);
         await Api.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         ApiClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(60) };

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Platform.Scheduler.Schedules;
 
 namespace BackupWorker.Tests;
 
@@ -24,6 +25,61 @@ public class CatchUpTests
         Assert.Equal(expected, ticks.CountDueBy(DateTimeOffset.Parse(due), Now - TimeSpan.FromTicks(1), repeats, expiration is null ? null : DateTimeOffset.Parse(expiration), limit: 5));
     }
 
+    [Fact]
+    public void A_schedule_with_both_day_fields_restricted_is_counted_not_skipped()
+    {
+        // Day 1-31 or any weekday: every second. Cronos could not say; the scheduler fires each one.
+        var ticks = ScheduleTicks.TryParse("* * * 1-31 * 0-6");
+        Assert.NotNull(ticks);
+        Assert.Equal(121, ticks.CountDueBy(Now.AddSeconds(-120), Now, null, null, limit: 1000));
+        Assert.Equal(6, ticks.CountDueBy(Now.AddSeconds(-120), Now, null, null, limit: 5));
+    }
+
+    /// <summary>
+    /// The apps' tick counting against the scheduler's own evaluation: its job timing (due time and ttl resolved as
+    /// the engine does) and its trigger rule, tick after tick, for each form the scheduler accepts.
+    /// </summary>
+    [Theory]
+    [InlineData("* * * 1-31 * 0-6", "2026-11-23T11:58:00Z", null, null)]             // both day fields restricted: OR
+    [InlineData("0 0 12 13 * 5", "2025-01-01T00:00:00Z", null, null)]                // the 13th or a Friday
+    [InlineData("0 0 0 31 * mon", "2026-01-01T00:00:00Z", null, null)]               // names, and months without a 31st
+    [InlineData("0 30 2 * * *", "2026-01-01T00:00:00Z", null, "2026-06-01T00:00:00Z")] // a ttl ends it
+    [InlineData("TZ=Europe/Berlin 0 30 2 * * *", "2026-03-20T00:00:00Z", null, null)] // the spring-forward night has no 02:30
+    [InlineData("CRON_TZ=America/New_York 0 30 1 * * *", "2026-10-28T00:00:00Z", null, null)] // the fall-back night has two
+    [InlineData("*/7 5-40/3 * * * ?", "2026-11-23T09:00:00Z", 50, null)]             // steps, ranges, ?, repeats
+    [InlineData("@every 90s", "2026-11-23T10:00:00.250Z", null, null)]
+    [InlineData("@every 1h30m", "2026-11-01T00:00:00Z", null, null)]
+    [InlineData("@hourly", "2026-11-20T00:00:00Z", null, null)]
+    [InlineData("@daily", "2026-01-01T00:00:00Z", null, null)]
+    [InlineData("@weekly", "2025-11-23T00:00:00Z", null, null)]
+    [InlineData("@monthly", "2020-11-23T00:00:00Z", null, null)]
+    [InlineData("TZ=Asia/Kolkata @yearly", "2000-06-01T00:00:00Z", null, null)]
+    [InlineData("0 0 0 29 2 *", "2000-01-01T00:00:00Z", null, null)]                // leap days only
+    public void The_tick_count_agrees_with_the_schedulers_evaluation(string schedule, string due, int? repeats, string? ttl)
+    {
+        var timing = JobTiming.Resolve(new JobTimingSpec(schedule, (uint?)repeats, due, ttl), Now);
+        var expected = 0;
+        var ticks = new List<DateTimeOffset>();
+        for (var last = TickCalculator.None; ; expected++)
+        {
+            var next = TickCalculator.Next(timing.Schedule, (uint)(repeats ?? 0), timing.Created.UtcTicks, timing.Due!.Value.UtcTicks,
+                timing.Expiration?.UtcTicks ?? long.MaxValue, (uint)expected, last);
+            if (next == TickCalculator.None || next > Now.UtcTicks) break;
+            ticks.Add(new DateTimeOffset(last = next, TimeSpan.Zero));
+        }
+
+        var parsed = ScheduleTicks.TryParse(schedule);
+        Assert.NotNull(parsed);
+        Assert.Equal(expected, parsed.CountDueBy(timing.Due!.Value, Now, repeats, timing.Expiration, limit: 100_000));
+        // Between two ticks the scheduler fires nothing; at the next one it does.
+        if (timing.Schedule is CronSchedule)
+            foreach (var (tick, next) in ticks.Zip(ticks.Skip(1)).Take(50))
+            {
+                Assert.False(ScheduleTicks.MayTickBetween(parsed, schedule, null, Now.AddYears(-30), tick, next.AddTicks(-1)));
+                Assert.True(ScheduleTicks.MayTickBetween(parsed, schedule, null, Now.AddYears(-30), tick, next));
+            }
+    }
+
     [Theory]
     [InlineData("@every 1m", null, "12:01:02.500", "12:01:30", false)]   // a run just after the 12:01 tick (±2 s) covers a trigger later
     [InlineData("@every 1m", null, "12:01:00.500", "12:01:01", true)]    // ...but not within the creation's uncertainty
@@ -35,7 +91,7 @@ public class CatchUpTests
     [InlineData(null, "2026-11-23T12:05:00Z", "12:05:01", "12:10:00", false)] // a one-shot already backed up (a redelivery)
     [InlineData(null, "2026-11-23T12:05:00Z", "12:04:00", "12:10:00", true)]
     [InlineData("not a schedule", null, "12:00:01", "12:00:02", true)]    // not understood: never coalesced
-    [InlineData("1 2 3 4 5 6", null, "12:00:01", "12:00:02", true)]       // day-of-month and day-of-week both set: not evaluated
+    [InlineData("1 2 3 4 5 6", null, "12:00:01", "12:00:02", false)]      // day-of-month and day-of-week both set: evaluated as the scheduler does
     public void Whether_a_tick_may_fall_between_a_run_and_a_trigger(string? schedule, string? due, string after, string until, bool expected)
     {
         var created = Now; // 12:00:00 on the 23rd
