@@ -25,7 +25,17 @@ public sealed class CatalogReconciler(
             using var runLock = ScheduleRunLock.TryAcquire(paths, run.Schedule);
             if (runLock is null) continue; // a live run of this schedule holds it
             var now = time.GetUtcNow();
-            if (TryRecover(run, out var recovered, out var why))
+            BackupRun? recovered;
+            string? why;
+            try
+            {
+                recovered = Recover(run, out why);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                (recovered, why) = (null, $"its backup '{run.File}' could not be read: {e.Message}");
+            }
+            if (recovered is not null)
             {
                 if (catalog.CompleteRunningRun(recovered)) logger.RunRecovered(run.Id, run.Schedule, recovered.File!);
             }
@@ -43,16 +53,15 @@ public sealed class CatalogReconciler(
         if (restoreCount + drillCount > 0) logger.RestoresInterrupted(restoreCount, drillCount);
     }
 
-    /// <summary>The run as succeeded, when its final file and a matching checksum file exist; else why not (null: no file named).</summary>
-    private static bool TryRecover(BackupRun run, out BackupRun recovered, out string? why)
+    /// <summary>The run as succeeded, when its final file and a matching checksum file exist; else null and why not (null: no file named).</summary>
+    private static BackupRun? Recover(BackupRun run, out string? why)
     {
-        recovered = run;
         why = null;
-        if (run.File is not { } file) return false;
+        if (run.File is not { } file) return null;
         if (!File.Exists(file))
         {
             why = $"its backup '{file}' was not completed";
-            return false;
+            return null;
         }
         var checksumFile = file + BackupRunner.ChecksumExtension;
         // A stop between the two renames leaves the checksum under its temp name; it was written and fsynced before.
@@ -61,7 +70,7 @@ public sealed class CatalogReconciler(
         if (source is null)
         {
             why = $"its backup '{file}' has no checksum file";
-            return false;
+            return null;
         }
         var recorded = File.ReadAllText(source).Split(' ', 2)[0].Trim();
         string actual;
@@ -74,7 +83,7 @@ public sealed class CatalogReconciler(
         if (!string.Equals(recorded, actual, StringComparison.OrdinalIgnoreCase))
         {
             why = $"its backup '{file}' does not match its checksum";
-            return false;
+            return null;
         }
         if (source == checksumTemp)
         {
@@ -82,7 +91,7 @@ public sealed class CatalogReconciler(
             BackupFiles.FsyncDirectory(Path.GetDirectoryName(file)!);
         }
         var ended = File.GetLastWriteTimeUtc(checksumFile);
-        recovered = run with
+        return run with
         {
             EndedAt = ended > run.StartedAt.UtcDateTime ? new DateTimeOffset(ended, TimeSpan.Zero) : run.StartedAt,
             Bytes = bytes,
@@ -90,6 +99,5 @@ public sealed class CatalogReconciler(
             Outcome = RunOutcome.Succeeded,
             Error = "recovered at start: the worker stopped before recording the end of the run; its backup and checksum were found intact",
         };
-        return true;
     }
 }
