@@ -27,11 +27,8 @@ public sealed class BackupOptions
     /// <summary>How long one trigger's backup may take before it is abandoned (and reported failed).</summary>
     public TimeSpan RunTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>
-    /// Where SQLite restores, safety copies and drill scratch go (relative to the data directory; default
-    /// <c>restores</c>). It may neither contain nor lie inside the backup root, the catalog or a configured database.
-    /// </summary>
-    public string RestoreRoot { get; set; } = BackupPaths.DefaultRestoreRoot;
+    /// <summary>Where SQLite restores and safety copies go (relative to the data directory; default <c>restores</c>).</summary>
+    public string RestoreRoot { get; set; } = "restores";
 
     /// <summary>psql, used by PostgreSQL restores to create, rename and drop databases.</summary>
     public string PsqlPath { get; set; } = "psql";
