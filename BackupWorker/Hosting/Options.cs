@@ -110,7 +110,8 @@ public sealed class BackupPaths
     {
         DataDirectory = Path.GetFullPath(dataDirectory, contentRoot);
         BackupRoot = Path.TrimEndingDirectorySeparator(Resolve(string.IsNullOrWhiteSpace(backupRoot) ? DefaultBackupRoot : backupRoot));
-        RestoreRoot = Path.TrimEndingDirectorySeparator(Resolve(string.IsNullOrWhiteSpace(restoreRoot) ? DefaultRestoreRoot : restoreRoot));
+        // As RestoreService resolves Backup:RestoreRoot, so the roots checked are the roots used.
+        RestoreRoot = Path.TrimEndingDirectorySeparator(Resolve(restoreRoot ?? DefaultRestoreRoot));
         List<(string, string)> roots = [("backup root (Backup:BackupRoot)", BackupRoot), ("restore root (Backup:RestoreRoot)", RestoreRoot), ("catalog", CatalogFile)];
         foreach (var (name, file) in databaseFiles ?? []) roots.Add(($"file of database '{name}' (Backup:Databases:{name})", Resolve(file)));
         Roots = roots;

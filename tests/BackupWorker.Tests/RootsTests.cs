@@ -10,6 +10,7 @@ public class RootsTests
     [Theory]
     [InlineData("Backup__BackupRoot", ".", "", "restores")] // the old default: backups among restores and databases
     [InlineData("Backup__RestoreRoot", "backups/restores", "backups", "backups/restores")]
+    [InlineData("Backup__RestoreRoot", "", "backups", "")] // restores straight into the data directory, as the restore service reads it
     [InlineData("Backup__Databases__orders__ConnectionString", "Data Source=restores/orders.db", "restores", "restores/orders.db")]
     [InlineData("Backup__BackupRoot", "alias", "alias", "restores")] // <data>/alias is a link to <data>/restores
     public async Task Overlapping_roots_refuse_the_start_naming_both_paths_and_write_nothing(string setting, string value, string first, string second)
