@@ -7,8 +7,8 @@ namespace BackupApi;
 /// A backup schedule to create.
 /// <c>schedule</c>: any form Dapr accepts (6-field cron with seconds, <c>@every 1h30m</c>, <c>@daily</c>, an RFC 3339 time).
 /// <c>dueTime</c>/<c>ttl</c>: an RFC 3339 time or a duration from now (<c>10s</c>, <c>1h30m</c>, <c>PT10M</c>).
-/// <c>location</c>: a relative path under the worker's backup root (e.g. <c>backups/nightly</c>; default
-/// <c>backups/&lt;database&gt;</c>); absolute paths, <c>..</c> and other escapes are refused.
+/// <c>location</c>: a relative path under the worker's backup root (e.g. <c>nightly</c>; default
+/// <c>&lt;database&gt;</c>); absolute paths, <c>..</c> and other escapes are refused.
 /// </summary>
 public sealed record CreateScheduleRequest(
     string? Name,

@@ -16,12 +16,10 @@ builder.Services.AddOptions<BackupOptions>().Bind(builder.Configuration.GetSecti
     .PostConfigure(DemoDatabase.AddDefault);
 builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection(DemoOptions.SectionName));
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(sp =>
-{
-    var backup = sp.GetRequiredService<IOptions<BackupOptions>>().Value;
-    return new BackupPaths(backup.DataDirectory, builder.Environment.ContentRootPath, backup.BackupRoot);
-});
+builder.Services.AddSingleton(sp => BackupPaths.From(sp.GetRequiredService<IOptions<BackupOptions>>().Value, builder.Environment.ContentRootPath));
 builder.Services.AddSingleton<BackupCatalog>();
+builder.Services.AddSingleton(sp => WorkerPresence.Enter(sp.GetRequiredService<BackupPaths>()));
+builder.Services.AddSingleton<CatalogReconciler>();
 builder.Services.AddSingleton<BackupTelemetry>();
 builder.Services.AddSingleton<IDatabaseBackupProvider, SqliteBackupProvider>();
 builder.Services.AddSingleton<IDatabaseBackupProvider, PostgresBackupProvider>();
@@ -46,13 +44,25 @@ builder.Services.AddHealthChecks().AddCheck<CatalogHealthCheck>("catalog");
 
 var app = builder.Build();
 
-// Before the first request or trigger: the catalog exists and the embedded database has its sample rows.
+// Roots inside one another would put backups among restores, safety copies or the databases: nothing is written then.
+var paths = app.Services.GetRequiredService<BackupPaths>();
+if (BackupRoots.FindOverlap(paths.Roots) is { } overlap)
+{
+    app.Logger.RootsOverlap(overlap);
+    await app.DisposeAsync();
+    return 1;
+}
+// Before the first request or trigger: the catalog exists (private), agrees with the files, and the embedded
+// database has its sample rows.
+foreach (var narrowed in PrivateFiles.PrepareSqliteFile(paths.CatalogFile)) app.Logger.PermissionsNarrowed(narrowed);
 app.Services.GetRequiredService<BackupCatalog>();
 app.Services.GetRequiredService<TriggerTickCatalog>();
-DemoDatabase.EnsureSeeded(app.Services.GetRequiredService<IOptions<BackupOptions>>(), app.Services.GetRequiredService<BackupPaths>(), app.Logger);
-// Temp files of runs a crash interrupted (a live run of another worker on the same directory holds its file's lock).
-var backupRoot = app.Services.GetRequiredService<BackupPaths>().BackupRoot;
-if (BackupFiles.SweepPartials(backupRoot) is { Count: > 0 } swept) app.Logger.PartialsSwept(swept.Count, backupRoot);
+var presence = app.Services.GetRequiredService<WorkerPresence>();
+app.Services.GetRequiredService<CatalogReconciler>().Reconcile(presence.Alone);
+DemoDatabase.EnsureSeeded(app.Services.GetRequiredService<IOptions<BackupOptions>>(), paths, app.Logger);
+// Temp files of runs, restores and drills a crash interrupted (a live one of another worker holds its file's lock).
+foreach (var root in new[] { paths.BackupRoot, paths.RestoreRoot })
+    if (BackupFiles.SweepPartials(root, presence.Alone) is { Count: > 0 } swept) app.Logger.PartialsSwept(swept.Count, root);
 
 app.UseAppApiToken(app.Configuration["APP_API_TOKEN"]);
 app.MapDefaultEndpoints();
@@ -65,5 +75,6 @@ app.MapDaprScheduledJobHandler(
     app.Services.GetRequiredService<IOptions<BackupOptions>>().Value.RunTimeout);
 
 app.Run();
+return 0;
 
 public partial class Program;

@@ -47,7 +47,8 @@ public sealed class BackupCatalog
 
     public BackupCatalog(BackupPaths paths)
     {
-        Directory.CreateDirectory(paths.DataDirectory);
+        // 0600 in a 0700 directory before SQLite opens it (its -wal and -shm take the file's mode): the records are private.
+        PrivateFiles.PrepareSqliteFile(paths.CatalogFile);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = paths.CatalogFile,
@@ -275,4 +276,28 @@ public sealed class BackupCatalog
     }
 
     private SqliteConnection Open() => CatalogSql.Open(_connectionString);
+
+    /// <summary>
+    /// Records where a running run's backup will be once it is complete, so that a start after a crash can tell
+    /// whether the run finished its file (see <see cref="CatalogReconciler"/>).
+    /// </summary>
+    public void RecordRunFile(string runId, string file)
+    {
+        using var connection = Open();
+        Execute(connection, "UPDATE runs SET file=$file WHERE id=$id AND outcome='Running'", ("$id", runId), ("$file", file));
+    }
+
+    /// <summary>Runs recorded as running, oldest first.</summary>
+    public IReadOnlyList<BackupRun> ListRunningRuns() => QueryRuns("WHERE outcome IN ('Running', 'Queued') ORDER BY started_at, id");
+
+    /// <summary>Ends a run only if it is still recorded as running (false when something else ended it meanwhile).</summary>
+    public bool CompleteRunningRun(BackupRun run)
+    {
+        using var connection = Open();
+        return Execute(connection, """
+            UPDATE runs SET ended_at=$ended, bytes=$bytes, checksum=$checksum, file=$file, outcome=$outcome, error=$error WHERE id=$id AND outcome IN ('Running', 'Queued')
+            """,
+            ("$id", run.Id), ("$ended", run.EndedAt is { } e ? Format(e) : null), ("$bytes", run.Bytes), ("$checksum", run.Checksum),
+            ("$file", run.File), ("$outcome", run.Outcome.ToString()), ("$error", run.Error)) > 0;
+    }
 }

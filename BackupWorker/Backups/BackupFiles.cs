@@ -47,12 +47,18 @@ public static partial class BackupFiles
         }
     }
 
+    /// <summary>SQLite's side files of a database file: they go with it.</summary>
+    private static readonly string[] SideSuffixes = ["-wal", "-shm", "-journal"];
+
     /// <summary>
-    /// Deletes the temp files (<c>.*.partial</c>, and SQLite's <c>.*.partial-journal</c>) that a run stopped by a crash
-    /// left under <paramref name="root"/>. Links are not followed; a file another worker process is still writing
-    /// (it holds the file's lock) is left alone. Returns the files removed.
+    /// Deletes the temp files that runs, restores and drills stopped by a crash left under <paramref name="root"/>:
+    /// <c>.*.partial</c> and SQLite's side files of them (<c>-wal</c>, <c>-shm</c>, <c>-journal</c>). Links are not
+    /// followed. A temp file another process is still writing (it holds the file's lock) is left alone with its side
+    /// files. Unless <paramref name="alone"/> (no other worker process is alive, see <see cref="WorkerPresence"/>),
+    /// a temp file with a <c>-wal</c> or <c>-shm</c> beside it is left alone too: SQLite may have it open in another
+    /// worker, and SQLite's locks are not the file lock checked here. Returns the files removed.
     /// </summary>
-    public static IReadOnlyList<string> SweepPartials(string root)
+    public static IReadOnlyList<string> SweepPartials(string root, bool alone = false)
     {
         var removed = new List<string>();
         if (!Directory.Exists(root)) return removed;
@@ -60,20 +66,37 @@ public static partial class BackupFiles
         {
             RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint, MatchType = MatchType.Simple,
         };
-        foreach (var file in Directory.EnumerateFiles(root, ".*", enumeration))
+        var files = Directory.EnumerateFiles(root, ".*", enumeration).Where(f => new FileInfo(f).LinkTarget is null).ToList();
+        var kept = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in files.Where(f => f.EndsWith(PartialSuffix, StringComparison.Ordinal)))
         {
-            var name = Path.GetFileName(file);
-            if (!name.EndsWith(PartialSuffix, StringComparison.Ordinal) && !name.EndsWith(PartialSuffix + "-journal", StringComparison.Ordinal)) continue;
-            if (new FileInfo(file).LinkTarget is not null) continue;
-            try
+            if (!alone && (File.Exists(file + "-wal") || File.Exists(file + "-shm")))
             {
-                using (new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.None)) File.Delete(file);
-                removed.Add(file);
+                kept.Add(file);
+                continue;
             }
-            catch (IOException) { } // Locked by a live run elsewhere, or already gone.
-            catch (UnauthorizedAccessException) { }
+            if (TryDeleteUnlocked(file)) removed.Add(file);
+            else kept.Add(file);
+        }
+        // A side file goes once its temp file is gone (never while the temp file stays: a hot journal belongs to it).
+        foreach (var file in files)
+        {
+            var side = SideSuffixes.FirstOrDefault(s => file.EndsWith(PartialSuffix + s, StringComparison.Ordinal));
+            if (side is null || kept.Contains(file[..^side.Length])) continue;
+            if (TryDeleteUnlocked(file)) removed.Add(file);
         }
         return removed;
+    }
+
+    private static bool TryDeleteUnlocked(string file)
+    {
+        try
+        {
+            using (new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.None)) File.Delete(file);
+            return true;
+        }
+        catch (IOException) { return false; } // Locked by a live run elsewhere, or already gone.
+        catch (UnauthorizedAccessException) { return false; }
     }
 
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]

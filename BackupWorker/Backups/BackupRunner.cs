@@ -224,6 +224,7 @@ public sealed class BackupRunner(
             paths.CreateLocation(directory, target.BackupLocation);
 
             var fileName = $"{SafeFileName(run.Database)}-{started.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{run.Id[..12]}{provider.FileExtension}";
+            catalog.RecordRunFile(run.Id, Path.Combine(directory, fileName)); // what a start after a crash looks for (CatalogReconciler)
             // Same directory as the final file, so the rename below is atomic (never a half-written backup under its real name).
             tempFile = Path.Combine(directory, $".{fileName}{BackupFiles.PartialSuffix}");
             string checksum;
@@ -253,8 +254,9 @@ public sealed class BackupRunner(
             BackupFiles.FsyncDirectory(directory);
 
             var ended = time.GetUtcNow();
-            run = run with { EndedAt = ended, Bytes = bytes, Checksum = checksum, File = finalFile, Outcome = RunOutcome.Succeeded };
-            catalog.CompleteRun(run);
+            var succeeded = run with { EndedAt = ended, Bytes = bytes, Checksum = checksum, File = finalFile, Outcome = RunOutcome.Succeeded };
+            if (!TryRecordSucceeded(succeeded, out var unrecorded)) return unrecorded;
+            run = succeeded;
             var seconds = (ended - started).TotalSeconds;
             logger.RunSucceeded(run.Id, schedule, run.Database, finalFile, bytes, checksum, seconds);
             telemetry.Runs.Add(1, new("outcome", "succeeded"), new("db.name", run.Database));
@@ -422,6 +424,31 @@ public sealed class BackupRunner(
     private static void TryDelete(string file)
     {
         try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>
+    /// Records a run's success. When the catalog cannot, the run is answered failed (never succeeded: nothing
+    /// records it) and its backup is kept; the row stays running, and the next start records it from its files.
+    /// </summary>
+    private bool TryRecordSucceeded(BackupRun succeeded, out BackupRun unrecorded)
+    {
+        try
+        {
+            catalog.CompleteRun(succeeded);
+            unrecorded = succeeded;
+            return true;
+        }
+        catch (Exception e)
+        {
+            logger.RunUnrecorded(succeeded.Id, succeeded.Schedule, succeeded.File!, e.Message);
+            telemetry.Runs.Add(1, new("outcome", "failed"), new("db.name", succeeded.Database));
+            unrecorded = succeeded with
+            {
+                Outcome = RunOutcome.Failed,
+                Error = $"The backup was written to '{succeeded.File}' but the catalog could not record it ({e.Message}); the worker records it at its next start.",
+            };
+            return false;
+        }
     }
 }
 

@@ -19,7 +19,7 @@ public static class BackupLocationRules
     /// <summary>Null when <paramref name="location"/> is acceptable, else why not.</summary>
     public static string? Check(string? location)
     {
-        if (location is null) return null; // The worker picks backups/<database>.
+        if (location is null) return null; // The worker picks <database> (under its backup root).
         if (location.Length == 0 || string.IsNullOrWhiteSpace(location)) return "location cannot be empty. " + Description;
         if (location.Length > MaxLength) return $"location is longer than {MaxLength} characters. " + Description;
         foreach (var c in location)

@@ -5,14 +5,15 @@ public sealed class BackupOptions
 {
     public const string SectionName = "Backup";
 
-    /// <summary>Root for relative paths: the catalog, relative SQLite files, and the default backup root.</summary>
+    /// <summary>Root for relative paths: the catalog, relative SQLite files, the backup root and the restore root.</summary>
     public string DataDirectory { get; set; } = "./.data/backupworker";
 
     /// <summary>
-    /// Every backup location resolves under this directory (relative to the data directory; default: the data
-    /// directory itself, so <c>backups/x</c> is <c>&lt;data&gt;/backups/x</c>). A location leaving it is refused.
+    /// Every backup location resolves under this directory (relative to the data directory; default <c>backups</c>,
+    /// so location <c>x</c> is <c>&lt;data&gt;/backups/x</c>). A location leaving it is refused. It may neither contain
+    /// nor lie inside the restore root, the catalog or a configured SQLite database: the worker refuses to start.
     /// </summary>
-    public string? BackupRoot { get; set; }
+    public string? BackupRoot { get; set; } = BackupPaths.DefaultBackupRoot;
 
     /// <summary>Databases by the name a job's <c>DBName</c> uses.</summary>
     public Dictionary<string, DatabaseOptions> Databases { get; set; } = new(StringComparer.OrdinalIgnoreCase);
@@ -105,8 +106,8 @@ public sealed class DemoOptions
     public string Database { get; set; } = "my-prod-db";
 
     // The how-to writes to "/backup-dir". Every location must resolve under Backup:BackupRoot, so the demo default is
-    // relative (under the data directory): a first start must not need write access to the filesystem root.
-    public string BackupLocation { get; set; } = "backups/my-prod-db";
+    // relative (<data>/backups/my-prod-db): a first start must not need write access to the filesystem root.
+    public string BackupLocation { get; set; } = "my-prod-db";
 
     /// <summary>Retention of the demo schedule: keep the newest N backups.</summary>
     public int? KeepLast { get; set; } = 5;
@@ -124,16 +125,39 @@ public sealed class BackupPaths
     /// <summary>Longest location a trigger payload may name (an operator's is bounded tighter, see <see cref="BackupLocationRules"/>).</summary>
     public const int MaxLocationLength = 1024;
 
-    public BackupPaths(string dataDirectory, string contentRoot, string? backupRoot = null)
+    public const string DefaultBackupRoot = "backups";
+    public const string DefaultRestoreRoot = "restores";
+
+    /// <param name="databaseFiles">The configured SQLite databases' files (name, path as configured), which no backup may land among.</param>
+    public BackupPaths(string dataDirectory, string contentRoot, string? backupRoot = null, string? restoreRoot = null,
+        IEnumerable<KeyValuePair<string, string>>? databaseFiles = null)
     {
         DataDirectory = Path.GetFullPath(dataDirectory, contentRoot);
-        BackupRoot = Path.TrimEndingDirectorySeparator(Path.GetFullPath(string.IsNullOrWhiteSpace(backupRoot) ? DataDirectory : backupRoot, DataDirectory));
+        BackupRoot = Path.TrimEndingDirectorySeparator(Resolve(string.IsNullOrWhiteSpace(backupRoot) ? DefaultBackupRoot : backupRoot));
+        // As RestoreService resolves Backup:RestoreRoot, so the roots checked are the roots used.
+        RestoreRoot = Path.TrimEndingDirectorySeparator(Resolve(restoreRoot ?? DefaultRestoreRoot));
+        List<(string, string)> roots = [("backup root (Backup:BackupRoot)", BackupRoot), ("restore root (Backup:RestoreRoot)", RestoreRoot), ("catalog", CatalogFile)];
+        foreach (var (name, file) in databaseFiles ?? []) roots.Add(($"file of database '{name}' (Backup:Databases:{name})", Resolve(file)));
+        Roots = roots;
     }
+
+    /// <summary>The paths of <paramref name="options"/>: its roots and the files of its SQLite databases.</summary>
+    public static BackupPaths From(BackupOptions options, string contentRoot) =>
+        new(options.DataDirectory, contentRoot, options.BackupRoot, options.RestoreRoot, SqliteFiles(options));
 
     public string DataDirectory { get; }
 
     /// <summary>The directory every backup location resolves under.</summary>
     public string BackupRoot { get; }
+
+    /// <summary>The directory SQLite restores, safety copies and drill scratch go under.</summary>
+    public string RestoreRoot { get; }
+
+    /// <summary>
+    /// What must never contain another (role, absolute path): the backup root first, then the restore root, the
+    /// catalog and each configured SQLite database file. See <see cref="BackupRoots"/>.
+    /// </summary>
+    public IReadOnlyList<(string Role, string Path)> Roots { get; }
 
     public string CatalogFile => Path.Combine(DataDirectory, "catalog.db");
 
@@ -163,7 +187,31 @@ public sealed class BackupPaths
             if (System.Text.Encoding.UTF8.GetByteCount(segment) > 255)
                 throw new BackupLocationException($"A segment of the backup location '{location}' is longer than 255 bytes.");
         foreach (var directory in DirectoriesBelowRoot(full)) CheckPlainDirectory(directory, location, mustExist: false);
+        // The roots are checked apart at start; this keeps a backup from landing among restores, safety copies, the
+        // catalog or a database however the roots were set.
+        foreach (var (role, path) in Roots.Skip(1))
+            if (BackupRoots.Contains(full, path) || BackupRoots.Contains(path, full))
+                throw new BackupLocationException($"The backup location '{location}' resolves to '{full}', which overlaps the {role} '{path}'.");
         return full;
+    }
+
+    private static IEnumerable<KeyValuePair<string, string>> SqliteFiles(BackupOptions options)
+    {
+        foreach (var (name, database) in options.Databases)
+        {
+            if (!database.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase)) continue;
+            string? file;
+            try
+            {
+                file = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(database.ConnectionString).DataSource;
+            }
+            catch (ArgumentException)
+            {
+                continue; // Unreadable: each backup of it fails with the reason.
+            }
+            if (string.IsNullOrWhiteSpace(file) || file == ":memory:" || file.StartsWith("file:", StringComparison.OrdinalIgnoreCase)) continue;
+            yield return new(name, file);
+        }
     }
 
     /// <summary>

@@ -179,4 +179,19 @@ public sealed class RestoreCatalog
     private static DrillOutcome ParseDrillOutcome(string text) => text == "Cancelled" ? DrillOutcome.Inconclusive : Enum.Parse<DrillOutcome>(text);
 
     private SqliteConnection Open() => CatalogSql.Open(_connectionString);
+
+    /// <summary>
+    /// Ends restores and drills still running (started before <paramref name="startedBefore"/>, or all when null) with
+    /// <paramref name="reason"/>: a worker that stopped left them. A restore becomes failed; a drill cancelled, since a
+    /// drill that could not finish proves nothing about its backup (a failed one would mark it not restorable).
+    /// Returns (restores, drills) changed.
+    /// </summary>
+    public (int Restores, int Drills) FailRunning(DateTimeOffset endedAt, DateTimeOffset? startedBefore, string reason)
+    {
+        using var connection = Open();
+        (string, object?)[] parameters = [("$ended", Format(endedAt)), ("$before", startedBefore is { } b ? Format(b) : null), ("$reason", reason)];
+        var restores = Execute(connection, "UPDATE restores SET outcome='Failed', ended_at=$ended, error=$reason WHERE outcome='Running' AND ($before IS NULL OR started_at < $before)", parameters);
+        var drills = Execute(connection, "UPDATE drills SET outcome='Inconclusive', ended_at=$ended, error=$reason WHERE outcome='Running' AND ($before IS NULL OR started_at < $before)", parameters);
+        return (restores, drills);
+    }
 }

@@ -31,7 +31,7 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
             errors["database"] = [$"Unknown database '{database}'; configured: {string.Join(", ", runner.KnownDatabases.Order())}."];
         var name = string.IsNullOrWhiteSpace(request.Name) ? $"{database}-backup" : request.Name.Trim();
         if (!JobName().IsMatch(name)) errors["name"] = ["A name is 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit."];
-        var location = request.Location ?? $"backups/{database}";
+        var location = request.Location ?? database ?? ""; // <backup root>/<database>
         if ((BackupLocationRules.Check(location) ?? runner.CheckLocation(location)) is { } locationError) errors["location"] = [locationError];
         if (string.IsNullOrWhiteSpace(request.Schedule) && string.IsNullOrWhiteSpace(request.DueTime))
             errors["schedule"] = ["A schedule (cron, @every, @daily, ...) or a dueTime is required."];

@@ -29,6 +29,9 @@ public sealed partial class AppRegistry : BackgroundService
         _time = time;
         _logger = logger;
         if (!string.IsNullOrEmpty(_options.NameResolutionSqlite))
+        {
+            // Private (0600 in a 0700 directory) before SQLite opens it, whose -wal and -shm take the file's mode.
+            foreach (var narrowed in global::Platform.Security.PrivateFiles.PrepareSqliteFile(_options.NameResolutionSqlite)) LogPermissionsNarrowed(_logger, narrowed);
             _connectionString = new SqliteConnectionStringBuilder
             {
                 DataSource = Path.GetFullPath(_options.NameResolutionSqlite),
@@ -36,6 +39,7 @@ public sealed partial class AppRegistry : BackgroundService
                 Pooling = false,
                 DefaultTimeout = 10,
             }.ToString();
+        }
     }
 
     public bool Enabled => _connectionString is not null;
@@ -158,4 +162,7 @@ public sealed partial class AppRegistry : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Name resolution registry update failed")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Narrowed the permissions of {Path} to its owner alone (it was readable by others)")]
+    private static partial void LogPermissionsNarrowed(ILogger logger, string path);
 }

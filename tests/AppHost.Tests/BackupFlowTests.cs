@@ -66,7 +66,7 @@ public sealed class BackupFlowTests(DemoAppFixture fixture)
         {
             name = "api-made",
             database = "my-prod-db",
-            location = "backups/api-made",
+            location = "api-made",
             schedule = "@every 1s",
             repeats = 3,
         });

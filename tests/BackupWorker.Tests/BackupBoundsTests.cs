@@ -41,7 +41,7 @@ public class BackupBoundsTests
         var source = engine.SeedDemoDatabase();
         using var writer = LockExclusively(source);
 
-        var run = await EndByTimeoutAsync(engine, engine.Runner.RunAsync("prod-db-backup", new("my-prod-db", "backups/x"), "job", CancellationToken.None));
+        var run = await EndByTimeoutAsync(engine, engine.Runner.RunAsync("prod-db-backup", new("my-prod-db", "x"), "job", CancellationToken.None));
 
         Assert.Equal(RunOutcome.Failed, run.Outcome);
         Assert.Equal("The backup exceeded its time limit (Backup:RunTimeout 00:05:00) and was cancelled.", run.Error);
@@ -58,7 +58,7 @@ public class BackupBoundsTests
         using (LockExclusively(source))
         {
             using var cts = new CancellationTokenSource();
-            var running = engine.Runner.RunAsync("prod-db-backup", new("my-prod-db", "backups/x"), "job", cts.Token);
+            var running = engine.Runner.RunAsync("prod-db-backup", new("my-prod-db", "x"), "job", cts.Token);
             Assert.False(running.IsCompleted); // blocked on the writer, not failed at once
             cts.Cancel();
             cancelled = await running.WaitAsync(Patience);
@@ -66,7 +66,7 @@ public class BackupBoundsTests
 
         Assert.Equal(RunOutcome.Failed, cancelled.Outcome);
         Assert.Equal("The backup was cancelled.", cancelled.Error);
-        var run = await engine.Runner.RunAsync("prod-db-backup", new("my-prod-db", "backups/x"), "job", CancellationToken.None);
+        var run = await engine.Runner.RunAsync("prod-db-backup", new("my-prod-db", "x"), "job", CancellationToken.None);
         Assert.Equal(RunOutcome.Succeeded, run.Outcome);
         Assert.Equal(SqliteRows.Dump(source), SqliteRows.Dump(run.File!));
     }
@@ -91,7 +91,7 @@ public class BackupBoundsTests
             }
         }
 
-        var run = await engine.Runner.RunAsync("prod-db-backup", new("my-prod-db", "backups/x"), "job", CancellationToken.None);
+        var run = await engine.Runner.RunAsync("prod-db-backup", new("my-prod-db", "x"), "job", CancellationToken.None);
 
         Assert.Equal(RunOutcome.Succeeded, run.Outcome);
         Assert.True(run.Bytes > SqliteBackupProvider.PagesPerStep * 3 * 3000L);
@@ -124,7 +124,7 @@ public class BackupBoundsTests
         File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         engine.Options.PgDumpPath = script;
 
-        var running = engine.Runner.RunAsync("orders-hourly", new("orders", "backups/orders"), "job", CancellationToken.None);
+        var running = engine.Runner.RunAsync("orders-hourly", new("orders", "orders"), "job", CancellationToken.None);
         var started = DateTime.UtcNow;
         while (!File.Exists(pids) && !running.IsCompleted)
         {
@@ -165,7 +165,7 @@ public class BackupBoundsTests
         }
         engine.Catalog.MarkPruned("old-pruned", now.AddDays(-39));
 
-        var run = await engine.Runner.RunAsync("s", new("my-prod-db", "backups/s"), "job", CancellationToken.None);
+        var run = await engine.Runner.RunAsync("s", new("my-prod-db", "s"), "job", CancellationToken.None);
 
         Assert.Equal(RunOutcome.Succeeded, run.Outcome);
         // Kept: backups on disk (however old) and the newest 3 runs without one; the other old ones are gone.

@@ -23,20 +23,20 @@ public class BackupConfinementTests
     /// <summary>Hostile locations; <c>{out}</c> is an absolute directory outside the root, <c>{name}</c> its name beside the root.</summary>
     public static TheoryData<string> Escapes() =>
     [
-        "{out}", "{out}/loot", "../{name}", "../{name}/loot", "backups/../../{name}/loot", "./../{name}", "backups/../..",
+        "{out}", "{out}/loot", "../../{name}", "../../{name}/loot", "x/../../../{name}/loot", "./../../{name}", "x/../../..",
         "..", "/", "/etc", "//{out}", "\\\\server\\share", "..\\..\\{name}", "C:\\loot", "C:loot", "c:/loot",
         "backups/\0/x", "back\0ups", "backups/\n/x", "", "   ",
         new string('a', 5000), "backups/" + new string('b', 300),
-        "backups/link", "backups/link/loot", "backups/link/../link/x", "linked-root-dir/x",
+        "link", "link/loot", "link/../link/x", "linked-root-dir/x",
     ];
 
     private static string Expand(string location, Outside outside) => location.Replace("{out}", outside.Path).Replace("{name}", outside.Name);
 
     private static void PlantLinks(EngineFixture engine, Outside outside)
     {
-        Directory.CreateDirectory(Path.Combine(engine.DataDirectory, "backups"));
-        File.CreateSymbolicLink(Path.Combine(engine.DataDirectory, "backups", "link"), outside.Path);
-        File.CreateSymbolicLink(Path.Combine(engine.DataDirectory, "linked-root-dir"), outside.Path);
+        Directory.CreateDirectory(engine.Paths.BackupRoot);
+        File.CreateSymbolicLink(Path.Combine(engine.Paths.BackupRoot, "link"), outside.Path);
+        File.CreateSymbolicLink(Path.Combine(engine.Paths.BackupRoot, "linked-root-dir"), outside.Path);
     }
 
     [Theory]
@@ -76,7 +76,7 @@ public class BackupConfinementTests
         Assert.Null(engine.Runner.CheckLocation(location));
         var run = await engine.Runner.RunAsync("s", new BackupMetadata("my-prod-db", location), "job", CancellationToken.None);
         Assert.True(run.Outcome == RunOutcome.Succeeded, run.Error);
-        Assert.Equal(Path.Combine(engine.DataDirectory, location), Path.GetDirectoryName(run.File));
+        Assert.Equal(Path.Combine(engine.Paths.BackupRoot, location), Path.GetDirectoryName(run.File));
     }
 
     [Fact]
@@ -99,8 +99,8 @@ public class BackupConfinementTests
         using var engine = new EngineFixture();
         using var outside = new Outside();
         engine.SeedDemoDatabase();
-        engine.Catalog.UpsertSchedule(new ScheduleRecord("nightly", "my-prod-db", "backups/nightly", "@daily", null, null, null, new RetentionRule(1, null), engine.Time.GetUtcNow()));
-        var first = await engine.Runner.RunAsync("nightly", new BackupMetadata("my-prod-db", "backups/nightly"), "job", CancellationToken.None);
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("nightly", "my-prod-db", "nightly", "@daily", null, null, null, new RetentionRule(1, null), engine.Time.GetUtcNow()));
+        var first = await engine.Runner.RunAsync("nightly", new BackupMetadata("my-prod-db", "nightly"), "job", CancellationToken.None);
         engine.Time.Advance(TimeSpan.FromMinutes(1));
 
         // The job's payload now says elsewhere (e.g. rescheduled straight on the sidecar): the catalog's location is used.
@@ -115,14 +115,14 @@ public class BackupConfinementTests
 
         // Another database named in the payload: also the schedule's own, also no retention.
         engine.Time.Advance(TimeSpan.FromMinutes(1));
-        var otherDb = await engine.Runner.RunAsync("nightly", new BackupMetadata("no-such-db", "backups/nightly"), "job", CancellationToken.None);
+        var otherDb = await engine.Runner.RunAsync("nightly", new BackupMetadata("no-such-db", "nightly"), "job", CancellationToken.None);
         Assert.True(otherDb.Outcome == RunOutcome.Succeeded, otherDb.Error);
         Assert.Equal("my-prod-db", otherDb.Database);
         Assert.Equal(3, engine.Catalog.ListBackups("nightly").Count);
 
         // A run as the schedule says applies retention again.
         engine.Time.Advance(TimeSpan.FromMinutes(1));
-        var normal = await engine.Runner.RunAsync("nightly", new BackupMetadata("my-prod-db", "backups/nightly"), "job", CancellationToken.None);
+        var normal = await engine.Runner.RunAsync("nightly", new BackupMetadata("my-prod-db", "nightly"), "job", CancellationToken.None);
         Assert.Equal([normal.Id], engine.Catalog.ListBackups("nightly").Select(b => b.Id));
     }
 
@@ -133,7 +133,7 @@ public class BackupConfinementTests
         using var jobs = new InMemoryJobsClient();
         engine.SeedDemoDatabase();
         var service = new ScheduleService(jobs, engine.Catalog, engine.Runner, engine.Time, NullLogger<ScheduleService>.Instance);
-        var request = new CreateScheduleRequest("nightly", "my-prod-db", "backups/nightly", "@daily", Retention: new RetentionRequest(5, null));
+        var request = new CreateScheduleRequest("nightly", "my-prod-db", "nightly", "@daily", Retention: new RetentionRequest(5, null));
         await service.CreateAsync(request, CancellationToken.None);
         var old = new List<BackupRun>();
         for (var i = 0; i < 2; i++)
@@ -168,7 +168,7 @@ public class BackupConfinementTests
         using var engine = new EngineFixture();
         engine.SeedDemoDatabase();
 
-        var run = await engine.Runner.RunAsync("s", new BackupMetadata("my-prod-db", "backups/deep/er"), "job", CancellationToken.None);
+        var run = await engine.Runner.RunAsync("s", new BackupMetadata("my-prod-db", "deep/er"), "job", CancellationToken.None);
 
         Assert.True(run.Outcome == RunOutcome.Succeeded, run.Error);
         Assert.Equal(Private, File.GetUnixFileMode(run.File!));
@@ -187,7 +187,7 @@ public class BackupConfinementTests
         engine.SeedDemoDatabase();
         engine.Runner.ChecksumWriter = (_, _, _) => throw new IOException("No space left on device");
 
-        var run = await engine.Runner.RunAsync("s", new BackupMetadata("my-prod-db", "backups/x"), "job", CancellationToken.None);
+        var run = await engine.Runner.RunAsync("s", new BackupMetadata("my-prod-db", "x"), "job", CancellationToken.None);
 
         Assert.Equal(RunOutcome.Failed, run.Outcome);
         Assert.Equal("No space left on device", run.Error);
@@ -242,9 +242,9 @@ public class BackupConfinementTests
         using var engine = new EngineFixture(o => o.Databases["gated"] = new DatabaseOptions { Provider = "gate" }, gate);
         using var jobs = new InMemoryJobsClient();
         var service = new ScheduleService(jobs, engine.Catalog, engine.Runner, engine.Time, NullLogger<ScheduleService>.Instance);
-        await service.CreateAsync(new CreateScheduleRequest("g", "gated", "backups/g", "@every 1m"), CancellationToken.None);
+        await service.CreateAsync(new CreateScheduleRequest("g", "gated", "g", "@every 1m"), CancellationToken.None);
         var handler = new BackupJobHandler(engine.Runner, engine.Time, NullLogger<BackupJobHandler>.Instance);
-        var payload = BackupPayload.ForDatabase("gated", "backups/g").ToUtf8Json();
+        var payload = BackupPayload.ForDatabase("gated", "g").ToUtf8Json();
 
         var first = handler.HandleAsync("g", payload, CancellationToken.None);
         await gate.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -255,7 +255,7 @@ public class BackupConfinementTests
         var trigger = handler.HandleAsync("g", payload, CancellationToken.None);
         var runNow = await Assert.ThrowsAsync<ScheduleProblemException>(() => service.RunNowAsync("g", CancellationToken.None));
         Assert.Equal(409, runNow.Status);
-        await Assert.ThrowsAsync<ScheduleBusyException>(() => engine.Runner.RunAsync("g", new BackupMetadata("gated", "backups/g"), "job", CancellationToken.None));
+        await Assert.ThrowsAsync<ScheduleBusyException>(() => engine.Runner.RunAsync("g", new BackupMetadata("gated", "g"), "job", CancellationToken.None));
         Assert.Single(engine.Catalog.ListRuns("g")); // Refusals record nothing.
 
         Assert.False(trigger.IsCompleted, "the trigger cannot have run while the first run holds the schedule");
@@ -279,10 +279,10 @@ public class BackupConfinementTests
         var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("s")))[..32];
         using (new FileStream(Path.Combine(engine.Paths.LockDirectory, hash + ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
         {
-            await Assert.ThrowsAsync<ScheduleBusyException>(() => engine.Runner.RunAsync("s", new BackupMetadata("my-prod-db", "backups/s"), "job", CancellationToken.None));
+            await Assert.ThrowsAsync<ScheduleBusyException>(() => engine.Runner.RunAsync("s", new BackupMetadata("my-prod-db", "s"), "job", CancellationToken.None));
             Assert.Empty(engine.Catalog.ListRuns("s"));
         }
-        var run = await engine.Runner.RunAsync("s", new BackupMetadata("my-prod-db", "backups/s"), "job", CancellationToken.None);
+        var run = await engine.Runner.RunAsync("s", new BackupMetadata("my-prod-db", "s"), "job", CancellationToken.None);
         Assert.True(run.Outcome == RunOutcome.Succeeded, run.Error);
     }
 
@@ -292,10 +292,10 @@ public class BackupConfinementTests
         var gate = new GateProvider();
         using var engine = new EngineFixture(o => o.Databases["gated"] = new DatabaseOptions { Provider = "gate" }, gate);
         engine.SeedDemoDatabase();
-        var slow = engine.Runner.RunAsync("slow", new BackupMetadata("gated", "backups/g"), "job", CancellationToken.None);
+        var slow = engine.Runner.RunAsync("slow", new BackupMetadata("gated", "g"), "job", CancellationToken.None);
         await gate.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        var other = await engine.Runner.RunAsync("other", new BackupMetadata("my-prod-db", "backups/o"), "job", CancellationToken.None);
+        var other = await engine.Runner.RunAsync("other", new BackupMetadata("my-prod-db", "o"), "job", CancellationToken.None);
 
         Assert.True(other.Outcome == RunOutcome.Succeeded, other.Error);
         gate.Release.SetResult();

@@ -5,7 +5,7 @@ namespace BackupWorker.Tests;
 
 public class BackupRunnerTests
 {
-    private static BackupMetadata Target(string location = "backups/my-prod-db", string db = "my-prod-db") => new(db, location);
+    private static BackupMetadata Target(string location = "my-prod-db", string db = "my-prod-db") => new(db, location);
 
     [Fact]
     public async Task Sqlite_backup_restores_row_for_row_with_checksum_and_catalog_entry()
@@ -120,7 +120,7 @@ public class BackupRunnerTests
     {
         using var engine = new EngineFixture();
         engine.SeedDemoDatabase();
-        engine.Catalog.UpsertSchedule(new ScheduleRecord("s", "my-prod-db", "backups/my-prod-db", "@every 1m", null, null, null, new RetentionRule(2, null), engine.Time.GetUtcNow()));
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("s", "my-prod-db", "my-prod-db", "@every 1m", null, null, null, new RetentionRule(2, null), engine.Time.GetUtcNow()));
 
         var runs = new List<BackupRun>();
         for (var i = 0; i < 4; i++)
@@ -142,7 +142,7 @@ public class BackupRunnerTests
     {
         using var engine = new EngineFixture();
         engine.SeedDemoDatabase();
-        engine.Catalog.UpsertSchedule(new ScheduleRecord("s", "my-prod-db", "backups/my-prod-db", "@hourly", null, null, null, new RetentionRule(null, TimeSpan.FromHours(1)), engine.Time.GetUtcNow()));
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("s", "my-prod-db", "my-prod-db", "@hourly", null, null, null, new RetentionRule(null, TimeSpan.FromHours(1)), engine.Time.GetUtcNow()));
 
         var old = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);
         engine.Time.Advance(TimeSpan.FromMinutes(30));
@@ -163,9 +163,9 @@ public class BackupRunnerTests
         using var engine = new EngineFixture();
         engine.SeedDemoDatabase();
         // Three backups made under a looser rule, then the rule tightened to keep one: two are now over the limit.
-        SetRetention(engine, "s", "backups/my-prod-db", new RetentionRule(3, null));
+        SetRetention(engine, "s", "my-prod-db", new RetentionRule(3, null));
         var older = await RunEveryMinuteAsync(engine, "s", Target(), 3);
-        SetRetention(engine, "s", "backups/my-prod-db", new RetentionRule(1, null));
+        SetRetention(engine, "s", "my-prod-db", new RetentionRule(1, null));
 
         // The database file gone for a moment: the run fails (a payload naming another database would not do: the
         // schedule's catalog row decides what it backs up).
@@ -190,7 +190,7 @@ public class BackupRunnerTests
     {
         using var engine = new EngineFixture();
         engine.SeedDemoDatabase();
-        const string shared = "backups/shared";
+        const string shared = "shared";
         SetRetention(engine, "hourly", shared, new RetentionRule(1, null));
         SetRetention(engine, "daily", shared, new RetentionRule(2, TimeSpan.FromDays(7)));
 
@@ -214,7 +214,7 @@ public class BackupRunnerTests
     {
         using var engine = new EngineFixture();
         engine.SeedDemoDatabase();
-        SetRetention(engine, "s", "backups/my-prod-db", new RetentionRule(3, TimeSpan.FromHours(1)));
+        SetRetention(engine, "s", "my-prod-db", new RetentionRule(3, TimeSpan.FromHours(1)));
 
         var a = await engine.Runner.RunAsync("s", Target(), "job", CancellationToken.None);          // 0 min
         engine.Time.Advance(TimeSpan.FromMinutes(30));

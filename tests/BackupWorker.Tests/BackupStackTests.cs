@@ -31,7 +31,7 @@ public class BackupStackTests(BackupStackFixture fixture) : IClassFixture<Backup
     {
         var create = await Stack.ApiClient.PostAsJsonAsync("/schedules", new
         {
-            name = "it-every-second", database = "my-prod-db", location = "backups/it", schedule = "@every 1s", repeats = 3,
+            name = "it-every-second", database = "my-prod-db", location = "it", schedule = "@every 1s", repeats = 3,
             retention = new { keepLast = 10 },
         });
         Assert.Equal(HttpStatusCode.Created, create.StatusCode);
@@ -149,7 +149,7 @@ public class BackupStackTests(BackupStackFixture fixture) : IClassFixture<Backup
         Assert.Contains("already exists", (await twice.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
         // Refused: the worker's catalog row and the job are still the first request's.
         var kept = await Stack.ApiClient.GetFromJsonAsync<JsonElement>("/schedules/it-twice");
-        Assert.Equal(("@yearly", "backups/my-prod-db", 4), (kept.GetProperty("schedule").GetString(), kept.GetProperty("location").GetString(), kept.GetProperty("retention").GetProperty("keepLast").GetInt32()));
+        Assert.Equal(("@yearly", "my-prod-db", 4), (kept.GetProperty("schedule").GetString(), kept.GetProperty("location").GetString(), kept.GetProperty("retention").GetProperty("keepLast").GetInt32()));
         Assert.Equal("@yearly", kept.GetProperty("job").GetProperty("schedule").GetString());
         var overwrite = await Stack.ApiClient.PostAsJsonAsync("/schedules", new { name = "it-twice", database = "my-prod-db", schedule = "@monthly", overwrite = true });
         Assert.Equal(HttpStatusCode.Created, overwrite.StatusCode);
@@ -232,7 +232,7 @@ public class DemoScenarioTests
 
         Assert.Equal("@yearly", job.Schedule.ExpressionValue);
         Assert.Equal(10, job.RepeatCount);
-        Assert.Equal("{\"task\":\"db-backup\",\"metadata\":{\"DBName\":\"my-prod-db\",\"BackupLocation\":\"backups/my-prod-db\"}}",
+        Assert.Equal("{\"task\":\"db-backup\",\"metadata\":{\"DBName\":\"my-prod-db\",\"BackupLocation\":\"my-prod-db\"}}",
             System.Text.Encoding.UTF8.GetString(job.Payload!));
     }
 }

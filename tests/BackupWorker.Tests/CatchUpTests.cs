@@ -110,8 +110,8 @@ public class CatchUpTests
         using var engine = new EngineFixture();
         engine.SeedDemoDatabase();
         var created = engine.Time.GetUtcNow();
-        engine.Catalog.UpsertSchedule(new ScheduleRecord("minutely", "my-prod-db", "backups/minutely", "@every 1m", null, null, null, new RetentionRule(null, null), created));
-        var target = new BackupMetadata("my-prod-db", "backups/minutely");
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("minutely", "my-prod-db", "minutely", "@every 1m", null, null, null, new RetentionRule(null, null), created));
+        var target = new BackupMetadata("my-prod-db", "minutely");
         using var coalesced = new MetricCollector<long>(engine.MeterFactory, BackupTelemetry.Name, "backup.coalesced");
 
         // The worker was away for ten minutes (at 12:10:30): the scheduler replays the ten missed ticks back-to-back.
@@ -143,8 +143,8 @@ public class CatchUpTests
     {
         using var engine = new EngineFixture();
         engine.SeedDemoDatabase();
-        engine.Catalog.UpsertSchedule(new ScheduleRecord("daily", "my-prod-db", "backups/daily", "@daily", null, null, null, new RetentionRule(null, null), engine.Time.GetUtcNow()));
-        var target = new BackupMetadata("my-prod-db", "backups/daily");
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("daily", "my-prod-db", "daily", "@daily", null, null, null, new RetentionRule(null, null), engine.Time.GetUtcNow()));
+        var target = new BackupMetadata("my-prod-db", "daily");
         var arrived = engine.Time.GetUtcNow();
         engine.Time.Advance(TimeSpan.FromSeconds(1));
         // Another trigger's run (a redelivery of the same tick, say) started after this one arrived.
@@ -162,8 +162,8 @@ public class CatchUpTests
     {
         using var engine = new EngineFixture();
         var created = engine.Time.GetUtcNow();
-        engine.Catalog.UpsertSchedule(new ScheduleRecord("minutely", "my-prod-db", "backups/minutely", "@every 1m", null, null, null, new RetentionRule(null, null), created));
-        var target = new BackupMetadata("my-prod-db", "backups/minutely");
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("minutely", "my-prod-db", "minutely", "@every 1m", null, null, null, new RetentionRule(null, null), created));
+        var target = new BackupMetadata("my-prod-db", "minutely");
         engine.Time.Advance(TimeSpan.FromMinutes(10.5));
 
         // No database file yet: the first run fails, so the next trigger of the burst must still back up.
@@ -176,7 +176,7 @@ public class CatchUpTests
         Assert.Equal(RunOutcome.Succeeded, retried.Run.Outcome);
 
         // A job scheduled on the sidecar by someone else has no catalog row: its triggers each run.
-        var external = new BackupMetadata("my-prod-db", "backups/external");
+        var external = new BackupMetadata("my-prod-db", "external");
         await engine.Runner.RunTriggerAsync("external", external, engine.Time.GetUtcNow(), CancellationToken.None);
         engine.Time.Advance(TimeSpan.FromMilliseconds(10));
         var again = await engine.Runner.RunTriggerAsync("external", external, engine.Time.GetUtcNow(), CancellationToken.None);

@@ -35,10 +35,10 @@ public class ConnectionSecretTests
             o.Databases["conninfo"] = new DatabaseOptions { Provider = "postgres", ConnectionString = $"Host=127.0.0.1;Port={server.Port};Username=postgres;Database=dbname=shop password={password}" };
         });
 
-        var ok = await engine.Runner.RunAsync("shop", new BackupMetadata("shop", "backups/shop"), "job", CancellationToken.None);
-        var refused = await engine.Runner.RunAsync("wrong", new BackupMetadata("wrong-password", "backups/wrong"), "job", CancellationToken.None);
-        var unreachable = await engine.Runner.RunAsync("none", new BackupMetadata("no-server", "backups/none"), "job", CancellationToken.None);
-        var conninfo = await engine.Runner.RunAsync("conninfo", new BackupMetadata("conninfo", "backups/conninfo"), "job", CancellationToken.None);
+        var ok = await engine.Runner.RunAsync("shop", new BackupMetadata("shop", "shop"), "job", CancellationToken.None);
+        var refused = await engine.Runner.RunAsync("wrong", new BackupMetadata("wrong-password", "wrong"), "job", CancellationToken.None);
+        var unreachable = await engine.Runner.RunAsync("none", new BackupMetadata("no-server", "none"), "job", CancellationToken.None);
+        var conninfo = await engine.Runner.RunAsync("conninfo", new BackupMetadata("conninfo", "conninfo"), "job", CancellationToken.None);
 
         Assert.True(ok.Outcome == RunOutcome.Succeeded, ok.Error);
         Assert.Equal(RunOutcome.Failed, refused.Outcome);

@@ -20,7 +20,7 @@ internal sealed class EngineFixture : IDisposable
         Options = new BackupOptions { DataDirectory = DataDirectory };
         Demo.DemoDatabase.AddDefault(Options);
         configure?.Invoke(Options);
-        Paths = new BackupPaths(DataDirectory, DataDirectory);
+        Paths = BackupPaths.From(Options, DataDirectory);
         Catalog = new BackupCatalog(Paths);
         var options = Microsoft.Extensions.Options.Options.Create(Options);
         IDatabaseBackupProvider[] providers = [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options), .. extraProviders];

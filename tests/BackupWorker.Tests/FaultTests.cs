@@ -86,7 +86,7 @@ public sealed class FaultTests(ITestOutputHelper output)
         {
             var created = await stack.ApiClient.PostAsJsonAsync("/schedules", new
             {
-                name, database = "my-prod-db", location = $"backups/{name}", schedule = "@every 2s", repeats = BackupRepeats, retention = new { keepLast = 100 },
+                name, database = "my-prod-db", location = name, schedule = "@every 2s", repeats = BackupRepeats, retention = new { keepLast = 100 },
             });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         }

@@ -20,7 +20,7 @@ public class PostgresBackupTests
         Assert.StartsWith("500:", source);
 
         using var engine = new EngineFixture(o => o.Databases["shop"] = new DatabaseOptions { Provider = "postgres", ConnectionString = server.ConnectionString() });
-        var run = await engine.Runner.RunAsync("pg-nightly", new BackupMetadata("shop", "backups/shop"), "job", CancellationToken.None);
+        var run = await engine.Runner.RunAsync("pg-nightly", new BackupMetadata("shop", "shop"), "job", CancellationToken.None);
 
         Assert.True(run.Outcome == RunOutcome.Succeeded, run.Error);
         Assert.EndsWith(".dump", run.File);
@@ -59,7 +59,7 @@ public class PostgresBackupTests
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
 
             var response = await http.PostAsync("/job/orders-nightly", new StringContent(
-                "{\"task\":\"db-backup\",\"metadata\":{\"DBName\":\"orders-db\",\"BackupLocation\":\"backups/orders\"}}", System.Text.Encoding.UTF8, "application/json"));
+                "{\"task\":\"db-backup\",\"metadata\":{\"DBName\":\"orders-db\",\"BackupLocation\":\"orders\"}}", System.Text.Encoding.UTF8, "application/json"));
 
             Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
             var dump = Assert.Single(Directory.GetFiles(Path.Combine(data, "backups", "orders"), "*.dump"));
@@ -79,7 +79,7 @@ public class PostgresBackupTests
         await using var server = await PostgresServer.StartAsync();
         using var engine = new EngineFixture(o => o.Databases["gone"] = new DatabaseOptions { Provider = "postgres", ConnectionString = server.ConnectionString("does_not_exist") });
 
-        var run = await engine.Runner.RunAsync("s", new BackupMetadata("gone", "backups/gone"), "job", CancellationToken.None);
+        var run = await engine.Runner.RunAsync("s", new BackupMetadata("gone", "gone"), "job", CancellationToken.None);
 
         Assert.Equal(RunOutcome.Failed, run.Outcome);
         Assert.Contains("database \"does_not_exist\" does not exist", run.Error);

@@ -33,7 +33,7 @@ public class PostgresRestoreTests
             o.Databases["shop"] = new DatabaseOptions { Provider = "postgres", ConnectionString = server.ConnectionString() };
             configure?.Invoke(o);
         });
-        var backup = await engine.Runner.RunAsync("shop-nightly", new BackupMetadata("shop", "backups/shop"), "job", CancellationToken.None);
+        var backup = await engine.Runner.RunAsync("shop-nightly", new BackupMetadata("shop", "shop"), "job", CancellationToken.None);
         Assert.True(backup.Outcome == RunOutcome.Succeeded, backup.Error);
         var atBackup = await server.PsqlAsync("shop", Fingerprint);
         await server.PsqlAsync("shop", "DELETE FROM items WHERE id > 250; UPDATE items SET name = 'changed' WHERE id = 1;");

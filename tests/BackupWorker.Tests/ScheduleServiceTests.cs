@@ -34,12 +34,12 @@ public class ScheduleServiceTests
     public async Task Refused_create_of_an_existing_schedule_leaves_its_catalog_row_and_job_unchanged()
     {
         using var s = new Subject();
-        await s.Service.CreateAsync(Nightly("backups/nightly", keepLast: 3), CancellationToken.None);
+        await s.Service.CreateAsync(Nightly("nightly", keepLast: 3), CancellationToken.None);
         var before = s.Engine.Catalog.GetSchedule("nightly");
         s.Engine.Time.Advance(TimeSpan.FromMinutes(5));
 
         var refused = await Assert.ThrowsAsync<ScheduleProblemException>(() =>
-            s.Service.CreateAsync(Nightly("backups/elsewhere", keepLast: 1, schedule: "@hourly"), CancellationToken.None));
+            s.Service.CreateAsync(Nightly("elsewhere", keepLast: 1, schedule: "@hourly"), CancellationToken.None));
 
         Assert.Equal((409, "Schedule already exists"), (refused.Status, refused.Title));
         Assert.Contains("already exists", refused.Message);
@@ -49,17 +49,17 @@ public class ScheduleServiceTests
         var job = s.Jobs["nightly"]!;
         Assert.Equal("@daily", job.ScheduleExpression);
         Assert.True(BackupPayload.TryParse(job.Payload!, out var payload, out _));
-        Assert.Equal(new BackupMetadata("my-prod-db", "backups/nightly"), payload!.Metadata);
+        Assert.Equal(new BackupMetadata("my-prod-db", "nightly"), payload!.Metadata);
     }
 
     [Fact]
     public async Task Refused_create_over_a_job_scheduled_elsewhere_leaves_no_catalog_row()
     {
         using var s = new Subject();
-        await s.Jobs.ScheduleJobAsync("nightly", DaprJobSchedule.FromExpression("@daily"), BackupPayload.ForDatabase("my-prod-db", "backups/theirs").ToUtf8Json());
+        await s.Jobs.ScheduleJobAsync("nightly", DaprJobSchedule.FromExpression("@daily"), BackupPayload.ForDatabase("my-prod-db", "theirs").ToUtf8Json());
 
         var refused = await Assert.ThrowsAsync<ScheduleProblemException>(() =>
-            s.Service.CreateAsync(Nightly("backups/mine", keepLast: 1), CancellationToken.None));
+            s.Service.CreateAsync(Nightly("mine", keepLast: 1), CancellationToken.None));
 
         Assert.Equal(409, refused.Status);
         Assert.Null(s.Engine.Catalog.GetSchedule("nightly"));
@@ -70,8 +70,8 @@ public class ScheduleServiceTests
     public async Task A_trigger_arriving_while_a_create_is_refused_prunes_by_the_existing_rule()
     {
         using var s = new Subject();
-        await s.Service.CreateAsync(Nightly("backups/nightly", keepLast: 3), CancellationToken.None);
-        var target = new BackupMetadata("my-prod-db", "backups/nightly");
+        await s.Service.CreateAsync(Nightly("nightly", keepLast: 3), CancellationToken.None);
+        var target = new BackupMetadata("my-prod-db", "nightly");
         var made = new List<BackupRun>();
         for (var i = 0; i < 3; i++)
         {
@@ -83,7 +83,7 @@ public class ScheduleServiceTests
         BackupRun? during = null;
         s.Jobs.DuringNextCall = async () => during = await s.Engine.Runner.RunAsync("nightly", target, "job", CancellationToken.None);
         var refused = await Assert.ThrowsAsync<ScheduleProblemException>(() =>
-            s.Service.CreateAsync(Nightly("backups/nightly", keepLast: 1), CancellationToken.None));
+            s.Service.CreateAsync(Nightly("nightly", keepLast: 1), CancellationToken.None));
 
         Assert.Equal(409, refused.Status);
         Assert.NotNull(during);

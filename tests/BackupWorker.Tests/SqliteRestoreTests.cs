@@ -7,7 +7,7 @@ namespace BackupWorker.Tests;
 /// <summary>Restores and drills of real SQLite files: back up, change the source, restore, compare rows.</summary>
 public class SqliteRestoreTests
 {
-    private static readonly BackupMetadata Demo = new("my-prod-db", "backups/my-prod-db");
+    private static readonly BackupMetadata Demo = new("my-prod-db", "my-prod-db");
 
     private static void ChangeSource(string file)
     {
@@ -196,7 +196,7 @@ public class SqliteRestoreTests
         using var _ = engine;
         var before = await File.ReadAllBytesAsync(source);
         // Another schedule of the same database, mid-run: its run lock is held.
-        engine.Catalog.UpsertSchedule(new ScheduleRecord("hourly", "my-prod-db", "backups/hourly", "@hourly", null, null, null, new RetentionRule(null, null), engine.Time.GetUtcNow()));
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("hourly", "my-prod-db", "hourly", "@hourly", null, null, null, new RetentionRule(null, null), engine.Time.GetUtcNow()));
         using (ScheduleRunLock.TryAcquire(engine.Paths, "hourly"))
         {
             var refused = await RefusedAsync(engine, new RestoreRequest(BackupId: backup.Id, Replace: true));
@@ -222,7 +222,7 @@ public class SqliteRestoreTests
     {
         using var engine = new EngineFixture();
         engine.SeedDemoDatabase();
-        engine.Catalog.UpsertSchedule(new ScheduleRecord("prod-db-backup", "my-prod-db", "backups/my-prod-db", "@every 1m", null, null, null, new RetentionRule(null, null), engine.Time.GetUtcNow()));
+        engine.Catalog.UpsertSchedule(new ScheduleRecord("prod-db-backup", "my-prod-db", "my-prod-db", "@every 1m", null, null, null, new RetentionRule(null, null), engine.Time.GetUtcNow()));
         engine.Restores.SetDrillPolicy("prod-db-backup", engine.Catalog.GetSchedule("prod-db-backup")!.Instance, 2);
 
         var runs = new List<BackupRun>();

@@ -68,7 +68,7 @@ public class WorkerProcessTests
     {
         await using var worker = await StartWorkerAsync();
 
-        var response = await worker.Http.PostAsync("/job/prod-db-backup", Payload("my-prod-db", "backups/my-prod-db"));
+        var response = await worker.Http.PostAsync("/job/prod-db-backup", Payload("my-prod-db", "my-prod-db"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var run = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -83,7 +83,7 @@ public class WorkerProcessTests
     {
         await using var worker = await StartWorkerAsync();
 
-        var response = await worker.Http.PostAsync("/job/ghost-backup", Payload("ghost", "backups/ghost"));
+        var response = await worker.Http.PostAsync("/job/ghost-backup", Payload("ghost", "ghost"));
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -102,7 +102,7 @@ public class WorkerProcessTests
     {
         await using var worker = await StartWorkerAsync();
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => worker.Http.PostAsync("/job/prod-db-backup", Payload("my-prod-db", "backups/twice"))));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => worker.Http.PostAsync("/job/prod-db-backup", Payload("my-prod-db", "twice"))));
 
         // Refused (409) while the other runs, or run after it: never two at once, each run a complete backup.
         Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Conflict }));
@@ -156,7 +156,7 @@ public class WorkerProcessTests
         {
             await using var worker = await StartWorkerAsync();
             var catalog = new BackupCatalog(new BackupPaths(worker.DataDirectory, worker.DataDirectory));
-            catalog.UpsertSchedule(new ScheduleRecord("nightly", "my-prod-db", "backups/nightly", "@daily", null, null, null, new RetentionRule(null, null), DateTimeOffset.UtcNow));
+            catalog.UpsertSchedule(new ScheduleRecord("nightly", "my-prod-db", "nightly", "@daily", null, null, null, new RetentionRule(null, null), DateTimeOffset.UtcNow));
 
             var response = await worker.Http.PostAsync("/job/nightly", Payload("my-prod-db", outside));
 
@@ -194,12 +194,12 @@ public class WorkerProcessTests
     {
         await using var worker = await StartWorkerAsync(new Dictionary<string, string?> { ["APP_API_TOKEN"] = "app-secret" });
 
-        var without = await worker.Http.PostAsync("/job/prod-db-backup", Payload("my-prod-db", "backups/t"));
+        var without = await worker.Http.PostAsync("/job/prod-db-backup", Payload("my-prod-db", "t"));
         Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await worker.Http.GetAsync("/runs")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await worker.Http.GetAsync("/health")).StatusCode);
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/job/prod-db-backup") { Content = Payload("my-prod-db", "backups/t") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/job/prod-db-backup") { Content = Payload("my-prod-db", "t") };
         request.Headers.Add("dapr-api-token", "app-secret");
         Assert.Equal(HttpStatusCode.OK, (await worker.Http.SendAsync(request)).StatusCode);
     }

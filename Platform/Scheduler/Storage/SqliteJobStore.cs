@@ -37,11 +37,13 @@ public sealed partial class SqliteJobStore : IJobStore
 
     public SqliteJobStore(string dataDirectory, ILogger<SqliteJobStore>? logger = null, SqliteJobStoreOptions? options = null)
     {
-        Directory.CreateDirectory(dataDirectory);
         DatabasePath = Path.Combine(Path.GetFullPath(dataDirectory), "scheduler.db");
         _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
         _options = options ?? new SqliteJobStoreOptions();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        // The jobs (their payloads name databases and locations) are private: 0600 in a 0700 directory, made so before
+        // SQLite opens the file (its -wal and -shm take the file's mode).
+        foreach (var narrowed in Platform.Security.PrivateFiles.PrepareSqliteFile(DatabasePath)) LogPermissionsNarrowed(_logger, narrowed);
     }
 
     public string DatabasePath { get; }
@@ -483,4 +485,7 @@ public sealed partial class SqliteJobStore : IJobStore
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job change listener failed")]
     private static partial void LogListenerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Narrowed the permissions of {Path} to its owner alone (it was readable by others)")]
+    private static partial void LogPermissionsNarrowed(ILogger logger, string path);
 }
