@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(109, LogLevel.Warning, "Retention kept every backup of schedule {Schedule}: the new backup {BackupId} was drilled and not verified ({Outcome})")]
     public static partial void PruneSkippedUnverified(this ILogger logger, string schedule, string backupId, string outcome);
+
+    [LoggerMessage(111, LogLevel.Information, "Restore {RestoreId} of {Database} is queued: the worker's concurrency limits are reached")]
+    public static partial void RestoreQueued(this ILogger logger, string restoreId, string database);
 }

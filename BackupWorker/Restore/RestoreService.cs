@@ -24,7 +24,8 @@ public sealed class RestoreService(
     PostgresTools postgres,
     BackupTelemetry telemetry,
     TimeProvider time,
-    ILogger<RestoreService> logger)
+    ILogger<RestoreService> logger,
+    WorkLimiter? limiter = null)
 {
     /// <summary>Restores at once, beyond which a request is refused with 429: each one reads and writes a whole database.</summary>
     public const int MaxConcurrentRestores = 2;
@@ -99,6 +100,16 @@ public sealed class RestoreService(
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
         try
         {
+            // A restore loads its database's server as a backup does: it waits its turn under the same limits, shown queued.
+            var (_, database) = ConfiguredDatabase(backup);
+            var queued = false;
+            using var slot = limiter is null ? null : await limiter.AcquireAsync(WorkLimiter.ServerOf(database, backup.Database), backup.Database, () =>
+            {
+                queued = true;
+                restores.UpsertRestore(record with { Outcome = RunOutcome.Queued });
+                logger.RestoreQueued(record.Id, backup.Database);
+            }, timeout.Token);
+            if (queued) restores.UpsertRestore(record);
             var safetyCopy = await plan.ExecuteAsync(timeout.Token);
             var ended = time.GetUtcNow();
             record = record with { EndedAt = ended, Outcome = RunOutcome.Succeeded, SafetyCopy = safetyCopy };

@@ -98,6 +98,27 @@ public class ConcurrencyLimitTests
     }
 
     [Fact]
+    public async Task A_restore_waits_queued_while_its_database_is_busy_and_runs_when_it_frees()
+    {
+        using var engine = new EngineFixture();
+        engine.SeedDemoDatabase();
+        var backup = await engine.Runner.RunAsync("prod-db-backup", new BackupMetadata("my-prod-db", "my-prod-db"), "job", CancellationToken.None);
+        Assert.True(backup.Outcome == RunOutcome.Succeeded, backup.Error);
+        var busy = await engine.Limiter.AcquireAsync("local", "my-prod-db", null, CancellationToken.None); // a backup or drill of it, say
+
+        var restore = engine.RestoreService.RestoreAsync(new Restore.RestoreRequest(BackupId: backup.Id, Target: "aside.db"), CancellationToken.None);
+        var queued = await Poll.UntilAsync(() => Task.FromResult(engine.Restores.ListRestores(10).FirstOrDefault(r => r.Outcome == RunOutcome.Queued)),
+            TimeSpan.FromSeconds(30), "a queued restore");
+        Assert.False(File.Exists(Path.Combine(engine.RestoreRoot, "aside.db")));
+        busy.Dispose();
+
+        var done = await restore.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((queued.Id, RunOutcome.Succeeded), (done.Id, done.Outcome));
+        Assert.Equal(RunOutcome.Succeeded, engine.Restores.GetRestore(done.Id)!.Outcome);
+        Assert.True(File.Exists(Path.Combine(engine.RestoreRoot, "aside.db")));
+    }
+
+    [Fact]
     public void A_postgres_database_counts_against_its_host_and_port_and_files_against_the_local_disk()
     {
         Assert.Equal("postgres://db.internal:6432", WorkLimiter.ServerOf(new DatabaseOptions { Provider = "postgres", ConnectionString = "Host=db.internal;Port=6432;Username=u" }, "x"));

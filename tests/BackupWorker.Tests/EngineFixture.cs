@@ -27,8 +27,8 @@ internal sealed class EngineFixture : IDisposable
         var telemetry = new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>());
         Restores = new RestoreCatalog(Paths);
         var postgres = new PostgresTools(options);
-        RestoreService = new RestoreService(Catalog, Restores, Paths, options, providers, postgres, telemetry, Time, NullLogger<RestoreService>.Instance);
         Limiter = new WorkLimiter(options);
+        RestoreService = new RestoreService(Catalog, Restores, Paths, options, providers, postgres, telemetry, Time, NullLogger<RestoreService>.Instance, Limiter);
         Drills = new DrillService(Restores, RestoreService, new DatabaseManifests(postgres), options, telemetry, Time, NullLogger<DrillService>.Instance, Limiter);
         Runner = new BackupRunner(Catalog, Paths, options, providers, telemetry, Time, Logger, Drills, Limiter);
     }
