@@ -54,7 +54,7 @@ if (BackupRoots.FindOverlap(paths.Roots) is { } overlap)
 }
 // Before the first request or trigger: the catalog exists (private), agrees with the files, and the embedded
 // database has its sample rows.
-foreach (var narrowed in PrivateFiles.PrepareSqliteFile(paths.CatalogFile)) app.Logger.PermissionsNarrowed(narrowed);
+foreach (var narrowed in Platform.Security.PrivateFiles.PrepareSqliteFile(paths.CatalogFile)) app.Logger.PermissionsNarrowed(narrowed);
 app.Services.GetRequiredService<BackupCatalog>();
 app.Services.GetRequiredService<TriggerTickCatalog>();
 var presence = app.Services.GetRequiredService<WorkerPresence>();

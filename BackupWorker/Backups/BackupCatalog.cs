@@ -48,7 +48,7 @@ public sealed class BackupCatalog
     public BackupCatalog(BackupPaths paths)
     {
         // 0600 in a 0700 directory before SQLite opens it (its -wal and -shm take the file's mode): the records are private.
-        PrivateFiles.PrepareSqliteFile(paths.CatalogFile);
+        Platform.Security.PrivateFiles.PrepareSqliteFile(paths.CatalogFile);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = paths.CatalogFile,
