@@ -25,6 +25,8 @@ public sealed class BackupRunner(
 {
     public const string ChecksumExtension = ".sha256";
 
+    private readonly RetentionPruner _retention = new(catalog, paths, telemetry, time, logger, drills);
+
     /// <summary>Writes the checksum temp file (path, content); replaceable by tests to make that write fail.</summary>
     internal Func<string, string, CancellationToken, Task> ChecksumWriter { get; set; } = BackupFiles.WritePrivateAsync;
 
@@ -267,7 +269,7 @@ public sealed class BackupRunner(
             // older backup in place (the verification at backup time already passed, or the run would have failed).
             var drill = drills is null ? null : await drills.AfterBackupAsync(run, manifest, cancellationToken); // within this run's slot
             if (drill is { Outcome: not Restore.DrillOutcome.Succeeded }) logger.PruneSkippedUnverified(schedule, run.Id, drill.Outcome.ToString());
-            else if (record is not null && !redirected) ApplyRetention(record, run.Id);
+            else if (record is not null && !redirected) _retention.Apply(record, run.Id);
             PruneHistory();
             return run;
         }
@@ -343,76 +345,6 @@ public sealed class BackupRunner(
             ?? throw new BackupFailedException($"Database '{name}' has provider '{database.Provider}'; supported: {string.Join(", ", providers.Select(p => p.Provider))}.");
         return (provider, database);
     }
-
-    /// <summary>
-    /// Applies the schedule's rule to the backups of this schedule instance, database and location only (a re-created or
-    /// overwritten schedule of the same name is another instance), and only while the instance is still the live one.
-    /// Never prunes the newest <see cref="RetentionRule.MinimumRedundancy"/> restorable backups of the instance, nor the
-    /// newest restorable backup of the database, whatever <c>keepLast</c> and <c>maxAge</c> say.
-    /// </summary>
-    private void ApplyRetention(ScheduleRecord record, string currentRunId)
-    {
-        var current = catalog.GetSchedule(record.Name);
-        if (record.Instance is null || current is null || current.Instance != record.Instance) return;
-        var rule = current.Retention;
-        if (rule.IsEmpty) return;
-        string location;
-        try
-        {
-            location = paths.ResolveLocation(current.Location);
-        }
-        catch (BackupLocationException)
-        {
-            return;
-        }
-        var now = time.GetUtcNow();
-        var backups = catalog.ListBackups(schedule: record.Name, instance: record.Instance)
-            .Where(b => string.Equals(b.Database, current.Database, StringComparison.OrdinalIgnoreCase)
-                && b.File is not null && Path.GetDirectoryName(Path.GetFullPath(b.File)) == location)
-            .ToList();
-        var kept = RetentionGuard.Protected(backups, catalog.ListBackups(database: current.Database), rule.MinimumRedundancy, IsRestorable);
-        for (var i = 0; i < backups.Count; i++)
-        {
-            var backup = backups[i];
-            if (backup.Id == currentRunId) continue; // Never remove what this run just made.
-            var tooMany = rule.KeepLast is { } keep && i >= keep;
-            var tooOld = rule.MaxAge is { } age && now - backup.StartedAt > age;
-            if (!tooMany && !tooOld) continue;
-            if (kept.Contains(backup.Id))
-            {
-                logger.PruneKeptForRedundancy(record.Name, backup.File ?? backup.Id, rule.MinimumRedundancy);
-                continue;
-            }
-            try
-            {
-                if (backup.File is not null)
-                {
-                    // Files recorded before locations were confined may lie outside the root: those are never deleted.
-                    if (!IsUnderRoot(backup.File))
-                    {
-                        logger.PruneFailed(backup.File, $"outside the backup root '{paths.BackupRoot}'; left in place");
-                        continue;
-                    }
-                    File.Delete(backup.File);
-                    File.Delete(backup.File + ChecksumExtension);
-                }
-                catalog.MarkPruned(backup.Id, now);
-                telemetry.Pruned.Add(1, new KeyValuePair<string, object?>("db.name", backup.Database));
-                logger.Pruned(record.Name, backup.File ?? backup.Id);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                logger.PruneFailed(backup.File ?? backup.Id, e.Message);
-            }
-        }
-    }
-
-    /// <summary>Restorable: its file is there and no conclusive drill found its content bad.</summary>
-    private bool IsRestorable(BackupRun backup) =>
-        backup.File is not null && File.Exists(backup.File) && (drills is null || drills.IsRestorable(backup.Id));
-
-    private bool IsUnderRoot(string file) =>
-        Path.GetFullPath(file).StartsWith(paths.BackupRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private static string SafeFileName(string name)
     {
