@@ -13,7 +13,8 @@ builder.Services.AddOptions<BackupOptions>().Bind(builder.Configuration.GetSecti
     // A database's connection string may come as an Aspire connection string (ConnectionStrings:<database>), which is
     // how the AppHost passes it: a secret parameter, never a plain setting.
     .PostConfigure(o => BackupOptions.AddConnectionStrings(o, builder.Configuration))
-    .PostConfigure(DemoDatabase.AddDefault);
+    .PostConfigure(DemoDatabase.AddDefault)
+    .Validate(o => o.TriggerRetryInterval > TimeSpan.Zero, "Backup:TriggerRetryInterval must be positive.");
 builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection(DemoOptions.SectionName));
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp => BackupPaths.From(sp.GetRequiredService<IOptions<BackupOptions>>().Value, builder.Environment.ContentRootPath));

@@ -16,7 +16,8 @@ public sealed class DemoJobScheduler(
     BackupCatalog catalog,
     TimeProvider time,
     ILogger<DemoJobScheduler> logger,
-    Restore.RestoreCatalog? restores = null) : BackgroundService
+    Restore.RestoreCatalog? restores = null,
+    IOptions<BackupOptions>? backupOptions = null) : BackgroundService
 {
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(10);
 
@@ -68,8 +69,10 @@ public sealed class DemoJobScheduler(
         restores?.SetDrillPolicy(demo.JobName, record.Instance, demo.DrillEvery);
         try
         {
-            await jobs.ScheduleJobAsync(demo.JobName, DaprJobSchedule.FromExpression(demo.Schedule),
-                BackupPayload.ForDatabase(demo.Database, demo.BackupLocation).ToUtf8Json(), repeats: demo.Repeats > 0 ? demo.Repeats : null, cancellationToken: cancellationToken);
+            var schedule = DaprJobSchedule.FromExpression(demo.Schedule);
+            var policy = Schedules.ScheduleService.FailurePolicyFor(backupOptions?.Value ?? new BackupOptions(), schedule.IsPointInTimeExpression || demo.Repeats == 1);
+            await jobs.ScheduleJobAsync(demo.JobName, schedule, BackupPayload.ForDatabase(demo.Database, demo.BackupLocation).ToUtf8Json(),
+                repeats: demo.Repeats > 0 ? demo.Repeats : null, failurePolicyOptions: policy, cancellationToken: cancellationToken);
             catalog.ConfirmJob(demo.JobName, record.Instance!);
             logger.Scheduled(demo.JobName, demo.Database, demo.BackupLocation, demo.Schedule);
         }

@@ -76,6 +76,23 @@ public sealed class BackupOptions
             if (string.IsNullOrEmpty(database.ConnectionString) && configuration.GetConnectionString(name) is { Length: > 0 } connectionString)
                 database.ConnectionString = connectionString;
     }
+
+    /// <summary>
+    /// Failure policy of the backup jobs the worker schedules (Dapr's constant policy): a trigger that fails, as every
+    /// one does while the worker or its sidecar restarts, is retried this often. Dapr's default (1 s, 3 retries) gives
+    /// a tick up within 4 s, before a restarted worker is back.
+    /// </summary>
+    public TimeSpan TriggerRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a tick of a recurring schedule is retried, counted from its scheduled time (zero: Dapr's drop policy).
+    /// Ticks fire one after another, so a tick still retrying holds the next ones back; once it is delivered they
+    /// follow at once and the worker answers them from the same backup.
+    /// </summary>
+    public TimeSpan TriggerRetryFor { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The same for a job with one tick (a <c>dueTime</c> alone, or one repeat): dropped, it leaves no backup at all.</summary>
+    public TimeSpan OneShotTriggerRetryFor { get; set; } = TimeSpan.FromHours(1);
 }
 
 public sealed class DatabaseOptions

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
+using Microsoft.Extensions.Options;
 using Platform.Jobs;
 using Platform.Jobs.Models;
 using Platform.Jobs.Models.Responses;
@@ -20,8 +21,11 @@ public sealed class ScheduleProblemException(int status, string title, string de
 /// Backup schedules = jobs this worker schedules on its own sidecar (so their triggers come back here) plus a catalog
 /// row holding what the job cannot (retention, the request as given).
 /// </summary>
-public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCatalog catalog, BackupRunner runner, TimeProvider time, ILogger<ScheduleService> logger)
+public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCatalog catalog, BackupRunner runner, TimeProvider time, ILogger<ScheduleService> logger,
+    IOptions<BackupOptions>? options = null)
 {
+    private readonly BackupOptions _options = options?.Value ?? new BackupOptions();
+
     public async Task<ScheduleView> CreateAsync(CreateScheduleRequest request, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
@@ -70,7 +74,9 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
             request.DueTime?.Trim(), request.Ttl?.Trim(), retention, now));
         try
         {
-            await jobsClient.ScheduleJobAsync(name, schedule, payload.ToUtf8Json(), startingFrom, request.Repeats, ttl, request.Overwrite, cancellationToken: cancellationToken);
+            var oneShot = (startingFrom is null && schedule.IsPointInTimeExpression) || request.Repeats == 1;
+            await jobsClient.ScheduleJobAsync(name, schedule, payload.ToUtf8Json(), startingFrom, request.Repeats, ttl, request.Overwrite,
+                FailurePolicyFor(_options, oneShot), cancellationToken);
         }
         catch (DaprJobsException e)
         {
@@ -81,6 +87,20 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
         catalog.ConfirmJob(name, record.Instance!);
         logger.Scheduled(name, database!, location, schedule.ExpressionValue);
         return await GetAsync(name, includeRuns: false, cancellationToken) ?? ToView(record, null, active: true);
+    }
+
+    /// <summary>
+    /// The failure policy a backup job is scheduled with, as Dapr's JobFailurePolicy: constant retries every
+    /// <see cref="BackupOptions.TriggerRetryInterval"/> for the configured window, so a tick outlasts a restart of the
+    /// worker or its sidecar; longer for a job with a single tick, which has no later tick to cover for it. A zero
+    /// window is Dapr's drop.
+    /// </summary>
+    internal static IJobFailurePolicyOptions FailurePolicyFor(BackupOptions options, bool oneShot)
+    {
+        var window = oneShot ? options.OneShotTriggerRetryFor : options.TriggerRetryFor;
+        if (window <= TimeSpan.Zero) return new JobFailurePolicyDropOptions();
+        var retries = Math.Ceiling((double)window.Ticks / Math.Max(1, options.TriggerRetryInterval.Ticks));
+        return new JobFailurePolicyConstantOptions(options.TriggerRetryInterval) { MaxRetries = (uint)Math.Min(retries, uint.MaxValue) };
     }
 
     /// <summary>Why a schedule ends when its job is found missing.</summary>

@@ -234,5 +234,6 @@ public class DemoScenarioTests
         Assert.Equal(10, job.RepeatCount);
         Assert.Equal("{\"task\":\"db-backup\",\"metadata\":{\"DBName\":\"my-prod-db\",\"BackupLocation\":\"my-prod-db\"}}",
             System.Text.Encoding.UTF8.GetString(job.Payload!));
+        Assert.Equal(new Platform.Jobs.Models.Responses.ConfiguredConstantFailurePolicy(true, 120, TimeSpan.FromSeconds(5)), job.FailurePolicy);
     }
 }

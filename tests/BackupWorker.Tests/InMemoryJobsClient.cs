@@ -30,6 +30,7 @@ internal sealed class InMemoryJobsClient : DaprJobsClient
             _jobs[jobName] = new DaprJobDetails(schedule)
             {
                 Name = jobName, ScheduleExpression = schedule.ExpressionValue, RepeatCount = repeats, Payload = payload?.ToArray(), Overwrite = overwrite,
+                FailurePolicy = Stored(failurePolicyOptions),
             };
         }
     }
@@ -52,6 +53,14 @@ internal sealed class InMemoryJobsClient : DaprJobsClient
         await InterveneAsync();
         lock (_jobs) return [.. _jobs.Values];
     }
+
+    /// <summary>The policy as the sidecar reports it back; none given is Dapr's default, as the scheduler stores it.</summary>
+    private static IFailurePolicyResponse Stored(IJobFailurePolicyOptions? policy) => policy switch
+    {
+        JobFailurePolicyDropOptions => new ConfiguredDropFailurePolicy(),
+        JobFailurePolicyConstantOptions c => new ConfiguredConstantFailurePolicy(c.MaxRetries is not null, (int?)c.MaxRetries, c.Interval),
+        _ => new ConfiguredConstantFailurePolicy(true, 3, TimeSpan.FromSeconds(1)),
+    };
 
     private async Task InterveneAsync()
     {

@@ -1,7 +1,10 @@
 using BackupWorker.Backups;
+using BackupWorker.Hosting;
 using BackupWorker.Schedules;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Platform.Jobs.Models;
+using Platform.Jobs.Models.Responses;
 
 namespace BackupWorker.Tests;
 
@@ -14,10 +17,11 @@ public class ScheduleServiceTests
         public InMemoryJobsClient Jobs { get; } = new();
         public ScheduleService Service { get; }
 
-        public Subject()
+        public Subject(BackupOptions? options = null)
         {
             Engine.SeedDemoDatabase();
-            Service = new ScheduleService(Jobs, Engine.Catalog, Engine.Runner, Engine.Time, NullLogger<ScheduleService>.Instance);
+            Service = new ScheduleService(Jobs, Engine.Catalog, Engine.Runner, Engine.Time, NullLogger<ScheduleService>.Instance,
+                options is null ? null : Options.Create(options));
         }
 
         public void Dispose()
@@ -92,5 +96,43 @@ public class ScheduleServiceTests
         Assert.Equal([during.Id, made[2].Id, made[1].Id], s.Engine.Catalog.ListBackups("nightly").Select(b => b.Id));
         Assert.False(File.Exists(made[0].File));
         Assert.All(made.Skip(1), r => Assert.True(File.Exists(r.File)));
+    }
+
+    [Fact]
+    public async Task A_created_job_retries_a_failed_trigger_every_5_s_for_10_minutes_and_shows_it()
+    {
+        using var s = new Subject();
+        var view = await s.Service.CreateAsync(Nightly("nightly", keepLast: 3), CancellationToken.None);
+
+        // Dapr's default (1 s, 3 retries) would give a tick up before a restarted worker is back.
+        Assert.Equal(new ConfiguredConstantFailurePolicy(true, 120, TimeSpan.FromSeconds(5)), s.Jobs["nightly"]!.FailurePolicy);
+        Assert.Equal("constant every 5s, at most 120 retries", view.Job!.FailurePolicy);
+    }
+
+    [Fact]
+    public async Task A_job_with_one_tick_is_retried_for_an_hour()
+    {
+        using var s = new Subject();
+        await s.Service.CreateAsync(new CreateScheduleRequest("once", "my-prod-db", "once", null, DueTime: "10m"), CancellationToken.None);
+        await s.Service.CreateAsync(new CreateScheduleRequest("single", "my-prod-db", "single", "@hourly", Repeats: 1), CancellationToken.None);
+
+        Assert.Equal(new ConfiguredConstantFailurePolicy(true, 720, TimeSpan.FromSeconds(5)), s.Jobs["once"]!.FailurePolicy);
+        Assert.Equal(new ConfiguredConstantFailurePolicy(true, 720, TimeSpan.FromSeconds(5)), s.Jobs["single"]!.FailurePolicy);
+    }
+
+    [Fact]
+    public async Task The_retry_policy_follows_the_configuration_and_a_zero_window_is_drop()
+    {
+        using (var s = new Subject(new BackupOptions { TriggerRetryInterval = TimeSpan.FromSeconds(2), TriggerRetryFor = TimeSpan.FromSeconds(61) }))
+        {
+            await s.Service.CreateAsync(Nightly("nightly", keepLast: 3), CancellationToken.None);
+            Assert.Equal(new ConfiguredConstantFailurePolicy(true, 31, TimeSpan.FromSeconds(2)), s.Jobs["nightly"]!.FailurePolicy);
+        }
+        using (var s = new Subject(new BackupOptions { TriggerRetryFor = TimeSpan.Zero }))
+        {
+            var view = await s.Service.CreateAsync(Nightly("nightly", keepLast: 3), CancellationToken.None);
+            Assert.IsType<ConfiguredDropFailurePolicy>(s.Jobs["nightly"]!.FailurePolicy);
+            Assert.Equal("drop", view.Job!.FailurePolicy);
+        }
     }
 }
