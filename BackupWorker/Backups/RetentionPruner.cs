@@ -51,18 +51,19 @@ internal sealed class RetentionPruner(
             }
             try
             {
+                // Files recorded before locations were confined may lie outside the root: those are never deleted.
+                if (backup.File is not null && !IsUnderRoot(backup.File))
+                {
+                    logger.PruneFailed(backup.File, $"outside the backup root '{paths.BackupRoot}'; left in place");
+                    continue;
+                }
+                // Recorded before the files go: a stop in between leaves an unlisted file, never a listed backup without one.
+                catalog.MarkPruned(backup.Id, now);
                 if (backup.File is not null)
                 {
-                    // Files recorded before locations were confined may lie outside the root: those are never deleted.
-                    if (!IsUnderRoot(backup.File))
-                    {
-                        logger.PruneFailed(backup.File, $"outside the backup root '{paths.BackupRoot}'; left in place");
-                        continue;
-                    }
                     File.Delete(backup.File);
                     File.Delete(backup.File + BackupRunner.ChecksumExtension);
                 }
-                catalog.MarkPruned(backup.Id, now);
                 telemetry.Pruned.Add(1, new KeyValuePair<string, object?>("db.name", backup.Database));
                 logger.Pruned(record.Name, backup.File ?? backup.Id);
             }

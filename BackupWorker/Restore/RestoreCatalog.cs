@@ -190,7 +190,13 @@ public sealed class RestoreCatalog
     {
         using var connection = Open();
         (string, object?)[] parameters = [("$ended", Format(endedAt)), ("$before", startedBefore is { } b ? Format(b) : null), ("$reason", reason)];
-        var restores = Execute(connection, "UPDATE restores SET outcome='Failed', ended_at=$ended, error=$reason WHERE outcome='Running' AND ($before IS NULL OR started_at < $before)", parameters);
+        // A replace stopped midway may have replaced its target (a PostgreSQL swap's psql can commit after the worker
+        // died): its error says so, and where what the target held is kept.
+        var restores = Execute(connection, """
+            UPDATE restores SET outcome='Failed', ended_at=$ended, error=$reason || CASE WHEN safety_copy IS NULL THEN '' ELSE
+              ' (a replace: the target may hold the backup or what it held before; what it held before is kept as ''' || safety_copy || ''' if that exists)' END
+            WHERE outcome='Running' AND ($before IS NULL OR started_at < $before)
+            """, parameters);
         var drills = Execute(connection, "UPDATE drills SET outcome='Inconclusive', ended_at=$ended, error=$reason WHERE outcome='Running' AND ($before IS NULL OR started_at < $before)", parameters);
         return (restores, drills);
     }

@@ -89,7 +89,8 @@ public sealed class RestoreService(
 
     private async Task<RestoreRecord> RunAsync(RestoreRecord record, BackupRun backup, IRestorePlan plan, DateTimeOffset started, CancellationToken cancellationToken)
     {
-        restores.UpsertRestore(record);
+        // While running, the record names where the replaced target will be kept: a stop mid-restore leaves it to find.
+        restores.UpsertRestore(record with { SafetyCopy = plan.SafetyCopy });
         using var activity = BackupTelemetry.Source.StartActivity("restore " + backup.Database);
         activity?.SetTag("backup.restore_id", record.Id);
         activity?.SetTag("backup.run_id", backup.Id);
@@ -194,6 +195,9 @@ public sealed class RestoreService(
         /// <summary>The target is the backed-up database itself.</summary>
         bool OverwritesSource { get; }
 
+        /// <summary>Where the replaced target will be kept (null: nothing is replaced).</summary>
+        string? SafetyCopy { get; }
+
         /// <summary>Restores; returns where the replaced target was kept, if one was replaced.</summary>
         Task<string?> ExecuteAsync(CancellationToken cancellationToken);
     }
@@ -237,6 +241,8 @@ public sealed class RestoreService(
         public string Target => target;
 
         public bool OverwritesSource => overwritesSource;
+
+        public string? SafetyCopy => safetyCopy;
 
         public async Task<string?> ExecuteAsync(CancellationToken cancellationToken)
         {
@@ -339,6 +345,8 @@ public sealed class RestoreService(
         public string Target => target;
 
         public bool OverwritesSource => target == server.Database;
+
+        public string? SafetyCopy => safetyCopy;
 
         public async Task<string?> ExecuteAsync(CancellationToken cancellationToken)
         {
