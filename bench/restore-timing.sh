@@ -2,7 +2,8 @@
 # Times a restore through BackupWorker (POST /restores: checksum check, copy, integrity_check, fsync, rename for
 # SQLite; checksum check, CREATE DATABASE, pg_restore, rename for PostgreSQL) of a ~100 MB SQLite database and a
 # ~100 MB PostgreSQL database, beside peers measured in the same run: `sqlite3 .restore` and `cp` of the backup file,
-# and `createdb` + plain `pg_restore` by hand.
+# and `createdb` + plain `pg_restore` by hand; and a SQLite `replace` over the live database (safety copy, then SQLite's
+# backup API into the live file, then integrity_check and the manifest) beside `sqlite3 live.db .restore` over a copy.
 #   bench/restore-timing.sh [runs]     (default 3; needs sqlite3, curl and Debian's PostgreSQL 15 server; root runs the
 #                                       server as the postgres user)
 set -euo pipefail
@@ -62,21 +63,27 @@ restore() { local t0 code; t0=$(now)
   [ "$code" = 202 ] || { echo "restore refused ($code): $(cat "$work/restore.json")" >&2; exit 1; }
   # Accepted: polled until it has ended (the time includes up to one 50 ms poll interval).
   local id; id=$(field id < "$work/restore.json")
-  while [ "$(field outcome < "$work/restore.json")" = Running ]; do
+  while [ "$(field outcome < "$work/restore.json")" = Running ] || [ "$(field outcome < "$work/restore.json")" = Queued ]; do
     sleep 0.05; curl -sf -o "$work/restore.json" "$api/restores/$id"; done
   [ "$(field outcome < "$work/restore.json")" = Succeeded ] || { echo "restore failed: $(cat "$work/restore.json")" >&2; exit 1; }
   echo "$(now) - $t0" | bc; }
 timed() { local t0; t0=$(now); "$@" >/dev/null; echo "$(now) - $t0" | bc; }
 
 echo "SQLite: database $(mb "$work/source.db") MB, backup $(mb "$lite_file") MB.   PostgreSQL: database ${pg_size} MB, custom-format dump $(mb "$shop_file") MB"
-printf '%-4s %-16s %-20s %-14s %-22s %-34s %s\n' run 'sqlite ours (s)' 'sqlite3 .restore (s)' 'sqlite cp (s)' 'postgres ours (s)' 'postgres createdb+pg_restore (s)' 'load avg'
+printf '%-4s %-16s %-20s %-14s %-20s %-24s %-22s %-34s %s\n' run 'sqlite ours (s)' 'sqlite3 .restore (s)' 'sqlite cp (s)' \
+  'sqlite ours replace (s)' 'sqlite3 .restore over (s)' 'postgres ours (s)' 'postgres createdb+pg_restore (s)' 'load avg'
+cp "$work/source.db" "$work/live-peer.db"
 for i in $(seq 1 "$runs"); do
   ours=$(restore "{\"backupId\":\"$lite_id\",\"target\":\"bench/ours-$i.db\"}")
   dot=$(timed sqlite3 "$work/peer-$i.db" ".restore '$lite_file'")
   copy=$(timed sh -c "cp '$lite_file' '$work/copy-$i.db' && sync '$work/copy-$i.db'")
+  # Over the live database itself: ours keeps a safety copy first and checks the result; the peer writes straight in.
+  replace=$(restore "{\"backupId\":\"$lite_id\",\"replace\":true}")
+  over=$(timed sqlite3 "$work/live-peer.db" ".restore '$lite_file'")
+  rm -f "$work"/data/restores/safety-copies/*
   pg_ours=$(restore "{\"backupId\":\"$shop_id\",\"target\":\"shop_ours_$i\",\"create\":true}")
   pg_peer=$(timed sh -c "createdb -h 127.0.0.1 -p $pgport -U postgres -T template0 shop_peer_$i && pg_restore -h 127.0.0.1 -p $pgport -U postgres --exit-on-error -d shop_peer_$i '$shop_file'")
-  printf '%-4s %-16.2f %-20.2f %-14.2f %-22.2f %-34.2f %s\n' "$i" "$ours" "$dot" "$copy" "$pg_ours" "$pg_peer" "$(cut -d' ' -f1 /proc/loadavg)"
+  printf '%-4s %-16.2f %-20.2f %-14.2f %-20.2f %-24.2f %-22.2f %-34.2f %s\n' "$i" "$ours" "$dot" "$copy" "$replace" "$over" "$pg_ours" "$pg_peer" "$(cut -d' ' -f1 /proc/loadavg)"
   rm -f "$work/peer-$i.db" "$work/copy-$i.db" "$work/data/restores/bench/ours-$i.db"
   psql_ -d postgres -c "DROP DATABASE shop_ours_$i" -c "DROP DATABASE shop_peer_$i" >/dev/null
 done
