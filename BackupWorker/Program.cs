@@ -30,6 +30,7 @@ builder.Services.AddSingleton<BackupJobHandler>();
 builder.Services.AddSingleton<TriggerTickCatalog>();
 builder.Services.AddHttpContextAccessor();
 builder.Services.AddSingleton<ScheduleService>();
+builder.Services.AddHostedService<ScheduleEndWatcher>();
 builder.Services.AddSingleton<RestoreCatalog>();
 builder.Services.AddSingleton<PostgresTools>();
 builder.Services.AddSingleton<DatabaseManifests>();

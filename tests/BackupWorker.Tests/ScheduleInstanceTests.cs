@@ -137,4 +137,21 @@ public class ScheduleInstanceTests
         Assert.Equal(first, engine.Catalog.GetSchedule("s")!.Instance);
         await Task.CompletedTask;
     }
+
+    [Fact]
+    public async Task A_schedule_whose_job_vanished_is_recorded_as_ended_by_the_periodic_look_without_anyone_listing()
+    {
+        using var s = new Subject();
+        await s.Service.CreateAsync(Nightly("my-prod-db", keepLast: 1), CancellationToken.None);
+        var watcher = new ScheduleEndWatcher(s.Service, Microsoft.Extensions.Options.Options.Create(s.Engine.Options), s.Engine.Time,
+            NullLogger<ScheduleEndWatcher>.Instance);
+        await watcher.CheckAsync(CancellationToken.None);
+        Assert.NotNull(s.Engine.Catalog.GetSchedule("nightly"));
+
+        await s.Jobs.DeleteJobAsync("nightly"); // the dashboard's Delete, say: the worker is not told
+        await watcher.CheckAsync(CancellationToken.None);
+
+        Assert.Null(s.Engine.Catalog.GetSchedule("nightly"));
+        Assert.NotNull(s.Engine.Catalog.GetScheduleForView("nightly")!.EndedAt);
+    }
 }
