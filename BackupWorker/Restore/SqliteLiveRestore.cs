@@ -23,49 +23,6 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
     /// </summary>
     public void Run(DatabaseManifest? recorded, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                RunOnce(recorded, cancellationToken);
-                return;
-            }
-            catch (StaleSafetyCopyException) when (attempt < StaleCopyAttempts)
-            {
-                logger.RestoreSafetyCopyRetaken(restoreId, live, attempt);
-            }
-            catch (StaleSafetyCopyException)
-            {
-                throw new RestoreProblemException(409, "Database in use",
-                    $"'{live}' kept being written between the safety copy and the restore ({StaleCopyAttempts} tries). Nothing was changed; retry when its writers are idle.");
-            }
-        }
-    }
-
-    // A commit between the safety copy and the restore's write lock means the safety copy no longer holds what is
-    // about to be replaced: it is taken again, a few times, before the restore gives up touching nothing.
-    private const int StaleCopyAttempts = 5;
-
-    /// <summary>Called in rollback-journal mode once the safety copy is taken and its lock released, before the restore's write lock (tests commit there).</summary>
-    internal Action? BeforeWriteLock { get; init; }
-
-    private sealed class StaleSafetyCopyException : Exception;
-
-    /// <summary>
-    /// SQLite's file change counter (offset 24 of the header), which every commit in rollback-journal mode increments:
-    /// read while the restore holds the write lock, it tells whether anyone committed since the safety copy.
-    /// </summary>
-    private static uint ChangeCounter(string file)
-    {
-        Span<byte> header = stackalloc byte[4];
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        stream.Position = 24;
-        stream.ReadExactly(header);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header);
-    }
-
-    private void RunOnce(DatabaseManifest? recorded, CancellationToken cancellationToken)
-    {
         var expected = PrepareCopy(recorded);
         using var source = Open(copy, SqliteOpenMode.ReadOnly);
         using var target = OpenLive();
@@ -88,22 +45,17 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
                 "Nothing was changed. Restore into a new file instead and move it into place while the database is not in use.");
         }
 
-        // Another writer commits before the safety copy or after the restore, never in between (in rollback-journal
-        // mode the file's change counter proves it, see ChangeCounter). The data version (changed only by other connections' commits) read under the lock tells
+        // Another writer commits before the safety copy or after the restore, not in between (in rollback-journal
+        // mode, see Check). The data version (changed only by other connections' commits) read under the lock tells
         // the check afterwards whether it reads the restored state or someone's later writes.
         Refuse(raw.sqlite3_exec(target.Handle, "BEGIN IMMEDIATE"), target);
         long baseline;
-        uint counterAtCopy = 0;
         var copied = false;
         try
         {
             // In rollback-journal mode the backup below takes an EXCLUSIVE lock that no reader gets past, so the copy
             // is taken here, under this transaction's RESERVED lock (readers still read; no one else commits).
-            if (!wal)
-            {
-                TakeSafetyCopy(ref copied);
-                counterAtCopy = ChangeCounter(live);
-            }
+            if (!wal) TakeSafetyCopy(ref copied);
             baseline = Scalar<long>(target, "PRAGMA data_version");
             // No writes were made: committing releases the lock without touching the file.
             Refuse(raw.sqlite3_exec(target.Handle, "COMMIT"), target);
@@ -118,7 +70,6 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
         var writing = false;
         try
         {
-            if (!wal) BeforeWriteLock?.Invoke();
             var backup = raw.sqlite3_backup_init(target.Handle, "main", source.Handle, "main");
             if (backup is null)
                 throw new RestoreProblemException(500, "Restore failed", $"SQLite could not start restoring into '{live}': {raw.sqlite3_errmsg(target.Handle).utf8_to_string()}");
@@ -129,9 +80,6 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
                 Refuse(rc, target);
                 // In WAL mode readers read past the lock held now: the copy is exactly what is about to be replaced.
                 if (wal) TakeSafetyCopy(ref copied);
-                // In rollback-journal mode the lock was let go between the copy and now: a commit in that moment would
-                // be in neither the safety copy nor the restored file, so the copy is taken again.
-                else if (ChangeCounter(live) != counterAtCopy) throw new StaleSafetyCopyException();
                 cancellationToken.ThrowIfCancellationRequested();
                 writing = true;
                 // One step: the whole copy under the destination's lock, committed atomically by SQLite.
@@ -214,6 +162,9 @@ internal sealed class SqliteLiveRestore(string live, string copy, string safetyC
             if (untouched) PutBack($"does not hold what the backup holds ({string.Join("; ", differences)})");
             logger.RestoredFileWrittenSince(restoreId, live, string.Join("; ", differences));
         }
+        // In rollback-journal mode the safety copy is taken before the lock is handed to the backup: a commit in
+        // that moment would be in neither file. Whether one came then or after the restore cannot be told apart.
+        if (!untouched && !wal) logger.RestoreRacedWriter(restoreId, live, safetyCopy);
     }
 
     /// <summary>Writes the safety copy back into the live file the same way, then fails the restore (500) saying so.</summary>

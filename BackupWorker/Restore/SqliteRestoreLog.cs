@@ -11,6 +11,6 @@ internal static partial class Log
     [LoggerMessage(132, LogLevel.Critical, "Restore {RestoreId}: {Target} {Problem} after the restore, and putting back safety copy {SafetyCopy} failed: {Error}")]
     public static partial void RestorePutBackFailed(this ILogger logger, string restoreId, string target, string problem, string safetyCopy, string error);
 
-    [LoggerMessage(133, LogLevel.Information, "Restore {RestoreId}: another connection committed to {Target} between the safety copy and the restore's write lock; the safety copy is taken again (attempt {Attempt})")]
-    public static partial void RestoreSafetyCopyRetaken(this ILogger logger, string restoreId, string target, int attempt);
+    [LoggerMessage(133, LogLevel.Warning, "Restore {RestoreId}: another connection committed to {Target} around the restore; a commit just before the restore took its lock is in neither the restored database nor safety copy {SafetyCopy}")]
+    public static partial void RestoreRacedWriter(this ILogger logger, string restoreId, string target, string safetyCopy);
 }
