@@ -144,8 +144,9 @@ public sealed class RestoreQueue(RestoreService service, DrillService drills, Re
         }
         catch (Exception e)
         {
+            // Whatever stopped it says nothing about the backup's content: inconclusive, never a verdict against it.
             logger.DrillAbandoned(drill.Id, e.Message);
-            try { catalog.UpsertDrill(drill with { EndedAt = time.GetUtcNow(), Outcome = DrillOutcome.Failed, Error = e.Message }); }
+            try { catalog.UpsertDrill(drill with { EndedAt = time.GetUtcNow(), Outcome = DrillOutcome.Inconclusive, Error = e.Message }); }
             catch (Exception again) when (again is not OutOfMemoryException) { logger.DrillAbandoned(drill.Id, again.Message); }
         }
         finally
