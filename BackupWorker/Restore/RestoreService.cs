@@ -9,11 +9,10 @@ namespace BackupWorker.Restore;
 
 /// <summary>
 /// Restores a backup into a target that is never its source by accident: SQLite into a new file under the restore
-/// root (or over the configured database with <c>replace</c>, after a safety copy), atomically (a verified, fsynced
-/// temp file renamed into place); PostgreSQL with pg_restore into a new database renamed into place (the replaced
-/// one kept under another name). Every restore that gets as far as a backup is recorded, refused or not; a refusal
-/// touches nothing. A restore over the backed-up database itself takes the run locks of every schedule of that
-/// database, so no backup of it runs meanwhile (409 while one does).
+/// root (a verified, fsynced temp file renamed into place) or, with <c>replace</c>, into the live file through SQLite's
+/// backup API after a safety copy; PostgreSQL with pg_restore into a new database swapped in (the replaced one kept).
+/// Every restore that gets as far as a backup is recorded, refused or not; a refusal touches nothing. A restore over
+/// the backed-up database takes the run locks of every schedule of it, so no backup of it runs meanwhile (409).
 /// </summary>
 public sealed class RestoreService(
     BackupCatalog catalog,
@@ -74,7 +73,7 @@ public sealed class RestoreService(
                     throw Refused(record, new RestoreProblemException(409, "Backup running",
                         $"A backup of database '{backup.Database}' is running (schedule '{busy}'); restore it once that run has finished."));
                 accepted?.Invoke(record);
-                return await RunAsync(record, backup, plan, started, cancellationToken);
+                return await RunAsync(record, backup, database, plan, started, cancellationToken);
             }
             finally
             {
@@ -87,7 +86,7 @@ public sealed class RestoreService(
         }
     }
 
-    private async Task<RestoreRecord> RunAsync(RestoreRecord record, BackupRun backup, IRestorePlan plan, DateTimeOffset started, CancellationToken cancellationToken)
+    private async Task<RestoreRecord> RunAsync(RestoreRecord record, BackupRun backup, DatabaseOptions database, IRestorePlan plan, DateTimeOffset started, CancellationToken cancellationToken)
     {
         // While running, the record names where the replaced target will be kept: a stop mid-restore leaves it to find.
         restores.UpsertRestore(record with { SafetyCopy = plan.SafetyCopy });
@@ -102,7 +101,6 @@ public sealed class RestoreService(
         try
         {
             // A restore loads its database's server as a backup does: it waits its turn under the same limits, shown queued.
-            var (_, database) = ConfiguredDatabase(backup);
             var queued = false;
             using var slot = limiter is null ? null : await limiter.AcquireAsync(WorkLimiter.ServerOf(database, backup.Database), backup.Database, () =>
             {
@@ -398,44 +396,5 @@ public sealed class RestoreService(
     {
         var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray()).TrimStart('.');
         return safe.Length == 0 ? "database" : safe;
-    }
-}
-
-/// <summary>The run locks (<see cref="ScheduleRunLock"/>) of several schedules, all or none.</summary>
-internal sealed class ScheduleLocks : IDisposable
-{
-    private readonly List<ScheduleRunLock> _held;
-
-    private ScheduleLocks(List<ScheduleRunLock> held) => _held = held;
-
-    /// <summary>All the locks, taken in name order; null (and <paramref name="busy"/> the schedule running) when one is held.</summary>
-    public static ScheduleLocks? TryAcquire(BackupPaths paths, IEnumerable<string> schedules, out string? busy)
-    {
-        var held = new List<ScheduleRunLock>();
-        foreach (var schedule in schedules)
-        {
-            if (ScheduleRunLock.TryAcquire(paths, schedule) is { } taken)
-            {
-                held.Add(taken);
-                continue;
-            }
-            foreach (var h in held) h.Dispose();
-            busy = schedule;
-            return null;
-        }
-        busy = null;
-        return new ScheduleLocks(held);
-    }
-
-    /// <summary>No locks (nothing to hold).</summary>
-    public static ScheduleLocks None(out string? busy)
-    {
-        busy = null;
-        return new ScheduleLocks([]);
-    }
-
-    public void Dispose()
-    {
-        foreach (var h in _held) h.Dispose();
     }
 }
