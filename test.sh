@@ -26,11 +26,38 @@ trap 'rm -rf "$results"' EXIT
 status=0
 dotnet build Aspire.sln -c Release -nologo -clp:ErrorsOnly || status=$?
 if [ $status -eq 0 ]; then
-  # One test project at a time: the integration suites start real processes and time triggers on 2 cores.
-  for proj in $(find tests -name '*.Tests.csproj' | sort); do
-    name=$(basename "$proj" .csproj)
-    dotnet test "$proj" -c Release --no-build -nologo \
-      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" --results-directory "$results" || status=$?
+  # The test projects run in TEST_LANES lanes side by side (default 2, one per core; 1 runs them one after another).
+  # Inside a project the integration classes still run one at a time; the lanes are balanced by each project's usual
+  # share of the run, heaviest first, and each lane's output is printed whole when it ends.
+  weight() { case "$1" in BackupWorker.Tests) echo 6 ;; AppHost.Tests) echo 5 ;; Platform.Scheduler.Tests) echo 3 ;;
+                          Platform.Sidecar.Tests) echo 2 ;; *) echo 1 ;; esac; }
+  lanes=${TEST_LANES:-2}
+  declare -a lane_projects lane_load
+  for ((i = 0; i < lanes; i++)); do lane_projects[i]=""; lane_load[i]=0; done
+  for proj in $(for p in $(find tests -name '*.Tests.csproj'); do echo "$(weight "$(basename "$p" .csproj)") $p"; done | sort -k1,1nr -k2 | cut -d' ' -f2); do
+    lightest=0
+    for ((i = 1; i < lanes; i++)); do [ "${lane_load[i]}" -lt "${lane_load[lightest]}" ] && lightest=$i; done
+    lane_projects[lightest]+=" $proj"
+    lane_load[lightest]=$((lane_load[lightest] + $(weight "$(basename "$proj" .csproj)")))
+  done
+  run_lane() {
+    local lane_status=0
+    for proj in "$@"; do
+      name=$(basename "$proj" .csproj)
+      dotnet test "$proj" -c Release --no-build -nologo \
+        --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" --results-directory "$results" || lane_status=$?
+    done
+    return $lane_status
+  }
+  pids=()
+  for ((i = 0; i < lanes; i++)); do
+    # shellcheck disable=SC2086 # the list is space-separated paths without spaces
+    run_lane ${lane_projects[i]} > "$results/lane-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for ((i = 0; i < lanes; i++)); do
+    wait "${pids[i]}" || status=$?
+    cat "$results/lane-$i.log"
   done
 fi
 

@@ -7,7 +7,9 @@ namespace TestSupport;
 /// Loopback ports for the processes and stubs a test starts. A port the kernel picks (bind to port 0) comes from its
 /// ephemeral range, the same range every outgoing connection's source port comes from, so under load one of the
 /// suite's own connections could take it between the test asking and its process binding. These come from outside
-/// that range, where the kernel hands out nothing, each once per test host, and are checked free.
+/// that range, where the kernel hands out nothing, each once per test host, and are checked free. The test projects
+/// run side by side, so each port is also claimed for the life of its test host with a lock file that other hosts
+/// respect: two hosts can never hand one port to two processes between the check and the bind.
 /// </summary>
 public static class FreePort
 {
@@ -25,7 +27,7 @@ public static class FreePort
         for (var tried = 0; tried < span; tried++)
         {
             var port = Range.Low + (int)((uint)Interlocked.Increment(ref _next) % (uint)span);
-            if (IsFree(port)) return port;
+            if (PortClaims.TryClaim(port) && IsFree(port)) return port;
         }
         throw new InvalidOperationException($"no free loopback port in {Range.Low}-{Range.High}");
     }
