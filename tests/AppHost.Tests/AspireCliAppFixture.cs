@@ -59,6 +59,16 @@ public sealed class AspireCliAppFixture : IAsyncLifetime
         return [.. describe.Json.GetProperty("resources").EnumerateArray()];
     }
 
+    /// <summary>
+    /// As <see cref="DescribeAsync"/>, for polling: a failed call counts as "not yet" (a job joins the model while the
+    /// jobs view runs, and a describe walking the model at that instant fails once).
+    /// </summary>
+    public async Task<IReadOnlyList<JsonElement>> TryDescribeAsync()
+    {
+        var describe = await CliAsync("describe", "--format", "Json");
+        return describe.ExitCode == 0 ? [.. describe.Json.GetProperty("resources").EnumerateArray()] : [];
+    }
+
     /// <summary>Every process of the run that is alive now: the AppHost's tree, DCP's, and each resource's.</summary>
     public void RememberAll()
     {

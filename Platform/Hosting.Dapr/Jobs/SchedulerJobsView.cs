@@ -172,7 +172,8 @@ internal sealed partial class SchedulerJobsView(
     /// <summary>
     /// The job as a resource of the model, named by its job name unless the model already has that name (an app's, or a
     /// same-named job of another app or namespace): then by its full key. The model's resource list is not meant to
-    /// change while the application runs; a job is added once, from this one loop, and never removed.
+    /// change while the application runs and takes no lock: a job is added once, from this one loop, and never removed,
+    /// and a CLI call that walks the model at that very instant fails once (run it again).
     /// </summary>
     private DaprJobResource AddToModel(JobStatus status, IReadOnlyList<Replica> replicas)
     {
