@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs the Debian packages the tests use (PostgreSQL server,
-# Chromium, sqlite3, etcd) when run as root, builds once, runs every test project, and ends with the totals line
-# "N passed, M failed[, K skipped]" summed over every test project.
+# Chromium, sqlite3, etcd) when run as root and the Aspire CLI (a dotnet tool), builds once, runs every test project,
+# and ends with the totals line "N passed, M failed[, K skipped]" summed over every test project.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -19,6 +19,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "warning: not root, cannot install ${missing[*]}; tests that need them will say so"
   fi
+fi
+
+# The Aspire CLI, a dotnet tool from the registry, for the tests that drive the app through it (AppHost.Tests'
+# AspireCliTests); installed into the git-ignored .tools/aspire only when missing.
+if [ ! -x .tools/aspire/aspire ]; then
+  dotnet tool install Aspire.Cli --version 13.6.5 --tool-path .tools/aspire >/dev/null \
+    || echo "warning: could not install the Aspire CLI; the tests that run it will say so"
 fi
 
 results=$(mktemp -d)

@@ -78,7 +78,8 @@ public static partial class DaprHostingExtensions
         if (!builder.ExecutionContext.IsRunMode) return;
         var identities = RunIdentities.For(builder, Options(builder), DataDirectory(builder));
         builder.Services.AddHostedService(sp => new SchedulerJobsView(scheduler, identities?.InMemory(SpiffeId.AppHost()),
-            sp.GetRequiredService<ResourceNotificationService>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SchedulerJobsView>>()));
+            sp.GetRequiredService<ResourceNotificationService>(), sp.GetRequiredService<DistributedApplicationModel>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SchedulerJobsView>>()));
     }
 
     public static IResourceBuilder<T> WithDaprSidecar<T>(this IResourceBuilder<T> builder, string appId)

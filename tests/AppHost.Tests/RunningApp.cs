@@ -83,7 +83,8 @@ public sealed class RunningApp : IAsyncDisposable
             if (!waitUntilHealthy) return running;
             using var cts = new CancellationTokenSource(StartTimeout);
             // Aspire's hidden helper resources (e.g. a project's rebuilder) never start; everything shown must be healthy.
-            foreach (var resource in app.Services.GetRequiredService<DistributedApplicationModel>().Resources)
+            // The scheduler's jobs join the model as they are found (a copy is walked) and have no health of their own.
+            foreach (var resource in app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Where(r => r is not Platform.Hosting.Dapr.DaprJobResource).ToList())
                 if (!(app.ResourceNotifications.TryGetCurrentState(resource.Name, out var state) && state.Snapshot.IsHidden))
                     await app.ResourceNotifications.WaitForResourceHealthyAsync(resource.Name, cts.Token);
             return running;

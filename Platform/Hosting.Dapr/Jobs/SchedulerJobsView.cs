@@ -14,8 +14,10 @@ namespace Platform.Hosting.Dapr;
 /// <summary>
 /// Keeps the dashboard's view of the scheduler's jobs current: once a scheduler process is healthy it reads every job's
 /// status (schedule, repeats left, triggers so far, last result, next due) each <see cref="PollInterval"/> and publishes
-/// each job as a <see cref="DaprJobResource"/> nested under the scheduler, with a Delete command. A job the scheduler no
-/// longer holds (deleted, or done with its repeats) is hidden. With replicas every replica is asked: all read the same
+/// each job as a <see cref="DaprJobResource"/> nested under the scheduler, with a Delete command. Each job is also added to
+/// the application model when first found: the Aspire CLI (<c>aspire describe</c>, <c>resource</c>, <c>wait</c>) knows only
+/// the model's resources. A job the scheduler no longer holds (deleted, or done with its repeats) is hidden and
+/// <c>Finished</c>, so <c>aspire wait &lt;job&gt; --status down</c> returns then. With replicas every replica is asked: all read the same
 /// store, but a job's live progress (its next due, whether a trigger is held) is known only to the replica that runs
 /// it, so each job is shown once, as its freshest answer has it; one replica down leaves the view to the others.
 /// </summary>
@@ -23,6 +25,7 @@ internal sealed partial class SchedulerJobsView(
     IDaprSchedulerResource scheduler,
     WorkloadIdentity? identity,
     ResourceNotificationService notifications,
+    DistributedApplicationModel model,
     ILogger<SchedulerJobsView> logger) : BackgroundService
 {
     internal static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
@@ -137,9 +140,9 @@ internal sealed partial class SchedulerJobsView(
             if (_shown.TryGetValue(id, out var shown) && !shown.Hidden && shown.Properties.SequenceEqual(properties)) continue;
             // One resource per job id for the whole run: Aspire refuses a second instance under an id it has seen, so a
             // job deleted and created again under its name comes back as the same resource.
-            var job = shown?.Job ?? WithDeleteCommand(new DaprJobResource(status.Name, status.Metadata.AppId, status.Metadata.Namespace), replicas);
+            var job = shown?.Job ?? AddToModel(status, replicas);
             _shown[id] = new Shown(job, properties, Hidden: false);
-            await notifications.PublishUpdateAsync(job, id, s => s with
+            await notifications.PublishUpdateAsync(job, job.Name, s => s with
             {
                 ResourceType = DaprJobResource.ResourceTypeName,
                 State = status.Staged ? new ResourceStateSnapshot("Held", KnownResourceStateStyles.Warn)
@@ -154,9 +157,10 @@ internal sealed partial class SchedulerJobsView(
         foreach (var (id, gone) in _shown.Where(s => !seen.Contains(s.Key) && !s.Value.Hidden).ToList())
         {
             _shown[id] = gone with { Hidden = true };
-            await notifications.PublishUpdateAsync(gone.Job, id, s => s with
+            await notifications.PublishUpdateAsync(gone.Job, gone.Job.Name, s => s with
             {
-                State = new ResourceStateSnapshot("Deleted", KnownResourceStateStyles.Info),
+                // A terminal state: what `aspire wait <job> --status down` waits for.
+                State = new ResourceStateSnapshot(KnownResourceStates.Finished, KnownResourceStateStyles.Info),
                 IsHidden = true,
             }).ConfigureAwait(false);
         }
@@ -165,46 +169,49 @@ internal sealed partial class SchedulerJobsView(
     private string ParentId()
         => notifications.TryGetCurrentState(scheduler.Name, out var e) ? e.ResourceId : scheduler.Name;
 
-    private DaprJobResource WithDeleteCommand(DaprJobResource job, IReadOnlyList<Replica> replicas)
+    /// <summary>
+    /// The job as a resource of the model, named by its job name unless the model already has that name (an app's, or a
+    /// same-named job of another app or namespace): then by its full key. The model's resource list is not meant to
+    /// change while the application runs and takes no lock: a job is added once, from this one loop, and never removed,
+    /// and a CLI call that walks the model at that very instant fails once (run it again).
+    /// </summary>
+    private DaprJobResource AddToModel(JobStatus status, IReadOnlyList<Replica> replicas)
     {
-        job.Annotations.Add(new ResourceCommandAnnotation(
-            DaprJobResource.DeleteCommandName,
-            "Delete",
-            context => context.ResourceSnapshot.IsHidden ? ResourceCommandState.Disabled : ResourceCommandState.Enabled,
-            async context =>
-            {
-                // Any replica deletes from the shared store: the first that answers.
-                RpcException? failure = null;
-                foreach (var replica in replicas)
-                {
-                    try
-                    {
-                        await replica.Jobs.DeleteJobAsync(new DeleteJobRequest
-                        {
-                            Name = job.Name,
-                            Metadata = new JobMetadata { AppId = job.AppId, Namespace = job.Namespace, Target = new JobTargetMetadata { Job = new TargetJob() } },
-                        }, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: context.CancellationToken).ConfigureAwait(false);
-                        LogDeleted(logger, job.Name, job.AppId);
-                        return CommandResults.Success();
-                    }
-                    catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
-                    {
-                        failure = ex;
-                    }
-                    catch (RpcException ex)
-                    {
-                        return CommandResults.Failure(ex.Status.Detail);
-                    }
-                }
-                return CommandResults.Failure(failure?.Status.Detail ?? "no scheduler replica answered");
-            },
-            displayDescription: "Delete this job from the scheduler: no further triggers.",
-            parameter: null,
-            confirmationMessage: $"Delete job '{job.Name}' of app '{job.AppId}'? Its remaining triggers will not fire.",
-            iconName: "Delete",
-            iconVariant: IconVariant.Regular,
-            isHighlighted: false));
+        var name = model.Resources.Any(r => string.Equals(r.Name, status.Name, StringComparison.OrdinalIgnoreCase))
+            ? IdOf(status)
+            : status.Name;
+        var job = new DaprJobResource(name, status.Name, status.Metadata.AppId, status.Metadata.Namespace);
+        DaprJobCommands.Add(job, cancellationToken => DeleteAsync(job, replicas, cancellationToken));
+        model.Resources.Add(job);
         return job;
+    }
+
+    private async Task<ExecuteCommandResult> DeleteAsync(DaprJobResource job, IReadOnlyList<Replica> replicas, CancellationToken cancellationToken)
+    {
+        // Any replica deletes from the shared store: the first that answers.
+        RpcException? failure = null;
+        foreach (var replica in replicas)
+        {
+            try
+            {
+                await replica.Jobs.DeleteJobAsync(new DeleteJobRequest
+                {
+                    Name = job.JobName,
+                    Metadata = new JobMetadata { AppId = job.AppId, Namespace = job.Namespace, Target = new JobTargetMetadata { Job = new TargetJob() } },
+                }, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken).ConfigureAwait(false);
+                LogDeleted(logger, job.JobName, job.AppId);
+                return CommandResults.Success();
+            }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+            {
+                failure = ex;
+            }
+            catch (RpcException ex)
+            {
+                return CommandResults.Failure(ex.Status.Detail);
+            }
+        }
+        return CommandResults.Failure(failure?.Status.Detail ?? "no scheduler replica answered");
     }
 
     internal const string ParentNameProperty = "resource.parentName";
@@ -255,6 +262,6 @@ internal sealed partial class SchedulerJobsView(
     [LoggerMessage(Level = LogLevel.Warning, Message = "The jobs view of scheduler {Scheduler} failed to update; retrying")]
     private static partial void LogViewFailed(ILogger logger, Exception exception, string scheduler);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted job {Job} of app {AppId} from the dashboard")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted job {Job} of app {AppId} by a resource command")]
     private static partial void LogDeleted(ILogger logger, string job, string appId);
 }
