@@ -72,18 +72,20 @@ public sealed partial class CertificateSigner(CertificateAuthority authority, Bo
         if (!PemEncoding.TryFind(text, out var fields) || text[fields.Label] != "CERTIFICATE REQUEST")
             throw Invalid("invalid certificate signing request");
         var der = Convert.FromBase64String(text[fields.Base64Data]);
+        // Its extensions are loaded only to read what it asks for: none of them is copied into the certificate.
+        const CertificateRequestLoadOptions readExtensions = CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions;
+        CertificateRequest csr;
         try
         {
-            CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, CertificateRequestLoadOptions.SkipSignatureValidation);
+            csr = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, readExtensions | CertificateRequestLoadOptions.SkipSignatureValidation);
         }
         catch (CryptographicException e)
         {
             throw Invalid($"failed to parse certificate signing request: {e.Message}");
         }
-        CertificateRequest csr;
         try
         {
-            csr = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256);
+            CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, readExtensions);
         }
         catch (CryptographicException)
         {

@@ -37,13 +37,15 @@ builder.Logging.SetMinimumLevel(level);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.Logging.AddFilter("Grpc", LogLevel.Warning);
 
-var serving = new ServingCertificate(authority, Platform.Security.Renewal.SentryClient.SentryId(options.TrustDomain, options.Namespace),
-    options.WorkloadLifetime, options.ClockSkew, TimeProvider.System);
+var servingId = Platform.Security.Renewal.SentryClient.SentryId(options.TrustDomain, options.Namespace);
+builder.Services.AddSingleton(sp => new ServingCertificate(authority, servingId, options.WorkloadLifetime, options.ClockSkew,
+    TimeProvider.System, sp.GetRequiredService<ILogger<ServingCertificate>>()));
 var listen = IPAddress.Parse(options.ListenAddress);
 builder.WebHost.ConfigureKestrel(k =>
 {
     k.Limits.MaxConcurrentConnections = 1024;
     k.Limits.MaxRequestBodySize = 64 * 1024;
+    var serving = k.ApplicationServices.GetRequiredService<ServingCertificate>();
     k.Listen(listen, options.Port, o =>
     {
         o.Protocols = HttpProtocols.Http2;
@@ -80,6 +82,6 @@ app.MapWhen(ctx => ctx.Connection.LocalPort == options.HealthzPort, health => he
 app.MapGrpcService<CaService>();
 app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
     "Sentry {Id} serving dapr.proto.sentry.v1.CA on {Address}:{Port}; workload certificates live {Lifetime}; {Count} bootstrap tokens",
-    serving.Id, options.ListenAddress, options.Port, options.WorkloadLifetime, tokens.Count));
+    servingId, options.ListenAddress, options.Port, options.WorkloadLifetime, tokens.Count));
 app.Run();
 return 0;

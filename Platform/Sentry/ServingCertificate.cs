@@ -9,7 +9,7 @@ namespace Platform.Sentry;
 /// The Sentry's own TLS certificate (<c>spiffe://&lt;trust domain&gt;/ns/&lt;namespace&gt;/dapr-sentry</c>), signed by the
 /// CA it holds and replaced at the first handshake after 70 % of its life, as every other process renews its own.
 /// </summary>
-public sealed class ServingCertificate(CertificateAuthority authority, SpiffeId id, TimeSpan lifetime, TimeSpan clockSkew, TimeProvider time)
+public sealed partial class ServingCertificate(CertificateAuthority authority, SpiffeId id, TimeSpan lifetime, TimeSpan clockSkew, TimeProvider time, ILogger logger)
 {
     private readonly Lock _gate = new();
     private X509Certificate2? _current;
@@ -30,8 +30,12 @@ public sealed class ServingCertificate(CertificateAuthority authority, SpiffeId 
                 using var signed = authority.Sign(csr, id, lifetime, clockSkew);
                 _current = signed.CopyWithPrivateKey(key);
                 _renewAt = RenewableIdentity.RenewalTime(now, new DateTimeOffset(_current.NotAfter.ToUniversalTime()));
+                LogServing(logger, id.ToString(), _current.NotAfter.ToUniversalTime());
             }
             return _current;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving as {Id} with a certificate valid until {NotAfter:O}")]
+    private static partial void LogServing(ILogger logger, string id, DateTime notAfter);
 }

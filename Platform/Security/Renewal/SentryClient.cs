@@ -30,6 +30,8 @@ public sealed class SentryClient : ICertificateSigner, IDisposable
             HttpHandler = new SocketsHttpHandler
             {
                 ConnectTimeout = TimeSpan.FromSeconds(5),
+                // A renewal is rare: each one makes a new connection, so it meets the Sentry's current certificate.
+                PooledConnectionLifetime = TimeSpan.FromSeconds(1),
                 SslOptions = new System.Net.Security.SslClientAuthenticationOptions
                 {
                     RemoteCertificateValidationCallback = (_, certificate, _, _) =>
