@@ -15,8 +15,11 @@ namespace Platform.Sentry.Tests;
 /// no process logs an error or a warning, and once the Sentry is gone and the certificates lapse, both health endpoints
 /// say so with the reason.
 /// </summary>
-public sealed class RotationUnderLoadTests
+public sealed class RotationUnderLoadTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private void Mark(string what) => output.WriteLine($"{_clock.Elapsed.TotalSeconds:F1}s {what}");
+
     private const int Jobs = 200;
     private const int Ticks = 8;
     /// <summary>Renewed at 70 %: every 4.2 s, so two rotations of each process fit in the jobs' 8 s.</summary>
@@ -34,6 +37,7 @@ public sealed class RotationUnderLoadTests
             [TestIdentity.App(appId)] = sidecarToken,
         }, Lifetime);
         await using var sentryOwned = sentry;
+        Mark("sentry up");
         // The CA key was on disk only until the Sentry read it.
         Assert.False(File.Exists(sentry.HandoffFile));
 
@@ -59,6 +63,7 @@ public sealed class RotationUnderLoadTests
             Environment = new Dictionary<string, string?> { ["DAPR_SENTRY_TOKEN"] = sidecarToken },
         });
         await sidecar.WaitForSchedulerStreamAsync();
+        Mark("sidecar streaming");
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         await Parallel.ForEachAsync(Enumerable.Range(0, Jobs), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
@@ -68,6 +73,7 @@ public sealed class RotationUnderLoadTests
             Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         });
 
+        Mark("scheduled");
         await Poll.UntilAsync(() => Task.FromResult(received.Values.Sum() >= Jobs * Ticks), TimeSpan.FromSeconds(Ticks + 60),
             $"{Jobs * Ticks} ticks (have {received.Values.Sum()})");
         // Every process rotated at least twice while the ticks flowed (the Sentry's serving certificate: first + 2).
@@ -75,6 +81,7 @@ public sealed class RotationUnderLoadTests
             && Served(sentry.Process) >= 3), TimeSpan.FromSeconds(30),
             $"two rotations each (sidecar {Renewals(sidecar.Process)}, scheduler {Renewals(scheduler.Process)}, sentry {Served(sentry.Process) - 1})");
 
+        Mark("rotated");
         Assert.Equal(Jobs, received.Count);
         Assert.All(received, job => Assert.True(job.Value >= Ticks, $"{job.Key}: {job.Value} of {Ticks} ticks"));
         foreach (var process in new[] { sidecar.Process, scheduler.Process, sentry.Process })
@@ -83,12 +90,14 @@ public sealed class RotationUnderLoadTests
 
         // Without the Sentry nothing renews: once the certificates lapse, both processes are unhealthy and say why.
         await sentry.Process.KillAsync();
+        Mark("sentry killed");
         using var health = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var sidecarReason = await Poll.UntilAsync(async () =>
         {
             using var response = await health.GetAsync($"{sidecar.HttpEndpoint}/v1.0/healthz");
             return response.StatusCode == HttpStatusCode.InternalServerError ? await response.Content.ReadAsStringAsync() : null;
         }, TimeSpan.FromSeconds(30), "the sidecar's healthz to fail");
+        Mark("sidecar red");
         Assert.Contains("ERR_HEALTH_NOT_READY", sidecarReason, StringComparison.Ordinal);
         Assert.Contains($"the certificate of {TestIdentity.App(appId)} expired", sidecarReason, StringComparison.Ordinal);
         Assert.Contains("renewal failing", sidecarReason, StringComparison.Ordinal);
