@@ -97,6 +97,11 @@ public sealed class CertificateSignerTests : IDisposable
         Assert.Throws<FormatException>(() => BootstrapTokens.Parse("spiffe://public/ns/default/x=abcd"));
         Assert.Throws<FormatException>(() => BootstrapTokens.Parse("backupworker=" + new string('0', 64)));
         Assert.Throws<FormatException>(() => BootstrapTokens.Parse(entry + "," + entry));
+        // Replicas of one app id each have their own token.
+        var replicas = BootstrapTokens.Parse(entry + "," + BootstrapTokens.Entry(Worker, "second-replica-token"));
+        Assert.True(replicas.Allows(Worker, WorkerToken));
+        Assert.True(replicas.Allows(Worker, "second-replica-token"));
+        Assert.False(replicas.Allows(Api, "second-replica-token"));
     }
 
     private void AssertRefused(StatusCode code, string message, SignCertificateRequest request)
