@@ -62,11 +62,12 @@ public static partial class DaprHostingExtensions
                     Flag(context, "--override-broadcast-host-port", ReferenceExpression.Create($"127.0.0.1:{scheduler.GrpcEndpoint.Property(EndpointProperty.TargetPort)}"));
                 }
                 if (identities is null) context.Args.Add("--tls-enabled=false");
-                else foreach (var arg in identities.FilesFor(name, SpiffeId.Scheduler()).Flags()) context.Args.Add(arg);
+                else foreach (var arg in IdentityArgs(identities, name, SpiffeId.Scheduler())) context.Args.Add(arg);
             })
             .WithHttpHealthCheck("/healthz", endpointName: DaprSchedulerResource.HealthzEndpointName)
             .ExcludeFromManifest();
         LoopbackTargets(scheduler);
+        UseRunIdentity(resource, identities, () => SpiffeId.Scheduler());
         if (options.EnableTelemetry != false) resource.WithOtlpExporter();
         // Sidecars added before the scheduler wait for it too (those added after find it in WithDaprSidecar).
         foreach (var sidecar in builder.Resources.OfType<DaprSidecarResource>().ToList()) builder.CreateResourceBuilder(sidecar).WaitFor(resource);
@@ -119,13 +120,14 @@ public static partial class DaprHostingExtensions
                     // Each sidecar its own certificate and key, naming its namespace and app id.
                     context.Args.Add("--enable-mtls");
                     var appId = SidecarOptionsOf(sidecar).AppId ?? app.Name;
-                    foreach (var arg in identities.FilesFor(sidecar.Name, new SpiffeId(SpiffeId.DefaultTrustDomain, SpiffeId.DefaultControlPlaneNamespace, appId)).Flags())
+                    foreach (var arg in IdentityArgs(identities, sidecar.Name, new SpiffeId(SpiffeId.DefaultTrustDomain, SpiffeId.DefaultControlPlaneNamespace, appId)))
                         context.Args.Add(arg);
                 }
             })
             // daprd answers its health endpoint with 204 No Content.
             .WithHttpHealthCheck("/v1.0/healthz", statusCode: 204, endpointName: DaprSidecarResource.HttpEndpointName)
             .ExcludeFromManifest();
+        UseRunIdentity(sidecarBuilder, identities, () => new SpiffeId(SpiffeId.DefaultTrustDomain, SpiffeId.DefaultControlPlaneNamespace, SidecarOptionsOf(sidecar).AppId ?? app.Name));
         if (daprOptions.EnableTelemetry != false) sidecarBuilder.WithOtlpExporter();
         if (daprOptions.EnableApiTokens != false)
         {

@@ -37,6 +37,19 @@ public sealed record DaprOptions
     public bool? EnableMtls { get; set; }
 
     /// <summary>
+    /// Whether the run's identities come from a <c>sentry</c> resource (null = yes, when this AppHost's build has it):
+    /// sidecars and schedulers make their keys in memory, ask it for short-lived certificates with a per-process
+    /// bootstrap token and renew them before 70 % of their life. <c>false</c> gives them certificate files instead.
+    /// </summary>
+    public bool? EnableSentry { get; set; }
+
+    /// <summary>The Sentry's program; default: the one this AppHost's build produced.</summary>
+    public string? SentryPath { get; set; }
+
+    /// <summary>How long the Sentry's workload certificates live (Dapr's workloadCertTTL); default 24 h.</summary>
+    public TimeSpan? WorkloadCertificateLifetime { get; set; }
+
+    /// <summary>
     /// Where the scheduler keeps its jobs and the sidecars their shared name-resolution file (real Dapr keeps the
     /// scheduler's data in the volume <c>dapr init</c> creates). Default: <c>&lt;AppHost directory&gt;/.data</c>.
     /// </summary>

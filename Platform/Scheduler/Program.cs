@@ -107,7 +107,7 @@ var engineForHealth = app.Services.GetRequiredService<SchedulerEngine>();
 var storeForHealth = app.Services.GetRequiredService<IJobStore>();
 var leadershipForHealth = app.Services.GetService<EtcdLeadership>();
 app.MapWhen(ctx => ctx.Connection.LocalPort == options.HealthzPort,
-    health => health.Run(ctx => HealthEndpoint.HandleAsync(ctx, engineForHealth, storeForHealth, leadershipForHealth)));
+    health => health.Run(ctx => HealthEndpoint.HandleAsync(ctx, engineForHealth, storeForHealth, leadershipForHealth, security.Identity)));
 app.MapGrpcService<SchedulerService>();
 app.MapGrpcService<SchedulerAdminService>();
 security.LogMode(app.Logger);

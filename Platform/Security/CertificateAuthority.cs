@@ -68,6 +68,48 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     /// <summary>
+    /// Signs a certificate naming <paramref name="id"/> for the key of a certificate signing request, whose signature
+    /// was checked when it was loaded (Sentry's SignCertificate). Nothing of the request but its key is used.
+    /// </summary>
+    public X509Certificate2 Sign(CertificateRequest request, SpiffeId id, TimeSpan lifetime, TimeSpan? clockSkew = null)
+        => WorkloadSigning.Sign(request, id, _root, _key, _time.GetUtcNow(), lifetime, clockSkew ?? AllowedClockSkew);
+
+    /// <summary>The root and its key as PEM, to hand to the one process that signs for this authority (the Sentry).</summary>
+    public (string RootPem, string KeyPem) ExportForSentry() => (TrustAnchorsPem, _key.ExportPkcs8PrivateKeyPem());
+
+    /// <summary>The authority whose root and key <see cref="ExportForSentry"/> gave.</summary>
+    public static CertificateAuthority FromPem(string rootPem, string keyPem, TimeProvider? time = null)
+    {
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(keyPem);
+            var root = X509Certificate2.CreateFromPem(rootPem);
+            using var rootKey = root.GetECDsaPublicKey();
+            if (rootKey is null || !rootKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
+                throw new IdentityException("the CA key does not belong to the CA certificate");
+            return new CertificateAuthority(key, root, time ?? TimeProvider.System);
+        }
+        catch (CryptographicException e)
+        {
+            key.Dispose();
+            throw new IdentityException($"the CA certificate and key do not load: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes only the trust anchors (public) as <c>ca.crt</c> under <paramref name="directory"/>; returns its path.</summary>
+    public string WriteTrustAnchors(string directory)
+    {
+        var anchors = Path.Combine(directory, "ca.crt");
+        lock (_files)
+        {
+            CreatePrivateDirectory(directory);
+            if (!File.Exists(anchors)) WritePrivate(anchors, TrustAnchorsPem);
+        }
+        return anchors;
+    }
+
+    /// <summary>
     /// Writes the trust anchors and <paramref name="issued"/> as <c>ca.crt</c>, <c>&lt;name&gt;.crt</c> and
     /// <c>&lt;name&gt;.key</c> under <paramref name="directory"/> (created 0700), each file 0600 and new.
     /// </summary>

@@ -18,7 +18,8 @@ public static class MtlsServer
     public static ListenOptions UseMtls(this ListenOptions listen, WorkloadIdentity identity) =>
         listen.UseHttps(new HttpsConnectionAdapterOptions
         {
-            ServerCertificate = identity.Certificate,
+            // Read at each handshake: renewal swaps the certificate without touching open connections.
+            ServerCertificateSelector = (_, _) => identity.Certificate,
             ClientCertificateMode = ClientCertificateMode.RequireCertificate,
             ClientCertificateValidation = (certificate, _, _) => identity.Trust.Verify(certificate, out _) is not null,
             SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,

@@ -41,14 +41,17 @@ public sealed record IdentitySources(string? TrustAnchorsFile, string? CertChain
 /// </summary>
 public sealed class WorkloadIdentity : IDisposable
 {
+    private X509Certificate2 _certificate;
+
     private WorkloadIdentity(X509Certificate2 certificate, SpiffeId id, TrustBundle trust)
     {
-        Certificate = certificate;
+        _certificate = certificate;
         Id = id;
         Trust = trust;
     }
 
-    public X509Certificate2 Certificate { get; }
+    /// <summary>The current certificate: read it at each handshake, since renewal replaces it (see Renewal/).</summary>
+    public X509Certificate2 Certificate => Volatile.Read(ref _certificate);
     public SpiffeId Id { get; }
     public TrustBundle Trust { get; }
 
@@ -63,6 +66,27 @@ public sealed class WorkloadIdentity : IDisposable
             ?? throw new IdentityException($"mTLS needs the certificate's key: --cert-key-file or {IdentitySources.CertKeyVariable}");
         return FromPem(anchors, chain, key, time);
     }
+
+    /// <summary>An identity from a certificate that holds its (in-memory) key; refused unless the trust anchors verify it.</summary>
+    public static WorkloadIdentity FromCertificate(TrustBundle trust, X509Certificate2 certificate)
+    {
+        var id = trust.Verify(certificate, out var error) ?? throw new IdentityException($"own certificate refused: {error}");
+        return new WorkloadIdentity(certificate, id, trust);
+    }
+
+    /// <summary>
+    /// Swaps in a renewed certificate for new handshakes; established connections keep theirs. The old one is left to
+    /// the collector, not disposed, since a handshake may be using it right now.
+    /// </summary>
+    public void Replace(X509Certificate2 renewed)
+    {
+        var id = Trust.Verify(renewed, out var error) ?? throw new IdentityException($"renewed certificate refused: {error}");
+        if (id != Id) throw new IdentityException($"renewed certificate names {id}, not {Id}");
+        Volatile.Write(ref _certificate, renewed);
+    }
+
+    /// <summary>Why the last renewal failed, while it keeps failing; null once one succeeds.</summary>
+    public string? RenewalError { get; internal set; }
 
     public static WorkloadIdentity FromPem(string trustAnchorsPem, string certChainPem, string keyPem, TimeProvider? time = null)
     {

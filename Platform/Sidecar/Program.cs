@@ -39,6 +39,7 @@ catch (Platform.Security.IdentityException e)
     return 2;
 }
 builder.Services.AddSingleton(security);
+Platform.Security.Renewal.IdentityRenewalExtensions.AddIdentityRenewal(builder.Services, security.Identity);
 
 builder.Logging.SetMinimumLevel(options.LogLevel.ToLowerInvariant() switch
 {
@@ -144,7 +145,7 @@ app.Use(async (context, next) =>
 
 app.MapGrpcService<DaprGrpcService>();
 app.MapGrpcReflectionService();
-app.MapGet("/v1.0/healthz", () => TypedResults.NoContent());
+app.MapGet("/v1.0/healthz", SidecarHealth.Healthz);
 app.MapGet("/v1.0/healthz/outbound", () => TypedResults.NoContent());
 app.MapGet("/v1.0/metadata", (MetadataProvider metadata, SidecarMetrics metrics) =>
 {

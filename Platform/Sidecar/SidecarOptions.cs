@@ -42,6 +42,8 @@ public sealed class SidecarOptions
     public string? TrustAnchorsFile { get; set; }
     public string? CertChainFile { get; set; }
     public string? CertKeyFile { get; set; }
+    /// <summary>daprd's --sentry-address: with mTLS, the certificate is requested from this Sentry and renewed, not read from files.</summary>
+    public string? SentryAddress { get; set; }
     public string ControlPlaneTrustDomain { get; set; } = Platform.Security.SpiffeId.DefaultControlPlaneTrustDomain;
     public string ControlPlaneNamespace { get; set; } = Platform.Security.SpiffeId.DefaultControlPlaneNamespace;
     /// <summary>daprd's --dapr-internal-grpc-port: where other sidecars invoke this one over mTLS; null = a free port.</summary>
@@ -116,6 +118,7 @@ public static class SidecarFlags
         ["--trust-anchors-file"] = "Sidecar:TrustAnchorsFile",
         ["--cert-chain-file"] = "Sidecar:CertChainFile",
         ["--cert-key-file"] = "Sidecar:CertKeyFile",
+        ["--sentry-address"] = "Sidecar:SentryAddress",
         ["--control-plane-trust-domain"] = "Sidecar:ControlPlaneTrustDomain",
         ["--control-plane-namespace"] = "Sidecar:ControlPlaneNamespace",
         ["--dapr-internal-grpc-port"] = "Sidecar:DaprInternalGrpcPort",

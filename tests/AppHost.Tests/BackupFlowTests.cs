@@ -147,34 +147,36 @@ public sealed class BackupFlowTests(DemoAppFixture fixture)
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public async Task The_apphost_issues_each_sidecar_its_own_certificate_and_the_scheduler_serves_no_one_without_one()
+    public async Task Each_sidecar_and_the_scheduler_get_their_certificate_from_the_sentry_with_their_own_token_and_no_key_on_disk()
     {
-        var sidecars = new[] { ("backupapi-dapr", "backupapi"), ("backupworker-dapr", "backupworker"), ("backupworker-2-dapr", "backupworker") };
-        var keys = new HashSet<string>();
-        var certificates = new HashSet<string>();
-        string? directory = null;
-        foreach (var (resource, appId) in sidecars.Append(("scheduler", Platform.Security.SpiffeId.SchedulerAppId)))
+        var sidecars = new[] { "backupapi-dapr", "backupworker-dapr", "backupworker-2-dapr" };
+        var sentry = App.App.GetEndpoint("sentry", "grpc");
+        var tokens = new HashSet<string>();
+        string? anchors = null;
+        foreach (var resource in sidecars.Append("scheduler"))
         {
             var args = (await File.ReadAllTextAsync($"/proc/{App.ProcessIdOf(resource)}/cmdline")).Split('\0');
             string Flag(string name) => args[Array.IndexOf(args, name) + 1];
             if (resource != "scheduler") Assert.Contains("--enable-mtls", args);
-            var (anchors, chain, key) = (Flag("--trust-anchors-file"), Flag("--cert-chain-file"), Flag("--cert-key-file"));
-            using var identity = Platform.Security.WorkloadIdentity.FromPem(await File.ReadAllTextAsync(anchors), await File.ReadAllTextAsync(chain), await File.ReadAllTextAsync(key));
-            var expected = resource == "scheduler" ? Platform.Security.SpiffeId.Scheduler() : new Platform.Security.SpiffeId("public", "default", appId);
-            Assert.Equal(expected, identity.Id);
-            Assert.True(certificates.Add(identity.Certificate.Thumbprint), $"{resource} has a certificate of its own");
-            Assert.True(keys.Add(await File.ReadAllTextAsync(key)), $"{resource} has a key of its own");
-            foreach (var file in new[] { anchors, chain, key })
-                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
-            directory ??= Path.GetDirectoryName(key);
-            Assert.Equal(directory, Path.GetDirectoryName(key));
-            Assert.StartsWith(Path.Combine(App.DataDirectory, "pki"), directory, StringComparison.Ordinal);
+            // The key is made in memory: no key or certificate file is named, only the Sentry and the trust anchors.
+            Assert.DoesNotContain("--cert-key-file", args);
+            Assert.DoesNotContain("--cert-chain-file", args);
+            Assert.Equal($"{sentry.Host}:{sentry.Port}", Flag("--sentry-address"));
+            anchors ??= Flag("--trust-anchors-file");
+            Assert.Equal(anchors, Flag("--trust-anchors-file"));
+            var environment = (await File.ReadAllTextAsync($"/proc/{App.ProcessIdOf(resource)}/environ")).Split('\0');
+            Assert.DoesNotContain(environment, e => e.Contains("PRIVATE KEY", StringComparison.Ordinal));
+            var token = Assert.Single(environment, e => e.StartsWith("DAPR_SENTRY_TOKEN=", StringComparison.Ordinal));
+            Assert.True(tokens.Add(token), $"{resource} has a bootstrap token of its own");
         }
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory!));
-
-        // No key travels in an environment variable (the dashboard shows those).
-        foreach (var (resource, _) in sidecars)
-            Assert.DoesNotContain("PRIVATE KEY", await File.ReadAllTextAsync($"/proc/{App.ProcessIdOf(resource)}/environ"));
+        Assert.StartsWith(Path.Combine(App.DataDirectory, "pki"), anchors, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(anchors)!));
+        // The CA key was handed to the Sentry in a file it deleted on reading; no private key is left on disk.
+        foreach (var file in Directory.EnumerateFiles(Path.GetDirectoryName(anchors)!))
+            Assert.DoesNotContain("PRIVATE KEY", await File.ReadAllTextAsync(file));
+        // The Sentry knows the tokens only by their hashes.
+        var sentryEnvironment = await File.ReadAllTextAsync($"/proc/{App.ProcessIdOf("sentry")}/environ");
+        foreach (var token in tokens) Assert.DoesNotContain(token["DAPR_SENTRY_TOKEN=".Length..], sentryEnvironment, StringComparison.Ordinal);
 
         // The scheduler's gRPC endpoint refuses a client without a certificate.
         var scheduler = App.App.GetEndpoint("scheduler", "grpc");

@@ -1,15 +1,20 @@
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Platform.Security;
+using Platform.Security.Renewal;
 
 namespace Platform.Hosting.Dapr.Security;
 
 /// <summary>
-/// The AppHost as the certificate authority of its run (Sentry's role): a fresh root for each run, and for each
-/// process a certificate naming its SPIFFE id, written with the root as 0600 files in a 0700 directory
-/// <c>&lt;data directory&gt;/pki/&lt;run&gt;</c> that is deleted when the AppHost stops (or, after a kill, at the next start). Keys never leave those files
-/// and this process, and are never logged or put in an environment variable (the dashboard shows those).
+/// The run's certificate authority: a fresh root for each run, held in this process's memory. With the Sentry (the
+/// default), the root's key is handed once to the <c>sentry</c> process, which signs every sidecar's and scheduler's
+/// in-memory key for a short lifetime on request with the process's bootstrap token, and the AppHost's own admin
+/// identity is signed here the same way; nothing but the public trust anchors is left on disk. Processes that cannot
+/// ask the Sentry (etcd members) get a certificate naming their SPIFFE id, written with the root as 0600 files in a
+/// 0700 directory <c>&lt;data directory&gt;/pki/&lt;run&gt;</c> that is deleted when the AppHost stops (or, after a kill,
+/// at the next start). Keys are never logged or put in an environment variable (the dashboard shows those).
 /// </summary>
 internal sealed class RunIdentities : IDisposable
 {
@@ -23,9 +28,25 @@ internal sealed class RunIdentities : IDisposable
     /// </summary>
     private static readonly TimeSpan RunLifetime = CertificateAuthority.RootLifetime;
 
-    private RunIdentities(string directory) => Directory = directory;
+    private readonly Dictionary<SpiffeId, WorkloadIdentity> _inMemory = [];
+    private readonly Dictionary<string, SentryRequester> _requesters = new(StringComparer.Ordinal);
+
+    private RunIdentities(string directory, TimeSpan workloadLifetime)
+    {
+        Directory = directory;
+        WorkloadLifetime = workloadLifetime;
+    }
 
     public string Directory { get; }
+
+    /// <summary>How long a certificate the Sentry (or this AppHost for itself) signs lives: Sentry's 24 h unless configured.</summary>
+    public TimeSpan WorkloadLifetime { get; }
+
+    /// <summary>The run's Sentry resource, once a process needs it; null while none does or the run has no Sentry.</summary>
+    public IResourceBuilder<DaprSentryResource>? Sentry { get; internal set; }
+
+    /// <summary>A process that asks the Sentry for its certificate: its identity (known once its options are final) and bootstrap token.</summary>
+    internal sealed record SentryRequester(Func<SpiffeId> Id, string Token);
 
     /// <summary>The run's identities, created with the model's first Dapr resource; null outside run mode or with mTLS off.</summary>
     public static RunIdentities? For(IDistributedApplicationBuilder builder, DaprOptions options, string dataDirectory)
@@ -35,9 +56,13 @@ internal sealed class RunIdentities : IDisposable
             return existing;
         var pki = Path.Combine(dataDirectory, "pki");
         SweepDeadRuns(pki);
-        var identities = new RunIdentities(Path.Combine(pki, $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Environment.ProcessId}"));
+        var identities = new RunIdentities(Path.Combine(pki, $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Environment.ProcessId}"),
+            options.WorkloadCertificateLifetime ?? CertificateAuthority.WorkloadLifetime);
         builder.Services.AddSingleton(identities);
         builder.Services.AddHostedService(_ => new Cleanup(identities));
+        // The AppHost's own identity renews like every other.
+        builder.Services.AddHostedService(sp => new IdentityRenewal(identities.InMemory(SpiffeId.AppHost()), TimeProvider.System,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<IdentityRenewal>>()));
         return identities;
     }
 
@@ -52,11 +77,58 @@ internal sealed class RunIdentities : IDisposable
         }
     }
 
-    /// <summary>An identity held in memory only (the AppHost's own, for its admin calls to the scheduler).</summary>
+    /// <summary>
+    /// An identity held in memory only (the AppHost's own, for its admin calls to the scheduler): a key made here, a
+    /// certificate of the workload lifetime signed here, renewed before 70 % of its life. One per id for the run.
+    /// </summary>
     public WorkloadIdentity InMemory(SpiffeId id)
     {
-        var issued = _authority.Issue(id, RunLifetime);
-        return WorkloadIdentity.FromPem(_authority.TrustAnchorsPem, issued.CertificatePem, issued.KeyPem);
+        lock (_gate)
+        {
+            if (!_inMemory.TryGetValue(id, out var identity))
+                _inMemory[id] = identity = RenewableIdentity.Obtain(new LocalSigner(_authority, WorkloadLifetime),
+                    TrustBundle.FromPem(_authority.TrustAnchorsPem), id, TimeSpan.FromSeconds(5));
+            return identity;
+        }
+    }
+
+    /// <summary>The trust anchors (public) as a file every process reads with <c>--trust-anchors-file</c>.</summary>
+    public string TrustAnchorsFile() => _authority.WriteTrustAnchors(Directory);
+
+    /// <summary>A new bootstrap token for <paramref name="resource"/>, whose identity <paramref name="id"/> gives once its options are final.</summary>
+    public string NewRequester(string resource, Func<SpiffeId> id)
+    {
+        lock (_gate)
+        {
+            var token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+            _requesters[resource] = new SentryRequester(id, token);
+            return token;
+        }
+    }
+
+    /// <summary>What the Sentry is told of the requesters: each identity with the SHA-256 of its token (never the token).</summary>
+    public string BootstrapTokenHashes()
+    {
+        lock (_gate)
+            return string.Join(",", _requesters.Values.Select(r =>
+                $"{r.Id()}={Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(r.Token)))}"));
+    }
+
+    /// <summary>
+    /// Hands the CA to the Sentry: its root and key in a new 0600 file of the run's 0700 directory, which the Sentry
+    /// deletes as it reads it at start (the only moment the key is on disk). A new file for each start of the Sentry.
+    /// </summary>
+    public string WriteSentryHandoff()
+    {
+        CertificateAuthority.CreatePrivateDirectory(Directory);
+        var path = Path.Combine(Directory, "sentry-ca.pem");
+        var (root, key) = _authority.ExportForSentry();
+        File.Delete(path);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using var writer = new StreamWriter(path, System.Text.Encoding.ASCII, options);
+        writer.Write(root + "\n" + key + "\n");
+        return path;
     }
 
     public void Dispose() => _authority.Dispose();

@@ -15,6 +15,8 @@ public sealed class SchedulerOptions
     public string? TrustAnchorsFile { get; set; }
     public string? CertChainFile { get; set; }
     public string? CertKeyFile { get; set; }
+    /// <summary>Dapr's --sentry-address: the identity is requested from this Sentry and renewed, not read from files.</summary>
+    public string? SentryAddress { get; set; }
     /// <summary>Dapr's --override-broadcast-host-port: the host:port other replicas' sidecars are told to dial this one at.</summary>
     public string? BroadcastAddress { get; set; }
 
@@ -37,6 +39,7 @@ public sealed class SchedulerOptions
         ["--trust-anchors-file"] = $"{Section}:{nameof(TrustAnchorsFile)}",
         ["--cert-chain-file"] = $"{Section}:{nameof(CertChainFile)}",
         ["--cert-key-file"] = $"{Section}:{nameof(CertKeyFile)}",
+        ["--sentry-address"] = $"{Section}:{nameof(SentryAddress)}",
         ["--override-broadcast-host-port"] = $"{Section}:{nameof(BroadcastAddress)}",
     };
 

@@ -24,10 +24,13 @@ public sealed partial class SchedulerSecurity
     /// <summary>Loads the identity (or refuses to start with <see cref="IdentityException"/>) and registers the authorization.</summary>
     public static SchedulerSecurity Add(IServiceCollection services, SchedulerOptions options)
     {
-        var security = new SchedulerSecurity(options.TlsEnabled
-            ? WorkloadIdentity.Load(new IdentitySources(options.TrustAnchorsFile, options.CertChainFile, options.CertKeyFile))
-            : null);
+        var security = new SchedulerSecurity(!options.TlsEnabled ? null
+            : string.IsNullOrEmpty(options.SentryAddress)
+                ? WorkloadIdentity.Load(new IdentitySources(options.TrustAnchorsFile, options.CertChainFile, options.CertKeyFile))
+                : Platform.Security.Renewal.SentryIdentity.Obtain(options.SentryAddress, new IdentitySources(options.TrustAnchorsFile, null, null),
+                    SpiffeId.Scheduler(), Platform.Security.Renewal.SentryClient.SentryId(SpiffeId.DefaultControlPlaneTrustDomain, SpiffeId.DefaultControlPlaneNamespace)));
         services.AddSingleton(security);
+        Platform.Security.Renewal.IdentityRenewalExtensions.AddIdentityRenewal(services, security.Identity);
         if (security.Identity is not null)
             services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<CallerAuthorization>());
         return security;

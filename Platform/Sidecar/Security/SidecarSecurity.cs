@@ -34,7 +34,11 @@ public sealed class SidecarSecurity
     public static SidecarSecurity Create(SidecarOptions options)
     {
         if (!options.EnableMtls) return new SidecarSecurity(null, null, null);
-        var identity = WorkloadIdentity.Load(new IdentitySources(options.TrustAnchorsFile, options.CertChainFile, options.CertKeyFile));
+        var identity = string.IsNullOrEmpty(options.SentryAddress)
+            ? WorkloadIdentity.Load(new IdentitySources(options.TrustAnchorsFile, options.CertChainFile, options.CertKeyFile))
+            : Platform.Security.Renewal.SentryIdentity.Obtain(options.SentryAddress, new IdentitySources(options.TrustAnchorsFile, null, null),
+                new SpiffeId(SpiffeId.DefaultTrustDomain, options.Namespace, options.AppId),
+                Platform.Security.Renewal.SentryClient.SentryId(options.ControlPlaneTrustDomain, options.ControlPlaneNamespace));
         if (identity.Id.Namespace != options.Namespace || identity.Id.AppId != options.AppId)
         {
             var named = identity.Id.ToString();

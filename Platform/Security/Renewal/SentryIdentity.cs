@@ -1,0 +1,43 @@
+namespace Platform.Security.Renewal;
+
+/// <summary>
+/// An identity from the Sentry (<c>--sentry-address</c>, as in daprd): trust anchors from <c>--trust-anchors-file</c> or
+/// <c>DAPR_TRUST_ANCHORS</c>, the bootstrap token from <c>DAPR_SENTRY_TOKEN</c> or the file named by
+/// <c>DAPR_SENTRY_TOKEN_FILE</c>; the key is made in memory and never written anywhere.
+/// </summary>
+public static class SentryIdentity
+{
+    public const string TokenVariable = "DAPR_SENTRY_TOKEN";
+    public const string TokenFileVariable = "DAPR_SENTRY_TOKEN_FILE";
+
+    /// <summary>How long a starting process waits for the Sentry to answer before it gives up.</summary>
+    public static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(30);
+
+    /// <summary>Requests this process's certificate (blocking: a process has no identity to start with until then).</summary>
+    public static WorkloadIdentity Obtain(string sentryAddress, IdentitySources sources, SpiffeId id, SpiffeId sentryId)
+    {
+        var anchors = sources.TrustAnchorsPem
+            ?? throw new IdentityException($"--sentry-address needs the trust anchors: --trust-anchors-file or {IdentitySources.TrustAnchorsVariable}");
+        var trust = TrustBundle.FromPem(anchors);
+        var client = new SentryClient(sentryAddress, trust, sentryId, Token());
+        // The client lives as long as the identity renews through it: the process's lifetime.
+        return RenewableIdentity.Obtain(client, trust, id, StartPatience);
+    }
+
+    private static string Token()
+    {
+        var file = Environment.GetEnvironmentVariable(TokenFileVariable);
+        if (!string.IsNullOrEmpty(file))
+        {
+            try { return File.ReadAllText(file).Trim(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IdentityException($"cannot read {TokenFileVariable} {file}: {e.Message}", e);
+            }
+        }
+        var token = Environment.GetEnvironmentVariable(TokenVariable);
+        return string.IsNullOrEmpty(token)
+            ? throw new IdentityException($"--sentry-address needs this process's bootstrap token: {TokenVariable} or {TokenFileVariable}")
+            : token;
+    }
+}
