@@ -83,7 +83,7 @@ public sealed class AccessControlFixture : IAsyncLifetime
             LogLevel = logLevel,
             Environment = environment,
             ExtraArgs = extraArgs,
-        });
+        }, TimeSpan.FromSeconds(90)); // three at once on a loaded machine
     }
 
     public async Task DisposeAsync()

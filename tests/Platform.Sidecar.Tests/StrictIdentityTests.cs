@@ -30,7 +30,7 @@ public sealed class StrictIdentityTests(StrictIdentityTests.Callee callee) : ICl
                 SchedulerHostAddress = "",
                 Mtls = false,
                 ExtraArgs = ["--enable-mtls", "--dapr-internal-grpc-port", InternalPort.ToString(), .. Authority.Files(TestIdentity.App(AppId)).Flags()],
-            });
+            }, TimeSpan.FromSeconds(90));
         }
 
         public async Task DisposeAsync()
