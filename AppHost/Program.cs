@@ -37,6 +37,9 @@ var api = builder.AddProject<Projects.BackupApi>("backupapi")
     .WithHttpHealthCheck("/health")
     .WaitFor(worker);
 
+// Service invocation is denied unless allowed: the worker takes BackupApi's calls, on the routes BackupApi uses.
+builder.AllowDaprInvocation("backupworker", "backupapi", WorkerInvocation.UsedByBackupApi);
+
 // "Restore latest into scratch" and "Show restore drills" in the worker's actions menu.
 worker.WithRestoreCommands(api, apiKey, builder.Configuration["Demo:Database"] ?? "my-prod-db");
 

@@ -105,6 +105,7 @@ public static partial class DaprHostingExtensions
         var sidecar = new DaprSidecarResource($"{app.Name}-dapr", "dotnet", Path.GetDirectoryName(program)!, app);
         var nameResolution = Path.Combine(DataDirectory(appBuilder), "nameresolution.db");
         var identities = RunIdentities.For(appBuilder, daprOptions, DataDirectory(appBuilder));
+        var accessControl = DaprAccessControl.Of(appBuilder);
         var sidecarBuilder = appBuilder.AddResource(sidecar)
             .WithIconName("Connector")
             .WithEndpoint(name: DaprSidecarResource.HttpEndpointName, scheme: "http", env: null)
@@ -123,21 +124,30 @@ public static partial class DaprHostingExtensions
                     foreach (var arg in IdentityArgs(identities, sidecar.Name, new SpiffeId(SpiffeId.DefaultTrustDomain, SpiffeId.DefaultControlPlaneNamespace, appId)))
                         context.Args.Add(arg);
                 }
+                // The app id's access control (default deny), unless a Configuration file is given; only with mTLS,
+                // which proves callers (without it every call would be refused).
+                if (SidecarOptionsOf(sidecar).Config is { } config) Flag(context, "--config", config);
+                else if (identities is not null)
+                {
+                    var appId = SidecarOptionsOf(sidecar).AppId ?? app.Name;
+                    Flag(context, "--config", DaprConfigurationFile.Write(Path.Combine(DataDirectory(appBuilder), "dapr-config"), appId, accessControl.CallersOf(appId)));
+                }
             })
             // daprd answers its health endpoint with 204 No Content.
             .WithHttpHealthCheck("/v1.0/healthz", statusCode: 204, endpointName: DaprSidecarResource.HttpEndpointName)
             .ExcludeFromManifest();
         UseRunIdentity(sidecarBuilder, identities, () => new SpiffeId(SpiffeId.DefaultTrustDomain, SpiffeId.DefaultControlPlaneNamespace, SidecarOptionsOf(sidecar).AppId ?? app.Name));
         if (daprOptions.EnableTelemetry != false) sidecarBuilder.WithOtlpExporter();
-        if (daprOptions.EnableApiTokens != false)
-        {
-            var (daprToken, appToken) = ApiTokens(appBuilder);
-            sidecarBuilder.WithEnvironment("DAPR_API_TOKEN", daprToken).WithEnvironment("APP_API_TOKEN", appToken);
-            builder.WithEnvironment("DAPR_API_TOKEN", daprToken).WithEnvironment("APP_API_TOKEN", appToken);
-        }
         // The sidecar connects to every scheduler replica (--scheduler-host-address); it starts once they serve.
         foreach (var scheduler in appBuilder.Resources.OfType<DaprSchedulerResource>().ToList()) sidecarBuilder.WaitFor(appBuilder.CreateResourceBuilder(scheduler));
         configureSidecar(sidecarBuilder.AsSidecar());
+        if (daprOptions.EnableApiTokens != false)
+        {
+            // The app id's own tokens (replicas of one app id share them): another app's token opens nothing here.
+            var (daprToken, appToken) = ApiTokens(appBuilder, SidecarOptionsOf(sidecar).AppId ?? app.Name);
+            sidecarBuilder.WithEnvironment("DAPR_API_TOKEN", daprToken).WithEnvironment("APP_API_TOKEN", appToken);
+            builder.WithEnvironment("DAPR_API_TOKEN", daprToken).WithEnvironment("APP_API_TOKEN", appToken);
+        }
         LoopbackTargets(sidecar);
         ApplyFixedPorts(sidecar);
 
@@ -256,15 +266,21 @@ public static partial class DaprHostingExtensions
     public const string DaprApiTokenParameter = "dapr-api-token";
     public const string AppApiTokenParameter = "app-api-token";
 
-    /// <summary>The run's two tokens, shared by every sidecar and app of the model (created with the first sidecar).</summary>
-    private static (IResourceBuilder<ParameterResource> Dapr, IResourceBuilder<ParameterResource> App) ApiTokens(IDistributedApplicationBuilder builder)
+    /// <summary>The secret parameter holding <paramref name="appId"/>'s DAPR_API_TOKEN: <c>&lt;app id&gt;-dapr-api-token</c>.</summary>
+    public static string DaprApiTokenParameterFor(string appId) => $"{appId}-{DaprApiTokenParameter}";
+
+    /// <summary>The secret parameter holding <paramref name="appId"/>'s APP_API_TOKEN: <c>&lt;app id&gt;-app-api-token</c>.</summary>
+    public static string AppApiTokenParameterFor(string appId) => $"{appId}-{AppApiTokenParameter}";
+
+    /// <summary>An app id's two tokens, created with its first sidecar and shared by its replicas, random unless configured.</summary>
+    private static (IResourceBuilder<ParameterResource> Dapr, IResourceBuilder<ParameterResource> App) ApiTokens(IDistributedApplicationBuilder builder, string appId)
     {
         IResourceBuilder<ParameterResource> Token(string name) =>
             builder.Resources.OfType<ParameterResource>().FirstOrDefault(p => p.Name == name) is { } existing
                 ? builder.CreateResourceBuilder(existing)
                 : builder.AddParameter(name, builder.Configuration[$"Parameters:{name}"]
                     ?? Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), secret: true);
-        return (Token(DaprApiTokenParameter), Token(AppApiTokenParameter));
+        return (Token(DaprApiTokenParameterFor(appId)), Token(AppApiTokenParameterFor(appId)));
     }
 
     private static string DataDirectory(IDistributedApplicationBuilder builder)

@@ -22,10 +22,10 @@ public sealed record DaprOptions
     public bool? EnableTelemetry { get; set; }
 
     /// <summary>
-    /// Whether sidecars and apps get a <c>DAPR_API_TOKEN</c> (app → sidecar, and sidecar → sidecar) and an
-    /// <c>APP_API_TOKEN</c> (sidecar → app), as Dapr's token authentication has them (null = yes). The tokens are the
-    /// secret parameters <c>dapr-api-token</c> and <c>app-api-token</c>: random for each run unless configured
-    /// (<c>Parameters:dapr-api-token</c>).
+    /// Whether sidecars and apps get a <c>DAPR_API_TOKEN</c> (app → sidecar) and an <c>APP_API_TOKEN</c> (sidecar →
+    /// app), as Dapr's token authentication has them (null = yes), each app id its own: the secret parameters
+    /// <c>&lt;app id&gt;-dapr-api-token</c> and <c>&lt;app id&gt;-app-api-token</c>, random for each run unless configured
+    /// (<c>Parameters:backupworker-dapr-api-token</c>). Sidecars authenticate each other by certificate, not by token.
     /// </summary>
     public bool? EnableApiTokens { get; set; }
 

@@ -52,6 +52,12 @@ public sealed record DaprSidecarOptions
     /// <summary><c>--log-level</c>.</summary>
     public string? LogLevel { get; init; }
 
+    /// <summary>
+    /// <c>--config</c>: a Dapr Configuration file for the sidecar. Unset (with mTLS on), the AppHost writes one per
+    /// app id with access control from <see cref="DaprAccessControlExtensions.AllowDaprInvocation"/>, default deny.
+    /// </summary>
+    public string? Config { get; init; }
+
     /// <summary><c>--scheduler-host-address</c>; defaults to the scheduler resource of the model. Empty disables jobs.</summary>
     public string? SchedulerHostAddress { get; init; }
 }

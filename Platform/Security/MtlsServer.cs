@@ -13,7 +13,8 @@ public static class MtlsServer
 
     /// <summary>
     /// TLS with this identity's certificate; a client must present a certificate that chains to the trust anchors and
-    /// names a SPIFFE id (Dapr's MTLSServerCredentials with AuthorizeAny); anything else fails the handshake.
+    /// names a SPIFFE id (Dapr's MTLSServerCredentials with AuthorizeAny) with the client-auth key usage; anything
+    /// else fails the handshake.
     /// </summary>
     public static ListenOptions UseMtls(this ListenOptions listen, WorkloadIdentity identity) =>
         listen.UseHttps(new HttpsConnectionAdapterOptions
@@ -21,7 +22,7 @@ public static class MtlsServer
             // Read at each handshake: renewal swaps the certificate without touching open connections.
             ServerCertificateSelector = (_, _) => identity.Certificate,
             ClientCertificateMode = ClientCertificateMode.RequireCertificate,
-            ClientCertificateValidation = (certificate, _, _) => identity.Trust.Verify(certificate, out _) is not null,
+            ClientCertificateValidation = (certificate, _, _) => identity.Trust.Verify(certificate, KeyPurpose.ClientAuth, out _) is not null,
             SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
         });
 

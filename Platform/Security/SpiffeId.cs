@@ -37,21 +37,25 @@ public sealed record SpiffeId(string TrustDomain, string Namespace, string AppId
 
     public Uri ToUri() => new(ToString());
 
-    /// <summary>Parses Dapr's path form; like Dapr, extra path segments after the app id are tolerated.</summary>
+    /// <summary>
+    /// Parses Dapr's path form exactly: trust domain, "ns", namespace, app id and nothing after. An extra segment
+    /// (<c>…/backupworker/anything</c>) is refused: tolerated, it would let one certificate pass for an app id it
+    /// does not name exactly.
+    /// </summary>
     public static bool TryParse(string? value, [NotNullWhen(true)] out SpiffeId? id)
     {
         id = null;
         if (value is null || !value.StartsWith(Scheme, StringComparison.Ordinal)) return false;
         var parts = value[Scheme.Length..].Split('/');
-        if (parts.Length < 4 || parts[1] != "ns") return false;
+        if (parts.Length != 4 || parts[1] != "ns") return false;
         if (parts[0].Length == 0 || parts[2].Length == 0 || parts[3].Length == 0) return false;
         id = new SpiffeId(parts[0], parts[2], parts[3]);
         return true;
     }
 
     /// <summary>
-    /// The certificate's SPIFFE id: its one <c>spiffe://</c> URI name. Null when it has none, several, or one that is
-    /// not Dapr's form (X.509-SVIDs carry exactly one).
+    /// The certificate's SPIFFE id: its one URI name, which must be a <c>spiffe://</c> id in Dapr's form. Null when it
+    /// has no URI name, more than one (of any scheme: an X.509-SVID carries exactly one), or one of another form.
     /// </summary>
     public static SpiffeId? FromCertificate(X509Certificate2 certificate)
     {
@@ -68,7 +72,6 @@ public sealed record SpiffeId(string TrustDomain, string Namespace, string AppId
                 if (tag.HasSameClassAndValue(uriTag))
                 {
                     var uri = reader.ReadCharacterString(UniversalTagNumber.IA5String, uriTag);
-                    if (!uri.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase)) continue;
                     if (found is not null) return null;
                     found = uri;
                 }

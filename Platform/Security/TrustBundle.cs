@@ -31,6 +31,18 @@ public sealed class TrustBundle
     }
 
     /// <summary>
+    /// <see cref="Verify(X509Certificate2?, out string?)"/>, and the certificate must carry the extended key usage of
+    /// the role the peer plays (client-auth for a client, server-auth for a server).
+    /// </summary>
+    public SpiffeId? Verify(X509Certificate2? certificate, KeyPurpose purpose, out string? error)
+    {
+        var id = Verify(certificate, out error);
+        if (id is null || certificate!.Allows(purpose)) return id;
+        error = $"certificate lacks the {(purpose == KeyPurpose.ClientAuth ? "client" : "server")} authentication key usage";
+        return null;
+    }
+
+    /// <summary>
     /// Verifies that the peer's certificate chains to one of the anchors, is valid now, and names a Dapr SPIFFE id;
     /// on success returns that id. Host names play no part: a peer is who its SPIFFE id says, as in Dapr.
     /// </summary>

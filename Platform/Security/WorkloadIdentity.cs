@@ -120,7 +120,7 @@ public sealed class WorkloadIdentity : IDisposable
         // Present our certificate whatever CA names the server lists.
         LocalCertificateSelectionCallback = (_, _, _, _, _) => Certificate,
         RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-            certificate is not null && Trust.Verify(certificate as X509Certificate2 ?? new X509Certificate2(certificate), out _) is { } id && authorize(id),
+            certificate is not null && Trust.Verify(certificate as X509Certificate2 ?? new X509Certificate2(certificate), KeyPurpose.ServerAuth, out _) is { } id && authorize(id),
         EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
     };
 

@@ -25,6 +25,20 @@ public sealed class GrpcApiTokenInterceptor(IOptions<SidecarOptions> options) : 
         return continuation(request, responseStream, context);
     }
 
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Check(context);
+        return continuation(requestStream, context);
+    }
+
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Check(context);
+        return continuation(requestStream, responseStream, context);
+    }
+
     private void Check(ServerCallContext context)
     {
         // Reflection describes the API but exposes no data; the SDK probes it before it has a reason to send a token.
@@ -44,14 +58,22 @@ public static class ApiToken
     /// The sidecar's ports answer only what they are for, and every API route its token: the gRPC port serves gRPC
     /// alone (404 for anything else, which would otherwise reach the HTTP routes over h2c without the interceptor's
     /// check); on the HTTP port, with DAPR_API_TOKEN set, every route but the health probes needs it, answered with
-    /// 401 "invalid api token" (text/plain) as daprd does. The sidecar-to-sidecar route needs it too: the sidecars of
-    /// one run share the token and the forwarding sidecar presents its own (real Dapr secures that hop with mTLS).
+    /// 401 "invalid api token" (text/plain) as daprd does. The token is this app's alone: another app's sidecar
+    /// never sees it. Sidecars prove themselves to each other by certificate on the internal port (mTLS), which
+    /// serves the sidecar-to-sidecar route only and is not token-checked; without mTLS that route is on the HTTP port
+    /// behind this token like every other.
     /// </summary>
     public static IApplicationBuilder UseDaprApiToken(this IApplicationBuilder app)
     {
         var options = app.ApplicationServices.GetRequiredService<IOptions<SidecarOptions>>().Value;
+        var internalPort = app.ApplicationServices.GetRequiredService<Platform.Sidecar.Security.SidecarSecurity>().InternalPort;
         return app.Use(async (context, next) =>
         {
+            if (context.Connection.LocalPort == internalPort)
+            {
+                await next(context); // UseInternalInvocationPort admitted a peer's certificate, for the internal route only
+                return;
+            }
             if (context.Connection.LocalPort == options.DaprGrpcPort)
             {
                 if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)

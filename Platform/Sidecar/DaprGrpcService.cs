@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using Platform.Sidecar.AccessControl;
 
 namespace Platform.Sidecar;
 
@@ -85,12 +86,14 @@ public sealed class DaprGrpcService(JobsApi jobs, ServiceInvoker invoker, Metada
             foreach (var entry in context.RequestHeaders)
             {
                 if (entry.IsBinary || entry.Key.StartsWith(':') || entry.Key is "dapr-api-token" or "content-type" or "te" or "user-agent"
-                    or "grpc-accept-encoding" or "grpc-timeout" or "host" or "traceparent" or "tracestate") continue;
+                    or "grpc-accept-encoding" or "grpc-timeout" or "host" or "traceparent" or "tracestate" or ServiceInvoker.NoVerbHeader) continue;
                 httpRequest.Headers.TryAddWithoutValidation(entry.Key, entry.Value);
             }
             var o = options.Value;
             if (target.Local && !string.IsNullOrEmpty(o.AppApiToken)) httpRequest.Headers.TryAddWithoutValidation("dapr-api-token", o.AppApiToken);
-            if (!target.Local && !string.IsNullOrEmpty(o.ApiToken)) httpRequest.Headers.TryAddWithoutValidation("dapr-api-token", o.ApiToken);
+            // As ServiceInvoker: the certificate, not this app's token, authenticates this sidecar to another one.
+            if (!target.Local && invoker.SendsTokenToPeers && !string.IsNullOrEmpty(o.ApiToken)) httpRequest.Headers.TryAddWithoutValidation("dapr-api-token", o.ApiToken);
+            if (!target.Local && (ext is null || ext.Verb == HTTPExtension.Types.Verb.None)) httpRequest.Headers.TryAddWithoutValidation(ServiceInvoker.NoVerbHeader, "true");
             httpRequest.Headers.TryAddWithoutValidation("dapr-caller-app-id", o.AppId);
             httpRequest.Headers.TryAddWithoutValidation("dapr-callee-app-id", request.Id);
             TraceHeaders.Inject(httpRequest);
@@ -107,6 +110,10 @@ public sealed class DaprGrpcService(JobsApi jobs, ServiceInvoker invoker, Metada
             {
                 var body = await response.Content.ReadAsByteArrayAsync(context.CancellationToken);
                 var status = (int)response.StatusCode;
+                // The other sidecar refused the call (access control, a bad method): daprd's error, as daprd reports it.
+                if (status is (< 200 or >= 300) && !target.Local && response.Headers.Contains(ServiceInvoker.SidecarErrorHeader)
+                    && InternalInvocation.SidecarErrorMessage(body) is { } sidecarMessage)
+                    throw new DaprError(StatusCode.Internal, 500, "ERR_DIRECT_INVOKE", sidecarMessage, null);
                 if (status is < 200 or >= 300)
                     throw new RpcException(new Status(DaprError.GrpcCodeForHttp(status), System.Text.Encoding.UTF8.GetString(body)));
                 return new InvokeResponse

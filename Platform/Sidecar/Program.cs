@@ -40,6 +40,9 @@ catch (Platform.Security.IdentityException e)
 }
 builder.Services.AddSingleton(security);
 Platform.Security.Renewal.IdentityRenewalExtensions.AddIdentityRenewal(builder.Services, security.Identity);
+if (SidecarAccessControlLoader.Load(options, security) is not { } accessControl) return 2;
+builder.Services.AddSingleton(accessControl);
+builder.Services.AddSingleton<Platform.Sidecar.AccessControl.InternalInvocation>();
 
 builder.Logging.SetMinimumLevel(options.LogLevel.ToLowerInvariant() switch
 {
@@ -158,11 +161,10 @@ app.Map("/v1.0/invoke/{appId}/method/{**method}", (HttpContext context, string a
     metrics.Request("http", "InvokeService");
     return invoker.ForwardAsync(context, appId, method ?? "");
 });
-app.Map(ServiceInvoker.InternalPrefix + "{appId}/method/{**method}", (HttpContext context, string appId, string? method, ServiceInvoker invoker) =>
-    invoker.IsOwnApp(appId)
-        ? invoker.ForwardAsync(context, appId, method ?? "")
-        : ServiceInvoker.InvokeError(appId, $"this sidecar serves app {options.AppId} only").ToHttpResult().ExecuteAsync(context));
+app.Map(ServiceInvoker.InternalPrefix + "{appId}/method/{**method}", (HttpContext context, string appId, string? method, Platform.Sidecar.AccessControl.InternalInvocation invocation) =>
+    invocation.HandleAsync(context, appId, method));
 
+RouteTable.LogOnStart(app);
 var startupLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Sidecar");
 app.Lifetime.ApplicationStarted.Register(() => startupLog.LogInformation(
     "Sidecar for app {AppId} (namespace {Namespace}) listening: HTTP {HttpPort}, gRPC {GrpcPort}, metrics {Metrics}; schedulers [{Schedulers}]",

@@ -13,13 +13,22 @@ namespace Platform.Sidecar;
 public sealed partial class ServiceInvoker(
     AppHttpClient http, AppRegistry registry, SidecarSecurity security, IOptions<SidecarOptions> options, ILogger<ServiceInvoker> logger)
 {
-    /// <summary>The sidecar-to-sidecar route: it serves only this sidecar's own app, and takes the run's API token.</summary>
+    /// <summary>
+    /// The sidecar-to-sidecar route: it serves only this sidecar's own app. With mTLS on it is on the internal port and
+    /// the caller is its certificate; with mTLS off it is on the HTTP port behind this sidecar's own API token.
+    /// </summary>
     public const string InternalPrefix = "/v1.0-internal/invoke/";
+
+    /// <summary>On the sidecar-to-sidecar hop: the call had no HTTP verb (gRPC InvokeService without http_extension), as access control tells apart.</summary>
+    public const string NoVerbHeader = "dapr-internal-no-verb";
+
+    /// <summary>On the answer of the sidecar-to-sidecar hop: the body is the callee sidecar's error, not the app's answer.</summary>
+    public const string SidecarErrorHeader = "dapr-internal-sidecar-error";
 
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
     {
         "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding",
-        "Upgrade", "Host", "dapr-api-token", "dapr-app-id", "traceparent", "tracestate",
+        "Upgrade", "Host", "dapr-api-token", "dapr-app-id", "traceparent", "tracestate", NoVerbHeader,
     };
 
     private readonly SidecarOptions _options = options.Value;
@@ -64,6 +73,9 @@ public sealed partial class ServiceInvoker(
         return at < 0 ? decodedMethod : path[(at + separator.Length)..];
     }
 
+    /// <summary>Whether this sidecar presents its API token to other sidecars: only without mTLS, which has nothing else.</summary>
+    public bool SendsTokenToPeers => security.Identity is null;
+
     /// <summary>The internal route delivers to this sidecar's own app only, so it can never relay a call onwards.</summary>
     public bool IsOwnApp(string appId) => string.Equals(appId, _options.AppId, StringComparison.Ordinal) || IsSelfQualified(appId);
 
@@ -72,13 +84,16 @@ public sealed partial class ServiceInvoker(
     public static DaprError InvokeError(string appId, string detail) =>
         new(Grpc.Core.StatusCode.Internal, 500, "ERR_DIRECT_INVOKE", $"failed to invoke, id: {appId}, err: {detail}", null);
 
-    /// <summary>Forwards an incoming HTTP request to the target and copies the answer onto the response.</summary>
-    public async Task ForwardAsync(HttpContext context, string appId, string method)
+    /// <summary>
+    /// Forwards an incoming HTTP request to the target and copies the answer onto the response;
+    /// <paramref name="escapedMethod"/>, when given, is the method as it goes on (already escaped).
+    /// </summary>
+    public async Task ForwardAsync(HttpContext context, string appId, string method, string? escapedMethod = null)
     {
         Target target;
         try
         {
-            target = await ResolveAsync(appId, EscapedMethod(context, method), context.Request.QueryString.Value ?? "", context.RequestAborted);
+            target = await ResolveAsync(appId, escapedMethod ?? EscapedMethod(context, method), context.Request.QueryString.Value ?? "", context.RequestAborted);
         }
         catch (DaprError error)
         {
@@ -102,7 +117,9 @@ public sealed partial class ServiceInvoker(
         else
         {
             request.Headers.TryAddWithoutValidation("dapr-caller-app-id", _options.AppId);
-            if (!string.IsNullOrEmpty(_options.ApiToken)) request.Headers.TryAddWithoutValidation("dapr-api-token", _options.ApiToken);
+            // With mTLS the certificate authenticates this sidecar; its app's token is never shown to another app's
+            // sidecar. Without mTLS the other sidecar has only a token to go by (the same one, or the call is refused).
+            if (SendsTokenToPeers && !string.IsNullOrEmpty(_options.ApiToken)) request.Headers.TryAddWithoutValidation("dapr-api-token", _options.ApiToken);
         }
         request.Headers.TryAddWithoutValidation("dapr-callee-app-id", appId);
         if (!context.Request.Headers.ContainsKey("dapr-caller-app-id") && target.Local)
@@ -125,7 +142,8 @@ public sealed partial class ServiceInvoker(
             context.Response.StatusCode = (int)response.StatusCode;
             foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
             {
-                if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) || name.Equals("Connection", StringComparison.OrdinalIgnoreCase)) continue;
+                if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) || name.Equals("Connection", StringComparison.OrdinalIgnoreCase)
+                    || name.Equals(SidecarErrorHeader, StringComparison.OrdinalIgnoreCase)) continue;
                 context.Response.Headers[name] = new StringValues([.. values]);
             }
             await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);

@@ -48,6 +48,8 @@ public sealed class SidecarOptions
     public string ControlPlaneNamespace { get; set; } = Platform.Security.SpiffeId.DefaultControlPlaneNamespace;
     /// <summary>daprd's --dapr-internal-grpc-port: where other sidecars invoke this one over mTLS; null = a free port.</summary>
     public int? DaprInternalGrpcPort { get; set; }
+    /// <summary>daprd's --config: a Dapr Configuration YAML file; its spec.accessControl governs calls from other sidecars.</summary>
+    public string? Config { get; set; }
 
     /// <summary>daprd's --max-body-size: bounds HTTP request bodies and gRPC messages (see <see cref="BodySize"/>).</summary>
     public string MaxBodySize { get; set; } = BodySize.Default;
@@ -122,6 +124,7 @@ public static class SidecarFlags
         ["--control-plane-trust-domain"] = "Sidecar:ControlPlaneTrustDomain",
         ["--control-plane-namespace"] = "Sidecar:ControlPlaneNamespace",
         ["--dapr-internal-grpc-port"] = "Sidecar:DaprInternalGrpcPort",
+        ["--config"] = "Sidecar:Config",
     };
 
     /// <summary>Boolean flags: as with Go's flag package, the bare flag means true and "--flag=false" turns it off.</summary>

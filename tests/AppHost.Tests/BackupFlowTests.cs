@@ -118,8 +118,8 @@ public sealed class BackupFlowTests(DemoAppFixture fixture)
     [Fact]
     public async Task The_run_has_its_own_api_tokens_and_keys_and_only_health_answers_without_them()
     {
-        var daprToken = await App.ParameterValueAsync(Platform.Hosting.Dapr.DaprHostingExtensions.DaprApiTokenParameter);
-        var appToken = await App.ParameterValueAsync(Platform.Hosting.Dapr.DaprHostingExtensions.AppApiTokenParameter);
+        var daprToken = await App.ParameterValueAsync(Platform.Hosting.Dapr.DaprHostingExtensions.DaprApiTokenParameterFor("backupworker"));
+        var appToken = await App.ParameterValueAsync(Platform.Hosting.Dapr.DaprHostingExtensions.AppApiTokenParameterFor("backupworker"));
         Assert.Matches("^[0-9a-f]{64}$", daprToken);
         Assert.Matches("^[0-9a-f]{64}$", appToken);
         Assert.NotEqual(daprToken, appToken);

@@ -23,7 +23,7 @@ public sealed class WorkerRestartTests
             dataDirectory = app.DataDirectory;
             using var api = app.CreateHttpClient("backupapi");
             using var sidecar = app.App.CreateHttpClient("backupworker-dapr", "http");
-            sidecar.DefaultRequestHeaders.Add("dapr-api-token", await app.ParameterValueAsync(DaprHostingExtensions.DaprApiTokenParameter));
+            sidecar.DefaultRequestHeaders.Add("dapr-api-token", await app.ParameterValueAsync(DaprHostingExtensions.DaprApiTokenParameterFor("backupworker")));
             await Poll.UntilAsync(async () => await SucceededJobRunsAsync(api) >= 1 ? true : (bool?)null, Timeout, "a first backup");
 
             // DCP runs a project through `dotnet run`; the resource's pid is that wrapper's, the worker is its child.

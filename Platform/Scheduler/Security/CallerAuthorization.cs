@@ -15,6 +15,9 @@ public sealed partial class CallerAuthorization(SchedulerSecurity security, ILog
 {
     private const string AdminService = "/platform.scheduler.v1.SchedulerAdmin/";
 
+    /// <summary>Apps' identities are in Dapr's app trust domain (a Configuration's accessControl.trustDomain, "public").</summary>
+    public const string AppTrustDomain = SpiffeId.DefaultTrustDomain;
+
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -42,9 +45,10 @@ public sealed partial class CallerAuthorization(SchedulerSecurity security, ILog
     public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        // WatchHosts: the scheduler's own address, for any identity of the trust domain.
-        Caller(context);
-        if (request is not WatchHostsRequest) throw Denied(context, null, context.Method);
+        // WatchHosts: the scheduler's own address, for any app of the apps' trust domain (and the AppHost).
+        var caller = Caller(context);
+        if (request is not WatchHostsRequest || (caller.TrustDomain != AppTrustDomain && caller != security.AdminId))
+            throw Denied(context, caller, context.Method);
         return continuation(request, responseStream, context);
     }
 
@@ -72,7 +76,8 @@ public sealed partial class CallerAuthorization(SchedulerSecurity security, ILog
     {
         // Missing values are the service's InvalidArgument, as in Dapr, which checks them first.
         if (string.IsNullOrEmpty(ns) || string.IsNullOrEmpty(appId)) return;
-        if (caller.Namespace == ns && caller.AppId == appId) return;
+        // The exact id: trust domain too, so a certificate for spiffe://evil.example/ns/<ns>/<app> is no one here.
+        if (caller.TrustDomain == AppTrustDomain && caller.Namespace == ns && caller.AppId == appId) return;
         if (adminMay && caller == security.AdminId) return;
         throw Denied(context, caller, $"{ns}/{appId}");
     }

@@ -25,9 +25,10 @@ public static class InternalInvocationPort
             }
             if (onInternalPort)
             {
-                // The handshake admitted only certificates with a SPIFFE id from the trust anchors.
+                // The handshake admitted only client certificates with one exact SPIFFE id from the trust anchors; a
+                // sidecar of another trust domain is no peer of this one.
                 var caller = context.PeerId();
-                if (caller is null)
+                if (caller is null || caller.TrustDomain != security.Identity!.Id.TrustDomain)
                 {
                     context.Response.StatusCode = StatusCodes.Status403Forbidden;
                     return;

@@ -78,7 +78,7 @@ public sealed class SidecarSecurity
     {
         var identity = Identity ?? throw new InvalidOperationException("mTLS is off");
         return _peers.GetOrAdd(appId, id => new HttpClient(identity.CreateHandler(
-            peer => peer.Namespace == identity.Id.Namespace && peer.AppId == id,
+            peer => peer.TrustDomain == identity.Id.TrustDomain && peer.Namespace == identity.Id.Namespace && peer.AppId == id,
             new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,

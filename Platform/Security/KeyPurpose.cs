@@ -1,0 +1,34 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace Platform.Security;
+
+/// <summary>
+/// The extended key usage a peer's certificate must carry for the role it plays in a handshake: a client proves
+/// itself with a client-auth certificate, a server with a server-auth one. A certificate without the usage is refused
+/// even when it chains to the anchors and names a valid id (an absent EKU extension does not count as "any").
+/// </summary>
+public enum KeyPurpose
+{
+    ServerAuth,
+    ClientAuth,
+}
+
+public static class KeyPurposes
+{
+    public const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
+    public const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
+
+    public static string Oid(this KeyPurpose purpose) => purpose == KeyPurpose.ServerAuth ? ServerAuthOid : ClientAuthOid;
+
+    public static bool Allows(this X509Certificate2 certificate, KeyPurpose purpose)
+    {
+        var wanted = purpose.Oid();
+        foreach (var extension in certificate.Extensions)
+        {
+            if (extension is not X509EnhancedKeyUsageExtension usages) continue;
+            foreach (var oid in usages.EnhancedKeyUsages)
+                if (oid.Value == wanted) return true;
+        }
+        return false;
+    }
+}
