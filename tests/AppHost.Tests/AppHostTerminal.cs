@@ -20,6 +20,8 @@ public sealed partial class AppHostTerminal : IAsyncLifetime
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("apphost-terminal-").FullName;
+    // A fresh machine's: no development certificate, no Data Protection keys, whatever this machine's user has made.
+    private readonly string _home = Directory.CreateTempSubdirectory("apphost-terminal-home-").FullName;
     private readonly Stopwatch _sinceStart = new();
     private Task<IReadOnlyList<string>>? _firstMinute;
 
@@ -70,7 +72,11 @@ public sealed partial class AppHostTerminal : IAsyncLifetime
                      $"--Parameters:backupapi-key={RunningApp.ApiKey}"])
             psi.ArgumentList.Add(arg);
         _sinceStart.Start();
-        Process = TestProcess.Start("apphost", psi, LaunchProfileEnvironment(appHostDirectory, LaunchProfile));
+        var environment = LaunchProfileEnvironment(appHostDirectory, LaunchProfile);
+        environment["HOME"] = _home;
+        // The SDK's first run on a fresh machine would make an untrusted certificate, which changes nothing here.
+        environment["DOTNET_GENERATE_ASPNET_CERTIFICATE"] = "false";
+        Process = TestProcess.Start("apphost", psi, environment);
         _firstMinute = SnapshotAtAsync(Window);
 
         var login = await Process.WaitForOutputAsync(l => LoginLine().IsMatch(l), RunningApp.StartTimeout);
@@ -127,7 +133,10 @@ public sealed partial class AppHostTerminal : IAsyncLifetime
             await Process.StopAsync(TimeSpan.FromSeconds(60));
             await Process.DisposeAsync();
         }
-        try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        foreach (var directory in (string[])[_dataDirectory, _home])
+        {
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 
     [GeneratedRegex(@"Login to the dashboard at (?<url>http://localhost:\d+/login\?t=[0-9a-f]+)")]
