@@ -9,10 +9,11 @@ namespace AppHost.Tests;
 public sealed class AppHostTerminalTests(AppHostTerminal apphost, ITestOutputHelper output)
 {
     /// <summary>
-    /// Start-up takes about 20 lines (version, directory, the dashboard's URLs, "started"); before the AppHost had its
-    /// appsettings.json, the dashboard's own gRPC calls added four lines each, well over a hundred a minute.
+    /// Start-up takes 17 lines (version, directory, the dashboard's URLs, "started"); room is left for a few warnings.
+    /// Before the AppHost had its appsettings.json, the dashboard's own gRPC calls added four lines each: 51 lines in
+    /// this test's first minute on a loaded machine, where most of that minute is start-up, and hundreds a minute after.
     /// </summary>
-    private const int MaxLinesInFirstMinute = 40;
+    private const int MaxLinesInFirstMinute = 30;
 
     [Fact]
     public async Task In_its_first_minute_with_the_dashboard_open_the_terminal_shows_start_up_and_the_dashboard_URL_and_little_else()
