@@ -43,6 +43,8 @@ builder.AllowDaprInvocation("backupworker", "backupapi", WorkerInvocation.UsedBy
 // "Restore latest into scratch" and "Show restore drills" in the worker's actions menu.
 worker.WithRestoreCommands(api, apiKey, builder.Configuration["Demo:Database"] ?? "my-prod-db");
 
+builder.WithoutUnusedHttpsCertificates(); // last: it sees every project added above
+
 builder.Build().Run();
 
 IResourceBuilder<ProjectResource> AddWorker(string name)

@@ -1,4 +1,5 @@
 using BackupApi;
+using BackupApi.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Scalar.AspNetCore;
@@ -21,7 +22,8 @@ if (apiKey.Length < 16)
 builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
     .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => o.ApiKey = apiKey);
 builder.Services.AddAuthorization();
-builder.Services.AddOpenApi();
+// The document says where the key goes and which operations need it; the API UI offers a field for it from that.
+builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecuritySchemeTransformer>().AddOperationTransformer<ApiKeyRequirementTransformer>());
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp =>
 {
@@ -52,7 +54,9 @@ app.UseAuthorization();
 
 app.MapDefaultEndpoints();
 app.MapOpenApi();
-app.MapScalarApiReference(options => options.WithTitle("BackupApi").DisableDefaultFonts());
+// The key is entered once and kept in the browser's local storage, so every call made from the UI carries it.
+app.MapScalarApiReference(options => options.WithTitle("BackupApi").DisableDefaultFonts()
+    .AddPreferredSecuritySchemes([ApiKeyAuthenticationHandler.SchemeName]).EnablePersistentAuthentication());
 app.MapGet("/", () => TypedResults.Redirect("/scalar/v1")).ExcludeFromDescription();
 
 var api = app.MapGroup("").RequireAuthorization();
