@@ -308,10 +308,11 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
             TraceState = definition.TraceState,
         };
         var reserved = ReserveQuota(key);
-        var usage = (_store as IJobStoreUsage)?.Usage;
-        var reservedData = usage is null ? null : ReserveStoreQuota(usage, key, data?.Length ?? 0);
+        StoreReservations.Reservation? reservedData = null;
         try
         {
+            // Inside the try: a refusal here must give back the place the app's job count reserved.
+            if ((_store as IJobStoreUsage)?.Usage is { } usage) reservedData = ReserveStoreQuota(usage, key, data?.Length ?? 0);
             if (!await _store.PutAsync(job, overwrite, cancellationToken)) throw new JobAlreadyExistsException(key);
         }
         finally

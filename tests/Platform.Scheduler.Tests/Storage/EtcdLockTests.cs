@@ -14,7 +14,8 @@ namespace Platform.Scheduler.Tests.Storage;
 /// with a certificate of another CA, among them an app's own workload certificate (backupworker's) from the run's CA.
 /// None may read a job or write one; the scheduler's certificate, as a control, can.
 /// </summary>
-public sealed class EtcdLockTests(EtcdClusterFixture etcd) : IClassFixture<EtcdClusterFixture>
+[Collection(EtcdStorageCollection.Name)]
+public sealed class EtcdLockTests(EtcdClusterFixture etcd)
 {
     private readonly string _prefix = "lock-" + Guid.NewGuid().ToString("N")[..8];
 

@@ -18,7 +18,8 @@ namespace Platform.Scheduler.Tests.Storage;
 /// are quarantined (visible in the admin view) and never delivered; leadership records are ignored, so firing goes on
 /// and sidecars are not sent elsewhere. Each test has its own key prefix on one shared cluster.
 /// </summary>
-public sealed class EtcdTrustTests(EtcdClusterFixture etcd) : IClassFixture<EtcdClusterFixture>
+[Collection(EtcdStorageCollection.Name)]
+public sealed class EtcdTrustTests(EtcdClusterFixture etcd)
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly string _prefix = "trust-" + Guid.NewGuid().ToString("N")[..8];

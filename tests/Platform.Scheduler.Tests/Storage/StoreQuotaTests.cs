@@ -17,7 +17,8 @@ namespace Platform.Scheduler.Tests.Storage;
 /// Quotas that bound memory: bytes of job data per app and in all, jobs in all, counted from the store so replicas
 /// agree; a refusal is RESOURCE_EXHAUSTED naming the bound. And names that would collide with the key layout.
 /// </summary>
-public sealed class StoreQuotaTests(EtcdClusterFixture etcd) : IClassFixture<EtcdClusterFixture>
+[Collection(EtcdStorageCollection.Name)]
+public sealed class StoreQuotaTests(EtcdClusterFixture etcd)
 {
     private static Any Payload(int bytes) => Any.Pack(new BytesValue { Value = ByteString.CopyFrom(new byte[bytes]) });
 
