@@ -65,8 +65,9 @@ public static partial class DaprHostingExtensions
                         Flag(context, "--etcd-client-cert-file", files.CertChainFile);
                         Flag(context, "--etcd-client-key-file", files.CertKeyFile);
                     }
-                    // The replicas and the addresses they announce: a leadership record naming anything else is ignored.
-                    Flag(context, "--etcd-replicas", ReplicaAddresses(group));
+                    // A leadership record agreeing to more replicas than the model has is ignored. (--etcd-replicas, which
+                    // also checks ids and addresses, would need the other replicas' target ports, which DCP cannot
+                    // substitute into another resource's arguments.)
                     Flag(context, "--etcd-max-replicas", replicas.ToString(CultureInfo.InvariantCulture));
                 });
             foreach (var member in group.MemberList) replica.WaitFor(builder.CreateResourceBuilder(member));
@@ -177,19 +178,6 @@ public static partial class DaprHostingExtensions
             endpoints.Append($"{member.ClientEndpoint.Property(EndpointProperty.Host)}:{member.ClientEndpoint.Property(EndpointProperty.Port)}");
         }
         return endpoints.Build();
-    }
-
-    /// <summary><c>dapr-scheduler-server-0=127.0.0.1:port,…</c>: each replica's id and the address it announces (--override-broadcast-host-port).</summary>
-    private static ReferenceExpression ReplicaAddresses(DaprSchedulerReplicasResource group)
-    {
-        var list = new ReferenceExpressionBuilder();
-        for (var ordinal = 0; ordinal < group.ReplicaList.Count; ordinal++)
-        {
-            if (!list.IsEmpty) list.AppendLiteral(",");
-            var replica = group.ReplicaList[ordinal];
-            list.Append($"dapr-scheduler-server-{ordinal.ToString(CultureInfo.InvariantCulture)}=127.0.0.1:{replica.GrpcEndpoint.Property(EndpointProperty.TargetPort)}");
-        }
-        return list.Build();
     }
 
     public static string EtcdMissingMessage(string path) =>

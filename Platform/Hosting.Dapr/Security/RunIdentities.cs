@@ -20,6 +20,7 @@ internal sealed class RunIdentities : IDisposable
     /// certificate (which the workload root signs) is let into the scheduler's store.
     /// </summary>
     private readonly CertificateAuthority _etcdAuthority = CertificateAuthority.Create("aspire-apphost etcd");
+    private readonly string _etcdDirectoryName = "etcd-" + Guid.NewGuid().ToString("N")[..8];
     private readonly Lock _gate = new();
 
     /// <summary>
@@ -72,7 +73,8 @@ internal sealed class RunIdentities : IDisposable
                 var issued = member
                     ? _etcdAuthority.IssueTls(resource, ["localhost"], [System.Net.IPAddress.Loopback], RunLifetime)
                     : _etcdAuthority.IssueTls(resource, [], [], RunLifetime);
-                _issued[key] = files = _etcdAuthority.WriteFiles(Path.Combine(Directory, "etcd"), resource, issued);
+                // A directory of this instance's own: two models built in one process within a second share Directory.
+                _issued[key] = files = _etcdAuthority.WriteFiles(Path.Combine(Directory, _etcdDirectoryName), resource, issued);
             }
             return files;
         }
