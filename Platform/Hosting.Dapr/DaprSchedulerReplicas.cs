@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Platform.Hosting.Dapr.Security;
 
 namespace Platform.Hosting.Dapr;
 
@@ -15,6 +16,9 @@ public static partial class DaprHostingExtensions
 
     /// <summary>The members of the replicas' etcd cluster: three, so that one may be lost, whatever the replica count.</summary>
     public const int EtcdMembers = 3;
+
+    /// <summary>The members' plain-text endpoint for /health and /metrics (etcd's --listen-metrics-urls).</summary>
+    private const string EtcdMetricsEndpointName = "metrics";
 
     /// <summary>Debian's etcd server (package <c>etcd-server</c>), used when <see cref="DaprOptions.EtcdPath"/> is not set.</summary>
     public const string DefaultEtcdPath = "/usr/bin/etcd";
@@ -45,11 +49,27 @@ public static partial class DaprHostingExtensions
             .ExcludeFromManifest();
 
         var clientEndpoints = AddEtcdCluster(builder, group);
+        var identities = RunIdentities.For(builder, Options(builder), DataDirectory(builder));
         for (var ordinal = 0; ordinal < replicas; ordinal++)
         {
             var replicaName = $"{name}-{ordinal}";
             var replica = AddSchedulerProcess(builder, replicaName, ordinal, Path.Combine(DataDirectory(builder), replicaName), clientEndpoints)
-                .WithParentRelationship(group);
+                .WithParentRelationship(group)
+                .WithArgs(context =>
+                {
+                    // The replica's certificate for etcd, from etcd's CA, and the members' CA.
+                    if (identities is not null)
+                    {
+                        var files = identities.EtcdFilesFor(replicaName + "-etcd-client", member: false);
+                        Flag(context, "--etcd-client-ca-file", files.TrustAnchorsFile);
+                        Flag(context, "--etcd-client-cert-file", files.CertChainFile);
+                        Flag(context, "--etcd-client-key-file", files.CertKeyFile);
+                    }
+                    // A leadership record agreeing to more replicas than the model has is ignored. (--etcd-replicas, which
+                    // also checks ids and addresses, would need the other replicas' target ports, which DCP cannot
+                    // substitute into another resource's arguments.)
+                    Flag(context, "--etcd-max-replicas", replicas.ToString(CultureInfo.InvariantCulture));
+                });
             foreach (var member in group.MemberList) replica.WaitFor(builder.CreateResourceBuilder(member));
             group.ReplicaList.Add(replica.Resource);
         }
@@ -80,8 +100,12 @@ public static partial class DaprHostingExtensions
         var options = Options(builder);
         var etcdDirectory = Path.Combine(DataDirectory(builder), "etcd");
         var names = Enumerable.Range(0, EtcdMembers).Select(i => $"etcd-{i}").ToList();
+        // Locked (TLS with client certificates from etcd's CA) whenever the run has identities, i.e. unless mTLS is off.
+        var identities = RunIdentities.For(builder, options, DataDirectory(builder));
+        var scheme = identities is null ? "http" : "https";
+        if (builder.ExecutionContext.IsRunMode) EtcdDataDirectory.Prepare(etcdDirectory, names, scheme);
         var peerPorts = builder.ExecutionContext.IsRunMode ? EtcdPeerPorts.LoadOrAllocate(etcdDirectory, names) : names.ToDictionary(n => n, _ => 0);
-        var initialCluster = string.Join(",", names.Select(n => $"{n}=http://127.0.0.1:{peerPorts[n]}"));
+        var initialCluster = string.Join(",", names.Select(n => $"{n}={scheme}://127.0.0.1:{peerPorts[n]}"));
         var configuredPath = options.EtcdPath ?? DefaultEtcdPath;
         var program = ResolveOnPath(configuredPath);
 
@@ -92,17 +116,34 @@ public static partial class DaprHostingExtensions
             var peer = peerPorts[name];
             var memberBuilder = builder.AddResource(member)
                 .WithIconName("Database")
-                .WithEndpoint(name: EtcdMemberResource.ClientEndpointName, scheme: "http", env: null)
-                .WithEndpoint(name: EtcdMemberResource.PeerEndpointName, scheme: "http", env: null, isProxied: false, port: peer == 0 ? null : peer)
+                .WithEndpoint(name: EtcdMemberResource.ClientEndpointName, scheme: scheme, env: null)
+                .WithEndpoint(name: EtcdMemberResource.PeerEndpointName, scheme: scheme, env: null, isProxied: false, port: peer == 0 ? null : peer)
+                .WithEndpoint(name: EtcdMetricsEndpointName, scheme: "http", env: null)
                 .WithArgs(context =>
                 {
                     Flag(context, "--name", name);
                     Flag(context, "--data-dir", dataDirectory);
-                    Flag(context, "--listen-client-urls", ReferenceExpression.Create($"http://127.0.0.1:{member.ClientEndpoint.Property(EndpointProperty.TargetPort)}"));
+                    Flag(context, "--listen-client-urls", ReferenceExpression.Create($"{scheme}://127.0.0.1:{member.ClientEndpoint.Property(EndpointProperty.TargetPort)}"));
                     Flag(context, "--advertise-client-urls", ReferenceExpression.Create(
-                        $"http://{member.ClientEndpoint.Property(EndpointProperty.Host)}:{member.ClientEndpoint.Property(EndpointProperty.Port)}"));
-                    Flag(context, "--listen-peer-urls", $"http://127.0.0.1:{peer}");
-                    Flag(context, "--initial-advertise-peer-urls", $"http://127.0.0.1:{peer}");
+                        $"{scheme}://{member.ClientEndpoint.Property(EndpointProperty.Host)}:{member.ClientEndpoint.Property(EndpointProperty.Port)}"));
+                    Flag(context, "--listen-peer-urls", $"{scheme}://127.0.0.1:{peer}");
+                    Flag(context, "--initial-advertise-peer-urls", $"{scheme}://127.0.0.1:{peer}");
+                    // /health and /metrics only, in plain text, so the AppHost's health check needs no etcd certificate.
+                    Flag(context, "--listen-metrics-urls", ReferenceExpression.Create(
+                        $"http://127.0.0.1:{new EndpointReference(member, EtcdMetricsEndpointName).Property(EndpointProperty.TargetPort)}"));
+                    if (identities is not null)
+                    {
+                        // Clients and peers alike must present a certificate from etcd's CA (not the workload root).
+                        var files = identities.EtcdFilesFor(name, member: true);
+                        Flag(context, "--cert-file", files.CertChainFile);
+                        Flag(context, "--key-file", files.CertKeyFile);
+                        context.Args.Add("--client-cert-auth");
+                        Flag(context, "--trusted-ca-file", files.TrustAnchorsFile);
+                        Flag(context, "--peer-cert-file", files.CertChainFile);
+                        Flag(context, "--peer-key-file", files.CertKeyFile);
+                        context.Args.Add("--peer-client-cert-auth");
+                        Flag(context, "--peer-trusted-ca-file", files.TrustAnchorsFile);
+                    }
                     Flag(context, "--initial-cluster", initialCluster);
                     Flag(context, "--initial-cluster-state", "new");
                     Flag(context, "--initial-cluster-token", $"{group.Name}-etcd");
@@ -114,7 +155,7 @@ public static partial class DaprHostingExtensions
                     Flag(context, "--log-outputs", "stdout");
                 })
                 // 200 once the member has a leader and serves reads; 503 without quorum.
-                .WithHttpHealthCheck("/health", endpointName: EtcdMemberResource.ClientEndpointName)
+                .WithHttpHealthCheck("/health", endpointName: EtcdMetricsEndpointName)
                 .WithParentRelationship(group)
                 .ExcludeFromManifest();
             LoopbackTargets(member);

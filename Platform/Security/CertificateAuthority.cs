@@ -110,6 +110,34 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     /// <summary>
+    /// A fresh key and a certificate for a TLS endpoint that is not a Dapr workload (an etcd member or client): the
+    /// <paramref name="commonName"/>, host names and addresses in its subject alternative names, good for server and
+    /// client authentication (an etcd member is a server to clients and both ends to its peers).
+    /// </summary>
+    public IssuedCertificate IssueTls(string commonName, IEnumerable<string> dnsNames, IEnumerable<System.Net.IPAddress> addresses, TimeSpan? lifetime = null)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(new X500DistinguishedName("CN=" + commonName), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
+            [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
+        var names = new SubjectAlternativeNameBuilder();
+        var any = false;
+        foreach (var dns in dnsNames) { names.AddDnsName(dns); any = true; }
+        foreach (var address in addresses) { names.AddIpAddress(address); any = true; }
+        if (any) request.CertificateExtensions.Add(names.Build(critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_root, true, false));
+        var now = _time.GetUtcNow();
+        var notAfter = now + (lifetime ?? WorkloadLifetime);
+        if (notAfter > _root.NotAfter) notAfter = _root.NotAfter;
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7F;
+        using var certificate = request.Create(_root.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), now - AllowedClockSkew, notAfter, serial);
+        return new IssuedCertificate(certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+    }
+
+    /// <summary>
     /// Writes the trust anchors and <paramref name="issued"/> as <c>ca.crt</c>, <c>&lt;name&gt;.crt</c> and
     /// <c>&lt;name&gt;.key</c> under <paramref name="directory"/> (created 0700), each file 0600 and new.
     /// </summary>

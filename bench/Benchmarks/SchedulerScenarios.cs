@@ -72,7 +72,7 @@ public static class SchedulerScenarios
                 Machine.Note("schedule/ours on etcd: starting a 3-member etcd cluster and the scheduler on it");
                 await using var etcd = await EtcdCluster.StartAsync();
                 await using var onEtcd = await SchedulerProcess.StartAsync(extraArgs:
-                    ["--log-level", "warn", "--etcd-embed=false", "--etcd-client-endpoints=" + etcd.ClientEndpoints], environment: Machine.ChildEnvironment);
+                    ["--log-level", "warn", .. etcd.ClientArgs], environment: Machine.ChildEnvironment);
                 using var etcdChannel = Channel(onEtcd.GrpcAddress);
                 var etcdClient = new Scheduler.SchedulerClient(etcdChannel);
                 await etcdClient.ListJobsAsync(new ListJobsRequest { Metadata = metadata });

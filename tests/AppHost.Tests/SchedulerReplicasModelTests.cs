@@ -65,6 +65,7 @@ public sealed class SchedulerReplicasModelTests : IDisposable
         Assert.Equal(["etcd-0", "etcd-1", "etcd-2"], appHost.Resources.OfType<EtcdMemberResource>().Select(r => r.Name));
 
         var peers = new List<string>();
+        var etcdAnchors = new HashSet<string>();
         for (var i = 0; i < 3; i++)
         {
             var etcd = Assert.IsType<EtcdMemberResource>(Resource(appHost, $"etcd-{i}"));
@@ -73,10 +74,18 @@ public sealed class SchedulerReplicasModelTests : IDisposable
             var args = await ArgsOf(appHost, etcd.Name);
             Assert.Equal(etcd.Name, Flag(args, "--name"));
             Assert.Equal(Path.Combine(_data, "etcd", etcd.Name), Flag(args, "--data-dir"));
-            Assert.Equal($"http://127.0.0.1:{{{etcd.Name}.client.TargetPort}}", Flag(args, "--listen-client-urls"));
-            Assert.Equal($"http://{{{etcd.Name}.client.Host}}:{{{etcd.Name}.client.Port}}", Flag(args, "--advertise-client-urls"));
+            Assert.Equal($"https://127.0.0.1:{{{etcd.Name}.client.TargetPort}}", Flag(args, "--listen-client-urls"));
+            Assert.Equal($"https://{{{etcd.Name}.client.Host}}:{{{etcd.Name}.client.Port}}", Flag(args, "--advertise-client-urls"));
+            // Locked: clients and peers need a certificate from etcd's own CA, not the workload root every app trusts.
+            Assert.Contains("--client-cert-auth", args);
+            Assert.Contains("--peer-client-cert-auth", args);
+            Assert.Equal(Flag(args, "--trusted-ca-file"), Flag(args, "--peer-trusted-ca-file"));
+            etcdAnchors.Add(File.ReadAllText(Flag(args, "--trusted-ca-file")));
+            Assert.Equal($"http://127.0.0.1:{{{etcd.Name}.metrics.TargetPort}}", Flag(args, "--listen-metrics-urls"));
+            if (!OperatingSystem.IsWindows())
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Flag(args, "--data-dir")));
             var peer = Flag(args, "--listen-peer-urls");
-            Assert.Matches(@"^http://127\.0\.0\.1:\d+$", peer);
+            Assert.Matches(@"^https://127\.0\.0\.1:\d+$", peer);
             Assert.Equal(peer, Flag(args, "--initial-advertise-peer-urls"));
             Assert.Equal("new", Flag(args, "--initial-cluster-state"));
             peers.Add($"{etcd.Name}={peer}");
@@ -84,7 +93,7 @@ public sealed class SchedulerReplicasModelTests : IDisposable
             Assert.All(etcd.Annotations.OfType<EndpointAnnotation>(), e => Assert.Equal("127.0.0.1", e.TargetHost));
             var peerEndpoint = etcd.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == EtcdMemberResource.PeerEndpointName);
             Assert.False(peerEndpoint.IsProxied);
-            Assert.Equal($"http://127.0.0.1:{peerEndpoint.Port}", peer);
+            Assert.Equal($"https://127.0.0.1:{peerEndpoint.Port}", peer);
             Assert.Empty(WaitsOf(etcd)); // the members start together: none has quorum alone
             Assert.Contains(etcd.Annotations.OfType<HealthCheckAnnotation>(), _ => true);
         }
@@ -109,6 +118,11 @@ public sealed class SchedulerReplicasModelTests : IDisposable
             // Sidecars that learn the replicas through WatchHosts dial this address, straight to the replica.
             Assert.Equal($"127.0.0.1:{{{replica.Name}.grpc.TargetPort}}", Flag(args, "--override-broadcast-host-port"));
             Assert.True(certificates.Add(Flag(args, "--cert-chain-file")), $"{replica.Name} has a certificate of its own");
+            Assert.Equal(etcdAnchors.Single(), File.ReadAllText(Flag(args, "--etcd-client-ca-file")));
+            Assert.True(certificates.Add(Flag(args, "--etcd-client-cert-file")), $"{replica.Name} has an etcd certificate of its own");
+            // The workload root (which signs every app's and sidecar's certificate) is not etcd's CA.
+            Assert.NotEqual(etcdAnchors.Single(), File.ReadAllText(Flag(args, "--trust-anchors-file")));
+            Assert.Equal("3", Flag(args, "--etcd-max-replicas"));
             Assert.Equal(["etcd-0", "etcd-1", "etcd-2"], WaitsOf(replica).Order());
         }
 

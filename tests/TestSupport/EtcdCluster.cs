@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using Platform.Security;
 using Xunit;
 
 namespace TestSupport;
@@ -25,6 +27,12 @@ public sealed class EtcdInlineDataAttribute(params object[] data) : Xunit.Sdk.Da
 /// directory. Members are <see cref="TestProcess"/>es, so they die with the test host; on dispose all are killed and
 /// the directories deleted. One member can be killed and started again, to test that the cluster's clients carry on.
 /// </summary>
+/// <remarks>
+/// By default locked as the AppHost locks its cluster: clients and peers over TLS only, with client-certificate
+/// authentication against the cluster's own CA (<see cref="CaFile"/>), which issued the members' certificates and one
+/// client certificate (<see cref="ClientCertFile"/>); <see cref="ClientArgs"/> are the scheduler's flags for it.
+/// <c>tls: false</c> starts it open, as it was before, for the benchmark's comparison.
+/// </remarks>
 public sealed class EtcdCluster : IAsyncDisposable
 {
     public const string Binary = "/usr/bin/etcd";
@@ -33,14 +41,50 @@ public sealed class EtcdCluster : IAsyncDisposable
     private readonly string _root;
     private readonly Member[] _members;
 
-    private EtcdCluster(string root, int size)
+    private EtcdCluster(string root, int size, bool tls)
     {
         _root = root;
+        Tls = tls;
         var token = "test-" + Guid.NewGuid().ToString("N")[..12];
         _members = [.. Enumerable.Range(0, size).Select(i => new Member($"m{i}", Path.Combine(root, $"m{i}"), FreePort.Next(), FreePort.Next()))];
-        var initial = string.Join(",", _members.Select(m => $"{m.Name}=http://127.0.0.1:{m.PeerPort}"));
-        foreach (var m in _members) m.Args = Args(m, initial, token);
+        var scheme = tls ? "https" : "http";
+        var initial = string.Join(",", _members.Select(m => $"{m.Name}={scheme}://127.0.0.1:{m.PeerPort}"));
+        if (tls)
+        {
+            using var authority = CertificateAuthority.Create("etcd-tests");
+            var directory = Path.Combine(root, "pki");
+            var client = authority.WriteFiles(directory, "client", authority.IssueTls("dapr-scheduler", [], []));
+            (CaFile, ClientCertFile, ClientKeyFile) = (client.TrustAnchorsFile, client.CertChainFile, client.CertKeyFile);
+            foreach (var m in _members)
+            {
+                var files = authority.WriteFiles(directory, m.Name, authority.IssueTls(m.Name, ["localhost"], [IPAddress.Loopback]));
+                m.TlsArgs =
+                [
+                    "--cert-file", files.CertChainFile, "--key-file", files.CertKeyFile, "--client-cert-auth", "--trusted-ca-file", CaFile,
+                    "--peer-cert-file", files.CertChainFile, "--peer-key-file", files.CertKeyFile, "--peer-client-cert-auth", "--peer-trusted-ca-file", CaFile,
+                ];
+            }
+        }
+        foreach (var m in _members) m.Args = [.. Args(m, initial, token, scheme), .. m.TlsArgs];
     }
+
+    /// <summary>True when clients and peers must speak TLS with a certificate from the cluster's CA.</summary>
+    public bool Tls { get; }
+    /// <summary>The cluster's CA (PEM), which the members' and the client's certificates chain to; null without TLS.</summary>
+    public string? CaFile { get; }
+    /// <summary>A client certificate the members accept, and its key; null without TLS.</summary>
+    public string? ClientCertFile { get; }
+    public string? ClientKeyFile { get; }
+
+    /// <summary>The scheduler's flags for this cluster: <c>--etcd-embed=false</c>, the endpoints and, with TLS, the CA and client certificate.</summary>
+    public string[] ClientArgs =>
+    [
+        "--etcd-embed=false", "--etcd-client-endpoints=" + ClientEndpoints,
+        .. Tls ? new[] { "--etcd-client-ca-file=" + CaFile, "--etcd-client-cert-file=" + ClientCertFile, "--etcd-client-key-file=" + ClientKeyFile } : [],
+    ];
+
+    /// <summary>The client URL of member <paramref name="index"/>, with its scheme.</summary>
+    public string ClientUrl(int index = 0) => $"{(Tls ? "https" : "http")}://127.0.0.1:{_members[index].ClientPort}";
 
     public static string? MissingReason => File.Exists(Binary) ? null
         : $"etcd is not installed (missing {Binary}); install it with 'apt-get install etcd-server' (test.sh does this when run as root).";
@@ -51,12 +95,12 @@ public sealed class EtcdCluster : IAsyncDisposable
     public int Size => _members.Length;
 
     /// <summary>Starts every member and waits (bounded) until each serves clients, i.e. the cluster has a leader.</summary>
-    public static async Task<EtcdCluster> StartAsync(int size = 3)
+    public static async Task<EtcdCluster> StartAsync(int size = 3, bool tls = true)
     {
         if (MissingReason is { } missing) throw new InvalidOperationException(missing);
         for (var attempt = 1; ; attempt++)
         {
-            var cluster = new EtcdCluster(Directory.CreateTempSubdirectory("etcd-test-").FullName, size);
+            var cluster = new EtcdCluster(Directory.CreateTempSubdirectory("etcd-test-").FullName, size, tls);
             try
             {
                 foreach (var m in cluster._members) m.Launch();
@@ -77,11 +121,11 @@ public sealed class EtcdCluster : IAsyncDisposable
         }
     }
 
-    private static string[] Args(Member m, string initialCluster, string token) =>
+    private static string[] Args(Member m, string initialCluster, string token, string scheme) =>
     [
         "--name", m.Name, "--data-dir", m.DataDir,
-        "--listen-client-urls", $"http://127.0.0.1:{m.ClientPort}", "--advertise-client-urls", $"http://127.0.0.1:{m.ClientPort}",
-        "--listen-peer-urls", $"http://127.0.0.1:{m.PeerPort}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{m.PeerPort}",
+        "--listen-client-urls", $"{scheme}://127.0.0.1:{m.ClientPort}", "--advertise-client-urls", $"{scheme}://127.0.0.1:{m.ClientPort}",
+        "--listen-peer-urls", $"{scheme}://127.0.0.1:{m.PeerPort}", "--initial-advertise-peer-urls", $"{scheme}://127.0.0.1:{m.PeerPort}",
         "--initial-cluster", initialCluster, "--initial-cluster-state", "new", "--initial-cluster-token", token,
         // Generous against a loaded test machine: a missed heartbeat must not start an election.
         "--heartbeat-interval", "200", "--election-timeout", "3000",
@@ -113,6 +157,7 @@ public sealed class EtcdCluster : IAsyncDisposable
         public int ClientPort => clientPort;
         public int PeerPort => peerPort;
         public string[] Args { get; set; } = [];
+        public string[] TlsArgs { get; set; } = [];
         private TestProcess? _process;
 
         public void Launch()

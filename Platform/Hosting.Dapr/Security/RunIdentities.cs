@@ -20,6 +20,12 @@ internal sealed class RunIdentities : IDisposable
 {
     private readonly CertificateAuthority _authority = CertificateAuthority.Create("aspire-apphost");
     private readonly Dictionary<string, IdentityFiles> _issued = [];
+    /// <summary>
+    /// etcd's own CA for the run, apart from the workload root: the members trust only it, so no app's or sidecar's
+    /// certificate (which the workload root signs) is let into the scheduler's store.
+    /// </summary>
+    private readonly CertificateAuthority _etcdAuthority = CertificateAuthority.Create("aspire-apphost etcd");
+    private readonly string _etcdDirectoryName = "etcd-" + Guid.NewGuid().ToString("N")[..8];
     private readonly Lock _gate = new();
 
     /// <summary>
@@ -78,6 +84,28 @@ internal sealed class RunIdentities : IDisposable
     }
 
     /// <summary>
+    /// The files of an etcd party's certificate from etcd's CA, under <c>&lt;run&gt;/etcd</c> (its <c>ca.crt</c> is that CA):
+    /// a member's names 127.0.0.1 and localhost, which clients and peers dial; a client's (a scheduler replica's) names
+    /// no host. Issued once for the run.
+    /// </summary>
+    public IdentityFiles EtcdFilesFor(string resource, bool member)
+    {
+        lock (_gate)
+        {
+            var key = "etcd/" + resource;
+            if (!_issued.TryGetValue(key, out var files))
+            {
+                var issued = member
+                    ? _etcdAuthority.IssueTls(resource, ["localhost"], [System.Net.IPAddress.Loopback], RunLifetime)
+                    : _etcdAuthority.IssueTls(resource, [], [], RunLifetime);
+                // A directory of this instance's own: two models built in one process within a second share Directory.
+                _issued[key] = files = _etcdAuthority.WriteFiles(Path.Combine(Directory, _etcdDirectoryName), resource, issued);
+            }
+            return files;
+        }
+    }
+
+    /// <summary>
     /// An identity held in memory only (the AppHost's own, for its admin calls to the scheduler): a key made here, a
     /// certificate of the workload lifetime signed here, renewed before 70 % of its life. One per id for the run.
     /// </summary>
@@ -131,7 +159,11 @@ internal sealed class RunIdentities : IDisposable
         return path;
     }
 
-    public void Dispose() => _authority.Dispose();
+    public void Dispose()
+    {
+        _authority.Dispose();
+        _etcdAuthority.Dispose();
+    }
 
     /// <summary>An AppHost that was killed could not delete its run's keys: remove those of runs whose process is gone.</summary>
     private static void SweepDeadRuns(string pki)

@@ -18,10 +18,16 @@ public sealed class SchedulerEngineOptions
     public Partition? Partition { get; set; } = Engine.Partition.All;
     /// <summary>Most triggers dispatched per pass before the loop yields.</summary>
     public int DispatchBatch { get; set; } = 4096;
-    /// <summary>Most jobs one (namespace, app id) may hold; 0 = no bound. Counts the jobs this replica owns.</summary>
+    /// <summary>Most jobs one (namespace, app id) may hold; 0 = no bound. Counts the jobs in the store (every replica's).</summary>
     public int MaxJobsPerApp { get; set; }
     /// <summary>Largest serialized job data in bytes; 0 = no bound.</summary>
     public int MaxJobDataBytes { get; set; }
+    /// <summary>Most bytes of job data one (namespace, app id) may hold in all; 0 = no bound.</summary>
+    public long MaxJobDataBytesPerApp { get; set; }
+    /// <summary>Most jobs the whole scheduler (the store) may hold; 0 = no bound.</summary>
+    public int MaxJobs { get; set; }
+    /// <summary>Most bytes of job data the whole scheduler (the store) may hold; 0 = no bound.</summary>
+    public long MaxJobDataBytesTotal { get; set; }
     /// <summary>How long a sent trigger may go unanswered before it is taken back and redelivered; infinite = never.</summary>
     public TimeSpan TriggerAckTimeout { get; set; } = Timeout.InfiniteTimeSpan;
 }
@@ -302,29 +308,68 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
             TraceState = definition.TraceState,
         };
         var reserved = ReserveQuota(key);
+        StoreReservations.Reservation? reservedData = null;
         try
         {
+            // Inside the try: a refusal here must give back the place the app's job count reserved.
+            if ((_store as IJobStoreUsage)?.Usage is { } usage) reservedData = ReserveStoreQuota(usage, key, data?.Length ?? 0);
             if (!await _store.PutAsync(job, overwrite, cancellationToken)) throw new JobAlreadyExistsException(key);
         }
         finally
         {
             if (reserved) lock (_gate) _appJobs.Release(key);
+            if (reservedData is { } r) lock (_gate) _storeReservations.Release(r);
+        }
+    }
+
+    private readonly StoreReservations _storeReservations = new();
+
+    /// <summary>
+    /// Checks the quotas counted from the store (every replica's jobs, so replicas agree): bytes of job data per app,
+    /// jobs and bytes in all; and holds what this write adds until it has been applied, so concurrent calls cannot
+    /// together pass a bound. Throws <see cref="JobQuotaException"/> naming the bound that would be passed.
+    /// </summary>
+    private StoreReservations.Reservation? ReserveStoreQuota(StoreUsage usage, JobKey key, long bytes)
+    {
+        var o = _options;
+        if (o.MaxJobDataBytesPerApp <= 0 && o.MaxJobs <= 0 && o.MaxJobDataBytesTotal <= 0) return null;
+        lock (_gate)
+        {
+            var existing = usage.BytesOf(key);
+            var added = new StoreReservations.Reservation(key, existing is null ? 1 : 0, Math.Max(0, bytes - (existing ?? 0)));
+            var app = usage.App(key.Namespace, key.AppId);
+            var heldApp = _storeReservations.App(key);
+            var total = usage.Total;
+            var heldTotal = _storeReservations.Total;
+            var appBytes = app.Bytes + heldApp.Bytes;
+            if (o.MaxJobDataBytesPerApp > 0 && added.Bytes > 0 && appBytes + added.Bytes > o.MaxJobDataBytesPerApp)
+                throw new JobQuotaException($"app '{key.Namespace}||{key.AppId}' holds {appBytes} bytes of job data, {added.Bytes} more would pass the limit of {o.MaxJobDataBytesPerApp} bytes per app");
+            var count = total.Count + heldTotal.Count;
+            if (o.MaxJobs > 0 && added.Count > 0 && count + added.Count > o.MaxJobs)
+                throw new JobQuotaException($"the scheduler holds {count} jobs, the limit of {o.MaxJobs} jobs in all");
+            var totalBytes = total.Bytes + heldTotal.Bytes;
+            if (o.MaxJobDataBytesTotal > 0 && added.Bytes > 0 && totalBytes + added.Bytes > o.MaxJobDataBytesTotal)
+                throw new JobQuotaException($"the scheduler holds {totalBytes} bytes of job data, {added.Bytes} more would pass the limit of {o.MaxJobDataBytesTotal} bytes in all");
+            _storeReservations.Add(added);
+            return added;
         }
     }
 
     /// <summary>
     /// Holds a place in the app's job quota for a new name until its write has been applied (the store tells the engine
     /// before the write completes), so concurrent calls cannot together pass the bound. A name the app already holds
-    /// needs no place. Throws <see cref="JobQuotaException"/> when the app is full.
+    /// needs no place. Throws <see cref="JobQuotaException"/> when the app is full. Counted from the store when it
+    /// counts (every replica's jobs of the app), else from the jobs this engine holds.
     /// </summary>
     private bool ReserveQuota(JobKey key)
     {
         var max = _options.MaxJobsPerApp;
         if (max <= 0) return false;
+        var usage = (_store as IJobStoreUsage)?.Usage;
         lock (_gate)
         {
-            if (_jobs.ContainsKey(key)) return false;
-            var held = _appJobs.Held(key);
+            if (usage is not null ? usage.BytesOf(key) is not null : _jobs.ContainsKey(key)) return false;
+            var held = usage is not null ? usage.App(key.Namespace, key.AppId).Count + _appJobs.Reserved(key) : _appJobs.Held(key);
             if (held >= max)
                 throw new JobQuotaException($"app '{key.Namespace}||{key.AppId}' holds {held} jobs, the limit of {max} jobs per app");
             _appJobs.Reserve(key);

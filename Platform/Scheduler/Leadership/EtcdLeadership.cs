@@ -32,6 +32,9 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
     private readonly ByteString _prefix;
     private readonly ByteString _ownKey;
     private readonly ulong _uid = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+    private readonly IReadOnlyDictionary<string, string> _knownReplicas;
+    /// <summary>Records already logged as ignored (key and revision), so a bad record is logged once, not at every change.</summary>
+    private readonly HashSet<(string, long)> _ignoredLogged = [];
     private EtcdConnection? _connection;
     private volatile HostSet _hosts = new([]);
     private volatile Partition? _elected;
@@ -49,6 +52,7 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
         _keys = new EtcdKeys(options.KeyPrefix);
         _prefix = ByteString.CopyFromUtf8(_keys.Leadership);
         _ownKey = ByteString.CopyFromUtf8(_keys.Leadership + replicaId);
+        _knownReplicas = options.ParseReplicas();
     }
 
     /// <summary>The partition this replica fires, or null while the replicas have not agreed.</summary>
@@ -72,7 +76,7 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
     /// <summary>Takes part in the elections until <paramref name="stopping"/>, moving <paramref name="engine"/>'s ownership with them.</summary>
     public async Task RunAsync(SchedulerEngine engine, CancellationToken stopping)
     {
-        _connection = new EtcdConnection(_options.ParseEndpoints(), _options.ClientUsername, _options.ClientPassword);
+        _connection = EtcdConnection.Create(_options);
         while (!stopping.IsCancellationRequested)
         {
             long lease = 0;
@@ -228,18 +232,55 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
 
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>The members in key order; a value that does not read counts as a member agreeing to nothing.</summary>
+    /// <summary>
+    /// The members in key order. The store is not trusted blindly: a record that no replica of this deployment could
+    /// have written is ignored (and logged once), so that one forged record can neither stop every replica from firing
+    /// (by a total no one agrees to) nor send sidecars to an address of its choosing. Every replica applies the same
+    /// checks to the same records, so they still agree on the members. This replica's own key is always taken: its
+    /// process id (<see cref="EtcdLeadershipRecord.Uid"/>) decides about it.
+    /// </summary>
     private List<Member> Parse(RangeResponse range)
     {
         var members = new List<Member>(range.Kvs.Count);
         foreach (var kv in range.Kvs)
         {
-            EtcdLeadershipRecord record;
-            try { record = JsonSerializer.Deserialize(kv.Value.Span, EtcdRecordJson.Default.EtcdLeadershipRecord) ?? new(0, 0, ""); }
-            catch (JsonException) { record = new(0, 0, ""); }
-            members.Add(new Member(kv.Key.ToStringUtf8()[_keys.Leadership.Length..], record, kv));
+            var id = kv.Key.ToStringUtf8()[_keys.Leadership.Length..];
+            EtcdLeadershipRecord? record;
+            try { record = JsonSerializer.Deserialize(kv.Value.Span, EtcdRecordJson.Default.EtcdLeadershipRecord); }
+            catch (JsonException) { record = null; }
+            if (kv.Key == _ownKey)
+            {
+                members.Add(new Member(id, record ?? new(0, 0, ""), kv));
+                continue;
+            }
+            if (Invalid(id, record, kv) is { } reason)
+            {
+                if (_ignoredLogged.Add((id, kv.ModRevision))) LogRecordIgnored(_logger, _replicaId, id, reason);
+                continue;
+            }
+            members.Add(new Member(id, record!, kv));
         }
         return members;
+    }
+
+    /// <summary>Why a leadership record is not one a replica of this deployment writes; null when it is.</summary>
+    internal string? Invalid(string id, EtcdLeadershipRecord? record, Mvccpb.KeyValue kv)
+    {
+        if (record is null || record.Address is null) return "its value does not read as a leadership record";
+        // A replica's key lives under its lease, so it goes when the replica does; one without could stop firing forever.
+        if (kv.Lease == 0) return "it is held under no lease";
+        var max = _knownReplicas.Count > 0 ? _knownReplicas.Count : _options.MaxReplicas;
+        if (record.Total < 1 || record.Total > max) return $"it agrees to {record.Total} replicas, outside 1..{max}";
+        if (_knownReplicas.Count > 0)
+        {
+            if (!_knownReplicas.TryGetValue(id, out var announced)) return $"'{id}' is not a known replica (--etcd-replicas)";
+            if (record.Address != announced) return $"it names the address '{record.Address}', not the one replica '{id}' announces ({announced})";
+        }
+        else if (!EtcdStoreOptions.IsHostPort(record.Address))
+        {
+            return $"its address '{record.Address}' is not host:port";
+        }
+        return null;
     }
 
     /// <summary>
@@ -316,7 +357,9 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
             {
                 return;
             }
-            catch (RpcException e) when (EtcdRetry.IsTransient(e))
+            // Cancelled while this term's token is not: the transport cut the stream (a member's TLS connection going
+            // away can surface so), which is resumed like any member going away.
+            catch (RpcException e) when (EtcdRetry.IsTransient(e) || e.StatusCode == StatusCode.Cancelled)
             {
                 failingSince ??= _time.GetUtcNow();
                 if (_time.GetUtcNow() - failingSince >= FenceAfter)
@@ -403,6 +446,9 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
         _connection?.Dispose();
         return ValueTask.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {ReplicaId} ignores the leadership record of '{Member}': {Reason}")]
+    private static partial void LogRecordIgnored(ILogger logger, string replicaId, string member, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId} fires partition {Index} of {Total}")]
     private static partial void LogElected(ILogger logger, string replicaId, int index, int total);

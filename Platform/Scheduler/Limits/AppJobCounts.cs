@@ -12,6 +12,9 @@ internal sealed class AppJobCounts
 
     public int Held(JobKey key) => _apps.TryGetValue(App(key), out var c) ? c.Stored + c.Reserved : 0;
 
+    /// <summary>Places reserved for writes under way alone (when the store counts what is stored).</summary>
+    public int Reserved(JobKey key) => _apps.TryGetValue(App(key), out var c) ? c.Reserved : 0;
+
     public void Added(JobKey key) => Change(key, 1, 0);
 
     public void Removed(JobKey key) => Change(key, -1, 0);

@@ -20,6 +20,19 @@ public sealed class SchedulerLimits
     public int MaxJobDataBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// Most bytes of job data one (namespace, app id) may hold in all, counted from the store (every replica's jobs);
+    /// 0 = no bound. Every job's data is held in memory by the replica that fires it, so this and
+    /// <see cref="MaxJobDataBytesTotal"/> bound the scheduler's memory where the count alone (a million jobs of 1 MiB) does not.
+    /// </summary>
+    public long MaxJobDataBytesPerApp { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Most jobs the whole scheduler (all apps, all replicas: the store) may hold; 0 = no bound.</summary>
+    public int MaxJobs { get; set; } = 1_000_000;
+
+    /// <summary>Most bytes of job data the whole scheduler (the store) may hold; 0 = no bound.</summary>
+    public long MaxJobDataBytesTotal { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
     /// How long a trigger sent on a WatchJobs stream may go unanswered before it is taken back and redelivered (to the next
     /// stream of the app, or staged when there is none). Must exceed the sidecar's app call timeout (--app-job-timeout),
     /// or a slow but healthy app is sent the trigger twice.
@@ -32,6 +45,9 @@ public sealed class SchedulerLimits
         ["--max-message-size"] = $"{Section}:{nameof(MaxMessageBytes)}",
         ["--max-jobs-per-app"] = $"{Section}:{nameof(MaxJobsPerApp)}",
         ["--max-job-data-size"] = $"{Section}:{nameof(MaxJobDataBytes)}",
+        ["--max-job-data-per-app"] = $"{Section}:{nameof(MaxJobDataBytesPerApp)}",
+        ["--max-jobs"] = $"{Section}:{nameof(MaxJobs)}",
+        ["--max-job-data-total"] = $"{Section}:{nameof(MaxJobDataBytesTotal)}",
         ["--trigger-ack-timeout"] = $"{Section}:{nameof(TriggerAckTimeout)}",
     };
 
@@ -39,6 +55,9 @@ public sealed class SchedulerLimits
     {
         MaxJobsPerApp = MaxJobsPerApp,
         MaxJobDataBytes = MaxJobDataBytes,
+        MaxJobDataBytesPerApp = MaxJobDataBytesPerApp,
+        MaxJobs = MaxJobs,
+        MaxJobDataBytesTotal = MaxJobDataBytesTotal,
         TriggerAckTimeout = TriggerAckTimeout,
     };
 
@@ -48,6 +67,9 @@ public sealed class SchedulerLimits
         if (MaxMessageBytes < 1024) return $"--max-message-size {MaxMessageBytes}: want at least 1024 bytes";
         if (MaxJobsPerApp < 0) return $"--max-jobs-per-app {MaxJobsPerApp}: want 0 (no bound) or more";
         if (MaxJobDataBytes < 0) return $"--max-job-data-size {MaxJobDataBytes}: want 0 (no bound) or more";
+        if (MaxJobDataBytesPerApp < 0) return $"--max-job-data-per-app {MaxJobDataBytesPerApp}: want 0 (no bound) or more";
+        if (MaxJobs < 0) return $"--max-jobs {MaxJobs}: want 0 (no bound) or more";
+        if (MaxJobDataBytesTotal < 0) return $"--max-job-data-total {MaxJobDataBytesTotal}: want 0 (no bound) or more";
         if (TriggerAckTimeout <= TimeSpan.Zero && TriggerAckTimeout != Timeout.InfiniteTimeSpan)
             return $"--trigger-ack-timeout {TriggerAckTimeout}: want a positive time span";
         return null;

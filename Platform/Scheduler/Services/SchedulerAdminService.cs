@@ -25,6 +25,8 @@ public sealed class SchedulerAdminService(SchedulerEngine engine, IJobStore stor
                 nextDue = liveNext;
                 quarantine = liveQuarantine;
             }
+            // A record this replica does not fire is still checked as read: the admin view shows it set aside too.
+            quarantine ??= job.LoadError;
             var status = new JobStatus
             {
                 Name = job.Key.Name,
@@ -40,6 +42,7 @@ public sealed class SchedulerAdminService(SchedulerEngine engine, IJobStore stor
                     JobResultKind.Failed => "failed",
                     _ => "",
                 },
+                Quarantine = quarantine ?? "",
             };
             if (progress.LastTrigger != TickCalculator.None)
                 status.LastTrigger = Timestamp.FromDateTimeOffset(new DateTimeOffset(progress.LastTrigger, TimeSpan.Zero));

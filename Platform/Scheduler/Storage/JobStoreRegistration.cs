@@ -14,11 +14,19 @@ internal static class JobStoreRegistration
         if (etcd.UseEtcd)
         {
             // Malformed endpoints fail here, before anything starts, with the flag's name in the message.
-            etcd.ParseEndpoints();
+            var endpoints = etcd.ParseEndpoints();
+            // So do unreadable certificate, key or credential files.
+            EtcdClientTls.Load(etcd, endpoints);
+            etcd.ResolveCredentials();
+            var replicas = etcd.ParseReplicas();
             // Replicas on one cluster are peers: each takes part in the elections that share the jobs out.
             services.AddSingleton(sp =>
             {
                 var scheduler = sp.GetRequiredService<IOptions<SchedulerOptions>>().Value;
+                // Listed replicas check each other's records against the list: this one must be on it, as it announces itself.
+                if (replicas.Count > 0 && (!replicas.TryGetValue(scheduler.Id, out var listed) || listed != scheduler.AdvertisedAddress))
+                    throw new InvalidOperationException(
+                        $"--etcd-replicas does not list this replica as {scheduler.Id}={scheduler.AdvertisedAddress} (--id, --override-broadcast-host-port).");
                 return new EtcdLeadership(etcd, scheduler.Id, scheduler.AdvertisedAddress, sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<ILogger<EtcdLeadership>>());
             });

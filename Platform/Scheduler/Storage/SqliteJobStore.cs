@@ -21,7 +21,7 @@ public sealed class SqliteJobStoreOptions
 /// writer loop that commits whatever is waiting in a single transaction (group commit), so many concurrent
 /// durable ScheduleJob calls share one fsync; queued progress rides along or is flushed on a short interval.
 /// </summary>
-public sealed partial class SqliteJobStore : IJobStore
+public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
 {
     private const string Columns =
         "id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result";
@@ -50,6 +50,9 @@ public sealed partial class SqliteJobStore : IJobStore
 
     public void SetChangeListener(Action<JobChange> listener) => _listener = listener;
 
+    /// <summary>Every job in the file and its data's bytes: what the quotas count.</summary>
+    public Limits.StoreUsage Usage { get; } = new();
+
     public Task OpenAsync(CancellationToken cancellationToken = default)
     {
         // Two engines on one file would both fire every job: the first to open the directory keeps it.
@@ -77,9 +80,33 @@ public sealed partial class SqliteJobStore : IJobStore
                   last_result INTEGER NOT NULL DEFAULT 0);
                 CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(namespace, app_id, name);
                 """);
+            using var count = connection.CreateCommand();
+            count.CommandText = "SELECT namespace, app_id, name, length(data) FROM jobs";
+            using var reader = count.ExecuteReader();
+            var jobs = new List<(JobKey, long, long)>();
+            while (reader.Read())
+                jobs.Add((new JobKey(reader.GetString(0), reader.GetString(1), reader.GetString(2)), reader.IsDBNull(3) ? 0 : reader.GetInt64(3), 0));
+            Usage.Reset(jobs);
         }
         _writer = Task.Run(WriterLoopAsync, CancellationToken.None);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Keeps <see cref="Usage"/> in step with a committed change.</summary>
+    private void CountChange(JobChange change)
+    {
+        switch (change)
+        {
+            case JobChange.Put put:
+                Usage.Put(put.Job.Key, put.Job.Data?.Length ?? 0, 0);
+                break;
+            case JobChange.Deleted deleted:
+                Usage.Delete(deleted.Key, 0);
+                break;
+            case JobChange.PrefixDeleted prefix:
+                foreach (var name in prefix.Names) Usage.Delete(new JobKey(prefix.Namespace, prefix.AppId, name), 0);
+                break;
+        }
     }
 
     private SqliteConnection OpenConnection()
@@ -173,9 +200,13 @@ public sealed partial class SqliteJobStore : IJobStore
                         catch (SqliteException e) { op.Error = e; }
                     }
                     foreach (var p in progress.Values) commands.Progress(p);
-                    foreach (var (rowId, partition) in completions) commands.Complete(rowId, partition);
+                    var completed = new List<JobKey>();
+                    foreach (var (rowId, partition) in completions)
+                        if (commands.Complete(rowId, partition) is { } done) completed.Add(done);
                     tx.Commit();
+                    foreach (var key in completed) Usage.Delete(key, 0);
                 }
+                foreach (var change in changes) CountChange(change);
                 foreach (var change in changes)
                 {
                     try { _listener(change); }
@@ -235,7 +266,7 @@ public sealed partial class SqliteJobStore : IJobStore
             _progress = Create(connection,
                 "UPDATE jobs SET count=$count, last_trigger=$last, attempts=$attempts, last_result=$result WHERE id=$id AND partition_id=$partition",
                 "$count", "$last", "$attempts", "$result", "$id", "$partition");
-            _complete = Create(connection, "DELETE FROM jobs WHERE id=$id AND partition_id=$partition", "$id", "$partition");
+            _complete = Create(connection, "DELETE FROM jobs WHERE id=$id AND partition_id=$partition RETURNING namespace, app_id, name", "$id", "$partition");
         }
 
         private static SqliteCommand Create(SqliteConnection connection, string sql, params string[] parameters)
@@ -307,11 +338,13 @@ public sealed partial class SqliteJobStore : IJobStore
             _progress.ExecuteNonQuery();
         }
 
-        public void Complete(long rowId, ulong partitionId)
+        /// <summary>Deletes the finished job unless replaced meanwhile; returns its key when it did.</summary>
+        public JobKey? Complete(long rowId, ulong partitionId)
         {
             _complete.Parameters[0].Value = rowId;
             _complete.Parameters[1].Value = unchecked((long)partitionId);
-            _complete.ExecuteNonQuery();
+            using var reader = _complete.ExecuteReader();
+            return reader.Read() ? new JobKey(reader.GetString(0), reader.GetString(1), reader.GetString(2)) : null;
         }
     }
 

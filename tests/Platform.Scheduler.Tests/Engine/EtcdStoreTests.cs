@@ -1,7 +1,7 @@
 using Etcdserverpb;
-using Grpc.Net.Client;
 using Platform.Scheduler.Storage;
 using Platform.Scheduler.Storage.Etcd;
+using Platform.Scheduler.Tests.Storage;
 using TestSupport;
 
 namespace Platform.Scheduler.Tests.Engine;
@@ -13,16 +13,18 @@ public class EtcdStoreTests
     public async Task WithAuthEnabledTheUsernameAndPasswordFlagsAreUsedAndNoCredentialsAreRefused()
     {
         await using var etcd = await EtcdCluster.StartAsync();
-        using (var channel = GrpcChannel.ForAddress("http://" + etcd.ClientEndpoints.Split(',')[0]))
+        using (var connection = EtcdConnection.Create(etcd.StoreOptions()))
         {
-            var auth = new Auth.AuthClient(channel);
+            var auth = new Auth.AuthClient(connection.Channel);
             await auth.RoleAddAsync(new AuthRoleAddRequest { Name = "root" });
             await auth.UserAddAsync(new AuthUserAddRequest { Name = "root", Password = "s3cret" });
             await auth.UserGrantRoleAsync(new AuthUserGrantRoleRequest { User = "root", Role = "root" });
             await auth.AuthEnableAsync(new AuthEnableRequest());
         }
 
-        var options = new EtcdStoreOptions { Embed = false, ClientEndpoints = etcd.ClientEndpoints, ClientUsername = "root", ClientPassword = "s3cret" };
+        var options = etcd.StoreOptions();
+        options.ClientUsername = "root";
+        options.ClientPassword = "s3cret";
         await using (var store = new EtcdJobStore(options))
         {
             await store.OpenAsync();
@@ -31,10 +33,9 @@ public class EtcdStoreTests
             Assert.Equal(1UL, (await store.GetAsync(job.Key))!.PartitionId);
         }
 
-        await using var anonymous = new EtcdJobStore(new EtcdStoreOptions
-        {
-            Embed = false, ClientEndpoints = etcd.ClientEndpoints, ConnectTimeout = TimeSpan.FromSeconds(30),
-        });
+        var anonymousOptions = etcd.StoreOptions();
+        anonymousOptions.ConnectTimeout = TimeSpan.FromSeconds(30);
+        await using var anonymous = new EtcdJobStore(anonymousOptions);
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => anonymous.OpenAsync());
         Assert.Contains("refused the job store", e.Message);
         Assert.Contains("--etcd-client-username", e.Message);

@@ -42,7 +42,7 @@ public sealed class SchedulerUnderTest : IAsyncDisposable
         await StartAsync([.. EtcdArgs(etcd), .. args]);
 
     /// <summary>Dapr's flags for the cluster, and a short leadership lease: a restarted scheduler waits for its earlier lease to run out.</summary>
-    public static string[] EtcdArgs(EtcdCluster etcd) => ["--etcd-embed=false", "--etcd-client-endpoints=" + etcd.ClientEndpoints, "--Scheduler:Etcd:LeaseTtl=00:00:05"];
+    public static string[] EtcdArgs(EtcdCluster etcd) => [.. etcd.ClientArgs, "--Scheduler:Etcd:LeaseTtl=00:00:05"];
 
     public async Task RestartAsync()
     {

@@ -10,20 +10,30 @@ namespace Platform.Scheduler.Storage.Etcd;
 /// <summary>
 /// One gRPC channel to every member of the cluster (round-robin over the members that answer, so one member down
 /// costs nothing but its share of requests) and the KV client on it. With a username, requests carry the token
-/// etcd's Authenticate hands out, fetched again when etcd says it expired.
+/// etcd's Authenticate hands out, fetched again when etcd says it expired. With TLS configured the members are
+/// reached over https only, their certificates checked and this process's client certificate presented.
 /// </summary>
 internal sealed class EtcdConnection : IDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly TokenInterceptor? _tokens;
 
-    public EtcdConnection(IReadOnlyList<Uri> endpoints, string? username, string? password)
+    /// <summary>A connection as the options say: endpoints, TLS, and credentials from flag, file or environment.</summary>
+    public static EtcdConnection Create(EtcdStoreOptions options)
     {
+        var endpoints = options.ParseEndpoints();
+        var (username, password) = options.ResolveCredentials();
+        return new EtcdConnection(endpoints, username, password, EtcdClientTls.Load(options, endpoints));
+    }
+
+    public EtcdConnection(IReadOnlyList<Uri> endpoints, string? username, string? password, EtcdClientTls? tls = null)
+    {
+        Tls = tls;
         var resolver = new StaticResolverFactory(_ => endpoints.Select(u => new BalancerAddress(u.Host, u.Port)).ToArray());
         var services = new ServiceCollection().AddSingleton<ResolverFactory>(resolver).BuildServiceProvider();
         _channel = GrpcChannel.ForAddress("static://etcd", new GrpcChannelOptions
         {
-            Credentials = ChannelCredentials.Insecure,
+            Credentials = tls is null ? ChannelCredentials.Insecure : ChannelCredentials.SecureSsl,
             ServiceProvider = services,
             ServiceConfig = new ServiceConfig
             {
@@ -56,6 +66,7 @@ internal sealed class EtcdConnection : IDisposable
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
                 KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
                 ConnectTimeout = TimeSpan.FromSeconds(2),
+                SslOptions = tls?.ClientOptions() ?? new System.Net.Security.SslClientAuthenticationOptions(),
             },
             MaxReceiveMessageSize = 64 * 1024 * 1024,
         });
@@ -71,6 +82,8 @@ internal sealed class EtcdConnection : IDisposable
         Watch = new Watch.WatchClient(invoker);
     }
 
+    /// <summary>The TLS settings (whose certificate a renewal replaces), or null in plain text.</summary>
+    public EtcdClientTls? Tls { get; }
     public KV.KVClient Kv { get; }
     public Maintenance.MaintenanceClient Maintenance { get; }
     /// <summary>Unary calls carry the auth token by themselves; streams (watch, lease keep-alive) take <see cref="StreamHeadersAsync"/>.</summary>
@@ -80,6 +93,9 @@ internal sealed class EtcdConnection : IDisposable
     /// <summary>The headers a streaming call needs: etcd's auth token when the cluster has auth on, else none.</summary>
     public async Task<Metadata?> StreamHeadersAsync(CancellationToken cancellationToken) =>
         _tokens is null ? null : new Metadata { { "token", await _tokens.TokenAsync(null, cancellationToken) } };
+
+    /// <summary>The channel itself, for clients this type does not make (tests set up etcd's auth through it).</summary>
+    internal GrpcChannel Channel => _channel;
 
     public void Dispose() => _channel.Dispose();
 

@@ -19,7 +19,7 @@ namespace Platform.Scheduler.Storage.Etcd;
 /// wrote or read: a job replaced meanwhile (a newer revision) keeps its fresh progress. Row ids are this process's
 /// own handles on job keys; etcd has no row ids.
 /// </remarks>
-public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
+public sealed partial class EtcdJobStore : IJobStore, IStoreHealth, Limits.IJobStoreUsage
 {
     private readonly EtcdStoreOptions _options;
     private readonly IReadOnlyList<Uri> _endpoints;
@@ -68,6 +68,9 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
 
     public string? Problem => _writeProblem ?? _probeProblem;
 
+    /// <summary>Every job in the cluster under the prefix, whichever replica fires it: what the quotas count.</summary>
+    public Limits.StoreUsage Usage { get; } = new();
+
     public void SetChangeListener(Action<JobChange> listener) => _listener = listener;
 
     private KV.KVClient Kv => (_connection ?? throw new InvalidOperationException("The store is not open.")).Kv;
@@ -77,7 +80,8 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
     /// <summary>Connects and waits (bounded) for a quorum read to succeed; throws with the cluster's endpoints and the last error.</summary>
     public async Task OpenAsync(CancellationToken cancellationToken = default)
     {
-        _connection = new EtcdConnection(_endpoints, _options.ClientUsername, _options.ClientPassword);
+        _connection = EtcdConnection.Create(_options);
+        if (!string.IsNullOrEmpty(_options.ClientPassword)) LogPasswordOnCommandLine(_logger, EtcdStoreOptions.PasswordVariable);
         var giveUp = _time.GetUtcNow() + _options.ConnectTimeout;
         long openedAt;
         while (true)
@@ -96,19 +100,39 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
             {
                 throw new InvalidOperationException(
                     $"The etcd cluster at {Endpoints} refused the job store ({e.Status.StatusCode}: {e.Status.Detail}). " +
-                    "Check --etcd-client-username and --etcd-client-password.", e);
+                    "Check --etcd-client-username and --etcd-client-password (or their -file forms)" + TlsHint, e);
             }
             catch (RpcException e)
             {
                 throw new InvalidOperationException(
                     $"The etcd cluster at {Endpoints} did not answer within {_options.ConnectTimeout.TotalSeconds:0.#} s ({e.Status.StatusCode}: {e.Status.Detail}). " +
-                    "Start it, or check --etcd-client-endpoints.", e);
+                    "Start it, or check --etcd-client-endpoints" + TlsHint, e);
             }
         }
+        await ScanUsageAsync(openedAt, cancellationToken);
         LogConnected(_logger, Endpoints, _keys.Jobs);
         _writer = Task.Run(WriterLoopAsync, CancellationToken.None);
         _probe = Task.Run(ProbeLoopAsync, CancellationToken.None);
         _watch = Task.Run(() => WatchLoopAsync(openedAt + 1), CancellationToken.None);
+    }
+
+    private string TlsHint => _options.UseTls ? " and the TLS files (--etcd-client-ca-file, --etcd-client-cert-file, --etcd-client-key-file)." : ".";
+
+    /// <summary>Counts every job at <paramref name="revision"/> (the watch goes on from the next), page by page, keeping none.</summary>
+    private async Task ScanUsageAsync(long revision, CancellationToken cancellationToken)
+    {
+        var jobs = new List<(JobKey, long, long)>();
+        await ReadAsync(async () =>
+        {
+            jobs.Clear();
+            await foreach (var (kv, _) in RangePagesAsync(ByteString.CopyFromUtf8(_keys.Jobs), revision, cancellationToken))
+            {
+                var job = _keys.Decode(kv, null);
+                jobs.Add((job.Key, job.Data?.Length ?? 0, kv.ModRevision));
+            }
+            return 0;
+        }, cancellationToken);
+        Usage.Reset(jobs);
     }
 
     /// <summary>A linearizable read: it succeeds only while the cluster has a quorum.</summary>
@@ -379,9 +403,13 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
             }
             var key = tracked.Key;
             var completion = q.Completion;
-            txn.AddQueued(new RequestOp { RequestTxn = guarded }, keys, bytes, (response, _) =>
+            txn.AddQueued(new RequestOp { RequestTxn = guarded }, keys, bytes, (response, revision) =>
             {
-                if (completion && response.ResponseTxn.Succeeded) Untrack(key);
+                if (completion && response.ResponseTxn.Succeeded)
+                {
+                    Untrack(key);
+                    Usage.Delete(key, revision);
+                }
                 queuedCommitted();
             });
         }
@@ -412,7 +440,9 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 request.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = _keys.Job(key) } });
                 request.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = _keys.Counter(key) } });
             }
-            revisions.Add((await Kv.TxnAsync(request, deadline: Deadline).ResponseAsync).Header.Revision);
+            var revision = (await Kv.TxnAsync(request, deadline: Deadline).ResponseAsync).Header.Revision;
+            revisions.Add(revision);
+            foreach (var name in names.Skip(i).Take(perTxn)) Usage.Delete(new JobKey(op.Namespace, op.AppId, name), revision);
         }
         foreach (var name in names) Untrack(new JobKey(op.Namespace, op.AppId, name));
         if (names.Count > 0) await NotifyOwnAsync([new JobChange.PrefixDeleted(op.Namespace, op.AppId, names)], revisions);
@@ -596,6 +626,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                 revision = existing.ModRevision;
             }
             Stored = true;
+            store.Usage.Put(job.Key, job.Data?.Length ?? 0, revision);
             job.Progress = JobProgress.Initial;
             job.Revision = revision;
             job.RowId = store.Track(job.Key, job.PartitionId, revision);
@@ -621,6 +652,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
         public override void Applied(IList<ResponseOp> responses, int first, long revision, EtcdJobStore store, List<JobChange> changes)
         {
             store.Untrack(key);
+            store.Usage.Delete(key, revision);
             changes.Add(new JobChange.Deleted(key, revision));
         }
     }
@@ -680,6 +712,9 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
         try
         {
             var (jobs, revision) = await ReadAsync(() => ReadRangeOnceAsync(_keys.Jobs, cancellationToken), cancellationToken);
+            // The read saw the whole store at one revision: what the quotas count starts again from it (the watch mends
+            // what was written after it).
+            Usage.Reset(jobs.Select(j => (j.Key, (long)(j.Data?.Length ?? 0), j.Revision)));
             foreach (var job in jobs)
                 if (owns(job.PartitionId)) yield return job;
             _feedFloor = Math.Max(_feedFloor, revision);
@@ -784,16 +819,25 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
                         var revision = e.Kv.ModRevision;
                         if (e.Type == Mvccpb.Event.Types.EventType.Put)
                         {
-                            await NotifyWatchedAsync(new JobChange.Put(Materialize(e.Kv, counter: null)), revision);
+                            var job = Materialize(e.Kv, counter: null);
+                            // Counted whether or not the engine hears of it: its own writes were counted as they committed.
+                            Usage.Put(job.Key, job.Data?.Length ?? 0, revision);
+                            await NotifyWatchedAsync(new JobChange.Put(job), revision);
                         }
-                        else if (e.PrevKv is { } previous)
+                        else
                         {
-                            var key = _keys.Decode(previous, null).Key;
-                            UntrackIfOlder(key, revision);
-                            await NotifyWatchedAsync(new JobChange.Deleted(key, revision), revision);
+                            // The key, not the previous value, says which job went (a forged value must not hide a deletion).
+                            var key = _keys.KeyOf(e.Kv.Key).Key;
+                            Usage.Delete(key, revision);
+                            if (e.PrevKv is not null)
+                            {
+                                UntrackIfOlder(key, revision);
+                                await NotifyWatchedAsync(new JobChange.Deleted(key, revision), revision);
+                            }
                         }
                         next = revision + 1;
                     }
+                    if (response.Events.Count > 0) Usage.Passed(next - 1);
                     // A progress notification (no events) says every change up to its revision was sent.
                     if (response.Events.Count == 0 && !response.Created) next = Math.Max(next, response.Header.Revision + 1);
                 }
@@ -821,6 +865,9 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth
         _connection?.Dispose();
         _closing.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The etcd password was given with --etcd-client-password, which every local user can read in the process list; use --etcd-client-password-file or {Variable}")]
+    private static partial void LogPasswordOnCommandLine(ILogger logger, string variable);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job store on the etcd cluster at {Endpoints}, jobs under {JobPrefix}")]
     private static partial void LogConnected(ILogger logger, string endpoints, string jobPrefix);

@@ -73,13 +73,28 @@ internal sealed class EtcdKeys(string prefix)
     /// The stored job, or, when its value (or its counter's) does not read, a placeholder carrying its key and
     /// <see cref="StoredJob.LoadError"/>, so one damaged value neither stops loading nor hides the others.
     /// </summary>
+    /// <remarks>
+    /// The store is not trusted blindly: the job's identity is its key's, never its value's. A value naming another
+    /// namespace, app id or name than its key (written by hand, or by a party with access to etcd), or a key no
+    /// scheduler could have written, is a placeholder with <see cref="StoredJob.LoadError"/> too, which the engine
+    /// quarantines: kept visible, never delivered.
+    /// </remarks>
     public StoredJob Decode(Mvccpb.KeyValue kv, Mvccpb.KeyValue? counter)
     {
         string error;
+        var keyed = KeyOf(kv.Key);
         try
         {
             var r = JsonSerializer.Deserialize(kv.Value.Span, EtcdRecordJson.Default.EtcdJobRecord);
-            if (r is { Namespace: { } ns, AppId: { } app, Name: { } name, FailurePolicy: { } policy })
+            if (keyed.Error is { } keyError)
+            {
+                error = keyError;
+            }
+            else if (r is { Namespace: { } valueNs, AppId: { } valueApp, Name: { } valueName } && new JobKey(valueNs, valueApp, valueName) != keyed.Key)
+            {
+                error = $"its value names the job '{new JobKey(valueNs, valueApp, valueName)}', not the one of its key";
+            }
+            else if (r is { Namespace: { } ns, AppId: { } app, Name: { } name, FailurePolicy: { } policy })
             {
                 var progress = JobProgress.Initial;
                 if (counter is not null && JsonSerializer.Deserialize(counter.Value.Span, EtcdRecordJson.Default.EtcdCounterRecord) is { } c
@@ -103,20 +118,39 @@ internal sealed class EtcdKeys(string prefix)
                     Progress = progress,
                 };
             }
-            error = "empty or incomplete job value";
+            else
+            {
+                error = "unreadable stored job or counter: empty or incomplete job value";
+            }
         }
         catch (JsonException e)
         {
-            error = e.Message;
+            error = "unreadable stored job or counter: " + e.Message;
         }
-        var parts = kv.Key.ToStringUtf8()[Jobs.Length..].Split("||");
         return new StoredJob
         {
-            Key = parts.Length >= 4 ? new JobKey(parts[1], parts[2], string.Join("||", parts[3..])) : new JobKey("", "", string.Join("||", parts)),
+            Key = keyed.Key,
             PartitionId = 0,
             FailurePolicy = [],
             Created = 0,
-            LoadError = "unreadable stored job or counter: " + error,
+            LoadError = error,
         };
+    }
+
+    /// <summary>
+    /// The job a key under <see cref="Jobs"/> stands for (<c>app||namespace||app id||name</c>), and why no scheduler could
+    /// have written it, if so. The name is the last field, so it may hold "||"; the namespace and app id may not
+    /// (<see cref="Limits.ScopeValidator"/> refuses them), which keeps the split unambiguous.
+    /// </summary>
+    public (JobKey Key, string? Error) KeyOf(ByteString key)
+    {
+        var text = key.ToStringUtf8();
+        var rest = text.StartsWith(Jobs, StringComparison.Ordinal) ? text[Jobs.Length..] : text;
+        var parts = rest.Split("||");
+        if (parts.Length < 4 || parts[0] != "app") return (new JobKey("", "", rest), "its key is not app||<namespace>||<app id>||<name>");
+        var jobKey = new JobKey(parts[1], parts[2], string.Join("||", parts[3..]));
+        var reason = Limits.ScopeValidator.Check(jobKey.Namespace) ?? Limits.ScopeValidator.Check(jobKey.AppId)
+            ?? Schedules.JobNameValidator.Check(jobKey.Name);
+        return (jobKey, reason is null ? null : "its key names no valid job: " + reason);
     }
 }

@@ -1,0 +1,91 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Platform.Scheduler.Storage.Etcd;
+
+/// <summary>
+/// TLS to the etcd members: the members' certificates must chain to the CA given (<c>--etcd-client-ca-file</c>; the
+/// system's roots when none is) and name the host dialled; this process presents its client certificate for etcd's
+/// <c>--client-cert-auth</c>. The certificate is read through <see cref="Current"/> at each handshake, not captured
+/// once, so a renewed certificate replaces it without a new channel.
+/// </summary>
+internal sealed class EtcdClientTls
+{
+    private readonly X509Certificate2Collection? _anchors;
+    private readonly IReadOnlyList<string> _hosts;
+    private X509Certificate2? _current;
+
+    private EtcdClientTls(X509Certificate2Collection? anchors, X509Certificate2? certificate, IReadOnlyList<string> hosts)
+    {
+        _anchors = anchors;
+        _current = certificate;
+        _hosts = hosts;
+    }
+
+    /// <summary>The client certificate presented at the next handshake, or null when none is configured.</summary>
+    public X509Certificate2? Current => Volatile.Read(ref _current);
+
+    /// <summary>Presents <paramref name="certificate"/> from the next handshake on (a renewal).</summary>
+    public void Replace(X509Certificate2 certificate) => Volatile.Write(ref _current, certificate);
+
+    /// <summary>The TLS settings from the options; null when the members are reached in plain text. Throws naming a file that does not load.</summary>
+    public static EtcdClientTls? Load(EtcdStoreOptions options, IReadOnlyList<Uri> endpoints)
+    {
+        if (!options.UseTls) return null;
+        X509Certificate2Collection? anchors = null;
+        if (!string.IsNullOrEmpty(options.ClientCaFile))
+        {
+            anchors = [];
+            try { anchors.ImportFromPemFile(options.ClientCaFile); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                throw new InvalidOperationException($"--etcd-client-ca-file: cannot load {options.ClientCaFile}: {e.Message}", e);
+            }
+            if (anchors.Count == 0) throw new InvalidOperationException($"--etcd-client-ca-file: {options.ClientCaFile} holds no certificate.");
+        }
+        X509Certificate2? certificate = null;
+        if (!string.IsNullOrEmpty(options.ClientCertFile))
+        {
+            if (string.IsNullOrEmpty(options.ClientKeyFile))
+                throw new InvalidOperationException("--etcd-client-cert-file needs --etcd-client-key-file.");
+            try { certificate = X509Certificate2.CreateFromPemFile(options.ClientCertFile, options.ClientKeyFile); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                // The message never quotes the key.
+                throw new InvalidOperationException($"--etcd-client-cert-file/--etcd-client-key-file: cannot load {options.ClientCertFile}: {e.Message}", e);
+            }
+        }
+        return new EtcdClientTls(anchors, certificate, [.. endpoints.Select(u => u.Host).Distinct(StringComparer.OrdinalIgnoreCase)]);
+    }
+
+    public SslClientAuthenticationOptions ClientOptions() => new()
+    {
+        LocalCertificateSelectionCallback = (_, _, _, _, _) => Current!,
+        RemoteCertificateValidationCallback = (_, certificate, _, errors) => Verify(certificate as X509Certificate2, errors),
+        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+    };
+
+    /// <summary>
+    /// The member's certificate chains to the anchors, is valid now and names one of the endpoints' hosts. The host is
+    /// checked here against every endpoint because the channel balances over the members under one logical name.
+    /// </summary>
+    internal bool Verify(X509Certificate2? certificate, SslPolicyErrors errors)
+    {
+        if (certificate is null) return false;
+        if (_anchors is null)
+        {
+            if ((errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) != SslPolicyErrors.None) return false;
+        }
+        else
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.AddRange(_anchors);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            if (!chain.Build(certificate)) return false;
+        }
+        return _hosts.Any(h => certificate.MatchesHostname(h, allowWildcards: true, allowCommonName: false));
+    }
+}
