@@ -119,6 +119,9 @@ public sealed class ObjectFormatTests
             Assert.True(error is RepositoryContentException, $"{damage}: {error?.GetType().Name ?? "no error"}");
             Assert.True(original.AsSpan().StartsWith(read), $"{damage}: bytes handed out that are not the original's");
         }
+        // With the stored checksum rewritten to match, the chunks' own authentication is what catches it.
+        var (_, chunkError) = await ReadUntilErrorAsync(damaged, RecordOf(damaged, record), Key);
+        Assert.Contains("failed authentication", chunkError!.Message);
     }
 
     [Fact]
