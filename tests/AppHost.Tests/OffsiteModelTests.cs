@@ -60,7 +60,8 @@ public class OffsiteModelTests
     public async Task An_operators_account_replaces_azurite_and_no_secret_travels_as_plain_setting()
     {
         var (appHost, worker) = await ModelAsync("--AppHost:Offsite=true", $"--ConnectionStrings:offsite={AccountConnection}",
-            $"--Backup:Repositories:offsite:EncryptionKey={EncryptionKey}", "--Backup:Repositories:offsite:Compression=lz4");
+            $"--Backup:Repositories:offsite:EncryptionKey={EncryptionKey}", "--Backup:Repositories:offsite:Compression=lz4",
+            $"--Backup:Repositories:archive:EncryptionKey={EncryptionKey}");
         await using var _ = appHost;
 
         Assert.DoesNotContain(appHost.Resources, r => r is AzuriteResource);
@@ -68,7 +69,7 @@ public class OffsiteModelTests
         var parameter = Assert.IsAssignableFrom<ParameterResource>(connection.Resource);
         Assert.True(parameter.Secret);
         Assert.Equal(AccountConnection, await parameter.GetValueAsync(CancellationToken.None));
-        // Plain settings pass on; the key given as a setting does not (it goes as the secret parameter).
+        // Plain settings pass on; a key given as a setting does not, for any repository (offsite's goes as the secret parameter).
         Assert.Equal("lz4", worker["Backup__Repositories__offsite__Compression"]);
         Assert.DoesNotContain(worker, e => e.Value is string text && (text.Contains(EncryptionKey) || text.Contains("c2VjcmV0LWFjY291bnQta2V5")));
     }
