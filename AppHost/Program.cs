@@ -1,3 +1,4 @@
+using AppHost.Offsite;
 using Microsoft.Extensions.Configuration;
 using Platform.Hosting.Dapr;
 
@@ -24,6 +25,10 @@ var environmentName = builder.Environment.EnvironmentName;
 
 // Several workers share one app id; the scheduler spreads the triggers over their sidecars (--AppHost:WorkerReplicas=2).
 var workerReplicas = builder.Configuration.GetValue("AppHost:WorkerReplicas", 1);
+// --AppHost:Offsite=true: repository "offsite" (Azurite, or the account given as ConnectionStrings:offsite).
+var offsite = OffsiteRepository.IsEnabled(builder.Configuration)
+    ? (Storage: builder.AddOffsiteStorage(dataDirectory), Key: builder.AddOffsiteEncryptionKey())
+    : default;
 var worker = AddWorker("backupworker");
 for (var replica = 2; replica <= workerReplicas; replica++) AddWorker($"backupworker-{replica}");
 
@@ -68,6 +73,7 @@ IResourceBuilder<ProjectResource> AddWorker(string name)
     foreach (var (key, value) in builder.Configuration.GetSection("Demo").AsEnumerable().Concat(builder.Configuration.GetSection("Backup").AsEnumerable()))
         if (value is not null && !IsConnectionStringKey(key)) replica.WithEnvironment(key.Replace(":", "__", StringComparison.Ordinal), value);
     foreach (var (database, connection) in databaseConnections) replica.WithReference(connection, connectionName: database);
+    if (offsite.Storage is not null) replica.WithOffsiteRepository(offsite.Storage, offsite.Key);
     return replica;
 }
 
@@ -83,7 +89,8 @@ int SchedulerReplicas()
 }
 
 static bool IsConnectionStringKey(string key) =>
-    key.StartsWith("Backup:Databases:", StringComparison.OrdinalIgnoreCase) && key.EndsWith(":ConnectionString", StringComparison.OrdinalIgnoreCase);
+    (key.StartsWith("Backup:Databases:", StringComparison.OrdinalIgnoreCase) && key.EndsWith(":ConnectionString", StringComparison.OrdinalIgnoreCase))
+    || (key.StartsWith("Backup:Repositories:", StringComparison.OrdinalIgnoreCase) && key.EndsWith(":EncryptionKey", StringComparison.OrdinalIgnoreCase));
 
 // ConnectionStrings:<database> (Aspire's way), or Backup:Databases:<database>:ConnectionString given to the AppHost,
 // for each database configured under Backup:Databases.

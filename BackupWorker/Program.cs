@@ -1,6 +1,7 @@
 using BackupWorker.Backups;
 using BackupWorker.Demo;
 using BackupWorker.Hosting;
+using BackupWorker.Repositories;
 using BackupWorker.Restore;
 using BackupWorker.Schedules;
 using Microsoft.Extensions.Options;
@@ -19,6 +20,7 @@ builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp => BackupPaths.From(sp.GetRequiredService<IOptions<BackupOptions>>().Value, builder.Environment.ContentRootPath));
 builder.Services.AddSingleton<BackupCatalog>();
+builder.Services.AddBackupRepositories(builder.Configuration);
 builder.Services.AddSingleton(sp => WorkerPresence.Enter(sp.GetRequiredService<BackupPaths>()));
 builder.Services.AddSingleton<CatalogReconciler>();
 builder.Services.AddSingleton<BackupTelemetry>();

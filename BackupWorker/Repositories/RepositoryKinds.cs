@@ -1,0 +1,7 @@
+namespace BackupWorker.Repositories;
+
+/// <summary>The kinds of object storage a repository can be.</summary>
+public static class RepositoryKinds
+{
+    public const string AzureBlob = "AzureBlob";
+}
