@@ -29,6 +29,9 @@ public sealed class RepositoryCopier(
 
     public RepositoryCopyCatalog Copies => copies;
 
+    /// <summary>Wraps the local file as it is uploaded; replaceable by tests to hold an upload mid-way.</summary>
+    internal Func<Stream, Stream> UploadSource { get; set; } = static file => file;
+
     /// <summary>Whether the object repository <paramref name="name"/> is configured.</summary>
     public bool IsConfigured(string name) => repositories.TryGet(name, out _);
 
@@ -94,7 +97,7 @@ public sealed class RepositoryCopier(
             if (stored is null)
             {
                 await using (var file = new FileStream(run.File, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
-                    stored = await repo.PutAsync(key, file, cancellationToken);
+                    stored = await repo.PutAsync(key, UploadSource(file), cancellationToken);
                 if (stored.OriginalSha256 != run.Checksum)
                 {
                     // The local file no longer holds what was verified and recorded: what was uploaded is not that backup.
