@@ -23,6 +23,8 @@ internal sealed partial class BackupRepositoriesValidator : IValidateOptions<Bac
                 failures.Add($"{section}:Kind must be '{RepositoryKinds.AzureBlob}'.");
             if (string.IsNullOrWhiteSpace(repo.ConnectionString))
                 failures.Add($"{section}: ConnectionStrings:{repoName} is missing.");
+            else if (!IsConnectionString(repo.ConnectionString))
+                failures.Add($"{section}: ConnectionStrings:{repoName} is not an Azure Storage connection string.");
             // Azure's container rule: 3-63 lower-case letters, digits and single hyphens, starting with a letter or digit.
             if (!ContainerName().IsMatch(repo.Container) || repo.Container.Contains("--", StringComparison.Ordinal))
                 failures.Add($"{section}:Container '{repo.Container}' is not a valid container name (3-63 lower-case letters, digits, single '-').");
@@ -36,10 +38,26 @@ internal sealed partial class BackupRepositoriesValidator : IValidateOptions<Bac
                 failures.Add($"{section}:ChunkSize must be 4096 to 16777216 bytes.");
             if (repo.RequestTimeout <= TimeSpan.Zero)
                 failures.Add($"{section}:RequestTimeout must be positive.");
+            if (repo.RetryDelay <= TimeSpan.Zero)
+                failures.Add($"{section}:RetryDelay must be positive.");
             if (repo.MaxRetries is < 0 or > 10)
                 failures.Add($"{section}:MaxRetries must be 0 to 10.");
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Parses without connecting; the SDK's own parser, so what passes here is what the repository accepts.</summary>
+    private static bool IsConnectionString(string connectionString)
+    {
+        try
+        {
+            _ = new global::Azure.Storage.Blobs.BlobServiceClient(connectionString);
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     internal static bool IsKey(string key)

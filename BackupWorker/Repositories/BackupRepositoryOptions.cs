@@ -30,6 +30,9 @@ public sealed class BackupRepositoryOptions
     /// <summary>How often a failed request is retried (with exponential back-off) before the repository is unavailable.</summary>
     public int MaxRetries { get; set; } = 3;
 
+    /// <summary>The first retry's back-off; each further one doubles it (up to 30 s).</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>From <c>ConnectionStrings:&lt;name&gt;</c>; filled in after binding.</summary>
     internal string? ConnectionString { get; set; }
 }

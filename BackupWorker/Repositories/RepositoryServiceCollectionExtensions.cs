@@ -1,3 +1,4 @@
+using BackupWorker.Repositories.AzureBlob;
 using Microsoft.Extensions.Options;
 
 namespace BackupWorker.Repositories;
@@ -17,7 +18,7 @@ public static class RepositoryServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<BackupRepositoriesOptions>, BackupRepositoriesValidator>();
         services.AddSingleton<IBackupRepositories>(sp => new BackupRepositories(
             sp.GetRequiredService<IOptions<BackupRepositoriesOptions>>(),
-            (name, _) => throw new NotSupportedException($"Repository '{name}': the {RepositoryKinds.AzureBlob} kind is not built yet.")));
+            (name, options) => new AzureBlobRepository(name, options, sp.GetRequiredService<ILogger<AzureBlobRepository>>())));
         return services;
     }
 }
