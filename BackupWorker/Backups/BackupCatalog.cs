@@ -51,7 +51,14 @@ public sealed record ScheduleRecord(
     DateTimeOffset? EndedAt = null, string? EndedReason = null)
 {
     /// <summary>The repositories every backup of the schedule must reach, <c>local</c> first among them.</summary>
-    public IReadOnlyList<string> Repositories { get; init; } = RepositoryListRules.Default;
+    public IReadOnlyList<string> Repositories
+    {
+        get => RepositoryNames.Split(',');
+        init => RepositoryNames = string.Join(',', value);
+    }
+
+    /// <summary><see cref="Repositories"/> as stored (comma-separated): a string, so two records of one schedule compare equal.</summary>
+    public string RepositoryNames { get; private init; } = RepositoryListRules.Local;
 }
 
 /// <summary>
@@ -144,7 +151,7 @@ public sealed class BackupCatalog
               deleted_at=NULL, instance=excluded.instance, job_confirmed=excluded.job_confirmed, ended_at=NULL, ended_reason=NULL,
               repositories=excluded.repositories
             """,
-            ("$repositories", string.Join(',', s.Repositories)),
+            ("$repositories", s.RepositoryNames),
             ("$instance", stored.Instance), ("$confirmed", stored.JobConfirmed ? 1 : 0),
             ("$name", s.Name), ("$database", s.Database), ("$location", s.Location), ("$schedule", s.Schedule), ("$repeats", s.Repeats),
             ("$due", s.DueTime), ("$ttl", s.Ttl), ("$keep", s.Retention.KeepLast), ("$age", s.Retention.MaxAge?.TotalSeconds),
