@@ -31,7 +31,7 @@ internal sealed class OffsiteEngine : IDisposable
         _container = container;
         Key = key ?? NewKey();
         DataDirectory = Directory.CreateTempSubdirectory("backupworker-offsite-").FullName;
-        Options = new BackupOptions { DataDirectory = DataDirectory, CopyRetryInitialDelay = TimeSpan.FromSeconds(30) };
+        Options = new BackupOptions { DataDirectory = DataDirectory, CopyRetryInitialDelay = TimeSpan.FromMinutes(10) };
         Demo.DemoDatabase.AddDefault(Options);
         Paths = BackupPaths.From(Options, DataDirectory);
         Catalog = new BackupCatalog(Paths);
