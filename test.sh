@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs the Debian packages the tests use (PostgreSQL server,
-# Chromium, sqlite3, etcd) when run as root, builds once, runs every test project, and ends with the totals line
-# "N passed, M failed[, K skipped]" summed over every test project.
+# Chromium, sqlite3, etcd, zstd, lz4) when run as root and Azurite from npm, builds once, runs every test project,
+# and ends with the totals line "N passed, M failed[, K skipped]" summed over every test project.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -10,6 +10,9 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 [ -x /usr/bin/etcd ] || missing+=(etcd-server)
+# The command-line compressors the offsite benchmark compares with.
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+command -v lz4 >/dev/null 2>&1 || missing+=(lz4)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing Debian packages: ${missing[*]}"
@@ -19,6 +22,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "warning: not root, cannot install ${missing[*]}; tests that need them will say so"
   fi
+fi
+
+# Azurite (Azure Storage emulator) for the offsite repository tests and the AppHost's --AppHost:Offsite, pinned, in a
+# git-ignored folder of the repository; installed only when missing.
+azurite_version=3.37.0
+azurite_dir=.tools/azurite
+if ! grep -qs "\"version\": \"$azurite_version\"" "$azurite_dir/node_modules/azurite/package.json"; then
+  echo "Installing azurite@$azurite_version into $azurite_dir"
+  npm install --prefix "$azurite_dir" --no-save --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null \
+    || echo "warning: npm could not install azurite; the offsite tests will be skipped"
 fi
 
 results=$(mktemp -d)

@@ -18,7 +18,6 @@ internal sealed class AzureBlobRepository : IBackupRepository
     private readonly BackupRepositoryOptions _options;
     private readonly ObjectFormat _format;
     private readonly ILogger _logger;
-    private volatile bool _containerReady;
 
     public AzureBlobRepository(string name, BackupRepositoryOptions options, ILogger<AzureBlobRepository> logger)
     {
@@ -148,9 +147,12 @@ internal sealed class AzureBlobRepository : IBackupRepository
         }
     }
 
+    /// <summary>
+    /// Before every put (one small request): a container deleted behind our back, or lost by an emulator's restart, is
+    /// made again rather than failing every backup from then on.
+    /// </summary>
     private async Task EnsureContainerAsync(CancellationToken ct)
     {
-        if (_containerReady) return;
         try
         {
             await _container.CreateIfNotExistsAsync(cancellationToken: ct);
@@ -159,6 +161,5 @@ internal sealed class AzureBlobRepository : IBackupRepository
         {
             throw mapped;
         }
-        _containerReady = true;
     }
 }
