@@ -9,6 +9,9 @@ namespace BackupApi;
 /// <c>dueTime</c>/<c>ttl</c>: an RFC 3339 time or a duration from now (<c>10s</c>, <c>1h30m</c>, <c>PT10M</c>).
 /// <c>location</c>: a relative path under the worker's backup root (e.g. <c>nightly</c>; default
 /// <c>&lt;database&gt;</c>); absolute paths, <c>..</c> and other escapes are refused.
+/// <c>repositories</c>: where each backup must be verified before it counts as made: <c>"local"</c> (always; the backup
+/// is taken there first and kept until copied) and object repositories configured in the worker, e.g.
+/// <c>["local", "offsite"]</c> (default <c>["local"]</c>); an unknown name is refused (400).
 /// </summary>
 public sealed record CreateScheduleRequest(
     string? Name,
@@ -19,7 +22,8 @@ public sealed record CreateScheduleRequest(
     string? DueTime = null,
     string? Ttl = null,
     RetentionRequest? Retention = null,
-    bool Overwrite = false);
+    bool Overwrite = false,
+    IReadOnlyList<string?>? Repositories = null);
 
 /// <summary>
 /// Keep the newest <c>keepLast</c> backups and/or none older than <c>maxAge</c> (<c>168h</c>, <c>P7D</c>, <c>7.00:00:00</c>),
@@ -57,9 +61,30 @@ public sealed record ScheduleView(
     public DateTimeOffset? EndedAt { get; init; }
 
     public string? EndedReason { get; init; }
+
+    /// <summary>Where each backup must be verified before it counts as made (<c>local</c> first); null for a job made elsewhere.</summary>
+    public IReadOnlyList<string>? Repositories { get; init; }
 }
 
-/// <summary>One backup attempt. <c>outcome</c>: Running, Succeeded or Failed; <c>prunedAt</c> set once retention removed its file.</summary>
+/// <summary>
+/// One backup attempt. <c>outcome</c>: Running, Succeeded or Failed; <c>prunedAt</c> set once retention removed its local
+/// file. <c>copies</c>: where a succeeded backup is, per repository; <c>complete</c>: verified in every repository its
+/// schedule names (only then does it count as made there).
+/// </summary>
 public sealed record BackupRun(
     string Id, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
-    long? Bytes, string? Checksum, string? File, string Outcome, string? Error, DateTimeOffset? PrunedAt);
+    long? Bytes, string? Checksum, string? File, string Outcome, string? Error, DateTimeOffset? PrunedAt)
+{
+    public IReadOnlyList<RepositoryCopy>? Copies { get; init; }
+
+    public bool? Complete { get; init; }
+}
+
+/// <summary>
+/// A backup in one repository. <c>state</c>: Pending (not there yet: <c>error</c> says why, <c>nextAttemptAt</c> when it
+/// is tried again; the local copy is kept meanwhile), Copied (uploaded, not yet read back), Verified (read back end to
+/// end: restorable from there), Failed (will not be copied: <c>error</c>), Pruned (removed by that repository's retention).
+/// </summary>
+public sealed record RepositoryCopy(
+    string Repository, string State, string? Key, long? StoredBytes, string? Compression, bool? Encrypted,
+    int Attempts, DateTimeOffset? NextAttemptAt, string? Error, DateTimeOffset? VerifiedAt, DateTimeOffset UpdatedAt);

@@ -12,6 +12,8 @@ namespace BackupApi;
 /// <c>requestedBy</c>: an optional label recorded beside the authenticated caller (e.g. a ticket number).
 /// <c>terminateConnections</c>: PostgreSQL replace, end the sessions connected to the target database (without it,
 /// open sessions make the restore a 409 and nothing is touched).
+/// <c>repository</c>: where to read the backup from (<c>local</c> or an object repository the worker has); without it,
+/// the nearest good copy: the local one if present and not found bad, else the first verified object-repository copy.
 /// </summary>
 public sealed record RestoreRequest(
     string? BackupId = null,
@@ -21,12 +23,17 @@ public sealed record RestoreRequest(
     bool Replace = false,
     bool Create = false,
     string? RequestedBy = null,
-    bool TerminateConnections = false);
+    bool TerminateConnections = false,
+    string? Repository = null);
 
 /// <summary>One restore. <c>outcome</c>: Running, Succeeded or Failed; <c>safetyCopy</c>: where a replaced target was kept.</summary>
 public sealed record RestoreRecord(
     string Id, string BackupId, string Schedule, string Database, string Provider, string Target, bool Replace,
-    string? SafetyCopy, string RequestedBy, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, string Outcome, string? Error);
+    string? SafetyCopy, string RequestedBy, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, string Outcome, string? Error)
+{
+    /// <summary>The repository the backup was read from.</summary>
+    public string? Repository { get; init; }
+}
 
 public sealed record TableRows(string Name, long Rows);
 
@@ -36,7 +43,11 @@ public sealed record DatabaseManifest(string SchemaHash, List<TableRows> Tables)
 /// <summary>A restore drill: the backup restored into scratch and compared with its manifest. <c>outcome</c>: Running, Succeeded or Failed.</summary>
 public sealed record DrillRecord(
     string Id, string BackupId, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
-    string Outcome, string? Error, DatabaseManifest? Expected, DatabaseManifest? Actual);
+    string Outcome, string? Error, DatabaseManifest? Expected, DatabaseManifest? Actual)
+{
+    /// <summary>The repository whose copy was drilled; each copy has its own verdict.</summary>
+    public string? Repository { get; init; }
+}
 
 /// <summary>Drill every <c>every</c>th successful backup of the schedule (1-10000); null stops drills.</summary>
 public sealed record DrillPolicyRequest(int? Every);

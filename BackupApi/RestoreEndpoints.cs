@@ -23,7 +23,7 @@ public static partial class RestoreEndpoints
 
         restores.MapPost("/", async Task<Results<Accepted<RestoreRecord>, ValidationProblem, ProblemHttpResult>> (RestoreRequest request, ClaimsPrincipal user, WorkerClient worker, CancellationToken ct) =>
         {
-            var errors = RestoreRequestRules.Check(request.BackupId, request.Schedule, request.Database, request.Target, null);
+            var errors = RestoreRequestRules.Check(request.BackupId, request.Schedule, request.Database, request.Target, null, request.Repository);
             if (request.RequestedBy is { } label && (label.Length is 0 or > MaxLabelLength || label.Any(char.IsControl)))
                 errors["requestedBy"] = [$"requestedBy is an optional label of 1-{MaxLabelLength} characters without control characters."];
             if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "Invalid restore request");
@@ -95,17 +95,20 @@ public static partial class RestoreEndpoints
         })
         .WithTags("Backups").WithName("GetBackup").WithSummary("A backup, what it recorded (tables, row counts, schema hash), whether it is restorable, its last drill");
 
-        api.MapPost("/backups/{id}/drill", async Task<Results<Accepted<DrillRecord>, ValidationProblem, ProblemHttpResult>> (string id, WorkerClient worker, CancellationToken ct) =>
+        api.MapPost("/backups/{id}/drill", async Task<Results<Accepted<DrillRecord>, ValidationProblem, ProblemHttpResult>> (string id, string? repository, WorkerClient worker, CancellationToken ct) =>
         {
             if (!Id().IsMatch(id)) return IdProblem("id");
-            var result = await worker.DrillAsync(id, ct);
+            if (RestoreRequestRules.Check(null, null, null, null, null, repository).TryGetValue("repository", out var repositoryError))
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["repository"] = repositoryError }, title: "Invalid drill request");
+            var result = await worker.DrillAsync(id, repository, ct);
             return result.IsSuccess ? TypedResults.Accepted($"/drills/{result.Value!.Id}", result.Value) : Problem(result);
         })
         .WithTags("Drills").WithName("DrillBackup")
         .WithSummary("Restore a backup into scratch now and compare it with what it recorded")
         .WithDescription("202 Accepted with the drill's record (outcome Running) and Location /drills/{id}; poll GET /drills/{id} until the outcome is " +
             "Succeeded, Failed (a content failure: checksum, integrity, unreadable dump or the restored copy differs; the backup is marked not restorable until a later drill succeeds) or Inconclusive (the drill could not run: server down, disk full, out of time, stopped; proves nothing, changes nothing, retried later). " +
-            "404 unknown backup; 429 too many drills at once.")
+            "?repository= drills that repository's copy (each copy has its own verdict); without it, the nearest good copy. " +
+            "404 unknown backup or no copy there; 429 too many drills at once.")
         .Produces<DrillRecord>(StatusCodes.Status202Accepted)
         .ProducesProblem(StatusCodes.Status404NotFound)
         .ProducesProblem(StatusCodes.Status429TooManyRequests);

@@ -42,6 +42,8 @@ public static partial class ScheduleValidator
             if (value is not null && string.IsNullOrWhiteSpace(value)) errors[field] = [$"{field} cannot be empty; leave it out instead."];
         if (request.Repeats < 1) errors["repeats"] = ["repeats must be at least 1 when given (Dapr: defined repeats must be greater than 0)."];
         if (BackupLocationRules.Check(request.Location) is { } location) errors["location"] = [location];
+        // Which names exist is the worker's to say (its configured repositories); it answers an unknown one with 400.
+        if (RepositoryListRules.Check(request.Repositories) is { } repositories) errors["repositories"] = [repositories];
         DateTimeOffset? due = null, expiration = null;
         if (!string.IsNullOrWhiteSpace(request.DueTime))
         {

@@ -26,8 +26,8 @@ public sealed partial class WorkerClient
     public Task<WorkerResult<BackupDetails>> GetBackupAsync(string id, CancellationToken ct) =>
         SendAsync<BackupDetails>(new HttpRequestMessage(HttpMethod.Get, "/backups/" + Uri.EscapeDataString(id)), ct);
 
-    public Task<WorkerResult<DrillRecord>> DrillAsync(string backupId, CancellationToken ct) =>
-        SendAsync<DrillRecord>(new HttpRequestMessage(HttpMethod.Post, "/backups/" + Uri.EscapeDataString(backupId) + "/drill"), ct);
+    public Task<WorkerResult<DrillRecord>> DrillAsync(string backupId, string? repository, CancellationToken ct) =>
+        SendAsync<DrillRecord>(new HttpRequestMessage(HttpMethod.Post, "/backups/" + Uri.EscapeDataString(backupId) + "/drill" + Query(("repository", repository))), ct);
 
     public Task<WorkerResult<DrillPolicy>> SetDrillPolicyAsync(string schedule, DrillPolicyRequest request, CancellationToken ct) =>
         SendAsync<DrillPolicy>(new HttpRequestMessage(HttpMethod.Put, "/schedules/" + Uri.EscapeDataString(schedule) + "/drill") { Content = JsonContent.Create(request, options: RestoreJson) }, ct);

@@ -12,7 +12,20 @@ public enum RunOutcome { Running, Succeeded, Failed, Queued }
 /// <summary>One backup attempt, whatever its outcome.</summary>
 public sealed record BackupRun(
     string Id, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
-    long? Bytes, string? Checksum, string? File, RunOutcome Outcome, string? Error, DateTimeOffset? PrunedAt, string? ScheduleInstance = null);
+    long? Bytes, string? Checksum, string? File, RunOutcome Outcome, string? Error, DateTimeOffset? PrunedAt, string? ScheduleInstance = null)
+{
+    /// <summary>
+    /// Where the backup is, per repository: the local copy (<see cref="File"/>, pruned once <see cref="PrunedAt"/> is set)
+    /// and each object repository its schedule named. Null where the run's copies were not looked up.
+    /// </summary>
+    public IReadOnlyList<RepositoryCopy>? Copies { get; init; }
+
+    /// <summary>
+    /// True once the backup was verified in every repository its schedule named: only then does it count as made
+    /// offsite too. Null where not looked up (a failed run is never complete).
+    /// </summary>
+    public bool? Complete { get; init; }
+}
 
 /// <summary>
 /// Retention of one schedule: keep the newest <see cref="KeepLast"/> backups and/or none older than <see cref="MaxAge"/>,
@@ -35,7 +48,18 @@ public sealed record RetentionRule(int? KeepLast, TimeSpan? MaxAge, int MinimumR
 public sealed record ScheduleRecord(
     string Name, string Database, string Location, string? Schedule, int? Repeats, string? DueTime, string? Ttl,
     RetentionRule Retention, DateTimeOffset CreatedAt, string? Instance = null, bool JobConfirmed = false,
-    DateTimeOffset? EndedAt = null, string? EndedReason = null);
+    DateTimeOffset? EndedAt = null, string? EndedReason = null)
+{
+    /// <summary>The repositories every backup of the schedule must reach, <c>local</c> first among them.</summary>
+    public IReadOnlyList<string> Repositories
+    {
+        get => RepositoryNames.Split(',');
+        init => RepositoryNames = string.Join(',', value);
+    }
+
+    /// <summary><see cref="Repositories"/> as stored (comma-separated): a string, so two records of one schedule compare equal.</summary>
+    public string RepositoryNames { get; private init; } = RepositoryListRules.Local;
+}
 
 /// <summary>
 /// The catalog: every schedule this worker created and every run, in a SQLite file under the data directory.
@@ -91,6 +115,9 @@ public sealed class BackupCatalog
             Execute(connection, "ALTER TABLE runs ADD COLUMN schedule_instance TEXT");
             Execute(connection, "UPDATE runs SET schedule_instance = 'legacy:' || schedule WHERE schedule_instance IS NULL");
         }
+        // Rows written before repositories existed back up to the local root only (NULL reads as that).
+        if (!HasColumn(connection, "schedules", "repositories")) Execute(connection, "ALTER TABLE schedules ADD COLUMN repositories TEXT");
+        Execute(connection, RepositoryCopyCatalog.Schema);
     }
 
     private static bool HasColumn(SqliteConnection connection, string table, string column)
@@ -116,13 +143,15 @@ public sealed class BackupCatalog
         using var connection = Open();
         Execute(connection, """
             INSERT INTO schedules(name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, minimum_redundancy,
-              created_at, deleted_at, instance, job_confirmed, ended_at, ended_reason)
-            VALUES($name, $database, $location, $schedule, $repeats, $due, $ttl, $keep, $age, $redundancy, $created, NULL, $instance, $confirmed, NULL, NULL)
+              created_at, deleted_at, instance, job_confirmed, ended_at, ended_reason, repositories)
+            VALUES($name, $database, $location, $schedule, $repeats, $due, $ttl, $keep, $age, $redundancy, $created, NULL, $instance, $confirmed, NULL, NULL, $repositories)
             ON CONFLICT(name) DO UPDATE SET database=excluded.database, location=excluded.location, schedule=excluded.schedule,
               repeats=excluded.repeats, due_time=excluded.due_time, ttl=excluded.ttl, keep_last=excluded.keep_last,
               max_age_seconds=excluded.max_age_seconds, minimum_redundancy=excluded.minimum_redundancy, created_at=excluded.created_at,
-              deleted_at=NULL, instance=excluded.instance, job_confirmed=excluded.job_confirmed, ended_at=NULL, ended_reason=NULL
+              deleted_at=NULL, instance=excluded.instance, job_confirmed=excluded.job_confirmed, ended_at=NULL, ended_reason=NULL,
+              repositories=excluded.repositories
             """,
+            ("$repositories", s.RepositoryNames),
             ("$instance", stored.Instance), ("$confirmed", stored.JobConfirmed ? 1 : 0),
             ("$name", s.Name), ("$database", s.Database), ("$location", s.Location), ("$schedule", s.Schedule), ("$repeats", s.Repeats),
             ("$due", s.DueTime), ("$ttl", s.Ttl), ("$keep", s.Retention.KeepLast), ("$age", s.Retention.MaxAge?.TotalSeconds),
@@ -212,13 +241,14 @@ public sealed class BackupCatalog
     /// <summary>
     /// Removes finished runs whose backup is not on disk (failed, or pruned by retention) that started before
     /// <paramref name="olderThan"/> or are beyond the newest <paramref name="keepNewest"/> of them. Runs whose backup
-    /// is still on disk are never removed: they are the backups' record. Returns how many were removed.
+    /// is still on disk or in an object repository (or still to be copied there) are never removed: they are the backups' record. Returns how many were removed.
     /// </summary>
     public int PruneHistory(DateTimeOffset olderThan, int keepNewest)
     {
         using var connection = Open();
         return Execute(connection, """
             DELETE FROM runs WHERE outcome NOT IN ('Running', 'Queued') AND (outcome <> 'Succeeded' OR pruned_at IS NOT NULL)
+              AND NOT EXISTS (SELECT 1 FROM repository_copies c WHERE c.run_id = runs.id AND c.state IN ('Verified', 'Copied', 'Pending'))
               AND (started_at < $before OR id NOT IN (
                 SELECT id FROM runs WHERE outcome NOT IN ('Running', 'Queued') AND (outcome <> 'Succeeded' OR pruned_at IS NOT NULL)
                 ORDER BY started_at DESC, id LIMIT $keep))
@@ -237,15 +267,22 @@ public sealed class BackupCatalog
         QueryRuns("WHERE ($schedule IS NULL OR schedule = $schedule) AND ($database IS NULL OR database = $database) ORDER BY started_at DESC, id LIMIT $limit",
             ("$schedule", schedule), ("$database", database), ("$limit", limit));
 
-    /// <summary>Backups still on disk (succeeded, not removed by retention), newest first; optionally of one schedule instance.</summary>
+    /// <summary>
+    /// Backups still held somewhere (succeeded, and their local file not removed by retention or a copy of them verified
+    /// in an object repository and not pruned there), newest first; optionally of one schedule instance.
+    /// </summary>
     public IReadOnlyList<BackupRun> ListBackups(string? schedule = null, string? database = null, string? instance = null) =>
-        QueryRuns("WHERE outcome = 'Succeeded' AND pruned_at IS NULL AND ($schedule IS NULL OR schedule = $schedule) AND ($database IS NULL OR database = $database) AND ($instance IS NULL OR schedule_instance = $instance) ORDER BY started_at DESC, id",
+        QueryRuns("WHERE outcome = 'Succeeded' AND " + HeldSomewhere + " AND ($schedule IS NULL OR schedule = $schedule) AND ($database IS NULL OR database = $database) AND ($instance IS NULL OR schedule_instance = $instance) ORDER BY started_at DESC, id",
             ("$schedule", schedule), ("$database", database), ("$instance", instance));
+
+    /// <summary>A succeeded run whose backup is still held: its local file, or a verified copy in an object repository.</summary>
+    private const string HeldSomewhere =
+        "(pruned_at IS NULL OR EXISTS (SELECT 1 FROM repository_copies c WHERE c.run_id = runs.id AND c.state = 'Verified'))";
 
     private List<ScheduleRecord> QuerySchedules(string where, params (string, object?)[] parameters)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at, instance, minimum_redundancy, job_confirmed, ended_at, ended_reason FROM schedules " + where, parameters);
+        using var command = Command(connection, "SELECT name, database, location, schedule, repeats, due_time, ttl, keep_last, max_age_seconds, created_at, instance, minimum_redundancy, job_confirmed, ended_at, ended_reason, repositories FROM schedules " + where, parameters);
         using var reader = command.ExecuteReader();
         var list = new List<ScheduleRecord>();
         while (reader.Read())
@@ -254,7 +291,10 @@ public sealed class BackupCatalog
                 reader.IsDBNull(4) ? null : reader.GetInt32(4), NullableString(reader, 5), NullableString(reader, 6),
                 new RetentionRule(reader.IsDBNull(7) ? null : reader.GetInt32(7), reader.IsDBNull(8) ? null : TimeSpan.FromSeconds(reader.GetDouble(8)), reader.GetInt32(11)),
                 Parse(reader.GetString(9)), NullableString(reader, 10), reader.GetInt64(12) != 0,
-                reader.IsDBNull(13) ? null : Parse(reader.GetString(13)), NullableString(reader, 14)));
+                reader.IsDBNull(13) ? null : Parse(reader.GetString(13)), NullableString(reader, 14))
+            {
+                Repositories = NullableString(reader, 15) is { Length: > 0 } names ? names.Split(',') : RepositoryListRules.Default,
+            });
         }
         return list;
     }

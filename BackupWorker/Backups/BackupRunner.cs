@@ -21,11 +21,18 @@ public sealed class BackupRunner(
     TimeProvider time,
     ILogger<BackupRunner> logger,
     Restore.DrillService? drills = null,
-    WorkLimiter? limiter = null)
+    WorkLimiter? limiter = null,
+    RepositoryCopier? copier = null)
 {
     public const string ChecksumExtension = ".sha256";
 
-    private readonly RetentionPruner _retention = new(catalog, paths, telemetry, time, logger, drills);
+    private readonly RetentionPruner _retention = new(catalog, paths, telemetry, time, logger, drills, copier?.Copies);
+
+    /// <summary>Whether <paramref name="name"/> names a repository a schedule can use: <c>local</c> or a configured object repository.</summary>
+    public bool IsKnownRepository(string name) =>
+        string.Equals(name, RepositoryListRules.Local, StringComparison.OrdinalIgnoreCase) || (copier?.IsConfigured(name) ?? false);
+
+    public IEnumerable<string> KnownRepositories => ((IEnumerable<string>)[RepositoryListRules.Local]).Concat(copier?.ConfiguredNames ?? []);
 
     /// <summary>Writes the checksum temp file (path, content); replaceable by tests to make that write fail.</summary>
     internal Func<string, string, CancellationToken, Task> ChecksumWriter { get; set; } = BackupFiles.WritePrivateAsync;
@@ -257,6 +264,15 @@ public sealed class BackupRunner(
 
             var ended = time.GetUtcNow();
             var succeeded = run with { EndedAt = ended, Bytes = bytes, Checksum = checksum, File = finalFile, Outcome = RunOutcome.Succeeded };
+            // The copies the schedule's other repositories need are recorded before the backup is: it is never listed
+            // as complete before they are made, even after a crash in between.
+            var objectRepositories = (record?.Repositories ?? RepositoryListRules.Default)
+                .Where(r => !string.Equals(r, RepositoryListRules.Local, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (objectRepositories.Count > 0)
+            {
+                if (copier is null) throw new BackupFailedException($"Schedule '{schedule}' names repositories {string.Join(", ", objectRepositories)}, but this worker has none configured.");
+                copier.Copies.AddPending(run.Id, objectRepositories, ended);
+            }
             if (!TryRecordSucceeded(succeeded, out var unrecorded)) return unrecorded;
             run = succeeded;
             var seconds = (ended - started).TotalSeconds;
@@ -270,6 +286,13 @@ public sealed class BackupRunner(
             var drill = drills is null ? null : await drills.AfterBackupAsync(run, manifest, cancellationToken); // within this run's slot
             if (drill is { Outcome: not Restore.DrillOutcome.Succeeded }) logger.PruneSkippedUnverified(schedule, run.Id, drill.Outcome.ToString());
             else if (record is not null && !redirected) _retention.Apply(record, run.Id);
+            // Then into each object repository the schedule names (each verified there before it counts); a copy that
+            // does not make it now stays pending and is retried by CopyRetryService, its local copy kept meanwhile.
+            if (copier is not null && objectRepositories.Count > 0)
+            {
+                await copier.CopyAllAsync(run, cancellationToken);
+                run = copier.Copies.Attach(run);
+            }
             PruneHistory();
             return run;
         }

@@ -8,7 +8,8 @@ namespace BackupWorker.Backups;
 /// and never a file outside the backup root.
 /// </summary>
 internal sealed class RetentionPruner(
-    BackupCatalog catalog, BackupPaths paths, BackupTelemetry telemetry, TimeProvider time, ILogger logger, Restore.DrillService? drills)
+    BackupCatalog catalog, BackupPaths paths, BackupTelemetry telemetry, TimeProvider time, ILogger logger, Restore.DrillService? drills,
+    RepositoryCopyCatalog? copies = null)
 {
     /// <summary>
     /// Applies the schedule's rule to the backups of this schedule instance, database and location only (a re-created or
@@ -33,7 +34,7 @@ internal sealed class RetentionPruner(
         }
         var now = time.GetUtcNow();
         var backups = catalog.ListBackups(schedule: record.Name, instance: record.Instance)
-            .Where(b => string.Equals(b.Database, current.Database, StringComparison.OrdinalIgnoreCase)
+            .Where(b => b.PrunedAt is null && string.Equals(b.Database, current.Database, StringComparison.OrdinalIgnoreCase)
                 && b.File is not null && Path.GetDirectoryName(Path.GetFullPath(b.File)) == location)
             .ToList();
         var kept = RetentionGuard.Protected(backups, catalog.ListBackups(database: current.Database), rule.MinimumRedundancy, IsRestorable);
@@ -44,6 +45,8 @@ internal sealed class RetentionPruner(
             var tooMany = rule.KeepLast is { } keep && i >= keep;
             var tooOld = rule.MaxAge is { } age && now - backup.StartedAt > age;
             if (!tooMany && !tooOld) continue;
+            // A local copy is what its pending copies into object repositories are made from: kept until they are made.
+            if (copies?.HasUnfinished(backup.Id) == true) continue;
             if (kept.Contains(backup.Id))
             {
                 logger.PruneKeptForRedundancy(record.Name, backup.File ?? backup.Id, rule.MinimumRedundancy);

@@ -17,7 +17,8 @@ public sealed class DemoJobScheduler(
     TimeProvider time,
     ILogger<DemoJobScheduler> logger,
     Restore.RestoreCatalog? restores = null,
-    IOptions<BackupOptions>? backupOptions = null) : BackgroundService
+    IOptions<BackupOptions>? backupOptions = null,
+    Repositories.IBackupRepositories? repositories = null) : BackgroundService
 {
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(10);
 
@@ -65,7 +66,11 @@ public sealed class DemoJobScheduler(
         }
 
         var record = catalog.UpsertSchedule(new ScheduleRecord(demo.JobName, demo.Database, demo.BackupLocation, demo.Schedule, demo.Repeats > 0 ? demo.Repeats : null, null, null,
-            new RetentionRule(demo.KeepLast, null), time.GetUtcNow()));
+            new RetentionRule(demo.KeepLast, null), time.GetUtcNow())
+        {
+            // Every configured repository: with the AppHost's offsite flag the demo's backups go offsite too.
+            Repositories = [Hosting.RepositoryListRules.Local, .. repositories?.Names ?? []],
+        });
         restores?.SetDrillPolicy(demo.JobName, record.Instance, demo.DrillEvery);
         try
         {

@@ -22,6 +22,9 @@ public sealed class BackupTelemetry : IDisposable
         Restores = _meter.CreateCounter<long>("backup.restores", "{restore}", "Restores by outcome.");
         RestoreDuration = _meter.CreateHistogram<double>("backup.restore.duration", "s", "Duration of restores.");
         Drills = _meter.CreateCounter<long>("backup.drills", "{drill}", "Restore drills by outcome.");
+        Copies = _meter.CreateCounter<long>("backup.copies", "{copy}", "Attempts to copy a backup into an object repository, by repository and outcome (verified, pending, failed).");
+        CopyBytes = _meter.CreateCounter<long>("backup.copy.bytes", "By", "Bytes stored in object repositories by verified copies (after compression and encryption).");
+        CopyDuration = _meter.CreateHistogram<double>("backup.copy.duration", "s", "Duration of copy attempts into object repositories.");
         Coalesced = _meter.CreateCounter<long>("backup.coalesced", "{trigger}", "Job triggers answered without a backup: a run that started after their scheduled time covers them.");
     }
 
@@ -33,6 +36,9 @@ public sealed class BackupTelemetry : IDisposable
     public Histogram<double> RestoreDuration { get; }
     public Counter<long> Drills { get; }
     public Counter<long> Coalesced { get; }
+    public Counter<long> Copies { get; }
+    public Counter<long> CopyBytes { get; }
+    public Histogram<double> CopyDuration { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -72,6 +72,15 @@ public sealed class BackupOptions
     /// <summary>How often the worker looks for inconclusive drills whose retry is due.</summary>
     public TimeSpan DrillRetryPollInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>A copy into an object repository that did not make it is retried this long after, then twice as long after each further attempt.</summary>
+    public TimeSpan CopyRetryInitialDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest wait between attempts of a copy into an object repository.</summary>
+    public TimeSpan CopyRetryMaxDelay { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How often the worker looks for copies into object repositories whose next attempt is due.</summary>
+    public TimeSpan CopyRetryPollInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Fills each database's empty connection string from <c>ConnectionStrings:&lt;database&gt;</c>.</summary>
     public static void AddConnectionStrings(BackupOptions options, IConfiguration configuration)
     {

@@ -72,16 +72,21 @@ public sealed class DrillService(
     /// <see cref="DrillOutcome.Inconclusive"/> and leaves the backup's verdict as it was. A drill takes a slot under the
     /// worker's concurrency limits (it loads the database's server as a backup does), unless its caller holds one.
     /// </summary>
-    public async Task<DrillRecord> DrillAsync(BackupRun backup, string trigger, CancellationToken cancellationToken, bool slotHeld = false, string? id = null)
+    /// <param name="repository">Whose copy to drill: <c>local</c> (the default) or an object repository's; each copy has its own verdict.</param>
+    public async Task<DrillRecord> DrillAsync(BackupRun backup, string trigger, CancellationToken cancellationToken, bool slotHeld = false, string? id = null, string? repository = null)
     {
         var started = time.GetUtcNow();
-        var drill = new DrillRecord(id ?? Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, DrillOutcome.Running, null, null, null);
+        var drill = new DrillRecord(id ?? Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, DrillOutcome.Running, null, null, null)
+        {
+            Repository = repository ?? Hosting.RepositoryListRules.Local,
+        };
         restores.UpsertDrill(drill);
         using var activity = BackupTelemetry.Source.StartActivity("drill " + backup.Database);
         activity?.SetTag("backup.drill_id", drill.Id);
         activity?.SetTag("backup.run_id", backup.Id);
         activity?.SetTag("backup.schedule", backup.Schedule);
         activity?.SetTag("db.name", backup.Database);
+        activity?.SetTag("backup.repository", drill.Repository);
         // On the injected clock, as a backup run's time limit is.
         using var timeLimit = new CancellationTokenSource(options.Value.RestoreTimeout, time);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
@@ -93,17 +98,29 @@ public sealed class DrillService(
             var (provider, database) = restoreService.ConfiguredDatabase(backup);
             using var slot = slotHeld || limiter is null ? null
                 : await limiter.AcquireAsync(WorkLimiter.ServerOf(database, backup.Database), backup.Database, null, timeout.Token);
+            // A copy in an object repository is downloaded and checked first; a damaged or tampered one is a content
+            // failure of that copy, a wrong key or an unreachable repository proves nothing about it.
+            StagedBackup staged;
             try
             {
-                await SqliteRestoreFiles.VerifyChecksumAsync(backup, timeout.Token);
+                staged = await restoreService.StageAsync(backup, drill.Repository, drill.Id, timeout.Token);
+            }
+            catch (RestoreProblemException e) when (e.InnerException is Repositories.RepositoryContentException)
+            {
+                throw new DrillContentException(e.Message, e);
+            }
+            using var source = staged;
+            try
+            {
+                await SqliteRestoreFiles.VerifyChecksumAsync(source.Backup, timeout.Token);
             }
             catch (RestoreProblemException e)
             {
                 throw new DrillContentException(e.Message, e);
             }
             var actual = provider == "sqlite"
-                ? await RestoreSqliteScratchAsync(backup, drill.Id, timeout.Token)
-                : await RestorePostgresScratchAsync(backup, PostgresServerAddress.From(database.ConnectionString, backup.Database), drill.Id, timeout.Token);
+                ? await RestoreSqliteScratchAsync(source.Backup, drill.Id, timeout.Token)
+                : await RestorePostgresScratchAsync(source.Backup, PostgresServerAddress.From(database.ConnectionString, backup.Database), drill.Id, timeout.Token);
             drill = drill with { Actual = actual };
             if (expected.Differences(actual) is { Count: > 0 } differences)
                 throw new DrillContentException("The restored copy differs from what the backup recorded: " + string.Join("; ", differences));

@@ -35,6 +35,15 @@ public sealed class RestoreCatalog
             CREATE INDEX IF NOT EXISTS drills_by_backup ON drills(backup_id, started_at);
             CREATE TABLE IF NOT EXISTS drill_policies(schedule TEXT PRIMARY KEY, schedule_instance TEXT, every INTEGER NOT NULL);
             """);
+        // Which repository a restore or drill read the backup from; NULL is the local copy (all rows written before).
+        foreach (var table in (string[])["restores", "drills"])
+            if (!HasRepositoryColumn(connection, table)) Execute(connection, $"ALTER TABLE {table} ADD COLUMN repository TEXT");
+    }
+
+    private static bool HasRepositoryColumn(SqliteConnection connection, string table)
+    {
+        using var command = Command(connection, $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = 'repository'", []);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
     public void SaveManifest(string runId, DatabaseManifest manifest)
@@ -54,9 +63,10 @@ public sealed class RestoreCatalog
     {
         using var connection = Open();
         Execute(connection, """
-            INSERT OR REPLACE INTO restores(id, backup_id, schedule, database, provider, target, replace, safety_copy, requested_by, started_at, ended_at, outcome, error)
-            VALUES($id, $backup, $schedule, $database, $provider, $target, $replace, $safety, $by, $started, $ended, $outcome, $error)
+            INSERT OR REPLACE INTO restores(id, backup_id, schedule, database, provider, target, replace, safety_copy, requested_by, started_at, ended_at, outcome, error, repository)
+            VALUES($id, $backup, $schedule, $database, $provider, $target, $replace, $safety, $by, $started, $ended, $outcome, $error, $repository)
             """,
+            ("$repository", StoredRepository(r.Repository)),
             ("$id", r.Id), ("$backup", r.BackupId), ("$schedule", r.Schedule), ("$database", r.Database), ("$provider", r.Provider),
             ("$target", r.Target), ("$replace", r.Replace ? 1 : 0), ("$safety", r.SafetyCopy), ("$by", r.RequestedBy),
             ("$started", Format(r.StartedAt)), ("$ended", r.EndedAt is { } e ? Format(e) : null), ("$outcome", r.Outcome.ToString()), ("$error", r.Error));
@@ -71,9 +81,10 @@ public sealed class RestoreCatalog
     {
         using var connection = Open();
         Execute(connection, """
-            INSERT OR REPLACE INTO drills(id, backup_id, schedule, database, trigger, started_at, ended_at, outcome, error, expected, actual)
-            VALUES($id, $backup, $schedule, $database, $trigger, $started, $ended, $outcome, $error, $expected, $actual)
+            INSERT OR REPLACE INTO drills(id, backup_id, schedule, database, trigger, started_at, ended_at, outcome, error, expected, actual, repository)
+            VALUES($id, $backup, $schedule, $database, $trigger, $started, $ended, $outcome, $error, $expected, $actual, $repository)
             """,
+            ("$repository", StoredRepository(d.Repository)),
             ("$id", d.Id), ("$backup", d.BackupId), ("$schedule", d.Schedule), ("$database", d.Database), ("$trigger", d.Trigger),
             ("$started", Format(d.StartedAt)), ("$ended", d.EndedAt is { } e ? Format(e) : null), ("$outcome", d.Outcome.ToString()), ("$error", d.Error),
             ("$expected", d.Expected is null ? null : JsonSerializer.Serialize(d.Expected, Json)), ("$actual", d.Actual is null ? null : JsonSerializer.Serialize(d.Actual, Json)));
@@ -91,13 +102,16 @@ public sealed class RestoreCatalog
     /// picks it, an explicit one is refused, and retention does not count it. A later successful drill clears that;
     /// an inconclusive drill changes nothing.
     /// </summary>
-    public bool IsRestorable(string backupId)
+    public bool IsRestorable(string backupId) => IsRestorable(backupId, Hosting.RepositoryListRules.Local);
+
+    /// <summary>As <see cref="IsRestorable(string)"/>, for the backup's copy in <paramref name="repository"/>: each copy has its own verdict.</summary>
+    public bool IsRestorable(string backupId, string repository)
     {
         using var connection = Open();
         using var command = Command(connection, """
-            SELECT outcome FROM drills WHERE backup_id = $id AND outcome IN ('Succeeded', 'Failed')
+            SELECT outcome FROM drills WHERE backup_id = $id AND repository IS $repository AND outcome IN ('Succeeded', 'Failed')
             ORDER BY started_at DESC, ended_at DESC LIMIT 1
-            """, [("$id", backupId)]);
+            """, [("$id", backupId), ("$repository", StoredRepository(repository))]);
         return command.ExecuteScalar() as string != nameof(DrillOutcome.Failed);
     }
 
@@ -110,12 +124,12 @@ public sealed class RestoreCatalog
         using var connection = Open();
         using var command = Command(connection, """
             WITH latest AS (
-              SELECT backup_id, max(started_at) AS started FROM drills GROUP BY backup_id)
+              SELECT backup_id, max(started_at) AS started FROM drills WHERE repository IS NULL GROUP BY backup_id)
             SELECT d.backup_id,
-              (SELECT count(*) FROM drills i WHERE i.backup_id = d.backup_id AND i.outcome = 'Inconclusive'
-                 AND i.started_at > COALESCE((SELECT max(c.started_at) FROM drills c WHERE c.backup_id = d.backup_id AND c.outcome IN ('Succeeded', 'Failed')), '')),
+              (SELECT count(*) FROM drills i WHERE i.backup_id = d.backup_id AND i.repository IS NULL AND i.outcome = 'Inconclusive'
+                 AND i.started_at > COALESCE((SELECT max(c.started_at) FROM drills c WHERE c.backup_id = d.backup_id AND c.repository IS NULL AND c.outcome IN ('Succeeded', 'Failed')), '')),
               COALESCE(d.ended_at, d.started_at)
-            FROM drills d JOIN latest l ON l.backup_id = d.backup_id AND l.started = d.started_at
+            FROM drills d JOIN latest l ON l.backup_id = d.backup_id AND l.started = d.started_at AND d.repository IS NULL
             JOIN runs r ON r.id = d.backup_id AND r.outcome = 'Succeeded' AND r.pruned_at IS NULL
             WHERE d.outcome = 'Inconclusive'
             """, []);
@@ -151,27 +165,29 @@ public sealed class RestoreCatalog
     private List<RestoreRecord> QueryRestores(string where, params (string, object?)[] parameters)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT id, backup_id, schedule, database, provider, target, replace, safety_copy, requested_by, started_at, ended_at, outcome, error FROM restores " + where, parameters);
+        using var command = Command(connection, "SELECT id, backup_id, schedule, database, provider, target, replace, safety_copy, requested_by, started_at, ended_at, outcome, error, repository FROM restores " + where, parameters);
         using var reader = command.ExecuteReader();
         var list = new List<RestoreRecord>();
         while (reader.Read())
             list.Add(new RestoreRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
                 reader.GetInt64(6) != 0, NullableString(reader, 7), reader.GetString(8), Parse(reader.GetString(9)),
-                reader.IsDBNull(10) ? null : Parse(reader.GetString(10)), Enum.Parse<RunOutcome>(reader.GetString(11)), NullableString(reader, 12)));
+                reader.IsDBNull(10) ? null : Parse(reader.GetString(10)), Enum.Parse<RunOutcome>(reader.GetString(11)), NullableString(reader, 12))
+            { Repository = NullableString(reader, 13) ?? Hosting.RepositoryListRules.Local });
         return list;
     }
 
     private List<DrillRecord> QueryDrills(string where, params (string, object?)[] parameters)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT id, backup_id, schedule, database, trigger, started_at, ended_at, outcome, error, expected, actual FROM drills " + where, parameters);
+        using var command = Command(connection, "SELECT id, backup_id, schedule, database, trigger, started_at, ended_at, outcome, error, expected, actual, repository FROM drills " + where, parameters);
         using var reader = command.ExecuteReader();
         var list = new List<DrillRecord>();
         while (reader.Read())
             list.Add(new DrillRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), Parse(reader.GetString(5)),
                 reader.IsDBNull(6) ? null : Parse(reader.GetString(6)), ParseDrillOutcome(reader.GetString(7)), NullableString(reader, 8),
                 NullableString(reader, 9) is { } e ? JsonSerializer.Deserialize<DatabaseManifest>(e, Json) : null,
-                NullableString(reader, 10) is { } a ? JsonSerializer.Deserialize<DatabaseManifest>(a, Json) : null));
+                NullableString(reader, 10) is { } a ? JsonSerializer.Deserialize<DatabaseManifest>(a, Json) : null)
+            { Repository = NullableString(reader, 11) ?? Hosting.RepositoryListRules.Local });
         return list;
     }
 
@@ -179,6 +195,9 @@ public sealed class RestoreCatalog
     private static DrillOutcome ParseDrillOutcome(string text) => text == "Cancelled" ? DrillOutcome.Inconclusive : Enum.Parse<DrillOutcome>(text);
 
     private SqliteConnection Open() => CatalogSql.Open(_connectionString);
+
+    private static string? StoredRepository(string repository) =>
+        string.Equals(repository, Hosting.RepositoryListRules.Local, StringComparison.OrdinalIgnoreCase) ? null : repository;
 
     /// <summary>
     /// Ends restores and drills still running (started before <paramref name="startedBefore"/>, or all when null) with

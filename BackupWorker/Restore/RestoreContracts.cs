@@ -10,7 +10,9 @@ namespace BackupWorker.Restore;
 /// server (default: a new scratch database). An existing target is only overwritten with <see cref="Replace"/>, after a
 /// safety copy. <see cref="Create"/>: PostgreSQL, create the named target database when it does not exist.
 /// <see cref="TerminateConnections"/>: PostgreSQL replace, end the sessions connected to the target (otherwise they
-/// make the restore a 409).
+/// make the restore a 409). <see cref="Repository"/>: where to read the backup from (<c>local</c> or an object
+/// repository); without it, the nearest good copy (the local one if present and not found bad, else the first
+/// verified copy in an object repository).
 /// </summary>
 public sealed record RestoreRequest(
     string? BackupId = null,
@@ -20,12 +22,17 @@ public sealed record RestoreRequest(
     bool Replace = false,
     bool Create = false,
     string? RequestedBy = null,
-    bool TerminateConnections = false);
+    bool TerminateConnections = false,
+    string? Repository = null);
 
 /// <summary>One restore (or the restore step of a drill), whatever its outcome.</summary>
 public sealed record RestoreRecord(
     string Id, string BackupId, string Schedule, string Database, string Provider, string Target, bool Replace,
-    string? SafetyCopy, string RequestedBy, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, RunOutcome Outcome, string? Error);
+    string? SafetyCopy, string RequestedBy, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, RunOutcome Outcome, string? Error)
+{
+    /// <summary>The repository the backup was read from: <c>local</c> or an object repository's name.</summary>
+    public string Repository { get; init; } = Hosting.RepositoryListRules.Local;
+}
 
 /// <summary>A table of a database and its row count.</summary>
 public sealed record TableRows(string Name, long Rows);
@@ -64,7 +71,11 @@ public enum DrillOutcome { Running, Succeeded, Failed, Inconclusive }
 /// <summary>One restore drill: the backup restored into scratch and compared with what was recorded at backup time.</summary>
 public sealed record DrillRecord(
     string Id, string BackupId, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
-    DrillOutcome Outcome, string? Error, DatabaseManifest? Expected, DatabaseManifest? Actual);
+    DrillOutcome Outcome, string? Error, DatabaseManifest? Expected, DatabaseManifest? Actual)
+{
+    /// <summary>The repository whose copy was drilled: <c>local</c> or an object repository's name. Each copy has its own verdict.</summary>
+    public string Repository { get; init; } = Hosting.RepositoryListRules.Local;
+}
 
 /// <summary>Drill every <see cref="Every"/>th successful backup of a schedule; null turns drills off.</summary>
 public sealed record DrillPolicyRequest(int? Every);
@@ -75,13 +86,14 @@ public sealed record DrillPolicy(string Schedule, int? Every);
 public sealed record BackupDetails(BackupRun Backup, DatabaseManifest? Manifest, bool Restorable, DrillRecord? LastDrill);
 
 /// <summary>A restore refused or failed, with the HTTP status and text to answer it with (and its record, when there is one).</summary>
-public sealed class RestoreProblemException(int status, string title, string detail, RestoreRecord? record = null, IDictionary<string, string[]>? errors = null)
-    : Exception(detail)
+public sealed class RestoreProblemException(int status, string title, string detail, RestoreRecord? record = null, IDictionary<string, string[]>? errors = null,
+    Exception? inner = null)
+    : Exception(detail, inner)
 {
     public int Status { get; } = status;
     public string Title { get; } = title;
     public RestoreRecord? Record { get; } = record;
     public IDictionary<string, string[]>? Errors { get; } = errors;
 
-    public RestoreProblemException WithRecord(RestoreRecord record) => new(Status, Title, Message, record, Errors);
+    public RestoreProblemException WithRecord(RestoreRecord record) => new(Status, Title, Message, record, Errors, InnerException);
 }

@@ -40,21 +40,34 @@ public static class RestoreEndpoints
         app.MapGet("/drills/{id}", Results<Ok<DrillRecord>, ProblemHttpResult> (string id, RestoreCatalog catalog) =>
             catalog.GetDrill(id) is { } drill ? TypedResults.Ok(drill) : TypedResults.Problem($"No drill with id '{id}'.", statusCode: 404, title: "Drill not found"));
 
-        app.MapGet("/backups/{id}", Results<Ok<BackupDetails>, ProblemHttpResult> (string id, BackupCatalog catalog, RestoreCatalog restores) =>
+        app.MapGet("/backups/{id}", Results<Ok<BackupDetails>, ProblemHttpResult> (string id, BackupCatalog catalog, RestoreCatalog restores, RepositoryCopyCatalog copies) =>
         {
             var run = catalog.GetRun(id);
             if (run is null || run.Outcome != RunOutcome.Succeeded) return BackupNotFound(id);
-            return TypedResults.Ok(new BackupDetails(run, restores.GetManifest(id), restores.IsRestorable(id), restores.ListDrills(backupId: id, limit: 1).FirstOrDefault()));
+            return TypedResults.Ok(new BackupDetails(copies.Attach(run), restores.GetManifest(id), restores.IsRestorable(id), restores.ListDrills(backupId: id, limit: 1).FirstOrDefault()));
         });
 
-        // As a restore: 202 with the Running drill, polled at GET /drills/{id}.
-        app.MapPost("/backups/{id}/drill", Results<Accepted<DrillRecord>, ProblemHttpResult> (string id, BackupCatalog catalog, RestoreQueue queue) =>
+        // As a restore: 202 with the Running drill, polled at GET /drills/{id}. ?repository= drills that repository's
+        // copy; without it, the nearest good copy (as a restore picks it).
+        app.MapPost("/backups/{id}/drill", Results<Accepted<DrillRecord>, ValidationProblem, ProblemHttpResult> (string id, string? repository, BackupCatalog catalog, RestoreQueue queue, RestoreService service) =>
         {
+            if (RestoreRequestRules.Check(null, null, null, null, null, repository) is { } errors && errors.TryGetValue("repository", out var repositoryError))
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["repository"] = repositoryError }, title: "Invalid drill request");
             var run = catalog.GetRun(id);
-            if (run is null || run.Outcome != RunOutcome.Succeeded || run.PrunedAt is not null) return BackupNotFound(id);
+            if (run is null || run.Outcome != RunOutcome.Succeeded) return BackupNotFound(id);
             try
             {
-                var drill = queue.AcceptDrill(run);
+                string source;
+                try
+                {
+                    source = service.Sources.Choose(run, repository, throwIfNone: true)!;
+                }
+                catch (RestoreProblemException e) when (e.Status == 409)
+                {
+                    // A copy a drill found bad may be drilled again: a later good drill clears it.
+                    source = repository ?? Hosting.RepositoryListRules.Local;
+                }
+                var drill = queue.AcceptDrill(run, source);
                 return TypedResults.Accepted($"/drills/{drill.Id}", drill);
             }
             catch (RestoreProblemException e)

@@ -52,7 +52,7 @@ public sealed class RestoreQueue(RestoreService service, DrillService drills, Re
     }
 
     /// <summary>Starts a drill of <paramref name="backup"/> and answers with its record (Running); 429 when enough run.</summary>
-    public DrillRecord AcceptDrill(BackupRun backup)
+    public DrillRecord AcceptDrill(BackupRun backup, string? repository = null)
     {
         ThrowIfStopping();
         if (!_drillSlots.Wait(0))
@@ -60,11 +60,14 @@ public sealed class RestoreQueue(RestoreService service, DrillService drills, Re
         try
         {
             var id = Guid.NewGuid().ToString("N");
-            var drill = new DrillRecord(id, backup.Id, backup.Schedule, backup.Database, "manual", time.GetUtcNow(), null, DrillOutcome.Running, null, null, null);
+            var drill = new DrillRecord(id, backup.Id, backup.Schedule, backup.Database, "manual", time.GetUtcNow(), null, DrillOutcome.Running, null, null, null)
+            {
+                Repository = repository ?? RepositoryListRules.Local,
+            };
             catalog.UpsertDrill(drill); // the drill records itself the same way; this is for a poll that comes first
             var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _drills[id] = ended.Task;
-            var work = Task.Run(() => drills.DrillAsync(backup, "manual", _stopping.Token, id: id));
+            var work = Task.Run(() => drills.DrillAsync(backup, "manual", _stopping.Token, id: id, repository: drill.Repository));
             _ = ObserveAsync(drill, work, ended);
             return drill;
         }

@@ -19,7 +19,7 @@ public static partial class RestoreRequestRules
         "name of 1-40 lower-case letters, digits and '_' not starting with a digit.";
 
     /// <summary>Field errors of a restore request; empty when its shape is acceptable.</summary>
-    public static Dictionary<string, string[]> Check(string? backupId, string? schedule, string? database, string? target, string? requestedBy)
+    public static Dictionary<string, string[]> Check(string? backupId, string? schedule, string? database, string? target, string? requestedBy, string? repository = null)
     {
         var errors = new Dictionary<string, string[]>();
         var selectors = new[] { backupId, schedule, database }.Count(s => s is not null);
@@ -30,6 +30,8 @@ public static partial class RestoreRequestRules
         if (target is not null && CheckFileTarget(target) is { } targetError) errors["target"] = [targetError];
         if (requestedBy is not null && (requestedBy.Length is 0 or > MaxRequestedByLength || requestedBy.Any(char.IsControl)))
             errors["requestedBy"] = [$"requestedBy is 1-{MaxRequestedByLength} characters without control characters."];
+        if (repository is not null && !Repository().IsMatch(repository))
+            errors["repository"] = ["repository is 'local' or a configured object repository's name: 1-32 letters, digits, '-' or '_', starting with a letter or digit."];
         return errors;
     }
 
@@ -66,6 +68,9 @@ public static partial class RestoreRequestRules
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
     private static partial Regex Name();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+    private static partial Regex Repository();
 
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,39}$")]
     private static partial Regex DatabaseName();

@@ -24,8 +24,13 @@ public sealed class RestoreService(
     BackupTelemetry telemetry,
     TimeProvider time,
     ILogger<RestoreService> logger,
-    WorkLimiter? limiter = null)
+    WorkLimiter? limiter = null,
+    BackupSources? sources = null)
 {
+    private readonly BackupSources _sources = sources ?? new BackupSources(restores);
+
+    internal BackupSources Sources => _sources;
+
     /// <summary>Restores at once, beyond which a request is refused with 429: each one reads and writes a whole database.</summary>
     public const int MaxConcurrentRestores = 2;
 
@@ -37,9 +42,9 @@ public sealed class RestoreService(
     /// <param name="accepted">Called with the Running record once nothing can refuse the request any more, just before the restore runs.</param>
     public async Task<RestoreRecord> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken, Action<RestoreRecord>? accepted = null)
     {
-        var errors = RestoreRequestRules.Check(request.BackupId, request.Schedule, request.Database, request.Target, request.RequestedBy);
+        var errors = RestoreRequestRules.Check(request.BackupId, request.Schedule, request.Database, request.Target, request.RequestedBy, request.Repository);
         if (errors.Count > 0) throw new RestoreProblemException(400, "Invalid restore request", "One or more fields are invalid.", errors: errors);
-        var backup = FindBackup(request);
+        var (backup, repository) = FindSource(request);
         var (providerName, database) = ConfiguredDatabase(backup);
         if (!await _slots.WaitAsync(0, cancellationToken))
             throw new RestoreProblemException(429, "Too many restores", $"{MaxConcurrentRestores} restores are running; try again when one has finished.");
@@ -48,7 +53,10 @@ public sealed class RestoreService(
             var id = Guid.NewGuid().ToString("N");
             var requestedBy = request.RequestedBy ?? "unknown";
             var started = time.GetUtcNow();
-            var record = new RestoreRecord(id, backup.Id, backup.Schedule, backup.Database, providerName, "", request.Replace, null, requestedBy, started, null, RunOutcome.Running, null);
+            var record = new RestoreRecord(id, backup.Id, backup.Schedule, backup.Database, providerName, "", request.Replace, null, requestedBy, started, null, RunOutcome.Running, null)
+            {
+                Repository = repository,
+            };
             var postgresServer = providerName == "postgres" ? PostgresServerAddress.From(database.ConnectionString, backup.Database) : null;
 
             // Everything that can refuse the request without touching anything comes first, each refusal recorded.
@@ -95,6 +103,7 @@ public sealed class RestoreService(
         activity?.SetTag("backup.run_id", backup.Id);
         activity?.SetTag("db.name", backup.Database);
         activity?.SetTag("backup.restore_target", plan.Target);
+        activity?.SetTag("backup.repository", record.Repository);
         // On the injected clock, as a backup run's time limit is.
         using var timeLimit = new CancellationTokenSource(options.Value.RestoreTimeout, time);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
@@ -109,7 +118,9 @@ public sealed class RestoreService(
                 logger.RestoreQueued(record.Id, backup.Database);
             }, timeout.Token);
             if (queued) restores.UpsertRestore(record);
-            var safetyCopy = await plan.ExecuteAsync(timeout.Token);
+            // A copy in an object repository is downloaded and checked first: a wrong key or a damaged copy touches nothing.
+            using var staged = await StageAsync(backup, record.Repository, record.Id, timeout.Token);
+            var safetyCopy = await plan.ExecuteAsync(staged.Backup, timeout.Token);
             var ended = time.GetUtcNow();
             record = record with { EndedAt = ended, Outcome = RunOutcome.Succeeded, SafetyCopy = safetyCopy };
             restores.UpsertRestore(record);
@@ -150,24 +161,39 @@ public sealed class RestoreService(
     }
 
     /// <summary>The backup the request names (404 when there is none); one a drill failed on is refused (409).</summary>
-    public BackupRun FindBackup(RestoreRequest request)
+    public BackupRun FindBackup(RestoreRequest request) => FindSource(request).Backup;
+
+    /// <summary>
+    /// The backup the request names and the repository to read it from (<see cref="BackupSources.Choose"/>): 404 when
+    /// there is none, 409 when the only copies were found bad by a drill.
+    /// </summary>
+    public (BackupRun Backup, string Repository) FindSource(RestoreRequest request)
     {
         if (request.BackupId is { } id)
         {
             var run = catalog.GetRun(id);
             if (run is null || run.Outcome != RunOutcome.Succeeded || run.File is null)
                 throw new RestoreProblemException(404, "Backup not found", $"No backup with id '{id}'.");
-            if (run.PrunedAt is not null)
+            if (run.PrunedAt is not null && request.Repository is null && _sources.Choose(run, null, throwIfNone: false) is null)
                 throw new RestoreProblemException(404, "Backup not found", $"Backup '{id}' was removed by retention at {run.PrunedAt:O}.");
-            if (!restores.IsRestorable(id))
-                throw new RestoreProblemException(409, "Backup not restorable", $"A restore drill of backup '{id}' failed; it is marked not restorable.");
-            return run;
+            return (run, _sources.Choose(run, request.Repository, throwIfNone: true)!);
         }
         var candidates = request.Schedule is { } schedule ? catalog.ListBackups(schedule: schedule) : catalog.ListBackups(database: request.Database);
-        return candidates.FirstOrDefault(b => b.File is not null && restores.IsRestorable(b.Id))
-            ?? throw new RestoreProblemException(404, "Backup not found", request.Schedule is not null
-                ? $"Schedule '{request.Schedule}' has no restorable backup."
-                : $"Database '{request.Database}' has no restorable backup.");
+        foreach (var candidate in candidates.Where(b => b.File is not null))
+            if (_sources.Choose(candidate, request.Repository, throwIfNone: false) is { } repository) return (candidate, repository);
+        var where = request.Repository is null ? "" : $" in repository '{request.Repository}'";
+        throw new RestoreProblemException(404, "Backup not found", request.Schedule is not null
+            ? $"Schedule '{request.Schedule}' has no restorable backup{where}."
+            : $"Database '{request.Database}' has no restorable backup{where}.");
+    }
+
+    /// <summary>The backup as a local file to restore from (<see cref="BackupSources.StageAsync"/>), downloaded into the restore root when it must be.</summary>
+    internal async Task<StagedBackup> StageAsync(BackupRun backup, string repository, string id, CancellationToken cancellationToken)
+    {
+        if (string.Equals(repository, RepositoryListRules.Local, StringComparison.OrdinalIgnoreCase)) return new StagedBackup(backup, null);
+        var directory = Path.Combine(RestoreRoot, "fetched");
+        CreateDirectories(directory);
+        return await _sources.StageAsync(backup, repository, directory, id, cancellationToken);
     }
 
     /// <summary>The backup's database as configured now: its provider and where it lives.</summary>
@@ -196,8 +222,8 @@ public sealed class RestoreService(
         /// <summary>Where the replaced target will be kept (null: nothing is replaced).</summary>
         string? SafetyCopy { get; }
 
-        /// <summary>Restores; returns where the replaced target was kept, if one was replaced.</summary>
-        Task<string?> ExecuteAsync(CancellationToken cancellationToken);
+        /// <summary>Restores from <paramref name="source"/> (the backup as a local file); returns where the replaced target was kept, if one was replaced.</summary>
+        Task<string?> ExecuteAsync(BackupRun source, CancellationToken cancellationToken);
     }
 
     // ---- SQLite ----
@@ -225,7 +251,7 @@ public sealed class RestoreService(
         if (exists && !request.Replace)
             throw new RestoreProblemException(409, "Target exists", $"The restore target '{target}' exists; send replace: true to replace it (a safety copy is kept).");
         var safety = exists ? Path.Combine(RestoreRoot, "safety-copies", $"{Path.GetFileNameWithoutExtension(target)}-{time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{id[..12]}.db") : null;
-        return new SqlitePlan(this, backup, target, target == source, safety, id, exists ? restores.GetManifest(backup.Id) : null, options.Value.RestoreLockTimeout, logger);
+        return new SqlitePlan(this, target, target == source, safety, id, exists ? restores.GetManifest(backup.Id) : null, options.Value.RestoreLockTimeout, logger);
     }
 
     /// <summary>
@@ -233,7 +259,7 @@ public sealed class RestoreService(
     /// existing file: written into through SQLite's backup API (<see cref="SqliteLiveRestore"/>), never renamed over,
     /// since other connections may have it open.
     /// </summary>
-    private sealed class SqlitePlan(RestoreService service, BackupRun backup, string target, bool overwritesSource, string? safetyCopy, string id,
+    private sealed class SqlitePlan(RestoreService service, string target, bool overwritesSource, string? safetyCopy, string id,
         DatabaseManifest? recorded, TimeSpan lockTimeout, ILogger logger) : IRestorePlan
     {
         public string Target => target;
@@ -242,16 +268,16 @@ public sealed class RestoreService(
 
         public string? SafetyCopy => safetyCopy;
 
-        public async Task<string?> ExecuteAsync(CancellationToken cancellationToken)
+        public async Task<string?> ExecuteAsync(BackupRun source, CancellationToken cancellationToken)
         {
-            await SqliteRestoreFiles.VerifyChecksumAsync(backup, cancellationToken);
+            await SqliteRestoreFiles.VerifyChecksumAsync(source, cancellationToken);
             var directory = Path.GetDirectoryName(target)!;
             service.CreateDirectories(directory);
             // Same directory as the target, so the rename of a new file is atomic.
             var temp = Path.Combine(directory, $".{Path.GetFileName(target)}.restoring-{id[..12]}{BackupFiles.PartialSuffix}");
             try
             {
-                await SqliteRestoreFiles.CopyVerifiedAsync(backup, temp, cancellationToken);
+                await SqliteRestoreFiles.CopyVerifiedAsync(source, temp, cancellationToken);
                 await service.Sqlite.VerifyAsync(temp, cancellationToken);
                 cancellationToken.ThrowIfCancellationRequested();
                 if (safetyCopy is null)
@@ -346,9 +372,9 @@ public sealed class RestoreService(
 
         public string? SafetyCopy => safetyCopy;
 
-        public async Task<string?> ExecuteAsync(CancellationToken cancellationToken)
+        public async Task<string?> ExecuteAsync(BackupRun source, CancellationToken cancellationToken)
         {
-            await SqliteRestoreFiles.VerifyChecksumAsync(backup, cancellationToken);
+            await SqliteRestoreFiles.VerifyChecksumAsync(source, cancellationToken);
             // Into a new database first, swapped into place only once pg_restore has succeeded: the target never holds half a restore.
             var temp = $"{target}__restoring_{id[..8]}";
             var tools = service.Postgres;
@@ -358,7 +384,7 @@ public sealed class RestoreService(
                 // With the target's encoding and locale when there is one, so its data reads back the same.
                 if (safetyCopy is null) await tools.SqlAsync(server, $"CREATE DATABASE \"{temp}\" TEMPLATE template0", cancellationToken);
                 else await PostgresDatabaseProperties.CreateLikeAsync(tools, server, target, temp, cancellationToken);
-                if (await tools.RestoreAsync(server, backup.File!, temp, cancellationToken) is { } error)
+                if (await tools.RestoreAsync(server, source.File!, temp, cancellationToken) is { } error)
                     throw new RestoreProblemException(422, "Dump could not be restored", $"Backup {backup.Id} could not be restored: {error}");
                 if (safetyCopy is not null) await PostgresDatabaseProperties.CarryOverAsync(tools, server, target, temp, cancellationToken);
                 var swap = new PostgresSwap(tools, server, target, temp, safetyCopy, terminateConnections, id);

@@ -2,7 +2,11 @@ using BackupWorker.Backups;
 
 namespace BackupWorker.Schedules;
 
-/// <summary>A backup schedule to create: <see cref="Schedule"/> in any form Dapr accepts, or only a <see cref="DueTime"/> for a one-shot.</summary>
+/// <summary>
+/// A backup schedule to create: <see cref="Schedule"/> in any form Dapr accepts, or only a <see cref="DueTime"/> for a
+/// one-shot. <see cref="Repositories"/>: where each backup must be verified before it counts as made: <c>local</c>
+/// (always; the backup is taken there) and configured object repositories (default <c>["local"]</c>).
+/// </summary>
 public sealed record CreateScheduleRequest(
     string? Name,
     string? Database,
@@ -12,7 +16,8 @@ public sealed record CreateScheduleRequest(
     string? DueTime = null,
     string? Ttl = null,
     RetentionRequest? Retention = null,
-    bool Overwrite = false);
+    bool Overwrite = false,
+    IReadOnlyList<string?>? Repositories = null);
 
 /// <summary>
 /// Keep the newest <see cref="KeepLast"/> backups and/or none older than <see cref="MaxAge"/> (e.g. <c>168h</c>, <c>P7D</c>,
@@ -49,4 +54,7 @@ public sealed record ScheduleView(
     public DateTimeOffset? EndedAt { get; init; }
 
     public string? EndedReason { get; init; }
+
+    /// <summary>Where each backup must be verified before it counts as made (<c>local</c> first); null for a job made elsewhere.</summary>
+    public IReadOnlyList<string>? Repositories { get; init; }
 }

@@ -53,6 +53,9 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
         }
         if (request.Repeats < 0) errors["repeats"] = ["repeats cannot be negative."];
         var retention = ParseRetention(request.Retention, errors);
+        if (RepositoryListRules.Check(request.Repositories) is { } repositoriesError) errors["repositories"] = [repositoriesError];
+        else if (request.Repositories?.FirstOrDefault(r => !runner.IsKnownRepository(r!)) is { } unknown)
+            errors["repositories"] = [$"Unknown repository '{unknown}'; configured: {string.Join(", ", runner.KnownRepositories)}."];
         if (errors.Count > 0) throw new ScheduleProblemException(400, "Invalid backup schedule", "One or more fields are invalid.", errors);
 
         var schedule = string.IsNullOrWhiteSpace(request.Schedule)
@@ -71,7 +74,7 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
         // not, is a new schedule instance: retention never reaches the backups an earlier schedule of this name made.
         var previous = catalog.GetSchedule(name);
         var record = catalog.UpsertSchedule(new ScheduleRecord(name, database!, location, request.Schedule?.Trim(), request.Repeats,
-            request.DueTime?.Trim(), request.Ttl?.Trim(), retention, now));
+            request.DueTime?.Trim(), request.Ttl?.Trim(), retention, now) { Repositories = RepositoryListRules.Normalize(request.Repositories) });
         try
         {
             var oneShot = (startingFrom is null && schedule.IsPointInTimeExpression) || request.Repeats == 1;
@@ -266,7 +269,7 @@ public sealed partial class ScheduleService(DaprJobsClient jobsClient, BackupCat
     private static ScheduleView ToView(ScheduleRecord r, DaprJobDetails? job, bool active) => new(
         r.Name, r.Database, r.Location, r.Schedule, r.Repeats, r.DueTime, r.Ttl,
         new RetentionView(r.Retention.KeepLast, r.Retention.MaxAge?.ToString("c", CultureInfo.InvariantCulture), r.Retention.MinimumRedundancy),
-        r.CreatedAt, active, ToJobView(job)) { Instance = r.Instance, EndedAt = r.EndedAt, EndedReason = r.EndedReason };
+        r.CreatedAt, active, ToJobView(job)) { Instance = r.Instance, EndedAt = r.EndedAt, EndedReason = r.EndedReason, Repositories = r.Repositories };
 
     private static ScheduleView? ToExternalView(DaprJobDetails job)
     {

@@ -36,11 +36,13 @@ public static class WorkerEndpoints
             catch (ScheduleProblemException e) { return Problem(e); }
         });
 
-        schedules.MapGet("/{name}", async Task<Results<Ok<ScheduleView>, ProblemHttpResult>> (string name, ScheduleService service, CancellationToken ct) =>
+        schedules.MapGet("/{name}", async Task<Results<Ok<ScheduleView>, ProblemHttpResult>> (string name, ScheduleService service, RepositoryCopyCatalog copies, CancellationToken ct) =>
         {
             try
             {
-                return await service.GetAsync(name, includeRuns: true, ct) is { } view ? TypedResults.Ok(view) : NotFound(name);
+                return await service.GetAsync(name, includeRuns: true, ct) is { } view
+                    ? TypedResults.Ok(view with { Runs = view.Runs is null ? null : copies.Attach(view.Runs) })
+                    : NotFound(name);
             }
             catch (ScheduleProblemException e) { return Problem(e); }
         });
@@ -67,11 +69,12 @@ public static class WorkerEndpoints
             catch (ScheduleProblemException e) { return Problem(e); }
         });
 
-        app.MapGet("/runs", (string? schedule, string? database, int? limit, BackupCatalog catalog) =>
-            TypedResults.Ok(catalog.ListRuns(schedule, database, Math.Clamp(limit ?? 200, 1, 10_000))));
+        // Each run and backup with where it is, per repository (copied, verified, pending with its next attempt, failed).
+        app.MapGet("/runs", (string? schedule, string? database, int? limit, BackupCatalog catalog, RepositoryCopyCatalog copies) =>
+            TypedResults.Ok(copies.Attach(catalog.ListRuns(schedule, database, Math.Clamp(limit ?? 200, 1, 10_000)))));
 
-        app.MapGet("/backups", (string? schedule, string? database, BackupCatalog catalog) =>
-            TypedResults.Ok(catalog.ListBackups(schedule, database)));
+        app.MapGet("/backups", (string? schedule, string? database, BackupCatalog catalog, RepositoryCopyCatalog copies) =>
+            TypedResults.Ok(copies.Attach(catalog.ListBackups(schedule, database))));
 
         return app;
     }

@@ -103,6 +103,10 @@ public class ApiBadInputTests(BadInputStackFixture fixture) : IClassFixture<BadI
         foreach (var raw in HostileTimes.Concat(["\"0s\"", "\"forever\"", "\"-7.00:00:00\""])) Create("retention.maxAge", raw);
         foreach (var raw in new[] { "\"yes\"", "\"true\"", "1", "[]", "{}" }) Create("overwrite", raw);
         foreach (var raw in new[] { "\"x\"", "1", "[]", "true" }) Create("retention", raw);
+        // Repositories: the API refuses a bad list, the worker a name it has not configured (this stack has none but local).
+        foreach (var raw in new[] { "\"local\"", "[]", "[\"offsite\"]", "[\"local\",\"offsite\"]", "[\"local\",\"local\"]", "[\"local\",\"LOCAL\"]",
+            "[\"local\",\"../x\"]", "[\"local\",\"\"]", "[\"local\",null]", "[1]", "{}", "[" + string.Join(',', Enumerable.Range(0, 9).Select(i => $"\"r{i}\"")) + "]" })
+            Create("repositories", raw);
 
         // A past due time whose catch-up would replay a burst of backups.
         Add("POST /schedules burst of missed backups", new(HttpMethod.Post, "/schedules", Json,

@@ -94,6 +94,10 @@ public class RestoreStackTests(BackupStackFixture fixture) : IClassFixture<Backu
             (new { backupId = id, schedule = "rs-bad" }, "backupId"),
             (new { backupId = "not-an-id" }, "backupId"),
             (new { backupId = id, requestedBy = new string('x', 81) }, "requestedBy"),
+            (new { backupId = id, repository = "../offsite" }, "repository"),
+            (new { backupId = id, repository = "" }, "repository"),
+            // Well formed, but no such repository is configured in the worker: refused there, nothing recorded.
+            (new { backupId = id, repository = "offsite" }, "repository"),
         })
         {
             var (status, problem) = await PostAsync(Api, "/restores", body);
@@ -109,6 +113,8 @@ public class RestoreStackTests(BackupStackFixture fixture) : IClassFixture<Backu
         Assert.Equal(restoredOnce, await File.ReadAllBytesAsync(Path.Combine(RestoreRoot, "api", "restored-twice.db")));
         Assert.Equal(HttpStatusCode.BadRequest, (await Api.GetAsync("/restores?limit=0")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await Api.GetAsync("/backups/nothex")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Api.PostAsync($"/backups/{id}/drill?repository=..%2Fx", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Api.PostAsync($"/backups/{id}/drill?repository=offsite", null)).StatusCode);
         using (var huge = new StringContent($"{{\"backupId\":\"{id}\",\"requestedBy\":\"{new string('x', 20_000)}\"}}", System.Text.Encoding.UTF8, "application/json"))
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await Api.PostAsync("/restores", huge)).StatusCode);
 
