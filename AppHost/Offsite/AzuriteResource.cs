@@ -13,6 +13,8 @@ public sealed class AzuriteResource(string name, string command, string workingD
 
     public EndpointReference BlobEndpoint => new(this, EndpointName);
 
+    // An IP address, not the endpoint's "localhost" URL: the Azure SDK reads the account from the path (Azurite's
+    // style) only for an IP host; with "localhost" it drops the account segment and Azurite answers 400.
     public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
-        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint={BlobEndpoint.Property(EndpointProperty.Url)}/{AccountName};");
+        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{BlobEndpoint.Property(EndpointProperty.Port)}/{AccountName};");
 }
