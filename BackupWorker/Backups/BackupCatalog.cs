@@ -85,8 +85,13 @@ public sealed class BackupCatalog
     private void Initialize()
     {
         using var connection = Open();
+        Execute(connection, "PRAGMA journal_mode=WAL");
+        CatalogSql.Migrate(connection, () => CreateOrUpgrade(connection));
+    }
+
+    private static void CreateOrUpgrade(SqliteConnection connection)
+    {
         Execute(connection, """
-            PRAGMA journal_mode=WAL;
             CREATE TABLE IF NOT EXISTS schedules(
               name TEXT PRIMARY KEY, database TEXT NOT NULL, location TEXT NOT NULL, schedule TEXT, repeats INTEGER,
               due_time TEXT, ttl TEXT, keep_last INTEGER, max_age_seconds REAL, created_at TEXT NOT NULL, deleted_at TEXT);

@@ -27,6 +27,25 @@ internal static class CatalogSql
         return command.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// Runs a schema change under SQLite's write lock (<c>BEGIN IMMEDIATE</c>, waiting out the busy timeout): worker
+    /// replicas share one catalog and start together, and a check-then-ALTER by two at once fails the second.
+    /// </summary>
+    public static void Migrate(SqliteConnection connection, Action migrate)
+    {
+        Execute(connection, "BEGIN IMMEDIATE");
+        try
+        {
+            migrate();
+            Execute(connection, "COMMIT");
+        }
+        catch
+        {
+            Execute(connection, "ROLLBACK");
+            throw;
+        }
+    }
+
     public static string? NullableString(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
 
     // Fixed-width UTC round-trip text sorts in time order, which ORDER BY relies on.

@@ -21,8 +21,13 @@ public sealed class RestoreCatalog
         Directory.CreateDirectory(paths.DataDirectory);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = paths.CatalogFile, Pooling = false, DefaultTimeout = 30 }.ToString();
         using var connection = Open();
+        Execute(connection, "PRAGMA journal_mode=WAL");
+        CatalogSql.Migrate(connection, () => CreateOrUpgrade(connection));
+    }
+
+    private static void CreateOrUpgrade(SqliteConnection connection)
+    {
         Execute(connection, """
-            PRAGMA journal_mode=WAL;
             CREATE TABLE IF NOT EXISTS backup_manifests(run_id TEXT PRIMARY KEY, manifest TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS restores(
               id TEXT PRIMARY KEY, backup_id TEXT NOT NULL, schedule TEXT NOT NULL, database TEXT NOT NULL, provider TEXT NOT NULL,

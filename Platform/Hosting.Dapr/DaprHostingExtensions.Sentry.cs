@@ -56,7 +56,9 @@ public static partial class DaprHostingExtensions
         var lifetime = identities.WorkloadLifetime;
         var sentry = builder.AddResource(resource)
             .WithIconName("ShieldKeyhole")
-            .WithEndpoint(name: DaprSentryResource.GrpcEndpointName, scheme: "https", env: null)
+            // Declared "http" like the scheduler's, though the Sentry serves TLS itself: Aspire takes an https endpoint
+            // for one it must find a trusted development certificate for, and warns on every run without one.
+            .WithEndpoint(name: DaprSentryResource.GrpcEndpointName, scheme: "http", env: null)
             .WithEndpoint(name: DaprSentryResource.HealthzEndpointName, scheme: "http", env: null)
             .WithArgs(context =>
             {

@@ -116,8 +116,10 @@ public static partial class DaprHostingExtensions
             var peer = peerPorts[name];
             var memberBuilder = builder.AddResource(member)
                 .WithIconName("Database")
-                .WithEndpoint(name: EtcdMemberResource.ClientEndpointName, scheme: scheme, env: null)
-                .WithEndpoint(name: EtcdMemberResource.PeerEndpointName, scheme: scheme, env: null, isProxied: false, port: peer == 0 ? null : peer)
+                // "http" whatever the members speak (TLS is theirs, set by the flags below): Aspire takes an https
+                // endpoint for one it must find a trusted development certificate for, and warns on every run without one.
+                .WithEndpoint(name: EtcdMemberResource.ClientEndpointName, scheme: "http", env: null)
+                .WithEndpoint(name: EtcdMemberResource.PeerEndpointName, scheme: "http", env: null, isProxied: false, port: peer == 0 ? null : peer)
                 .WithEndpoint(name: EtcdMetricsEndpointName, scheme: "http", env: null)
                 .WithArgs(context =>
                 {

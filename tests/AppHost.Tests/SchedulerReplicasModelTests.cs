@@ -117,13 +117,14 @@ public sealed class SchedulerReplicasModelTests : IDisposable
                 Flag(args, "--etcd-client-endpoints"));
             // Sidecars that learn the replicas through WatchHosts dial this address, straight to the replica.
             Assert.Equal($"127.0.0.1:{{{replica.Name}.grpc.TargetPort}}", Flag(args, "--override-broadcast-host-port"));
-            Assert.True(certificates.Add(Flag(args, "--cert-chain-file")), $"{replica.Name} has a certificate of its own");
+            // Its workload certificate comes from the run's Sentry (asked with a token of its own), its etcd one from etcd's CA.
+            Assert.Equal("{sentry.grpc.Host}:{sentry.grpc.Port}", Flag(args, "--sentry-address"));
             Assert.Equal(etcdAnchors.Single(), File.ReadAllText(Flag(args, "--etcd-client-ca-file")));
             Assert.True(certificates.Add(Flag(args, "--etcd-client-cert-file")), $"{replica.Name} has an etcd certificate of its own");
             // The workload root (which signs every app's and sidecar's certificate) is not etcd's CA.
             Assert.NotEqual(etcdAnchors.Single(), File.ReadAllText(Flag(args, "--trust-anchors-file")));
             Assert.Equal("3", Flag(args, "--etcd-max-replicas"));
-            Assert.Equal(["etcd-0", "etcd-1", "etcd-2"], WaitsOf(replica).Order());
+            Assert.Equal(["etcd-0", "etcd-1", "etcd-2", "sentry"], WaitsOf(replica).Order());
         }
 
         const string all = "{scheduler-0.grpc.Host}:{scheduler-0.grpc.Port},{scheduler-1.grpc.Host}:{scheduler-1.grpc.Port},{scheduler-2.grpc.Host}:{scheduler-2.grpc.Port}";
