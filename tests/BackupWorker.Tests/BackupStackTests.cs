@@ -205,12 +205,17 @@ public class DemoScenarioTests
             ["Demo__Repeats"] = "2",
         }, workerBeforeSidecar: true);
 
-        await stack.WaitForWorkerLinesAsync(l => l.Contains("of schedule prod-db-backup succeeded", StringComparison.Ordinal), 2, TimeSpan.FromSeconds(90));
-        await stack.WaitForJobGoneAsync("prod-db-backup", TimeSpan.FromSeconds(60));   // both repeats used: the count below is final
+        await stack.WaitForWorkerLinesAsync(l => l.Contains("of schedule prod-db-backup succeeded", StringComparison.Ordinal), 1, TimeSpan.FromSeconds(90));
+        await stack.WaitForJobGoneAsync("prod-db-backup", TimeSpan.FromSeconds(90));   // both repeats used: the counts below are final
 
         Assert.Contains(stack.Worker.Output, l => l.Contains("Sidecar not ready for the demo job", StringComparison.Ordinal));
+        // Each of the two ticks made a backup, or, delivered late on a loaded machine, was coalesced into a backup that
+        // started after it (which already holds its data): two ticks accounted for, one backup file per backup made.
+        var made = stack.Worker.Output.Count(l => l.Contains("of schedule prod-db-backup succeeded", StringComparison.Ordinal));
+        var coalesced = stack.Worker.Output.Count(l => l.Contains("Job trigger of schedule prod-db-backup received", StringComparison.Ordinal) && l.Contains("coalesced", StringComparison.Ordinal));
+        Assert.Equal(2, made + coalesced);
         var backups = await stack.ApiClient.GetFromJsonAsync<JsonElement[]>("/backups?schedule=prod-db-backup");
-        Assert.Equal(2, backups!.Length);
+        Assert.Equal(made, backups!.Length);
         Assert.All(backups, b => Assert.StartsWith(Path.Combine(stack.DataDirectory, "backups", "my-prod-db"), b.GetProperty("file").GetString()));
         var schedule = await stack.ApiClient.GetFromJsonAsync<JsonElement>("/schedules/prod-db-backup");
         Assert.Equal("my-prod-db", schedule.GetProperty("database").GetString());
