@@ -49,21 +49,8 @@ public sealed class CertificateAuthority : IDisposable
     public IssuedCertificate Issue(SpiffeId id, TimeSpan? lifetime = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(new X500DistinguishedName(""), key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-            [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false)); // server and client authentication
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddUri(id.ToUri());
-        request.CertificateExtensions.Add(names.Build(critical: true));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_root, true, false));
-        var now = _time.GetUtcNow();
-        var notAfter = now + (lifetime ?? WorkloadLifetime);
-        if (notAfter > _root.NotAfter) notAfter = _root.NotAfter;
-        var serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7F;
-        using var certificate = request.Create(_root.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), now - AllowedClockSkew, notAfter, serial);
+        using var certificate = WorkloadSigning.Sign(new CertificateRequest(new X500DistinguishedName(""), key, HashAlgorithmName.SHA256),
+            id, _root, _key, _time.GetUtcNow(), lifetime ?? WorkloadLifetime, AllowedClockSkew);
         return new IssuedCertificate(certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
@@ -118,22 +105,14 @@ public sealed class CertificateAuthority : IDisposable
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(new X500DistinguishedName("CN=" + commonName), key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-            [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
-        var names = new SubjectAlternativeNameBuilder();
-        var any = false;
-        foreach (var dns in dnsNames) { names.AddDnsName(dns); any = true; }
-        foreach (var address in addresses) { names.AddIpAddress(address); any = true; }
-        if (any) request.CertificateExtensions.Add(names.Build(critical: false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_root, true, false));
-        var now = _time.GetUtcNow();
-        var notAfter = now + (lifetime ?? WorkloadLifetime);
-        if (notAfter > _root.NotAfter) notAfter = _root.NotAfter;
-        var serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7F;
-        using var certificate = request.Create(_root.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), now - AllowedClockSkew, notAfter, serial);
+        using var certificate = WorkloadSigning.SignLeaf(request, request =>
+        {
+            var names = new SubjectAlternativeNameBuilder();
+            var any = false;
+            foreach (var dns in dnsNames) { names.AddDnsName(dns); any = true; }
+            foreach (var address in addresses) { names.AddIpAddress(address); any = true; }
+            if (any) request.CertificateExtensions.Add(names.Build(critical: false));
+        }, _root, _key, _time.GetUtcNow(), lifetime ?? WorkloadLifetime, AllowedClockSkew);
         return new IssuedCertificate(certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
