@@ -40,8 +40,14 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth, Limits.IJobS
     /// </summary>
     private readonly SemaphoreSlim _feed = new(1, 1);
     private long _feedFloor;
+    /// <summary>The last revision the watch has reported whole: an own write at or below it was heard of already.</summary>
+    private long _watchedThrough;
     /// <summary>Revisions of this store's own writes already reported, which the watch will bring again: it skips them.</summary>
     private readonly SortedSet<long> _reportedOwn = [];
+
+    /// <summary>Test seams: awaited before the engine hears of a committed transaction, and before the watch reports a response.</summary>
+    internal Func<Task>? BeforeOwnReport { get; set; }
+    internal Func<Task>? BeforeWatchReport { get; set; }
 
     private readonly CancellationTokenSource _closing = new();
 
@@ -440,8 +446,9 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth, Limits.IJobS
                 request.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = _keys.Job(key) } });
                 request.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = _keys.Counter(key) } });
             }
-            var revision = (await Kv.TxnAsync(request, deadline: Deadline).ResponseAsync).Header.Revision;
-            revisions.Add(revision);
+            var response = await Kv.TxnAsync(request, deadline: Deadline).ResponseAsync;
+            var revision = response.Header.Revision;
+            if (EtcdWrites.Wrote(response.Responses)) revisions.Add(revision);
             foreach (var name in names.Skip(i).Take(perTxn)) Usage.Delete(new JobKey(op.Namespace, op.AppId, name), revision);
         }
         foreach (var name in names) Untrack(new JobKey(op.Namespace, op.AppId, name));
@@ -451,15 +458,18 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth, Limits.IJobS
 
     /// <summary>
     /// Reports this store's own writes, committed at <paramref name="revisions"/>, before their callers hear back (unless a
-    /// reload already read past them); the watch then skips them. Only when the watch was first does the engine hear of
-    /// a write twice, which it recognizes by the revision.
+    /// reload or the watch already reported them); the watch then skips them. Only revisions the writes created may be
+    /// given: a transaction that wrote nothing answers with the cluster's current revision, another replica's write,
+    /// which the watch would then skip as ours and the engine never hear of.
     /// </summary>
     private async Task NotifyOwnAsync(List<JobChange> changes, IReadOnlyCollection<long> revisions)
     {
+        if (BeforeOwnReport is { } seam) await seam();
         await _feed.WaitAsync();
         try
         {
-            if (revisions.All(r => r <= _feedFloor)) return;
+            // Heard of already: reporting it again could bring back a job that fired and finished meanwhile.
+            if (revisions.All(r => r <= Math.Max(_feedFloor, _watchedThrough))) return;
             foreach (var r in revisions) _reportedOwn.Add(r);
             Report(changes);
         }
@@ -469,19 +479,28 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth, Limits.IJobS
         }
     }
 
-    /// <summary>Reports what the watch saw at <paramref name="revision"/> (0: not a change of its own, always reported), unless reported already.</summary>
-    private async Task NotifyWatchedAsync(JobChange change, long revision)
+    /// <summary>
+    /// Reports what one watch response brought, each change at its revision (0: not a change of its own, always
+    /// reported), unless reported already. A response is reported whole, so an own write is heard of once: from the
+    /// watch or from its commit, whichever is first.
+    /// </summary>
+    private async Task NotifyWatchedAsync(List<(JobChange Change, long Revision)> watched)
     {
+        if (BeforeWatchReport is { } seam) await seam();
         await _feed.WaitAsync();
         try
         {
-            if (revision != 0)
+            foreach (var (change, revision) in watched)
             {
-                // Own writes the watch has passed can no longer come again.
-                while (_reportedOwn.Count > 0 && _reportedOwn.Min < revision) _reportedOwn.Remove(_reportedOwn.Min);
-                if (revision <= _feedFloor || _reportedOwn.Contains(revision)) return;
+                if (revision != 0)
+                {
+                    // Own writes the watch has passed can no longer come again.
+                    while (_reportedOwn.Count > 0 && _reportedOwn.Min < revision) _reportedOwn.Remove(_reportedOwn.Min);
+                    _watchedThrough = Math.Max(_watchedThrough, revision);
+                    if (revision <= _feedFloor || _reportedOwn.Contains(revision)) continue;
+                }
+                Report([change]);
             }
-            Report([change]);
         }
         finally
         {
@@ -547,7 +566,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth, Limits.IJobS
                 var changes = new List<JobChange>();
                 foreach (var (op, first, _) in _pendingOps) op.Applied(response.Responses, first, revision, store, changes);
                 // The engine hears of a write before its caller does (it holds quota places until then).
-                await store.NotifyOwnAsync(changes, [revision]);
+                await store.NotifyOwnAsync(changes, EtcdWrites.Wrote(response.Responses) ? [revision] : []);
                 foreach (var (op, _, committed) in _pendingOps)
                 {
                     committed();
@@ -810,10 +829,11 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth, Limits.IJobS
                         // The changes since `next` are gone from etcd's history: start from now and reload instead.
                         LogWatchCompacted(_logger, next, response.CompactRevision);
                         next = (await QuorumReadAsync(token)).Header.Revision + 1;
-                        await NotifyWatchedAsync(new JobChange.Resync(), revision: 0);
+                        await NotifyWatchedAsync([(new JobChange.Resync(), 0)]);
                         break;
                     }
                     if (response.Canceled) break;
+                    var watched = new List<(JobChange Change, long Revision)>(response.Events.Count);
                     foreach (var e in response.Events)
                     {
                         var revision = e.Kv.ModRevision;
@@ -822,7 +842,7 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth, Limits.IJobS
                             var job = Materialize(e.Kv, counter: null);
                             // Counted whether or not the engine hears of it: its own writes were counted as they committed.
                             Usage.Put(job.Key, job.Data?.Length ?? 0, revision);
-                            await NotifyWatchedAsync(new JobChange.Put(job), revision);
+                            watched.Add((new JobChange.Put(job), revision));
                         }
                         else
                         {
@@ -832,11 +852,12 @@ public sealed partial class EtcdJobStore : IJobStore, IStoreHealth, Limits.IJobS
                             if (e.PrevKv is not null)
                             {
                                 UntrackIfOlder(key, revision);
-                                await NotifyWatchedAsync(new JobChange.Deleted(key, revision), revision);
+                                watched.Add((new JobChange.Deleted(key, revision), revision));
                             }
                         }
                         next = revision + 1;
                     }
+                    if (watched.Count > 0) await NotifyWatchedAsync(watched);
                     if (response.Events.Count > 0) Usage.Passed(next - 1);
                     // A progress notification (no events) says every change up to its revision was sent.
                     if (response.Events.Count == 0 && !response.Created) next = Math.Max(next, response.Header.Revision + 1);
