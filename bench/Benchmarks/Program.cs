@@ -21,6 +21,7 @@ const string Usage = """
                      lateness of @every 1s jobs, failover after kill -9 (3 replicas)
                      --seconds 10  --warmup 3  --callers 32  --trigger-jobs 10000  --lateness-jobs 10000
                      --lateness-seconds 20  --failover-runs 3  --etcd-ttl 5
+                     --setups sqlite,etcd1-open,etcd1,etcd3-open,etcd3  --parts schedule,burst,lateness
       all            every scenario above with its defaults (options apply to each)
     """;
 
@@ -58,6 +59,7 @@ try
         {
             try { await run(options); }
             catch (Exception e) { Console.Error.WriteLine($"scenario {name} failed: {e}"); }
+            finally { Leftovers.EndAll(name); }
         }
         Console.WriteLine();
         Console.WriteLine("======== summary ========");
@@ -65,7 +67,13 @@ try
     }
     else if (scenarios.TryGetValue(scenario, out var run))
     {
-        await run(options);
+        try { await run(options); }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"scenario {scenario} failed: {e}");
+            return 1;
+        }
+        finally { Leftovers.EndAll(scenario); }
     }
     else
     {

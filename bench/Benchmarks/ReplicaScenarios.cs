@@ -35,7 +35,11 @@ public static class ReplicaScenarios
         var failover = new Table($"replicas: failover, 3 replicas, kill -9 of one while {Math.Min(latenessJobs, 1000):N0} jobs @every 1s run; lease TTL {ttl} s (--Scheduler:Etcd:LeaseTtl; Dapr's 20 s)",
             "run", "kill -> first moved trigger s", "moved jobs seen", "load avg");
 
-        await RowAsync(table, "ours: 1 scheduler, SQLite (baseline)", 0, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null);
+        // --setups sqlite,etcd1-open,etcd1,etcd3-open,etcd3 (default: all) runs some rows only; --parts schedule,burst,lateness likewise.
+        var setups = o.Has("setups") ? o.Strings("setups") : null;
+        bool Wanted(string setup) => setups is null || setups.Contains(setup);
+        if (Wanted("sqlite"))
+            await RowAsync(table, "ours: 1 scheduler, SQLite (baseline)", 0, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null);
         if (EtcdCluster.MissingReason is { } missing)
         {
             table.Add("etcd rows", "-", "-", "-", "-", "-", "-", "-", "-", Machine.LoadAverage(), "skipped: " + missing);
@@ -44,16 +48,20 @@ public static class ReplicaScenarios
         {
             // Each etcd setup twice in the same run: open (plain text, no authentication: the cluster before issue 29) and
             // locked (TLS with client certificates, as the AppHost now starts it), so the cost of the lock is read side by side.
-            await RowAsync(table, "ours: 1 replica, 3 etcd members, open", 1, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null, etcdTls: false);
-            await RowAsync(table, "ours: 1 replica, 3 etcd members, TLS", 1, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null);
-            await RowAsync(table, "ours: 3 replicas, 3 etcd members, open", 3, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null, etcdTls: false);
-            await RowAsync(table, "ours: 3 replicas, 3 etcd members, TLS", 3, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl,
-                failoverRuns > 0 ? failover : null);
+            if (Wanted("etcd1-open"))
+                await RowAsync(table, "ours: 1 replica, 3 etcd members, open", 1, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null, etcdTls: false);
+            if (Wanted("etcd1"))
+                await RowAsync(table, "ours: 1 replica, 3 etcd members, TLS", 1, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null);
+            if (Wanted("etcd3-open"))
+                await RowAsync(table, "ours: 3 replicas, 3 etcd members, open", 3, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null, etcdTls: false);
+            if (Wanted("etcd3"))
+                await RowAsync(table, "ours: 3 replicas, 3 etcd members, TLS", 3, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl,
+                    failoverRuns > 0 ? failover : null);
         }
         table.Add("Dapr anchor: 667 schedules/s", 667.0, "-", "-", "-", "-", "-", "-", "-", "-", "Dapr perf test, sidecar API, 8 cores");
         table.Add("Dapr anchor: 15,463 triggers/s (8 cores)", "-", "-", "-", "-", 15_463.0, "-", "-", "-", "-", "Dapr perf test");
         table.Print();
-        if (failoverRuns > 0 && EtcdCluster.MissingReason is null) failover.Print();
+        if (failoverRuns > 0 && EtcdCluster.MissingReason is null && Wanted("etcd3")) failover.Print();
         Console.WriteLine("triggers/s (burst) = (deliveries - 1) / (last - first delivery) over every replica's stream; lateness = receive time - the trigger's ScheduledTime.");
     }
 
@@ -91,7 +99,9 @@ public static class ReplicaScenarios
                 var data = Any.Pack(new StringValue { Value = "perftest" });
                 foreach (var c in clients) await c.ListJobsAsync(new ListJobsRequest { Metadata = metadata });
 
+                var parts = o.Has("parts") ? o.Strings("parts") : ["schedule", "burst", "lateness"];
                 // 1. durable ScheduleJob/s, callers spread round-robin over the replicas.
+                if (parts.Contains("schedule"))
                 try
                 {
                     Machine.Note($"replicas/{label}: schedule");
@@ -110,6 +120,7 @@ public static class ReplicaScenarios
                 await using var streams = await Streams.OpenAsync(clients);
 
                 // 2. burst: N one-shot jobs due at one instant.
+                if (parts.Contains("burst"))
                 try
                 {
                     Machine.Note($"replicas/{label}: {triggerJobs:N0} one-shot jobs");
@@ -128,6 +139,7 @@ public static class ReplicaScenarios
                 load.Add(Machine.LoadAverage().Split(' ')[0]);
 
                 // 3. lateness of recurring jobs.
+                if (parts.Contains("lateness"))
                 try
                 {
                     Machine.Note($"replicas/{label}: {latenessJobs:N0} jobs @every 1s");
@@ -155,8 +167,8 @@ public static class ReplicaScenarios
         catch (Exception e) { notes.Add("setup failed: " + e.Message); }
         finally
         {
-            foreach (var r in replicas) await r.DisposeAsync();
-            if (etcd is not null) await etcd.DisposeAsync();
+            try { await Owned.DisposeAllAsync([.. replicas, etcd]); }
+            catch (Exception e) { notes.Add("clean-up failed: " + e.Message); }
         }
         table.Add(label, rate, p50, p99, errors, burst, delivered, lateness, steady, string.Join(" / ", load), string.Join("; ", notes));
     }
