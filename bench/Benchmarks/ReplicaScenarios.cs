@@ -117,7 +117,7 @@ public static class ReplicaScenarios
                 catch (Exception e) { notes.Add("schedule failed: " + e.Message); }
                 load.Add(Machine.LoadAverage().Split(' ')[0]);
 
-                await using var streams = await Streams.OpenAsync(clients);
+                await using var streams = await Streams.OpenAsync(clients, o.Bool("answers-inline", false));
 
                 // 2. burst: N one-shot jobs due at one instant.
                 if (parts.Contains("burst"))
@@ -252,9 +252,11 @@ public static class ReplicaScenarios
         private readonly CancellationTokenSource _cts = new();
         private volatile TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public static async Task<Streams> OpenAsync(Scheduler.SchedulerClient[] clients)
+        private bool _inlineAnswers;
+
+        public static async Task<Streams> OpenAsync(Scheduler.SchedulerClient[] clients, bool inlineAnswers)
         {
-            var s = new Streams();
+            var s = new Streams { _inlineAnswers = inlineAnswers };
             for (var i = 0; i < clients.Length; i++)
             {
                 var call = clients[i].WatchJobs(cancellationToken: s._cts.Token);
@@ -271,7 +273,19 @@ public static class ReplicaScenarios
 
         private async Task ReadAsync(AsyncDuplexStreamingCall<WatchJobsRequest, WatchJobsResponse> call, int replica)
         {
-            var gate = new SemaphoreSlim(1, 1);
+            if (_inlineAnswers)
+            {
+                await ReadAnsweringInlineAsync(call, replica);
+                return;
+            }
+            // Answers go through one writer, as the sidecar's do: the reader never waits for an answer's write, so it
+            // keeps up with the stream (awaiting each answer's flush before the next read capped it below 10k/s).
+            var results = System.Threading.Channels.Channel.CreateUnbounded<WatchJobsRequest>(new() { SingleReader = true, SingleWriter = true });
+            var writer = Task.Run(async () =>
+            {
+                await foreach (var result in results.Reader.ReadAllAsync(_cts.Token))
+                    await call.RequestStream.WriteAsync(result, _cts.Token);
+            });
             try
             {
                 await foreach (var t in call.ResponseStream.ReadAllAsync(_cts.Token))
@@ -279,15 +293,38 @@ public static class ReplicaScenarios
                     var at = DateTimeOffset.UtcNow;
                     _all.Enqueue(new Delivery(t.Name, t.ScheduledTime?.ToDateTimeOffset() ?? at, at, replica));
                     _arrived.TrySetResult();
-                    await gate.WaitAsync();
-                    try
+                    results.Writer.TryWrite(new WatchJobsRequest
                     {
-                        await call.RequestStream.WriteAsync(new WatchJobsRequest
-                        {
-                            Result = new WatchJobsRequestResult { Id = t.Id, Status = WatchJobsRequestResultStatus.Success },
-                        });
-                    }
-                    finally { gate.Release(); }
+                        Result = new WatchJobsRequestResult { Id = t.Id, Status = WatchJobsRequestResultStatus.Success },
+                    });
+                }
+            }
+            catch (RpcException) { }
+            catch (OperationCanceledException) { }
+            catch (IOException) { }
+            catch (InvalidOperationException) { }
+            finally
+            {
+                results.Writer.TryComplete();
+                try { await writer; } catch (Exception) { /* the stream is gone */ }
+            }
+        }
+
+        /// <summary>The consumer before issue 26 (<c>--answers inline</c>, kept for before/after runs): each answer's write
+        /// is awaited before the next trigger is read.</summary>
+        private async Task ReadAnsweringInlineAsync(AsyncDuplexStreamingCall<WatchJobsRequest, WatchJobsResponse> call, int replica)
+        {
+            try
+            {
+                await foreach (var t in call.ResponseStream.ReadAllAsync(_cts.Token))
+                {
+                    var at = DateTimeOffset.UtcNow;
+                    _all.Enqueue(new Delivery(t.Name, t.ScheduledTime?.ToDateTimeOffset() ?? at, at, replica));
+                    _arrived.TrySetResult();
+                    await call.RequestStream.WriteAsync(new WatchJobsRequest
+                    {
+                        Result = new WatchJobsRequestResult { Id = t.Id, Status = WatchJobsRequestResultStatus.Success },
+                    });
                 }
             }
             catch (RpcException) { }
