@@ -25,6 +25,9 @@ public sealed partial class JobStreamWorker(
 {
     private readonly SidecarOptions _options = options.Value;
 
+    /// <summary>How long a stream waits for an unreachable scheduler before it reports so and tries again.</summary>
+    private static readonly TimeSpan UnreachableReport = TimeSpan.FromSeconds(30);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var streams = new List<Task>();
@@ -85,6 +88,7 @@ public sealed partial class JobStreamWorker(
     {
         var address = host.Address;
         using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct, healthyPeriod);
+        await host.ConnectAsync(UnreachableReport, streamCts.Token);
         using var call = host.Client.WatchJobs(cancellationToken: streamCts.Token);
         await call.RequestStream.WriteAsync(new WatchJobsRequest
         {

@@ -65,7 +65,14 @@ public sealed partial class SchedulerConnection : IDisposable
             },
             MaxReceiveMessageSize = null,
             MaxSendMessageSize = null,
+            // gRPC's defaults (1 s growing to 120 s) left a restarted scheduler unconnected for seconds after it
+            // listened again; a refused connect to a scheduler that is down costs next to nothing.
+            InitialReconnectBackoff = ReconnectBackoff,
+            MaxReconnectBackoff = ReconnectBackoff,
         });
+
+    /// <summary>Time between connection attempts to a scheduler that is down; bounds how late a restarted one is seen.</summary>
+    internal static readonly TimeSpan ReconnectBackoff = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// Makes <paramref name="addresses"/> the set: hosts that left it have their streams closed and channels disposed
@@ -169,6 +176,35 @@ public sealed class SchedulerHost : IDisposable
     public bool Connected => _connected && !Leaving.IsCancellationRequested;
 
     internal void SetConnected(bool connected) => _connected = connected;
+
+    /// <summary>
+    /// Waits until the channel holds a connection. A call made while gRPC waits out its reconnect back-off fails at once
+    /// ("Error connecting to subchannel"), so a stream opened only after this starts on the first attempt that connects.
+    /// gRPC tries to connect only when asked (a failed attempt leaves the channel idle), so it is asked again every
+    /// <see cref="ConnectPoll"/>. Throws <see cref="TimeoutException"/> when the host stays unreachable for <paramref name="bound"/>.
+    /// </summary>
+    internal async Task ConnectAsync(TimeSpan bound, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            attempt.CancelAfter(ConnectPoll);
+            try
+            {
+                await _channel.ConnectAsync(attempt.Token);
+                return;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(started) >= bound)
+                    throw new TimeoutException($"not reachable for {bound.TotalSeconds:0} s");
+            }
+        }
+    }
+
+    /// <summary>How often a host that is down is asked to connect again.</summary>
+    internal static readonly TimeSpan ConnectPoll = TimeSpan.FromMilliseconds(150);
 
     public void Dispose()
     {

@@ -42,6 +42,10 @@ public sealed class BenchOptions
 
     public bool Bool(string name, bool fallback) => _values.TryGetValue(name, out var v) ? v is "true" or "1" or "yes" : fallback;
 
+    public IReadOnlyList<string> Strings(string name, params string[] fallback) => _values.TryGetValue(name, out var v)
+        ? v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        : fallback;
+
     public IReadOnlyList<int> Ints(string name, params int[] fallback) => _values.TryGetValue(name, out var v)
         ? [.. v.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))]
         : fallback;

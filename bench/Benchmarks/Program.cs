@@ -21,6 +21,10 @@ const string Usage = """
                      lateness of @every 1s jobs, failover after kill -9 (3 replicas)
                      --seconds 10  --warmup 3  --callers 32  --trigger-jobs 10000  --lateness-jobs 10000
                      --lateness-seconds 20  --failover-runs 3  --etcd-ttl 5
+                     --setups sqlite,etcd1-open,etcd1,etcd3-open,etcd3  --parts schedule,burst,lateness
+                     --answers-inline (the stream consumer before issue 26: awaits each answer before reading on)
+      reconnect      scheduler kill -9 and restart under a connected sidecar: port accepting -> job stream back, -> first delivery
+                     --runs 5  --down 3
       all            every scenario above with its defaults (options apply to each)
     """;
 
@@ -47,6 +51,7 @@ var scenarios = new Dictionary<string, Func<BenchOptions, Task>>(StringComparer.
     ["http-schedule"] = SidecarScenarios.RunHttpScheduleAsync,
     ["steady"] = SidecarScenarios.RunSteadyAsync,
     ["replicas"] = ReplicaScenarios.RunAsync,
+    ["reconnect"] = ReconnectScenario.RunAsync,
 };
 var started = Stopwatch.StartNew();
 Machine.Note($"benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -58,6 +63,7 @@ try
         {
             try { await run(options); }
             catch (Exception e) { Console.Error.WriteLine($"scenario {name} failed: {e}"); }
+            finally { Leftovers.EndAll(name); }
         }
         Console.WriteLine();
         Console.WriteLine("======== summary ========");
@@ -65,7 +71,13 @@ try
     }
     else if (scenarios.TryGetValue(scenario, out var run))
     {
-        await run(options);
+        try { await run(options); }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"scenario {scenario} failed: {e}");
+            return 1;
+        }
+        finally { Leftovers.EndAll(scenario); }
     }
     else
     {

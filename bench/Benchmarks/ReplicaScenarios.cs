@@ -35,7 +35,11 @@ public static class ReplicaScenarios
         var failover = new Table($"replicas: failover, 3 replicas, kill -9 of one while {Math.Min(latenessJobs, 1000):N0} jobs @every 1s run; lease TTL {ttl} s (--Scheduler:Etcd:LeaseTtl; Dapr's 20 s)",
             "run", "kill -> first moved trigger s", "moved jobs seen", "load avg");
 
-        await RowAsync(table, "ours: 1 scheduler, SQLite (baseline)", 0, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null);
+        // --setups sqlite,etcd1-open,etcd1,etcd3-open,etcd3 (default: all) runs some rows only; --parts schedule,burst,lateness likewise.
+        var setups = o.Has("setups") ? o.Strings("setups") : null;
+        bool Wanted(string setup) => setups is null || setups.Contains(setup);
+        if (Wanted("sqlite"))
+            await RowAsync(table, "ours: 1 scheduler, SQLite (baseline)", 0, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null);
         if (EtcdCluster.MissingReason is { } missing)
         {
             table.Add("etcd rows", "-", "-", "-", "-", "-", "-", "-", "-", Machine.LoadAverage(), "skipped: " + missing);
@@ -44,16 +48,20 @@ public static class ReplicaScenarios
         {
             // Each etcd setup twice in the same run: open (plain text, no authentication: the cluster before issue 29) and
             // locked (TLS with client certificates, as the AppHost now starts it), so the cost of the lock is read side by side.
-            await RowAsync(table, "ours: 1 replica, 3 etcd members, open", 1, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null, etcdTls: false);
-            await RowAsync(table, "ours: 1 replica, 3 etcd members, TLS", 1, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null);
-            await RowAsync(table, "ours: 3 replicas, 3 etcd members, open", 3, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null, etcdTls: false);
-            await RowAsync(table, "ours: 3 replicas, 3 etcd members, TLS", 3, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl,
-                failoverRuns > 0 ? failover : null);
+            if (Wanted("etcd1-open"))
+                await RowAsync(table, "ours: 1 replica, 3 etcd members, open", 1, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null, etcdTls: false);
+            if (Wanted("etcd1"))
+                await RowAsync(table, "ours: 1 replica, 3 etcd members, TLS", 1, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null);
+            if (Wanted("etcd3-open"))
+                await RowAsync(table, "ours: 3 replicas, 3 etcd members, open", 3, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl, null, etcdTls: false);
+            if (Wanted("etcd3"))
+                await RowAsync(table, "ours: 3 replicas, 3 etcd members, TLS", 3, o, callers, seconds, warmup, triggerJobs, latenessJobs, latenessSeconds, ttl,
+                    failoverRuns > 0 ? failover : null);
         }
         table.Add("Dapr anchor: 667 schedules/s", 667.0, "-", "-", "-", "-", "-", "-", "-", "-", "Dapr perf test, sidecar API, 8 cores");
         table.Add("Dapr anchor: 15,463 triggers/s (8 cores)", "-", "-", "-", "-", 15_463.0, "-", "-", "-", "-", "Dapr perf test");
         table.Print();
-        if (failoverRuns > 0 && EtcdCluster.MissingReason is null) failover.Print();
+        if (failoverRuns > 0 && EtcdCluster.MissingReason is null && Wanted("etcd3")) failover.Print();
         Console.WriteLine("triggers/s (burst) = (deliveries - 1) / (last - first delivery) over every replica's stream; lateness = receive time - the trigger's ScheduledTime.");
     }
 
@@ -91,7 +99,9 @@ public static class ReplicaScenarios
                 var data = Any.Pack(new StringValue { Value = "perftest" });
                 foreach (var c in clients) await c.ListJobsAsync(new ListJobsRequest { Metadata = metadata });
 
+                var parts = o.Has("parts") ? o.Strings("parts") : ["schedule", "burst", "lateness"];
                 // 1. durable ScheduleJob/s, callers spread round-robin over the replicas.
+                if (parts.Contains("schedule"))
                 try
                 {
                     Machine.Note($"replicas/{label}: schedule");
@@ -107,9 +117,10 @@ public static class ReplicaScenarios
                 catch (Exception e) { notes.Add("schedule failed: " + e.Message); }
                 load.Add(Machine.LoadAverage().Split(' ')[0]);
 
-                await using var streams = await Streams.OpenAsync(clients);
+                await using var streams = await Streams.OpenAsync(clients, o.Bool("answers-inline", false));
 
                 // 2. burst: N one-shot jobs due at one instant.
+                if (parts.Contains("burst"))
                 try
                 {
                     Machine.Note($"replicas/{label}: {triggerJobs:N0} one-shot jobs");
@@ -128,6 +139,7 @@ public static class ReplicaScenarios
                 load.Add(Machine.LoadAverage().Split(' ')[0]);
 
                 // 3. lateness of recurring jobs.
+                if (parts.Contains("lateness"))
                 try
                 {
                     Machine.Note($"replicas/{label}: {latenessJobs:N0} jobs @every 1s");
@@ -155,8 +167,8 @@ public static class ReplicaScenarios
         catch (Exception e) { notes.Add("setup failed: " + e.Message); }
         finally
         {
-            foreach (var r in replicas) await r.DisposeAsync();
-            if (etcd is not null) await etcd.DisposeAsync();
+            try { await Owned.DisposeAllAsync([.. replicas, etcd]); }
+            catch (Exception e) { notes.Add("clean-up failed: " + e.Message); }
         }
         table.Add(label, rate, p50, p99, errors, burst, delivered, lateness, steady, string.Join(" / ", load), string.Join("; ", notes));
     }
@@ -240,9 +252,11 @@ public static class ReplicaScenarios
         private readonly CancellationTokenSource _cts = new();
         private volatile TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public static async Task<Streams> OpenAsync(Scheduler.SchedulerClient[] clients)
+        private bool _inlineAnswers;
+
+        public static async Task<Streams> OpenAsync(Scheduler.SchedulerClient[] clients, bool inlineAnswers)
         {
-            var s = new Streams();
+            var s = new Streams { _inlineAnswers = inlineAnswers };
             for (var i = 0; i < clients.Length; i++)
             {
                 var call = clients[i].WatchJobs(cancellationToken: s._cts.Token);
@@ -259,7 +273,19 @@ public static class ReplicaScenarios
 
         private async Task ReadAsync(AsyncDuplexStreamingCall<WatchJobsRequest, WatchJobsResponse> call, int replica)
         {
-            var gate = new SemaphoreSlim(1, 1);
+            if (_inlineAnswers)
+            {
+                await ReadAnsweringInlineAsync(call, replica);
+                return;
+            }
+            // Answers go through one writer, as the sidecar's do: the reader never waits for an answer's write, so it
+            // keeps up with the stream (awaiting each answer's flush before the next read capped it below 10k/s).
+            var results = System.Threading.Channels.Channel.CreateUnbounded<WatchJobsRequest>(new() { SingleReader = true, SingleWriter = true });
+            var writer = Task.Run(async () =>
+            {
+                await foreach (var result in results.Reader.ReadAllAsync(_cts.Token))
+                    await call.RequestStream.WriteAsync(result, _cts.Token);
+            });
             try
             {
                 await foreach (var t in call.ResponseStream.ReadAllAsync(_cts.Token))
@@ -267,15 +293,38 @@ public static class ReplicaScenarios
                     var at = DateTimeOffset.UtcNow;
                     _all.Enqueue(new Delivery(t.Name, t.ScheduledTime?.ToDateTimeOffset() ?? at, at, replica));
                     _arrived.TrySetResult();
-                    await gate.WaitAsync();
-                    try
+                    results.Writer.TryWrite(new WatchJobsRequest
                     {
-                        await call.RequestStream.WriteAsync(new WatchJobsRequest
-                        {
-                            Result = new WatchJobsRequestResult { Id = t.Id, Status = WatchJobsRequestResultStatus.Success },
-                        });
-                    }
-                    finally { gate.Release(); }
+                        Result = new WatchJobsRequestResult { Id = t.Id, Status = WatchJobsRequestResultStatus.Success },
+                    });
+                }
+            }
+            catch (RpcException) { }
+            catch (OperationCanceledException) { }
+            catch (IOException) { }
+            catch (InvalidOperationException) { }
+            finally
+            {
+                results.Writer.TryComplete();
+                try { await writer; } catch (Exception) { /* the stream is gone */ }
+            }
+        }
+
+        /// <summary>The consumer before issue 26 (<c>--answers inline</c>, kept for before/after runs): each answer's write
+        /// is awaited before the next trigger is read.</summary>
+        private async Task ReadAnsweringInlineAsync(AsyncDuplexStreamingCall<WatchJobsRequest, WatchJobsResponse> call, int replica)
+        {
+            try
+            {
+                await foreach (var t in call.ResponseStream.ReadAllAsync(_cts.Token))
+                {
+                    var at = DateTimeOffset.UtcNow;
+                    _all.Enqueue(new Delivery(t.Name, t.ScheduledTime?.ToDateTimeOffset() ?? at, at, replica));
+                    _arrived.TrySetResult();
+                    await call.RequestStream.WriteAsync(new WatchJobsRequest
+                    {
+                        Result = new WatchJobsRequestResult { Id = t.Id, Status = WatchJobsRequestResultStatus.Success },
+                    });
                 }
             }
             catch (RpcException) { }

@@ -261,11 +261,31 @@ public static class SchedulerScenarios
     /// </summary>
     private static async Task<(double Seconds, int Pid)> StartAndAwaitFirstTriggerAsync(SchedulerProcess scheduler)
     {
+        var previous = scheduler.Process;
         var starting = scheduler.RestartAsync(TimeSpan.FromMinutes(5));
-        // The process object exists once RestartAsync has launched it (synchronously, before its first await).
+        try
+        {
+            return await AwaitFirstTriggerAsync(scheduler, previous, starting);
+        }
+        finally
+        {
+            // Never leave the launch running behind a failed step: it would start a scheduler nobody ends.
+            try { await starting; } catch (Exception e) { Machine.Note($"restart: the launch failed too: {e.Message}"); }
+        }
+    }
+
+    private static async Task<(double Seconds, int Pid)> AwaitFirstTriggerAsync(SchedulerProcess scheduler, TestProcess previous, Task starting)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        // RestartAsync first ends the old process (its clean-up awaits the watchdog), then launches the new one: only
+        // then is there a new pid to read. Nothing signals the launch, so the property is polled, briefly and bounded.
+        while (ReferenceEquals(scheduler.Process, previous))
+        {
+            if (starting.IsCompleted) await starting; // a failed clean-up or launch surfaces here
+            await Task.Delay(5, deadline.Token);
+        }
         var pid = scheduler.Process.Id;
         var processStart = Process.GetProcessById(pid).StartTime.ToUniversalTime();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         while (true)
         {
             deadline.Token.ThrowIfCancellationRequested();

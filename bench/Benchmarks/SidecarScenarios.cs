@@ -35,10 +35,11 @@ public static class SidecarScenarios
         {
             var app = await JobApp.StartAsync();
             SchedulerProcess? scheduler = null;
+            SidecarProcess? sidecar = null;
             try
             {
                 scheduler = await SchedulerProcess.StartAsync(extraArgs: ["--log-level", "warn"], environment: Machine.ChildEnvironment);
-                var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId)
+                sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId)
                 {
                     AppPort = app.Port,
                     SchedulerHostAddress = scheduler.HostAddress,
@@ -51,18 +52,12 @@ public static class SidecarScenarios
             }
             catch
             {
-                if (scheduler is not null) await scheduler.DisposeAsync();
-                await app.DisposeAsync();
+                await Owned.DisposeAllAsync(sidecar, scheduler, app);
                 throw;
             }
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await Sidecar.DisposeAsync();
-            await Scheduler.DisposeAsync();
-            await App.DisposeAsync();
-        }
+        public ValueTask DisposeAsync() => Owned.DisposeAllAsync(Sidecar, Scheduler, App);
     }
 
     // ---- triggers ------------------------------------------------------------------------------------------
