@@ -8,10 +8,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace BackupWorker.Tests.Repositories;
 
 /// <summary>
-/// The S3 repository against a real S3 endpoint, s3rver (one per class; each test its own bucket). Faults are real:
+/// The S3 repository against a real S3 endpoint, s3rver (one shared with the S3 flow tests; each test its own bucket). Faults are real:
 /// s3rver killed mid-upload, objects changed or deleted behind the repository's back, a refused access key, wrong keys.
 /// </summary>
-public sealed class S3RepositoryTests(S3rverFixture fixture) : IClassFixture<S3rverFixture>
+[Collection(S3rverCollection.Name)]
+public sealed class S3RepositoryTests(S3rverFixture fixture)
 {
     private static readonly string Key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     private readonly string _bucket = "t" + Guid.NewGuid().ToString("N")[..16];
