@@ -18,7 +18,7 @@ internal static partial class S3OptionsRules
             && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.UserInfo.Length > 0 || uri.Query.Length > 0))
             yield return $"{section}:ServiceUrl must be an absolute http or https URL without credentials or query.";
         if (!RegionName().IsMatch(repo.Region ?? ""))
-            yield return $"{section}:Region must be a region name such as 'us-east-1'.";
+            yield return $"{section}:Region must be a region name such as 'us-east-1' (lower-case letters, digits, '-').";
         if (repo.Prefix.Trim('/') is { Length: > 0 } prefix && !IsValidPrefix(prefix))
             yield return $"{section}:Prefix must be a key path of letters, digits, '-', '_', '.' and '/' without empty, '.' or '..' segments.";
         if (string.IsNullOrWhiteSpace(repo.AccessKeyId) != string.IsNullOrWhiteSpace(repo.SecretAccessKey))
@@ -41,6 +41,7 @@ internal static partial class S3OptionsRules
     [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
     private static partial Regex BucketName();
 
-    [GeneratedRegex("^[a-z]{2}(-[a-z0-9]+)+$")]
+    // AWS's names (us-east-1) and what S3-compatible services take ("auto", "garage").
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,31}$")]
     private static partial Regex RegionName();
 }
