@@ -30,7 +30,10 @@ internal static class S3Errors
                                              || CredentialCodes.Contains(failed.ErrorCode ?? ""):
                 return new RepositoryUnavailableException(
                     $"Repository '{repository}' refused our credentials while {doing} ({(int)failed.StatusCode} {failed.ErrorCode}): check Backup:Repositories:{repository}:AccessKeyId and SecretAccessKey.", error);
-            case AmazonS3Exception failed when failed.StatusCode == HttpStatusCode.NotFound || failed.ErrorCode is "NoSuchKey" or "NoSuchBucket":
+            case AmazonS3Exception { ErrorCode: "NoSuchBucket" }:
+                // A configuration problem, not damage: the copies may be intact in the bucket meant.
+                return MissingBucket(repository, doing, error);
+            case AmazonS3Exception failed when failed.StatusCode == HttpStatusCode.NotFound || failed.ErrorCode is "NoSuchKey":
                 return new RepositoryContentException($"Repository '{repository}': the object is missing ({doing}).", error);
             case AmazonServiceException { StatusCode: not 0 } failed:
                 return new RepositoryUnavailableException(
@@ -43,6 +46,9 @@ internal static class S3Errors
                 return null;
         }
     }
+
+    public static RepositoryUnavailableException MissingBucket(string repository, string doing, Exception? error = null) =>
+        new($"Repository '{repository}': its bucket does not exist ({doing}): check Backup:Repositories:{repository}:Container.", error);
 
     /// <summary>The innermost message: a socket's "Connection refused (host:port)", not the SDK's wrapper.</summary>
     private static string Root(Exception error)

@@ -155,8 +155,13 @@ internal sealed class S3Repository : IBackupRepository, IDisposable
     {
         ObjectKeyRules.Validate(key);
         Func<Exception, Exception?> map = e => S3Errors.Map(e, Name, "downloading", ct);
-        var manifest = await ManifestAsync(key, "downloading", ct)
-            ?? throw new RepositoryContentException($"Repository '{Name}': object '{key}' is missing.");
+        var manifest = await ManifestAsync(key, "downloading", ct);
+        if (manifest is null)
+        {
+            // S3 answers a HEAD without a body: whether the object or its whole bucket is missing is asked apart.
+            await ThrowIfBucketMissingAsync("downloading", ct);
+            throw new RepositoryContentException($"Repository '{Name}': object '{key}' is missing.");
+        }
         if (!S3Layout.IsUpload(manifest.GetValueOrDefault(S3Layout.UploadMetadata)))
             throw new RepositoryContentException($"Repository '{Name}': object '{key}' has a damaged manifest (no upload).");
         GetObjectResponse download;
@@ -249,6 +254,22 @@ internal sealed class S3Repository : IBackupRepository, IDisposable
             }
         }
         catch (Exception e) when (S3Errors.Map(e, Name, "finding its bucket", ct) is { } mapped)
+        {
+            throw mapped;
+        }
+    }
+
+    private async Task ThrowIfBucketMissingAsync(string doing, CancellationToken ct)
+    {
+        try
+        {
+            await _client.HeadBucketAsync(new HeadBucketRequest { BucketName = _options.Container }, ct);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw S3Errors.MissingBucket(Name, doing, e);
+        }
+        catch (Exception e) when (S3Errors.Map(e, Name, doing, ct) is { } mapped)
         {
             throw mapped;
         }

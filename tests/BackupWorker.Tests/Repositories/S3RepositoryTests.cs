@@ -118,6 +118,17 @@ public sealed class S3RepositoryTests(S3rverFixture fixture)
     }
 
     [S3rverFact]
+    public async Task A_missing_bucket_is_unavailable_not_a_damaged_copy()
+    {
+        // A mistyped or removed bucket says nothing of the copies: a drill through it is inconclusive, never a verdict.
+        using var repository = Repository();
+
+        var error = await Assert.ThrowsAsync<RepositoryUnavailableException>(() => repository.OpenReadAsync("db/x.db", CancellationToken.None));
+
+        Assert.Contains("Backup:Repositories:offsite:Container", error.Message);
+    }
+
+    [S3rverFact]
     public async Task A_refused_access_key_is_unavailable_with_a_clear_message_without_the_secret()
     {
         // s3rver refuses an unknown access key id; it does not check signatures, so a wrong secret alone cannot be shown here.
