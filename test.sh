@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs the Debian packages the tests use (PostgreSQL server,
-# Chromium, sqlite3, etcd, zstd, lz4) when run as root, the Aspire CLI (a dotnet tool) and Azurite (from npm), builds
+# Chromium, sqlite3, etcd, zstd, lz4) when run as root, the Aspire CLI (a dotnet tool), Azurite and s3rver (from npm), builds
 # once, runs every test project,
 # and ends with the totals line "N passed, M failed[, K skipped]" summed over every test project.
 set -uo pipefail
@@ -40,6 +40,16 @@ if ! grep -qs "\"version\": \"$azurite_version\"" "$azurite_dir/node_modules/azu
   echo "Installing azurite@$azurite_version into $azurite_dir"
   npm install --prefix "$azurite_dir" --no-save --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null \
     || echo "warning: npm could not install azurite; the offsite tests will be skipped"
+fi
+
+# s3rver (an S3 implementation in Node) for the S3 repository tests, pinned, in a git-ignored folder of the
+# repository; installed only when missing.
+s3rver_version=3.7.1
+s3rver_dir=.tools/s3rver
+if ! grep -qs "\"version\": \"$s3rver_version\"" "$s3rver_dir/node_modules/s3rver/package.json"; then
+  echo "Installing s3rver@$s3rver_version into $s3rver_dir"
+  npm install --prefix "$s3rver_dir" --no-save --no-audit --no-fund --loglevel=error "s3rver@$s3rver_version" >/dev/null \
+    || echo "warning: npm could not install s3rver; the S3 repository tests will be skipped"
 fi
 
 results=$(mktemp -d)

@@ -19,14 +19,17 @@ internal sealed partial class BackupRepositoriesValidator : IValidateOptions<Bac
                 failures.Add($"{section}: the name '{BackupRepositoriesOptions.LocalName}' is the local backup root's and cannot name an object-storage repository.");
             else if (!RepositoryName().IsMatch(repoName))
                 failures.Add($"{section}: a repository name is 1 to 32 lower-case letters, digits or '-', starting with a letter.");
-            if (!string.Equals(repo.Kind, RepositoryKinds.AzureBlob, StringComparison.OrdinalIgnoreCase))
-                failures.Add($"{section}:Kind must be '{RepositoryKinds.AzureBlob}'.");
-            if (string.IsNullOrWhiteSpace(repo.ConnectionString))
+            var s3 = string.Equals(repo.Kind, RepositoryKinds.S3, StringComparison.OrdinalIgnoreCase);
+            if (!s3 && !string.Equals(repo.Kind, RepositoryKinds.AzureBlob, StringComparison.OrdinalIgnoreCase))
+                failures.Add($"{section}:Kind must be '{RepositoryKinds.AzureBlob}' or '{RepositoryKinds.S3}'.");
+            if (s3)
+                failures.AddRange(S3.S3OptionsRules.Check(section, repo));
+            else if (string.IsNullOrWhiteSpace(repo.ConnectionString))
                 failures.Add($"{section}: ConnectionStrings:{repoName} is missing.");
             else if (!IsConnectionString(repo.ConnectionString))
                 failures.Add($"{section}: ConnectionStrings:{repoName} is not an Azure Storage connection string.");
             // Azure's container rule: 3-63 lower-case letters, digits and single hyphens, starting with a letter or digit.
-            if (!ContainerName().IsMatch(repo.Container) || repo.Container.Contains("--", StringComparison.Ordinal))
+            if (!s3 && (!ContainerName().IsMatch(repo.Container) || repo.Container.Contains("--", StringComparison.Ordinal)))
                 failures.Add($"{section}:Container '{repo.Container}' is not a valid container name (3-63 lower-case letters, digits, single '-').");
             if (!RepositoryCompression.IsKnown(repo.Compression))
                 failures.Add($"{section}:Compression must be '{RepositoryCompression.None}', '{RepositoryCompression.Zstd}' or '{RepositoryCompression.Lz4}'.");

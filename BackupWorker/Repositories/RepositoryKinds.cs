@@ -4,4 +4,5 @@ namespace BackupWorker.Repositories;
 public static class RepositoryKinds
 {
     public const string AzureBlob = "AzureBlob";
+    public const string S3 = "S3";
 }

@@ -1,4 +1,5 @@
 using BackupWorker.Repositories.AzureBlob;
+using BackupWorker.Repositories.S3;
 using Microsoft.Extensions.Options;
 
 namespace BackupWorker.Repositories;
@@ -18,7 +19,9 @@ public static class RepositoryServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<BackupRepositoriesOptions>, BackupRepositoriesValidator>();
         services.AddSingleton<IBackupRepositories>(sp => new BackupRepositories(
             sp.GetRequiredService<IOptions<BackupRepositoriesOptions>>(),
-            (name, options) => new AzureBlobRepository(name, options, sp.GetRequiredService<ILogger<AzureBlobRepository>>())));
+            (name, options) => string.Equals(options.Kind, RepositoryKinds.S3, StringComparison.OrdinalIgnoreCase)
+                ? new S3Repository(name, options, sp.GetRequiredService<ILogger<S3Repository>>())
+                : new AzureBlobRepository(name, options, sp.GetRequiredService<ILogger<AzureBlobRepository>>())));
         return services;
     }
 }

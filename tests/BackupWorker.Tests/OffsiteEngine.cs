@@ -13,7 +13,7 @@ namespace BackupWorker.Tests;
 
 /// <summary>
 /// A backup engine over a temp data directory with one object repository, <c>offsite</c>, built by the worker's own
-/// registration (<c>AddBackupRepositories</c>) against a real Azure Blob endpoint, and a controllable clock.
+/// registration (<c>AddBackupRepositories</c>) against a real object store (<see cref="IOffsiteStore"/>), and a controllable clock.
 /// <see cref="UseKey"/> swaps the repository for one with another key (same container), as an operator's mistake would.
 /// </summary>
 internal sealed class OffsiteEngine : IDisposable
@@ -22,12 +22,12 @@ internal sealed class OffsiteEngine : IDisposable
     private readonly ServiceProvider _metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly List<ServiceProvider> _repositoryProviders = [];
     private readonly SwitchableRepositories _repositories = new();
-    private readonly string _connectionString;
+    private readonly IOffsiteStore _store;
     private readonly string _container;
 
-    public OffsiteEngine(string connectionString, string container, string compression = "zstd", string? key = null)
+    public OffsiteEngine(IOffsiteStore store, string container, string compression = "zstd", string? key = null)
     {
-        _connectionString = connectionString;
+        _store = store;
         _container = container;
         Key = key ?? NewKey();
         DataDirectory = Directory.CreateTempSubdirectory("backupworker-offsite-").FullName;
@@ -75,11 +75,8 @@ internal sealed class OffsiteEngine : IDisposable
 
     private IBackupRepositories Build(string compression, string key)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(_store.Settings(_container)).AddInMemoryCollection(new Dictionary<string, string?>
         {
-            [$"ConnectionStrings:{Offsite}"] = _connectionString,
-            [$"Backup:Repositories:{Offsite}:Kind"] = "AzureBlob",
-            [$"Backup:Repositories:{Offsite}:Container"] = _container,
             [$"Backup:Repositories:{Offsite}:Compression"] = compression,
             [$"Backup:Repositories:{Offsite}:EncryptionKey"] = key,
             // A stopped emulator is found out at once, not after the production retries.
