@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 
 namespace Platform.Scheduler.Engine;
@@ -6,41 +5,33 @@ namespace Platform.Scheduler.Engine;
 /// <summary>
 /// One consumer of triggers for a (namespace, app id) — a sidecar's WatchJobs stream, or an in-process consumer.
 /// Read <see cref="Triggers"/>, answer each with <see cref="Ack"/>; dispose when the consumer goes away
-/// (its unanswered triggers become undeliverable and are redelivered).
+/// (its unanswered triggers become undeliverable and are redelivered). A handle only: the stream's state (its
+/// in-flight triggers) is kept by the engine's consumers, to which the answers go.
 /// </summary>
 public sealed class JobStream : IDisposable
 {
-    private readonly SchedulerEngine _engine;
-    internal readonly Channel<JobTrigger> Channel =
-        System.Threading.Channels.Channel.CreateUnbounded<JobTrigger>(new UnboundedChannelOptions { SingleReader = true });
-    internal readonly Dictionary<ulong, InFlightTrigger> InFlight = [];
-    internal ulong LastId;
-    internal bool Closed;
+    private readonly TriggerConsumers _consumers;
+    private readonly Consumer _consumer;
 
-    internal JobStream(SchedulerEngine engine, string @namespace, string appId, bool acceptsJobs)
+    internal JobStream(TriggerConsumers consumers, Consumer consumer)
     {
-        _engine = engine;
-        Namespace = @namespace;
-        AppId = appId;
-        AcceptsJobs = acceptsJobs;
+        _consumers = consumers;
+        _consumer = consumer;
     }
 
-    public string Namespace { get; }
-    public string AppId { get; }
-    public bool AcceptsJobs { get; }
-    public ChannelReader<JobTrigger> Triggers => Channel.Reader;
+    public string Namespace => _consumer.Namespace;
+    public string AppId => _consumer.AppId;
+    public bool AcceptsJobs => _consumer.AcceptsJobs;
+    public ChannelReader<JobTrigger> Triggers => _consumer.Triggers;
 
     /// <summary>Reports a trigger's result. Unknown or repeated ids are ignored.</summary>
-    public void Ack(ulong id, bool success) => _engine.OnResult(this, id, success ? TriggerOutcome.Success : TriggerOutcome.Failed);
+    public void Ack(ulong id, bool success) => _consumers.Answer(_consumer, id, success ? TriggerOutcome.Success : TriggerOutcome.Failed);
 
     /// <summary>
     /// The consumer could not deliver this trigger because of the job itself (e.g. its stored data does not parse):
     /// the engine quarantines the job instead of redelivering it forever.
     /// </summary>
-    public void Reject(ulong id, Exception reason) => _engine.OnRejected(this, id, reason);
+    public void Reject(ulong id, Exception reason) => _consumers.Reject(_consumer, id, reason);
 
-    public void Dispose() => _engine.CloseStream(this);
+    public void Dispose() => _consumers.Close(_consumer);
 }
-
-/// <param name="SentAt">Clock ticks when it was sent; unanswered past the ack timeout, it is taken back.</param>
-internal readonly record struct InFlightTrigger(JobState Job, long DispatchSeq, Activity? Activity, long SentAt);

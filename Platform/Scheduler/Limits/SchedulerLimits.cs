@@ -75,6 +75,3 @@ public sealed class SchedulerLimits
         return null;
     }
 }
-
-/// <summary>A job the app's quota has no room for (count or payload size); the gRPC answer is RESOURCE_EXHAUSTED.</summary>
-public sealed class JobQuotaException(string message) : Exception(message);

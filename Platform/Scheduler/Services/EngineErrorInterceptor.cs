@@ -1,13 +1,13 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-using Platform.Scheduler.Limits;
 using Platform.Scheduler.Schedules;
 
 namespace Platform.Scheduler.Services;
 
 /// <summary>
 /// Gives every unary call the status the engine's refusals deserve, whichever method raised them: Dapr's Unknown for
-/// its validation texts, InvalidArgument for malformed fields, RESOURCE_EXHAUSTED for a full quota. Without it a refusal
+/// its validation texts, InvalidArgument for malformed fields, AlreadyExists for a name taken, RESOURCE_EXHAUSTED for a
+/// full quota (the refusals of <c>Schedules/JobErrors.cs</c>; the services catch none of them). Without it a refusal
 /// raised where a method has no catch of its own would leave as "Exception was thrown by handler".
 /// Texts that echo the caller's input are cut to <see cref="MaxDetailChars"/>: a 100,000-character name echoed whole
 /// would make the status trailer too large for the caller's HTTP/2 header limit, and the answer would be lost.
@@ -54,6 +54,7 @@ internal sealed class EngineErrorInterceptor : Interceptor
     {
         JobValidationException => Cut(new Status(StatusCode.Unknown, e.Message)),
         JobArgumentException => Cut(new Status(StatusCode.InvalidArgument, e.Message)),
+        JobAlreadyExistsException => Cut(new Status(StatusCode.AlreadyExists, e.Message)),
         JobQuotaException => Cut(new Status(StatusCode.ResourceExhausted, e.Message)),
         _ => null,
     };

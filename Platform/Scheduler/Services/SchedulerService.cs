@@ -28,22 +28,8 @@ public sealed partial class SchedulerService(
         var key = KeyOf(request.Metadata, request.Name);
         var traceParent = Activity.Current?.Id ?? context.RequestHeaders.GetValue("traceparent");
         var traceState = Activity.Current is not null ? Activity.Current.TraceStateString : context.RequestHeaders.GetValue("tracestate");
-        try
-        {
-            await engine.ScheduleJobAsync(key, ProtocolMapping.ToDefinition(request.Job, traceParent, traceState), request.Overwrite, context.CancellationToken);
-        }
-        catch (JobValidationException e)
-        {
-            throw new RpcException(new Status(StatusCode.Unknown, e.Message));
-        }
-        catch (JobArgumentException e)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
-        }
-        catch (JobAlreadyExistsException e)
-        {
-            throw new RpcException(new Status(StatusCode.AlreadyExists, e.Message));
-        }
+        // Refusals (JobErrors) become gRPC statuses in EngineErrorInterceptor.
+        await engine.ScheduleJobAsync(key, ProtocolMapping.ToDefinition(request.Job, traceParent, traceState), request.Overwrite, context.CancellationToken);
         LogScheduled(logger, key.ToString());
         return new ScheduleJobResponse();
     }
@@ -77,14 +63,7 @@ public sealed partial class SchedulerService(
     public override async Task<DeleteByNamePrefixResponse> DeleteByNamePrefix(DeleteByNamePrefixRequest request, ServerCallContext context)
     {
         var (ns, app) = Scope(request.Metadata);
-        try
-        {
-            await engine.DeleteByNamePrefixAsync(ns, app, request.NamePrefix, context.CancellationToken);
-        }
-        catch (JobValidationException e)
-        {
-            throw new RpcException(new Status(StatusCode.Unknown, e.Message));
-        }
+        await engine.DeleteByNamePrefixAsync(ns, app, request.NamePrefix, context.CancellationToken);
         return new DeleteByNamePrefixResponse();
     }
 

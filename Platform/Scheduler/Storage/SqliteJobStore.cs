@@ -1,27 +1,16 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Platform.Scheduler.Schedules;
 
 namespace Platform.Scheduler.Storage;
 
-public sealed class SqliteJobStoreOptions
-{
-    /// <summary>How long queued progress may wait for a commit when no awaited write comes along.</summary>
-    public TimeSpan ProgressFlushInterval { get; set; } = TimeSpan.FromMilliseconds(50);
-    /// <summary>Most awaited writes in one transaction.</summary>
-    public int MaxBatch { get; set; } = 8192;
-    /// <summary>SQLite synchronous mode: FULL survives power loss; NORMAL survives process crashes only.</summary>
-    public string Synchronous { get; set; } = "FULL";
-}
-
 /// <summary>
-/// The embedded store: one SQLite file (<c>&lt;data-dir&gt;/scheduler.db</c>, WAL). All writes go through one
-/// writer loop that commits whatever is waiting in a single transaction (group commit), so many concurrent
-/// durable ScheduleJob calls share one fsync; queued progress rides along or is flushed on a short interval.
+/// The embedded store: one SQLite file (<c>&lt;data-dir&gt;/scheduler.db</c>, WAL). All writes go through the
+/// <see cref="BatchingJobStore"/> writer, which commits whatever is waiting in a single transaction (group commit), so
+/// many concurrent durable ScheduleJob calls share one fsync; queued progress rides along or is flushed on a short interval.
 /// </summary>
-public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
+public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreUsage
 {
     private const string Columns =
         "id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result";
@@ -29,18 +18,24 @@ public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
     private readonly string _connectionString;
     private readonly SqliteJobStoreOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<WriteOp> _ops = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly PendingProgress _pending = new();
-    private Action<JobChange> _listener = static _ => { };
-    private Task? _writer;
+    private readonly List<JobChange> _changes = [];
     private FileStream? _directoryLock;
+    // The writer's own connection and statements, open while the writer runs.
+    private SqliteConnection? _writerConnection;
+    private SqliteCommands? _commands;
 
     public SqliteJobStore(string dataDirectory, ILogger<SqliteJobStore>? logger = null, SqliteJobStoreOptions? options = null)
+        : this(dataDirectory, (ILogger?)logger ?? NullLogger.Instance, options ?? new SqliteJobStoreOptions())
+    {
+    }
+
+    private SqliteJobStore(string dataDirectory, ILogger logger, SqliteJobStoreOptions options)
+        : base(logger, TimeProvider.System, options.ProgressFlushInterval, options.MaxBatch, refuseBeforeOpen: false)
     {
         DatabasePath = Path.Combine(Path.GetFullPath(dataDirectory), "scheduler.db");
         _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
-        _options = options ?? new SqliteJobStoreOptions();
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _options = options;
+        _logger = logger;
         // The jobs (their payloads name databases and locations) are private: 0600 in a 0700 directory, made so before
         // SQLite opens the file (its -wal and -shm take the file's mode).
         foreach (var narrowed in Platform.Security.PrivateFiles.PrepareSqliteFile(DatabasePath)) LogPermissionsNarrowed(_logger, narrowed);
@@ -48,12 +43,10 @@ public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
 
     public string DatabasePath { get; }
 
-    public void SetChangeListener(Action<JobChange> listener) => _listener = listener;
-
     /// <summary>Every job in the file and its data's bytes: what the quotas count.</summary>
     public Limits.StoreUsage Usage { get; } = new();
 
-    public Task OpenAsync(CancellationToken cancellationToken = default)
+    public override Task OpenAsync(CancellationToken cancellationToken = default)
     {
         // Two engines on one file would both fire every job: the first to open the directory keeps it.
         try
@@ -88,7 +81,7 @@ public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
                 jobs.Add((new JobKey(reader.GetString(0), reader.GetString(1), reader.GetString(2)), reader.IsDBNull(3) ? 0 : reader.GetInt64(3), 0));
             Usage.Reset(jobs);
         }
-        _writer = Task.Run(WriterLoopAsync, CancellationToken.None);
+        StartWriter();
         return Task.CompletedTask;
     }
 
@@ -124,280 +117,82 @@ public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
         command.ExecuteNonQuery();
     }
 
-    // ---- awaited writes ----------------------------------------------------------------------------------
+    // ---- the writer's batches ------------------------------------------------------------------------------
 
-    public async Task<bool> PutAsync(StoredJob job, bool overwrite, CancellationToken cancellationToken = default)
+    private protected override void WriterStarting()
     {
-        var op = new PutOp(job, overwrite);
-        await SubmitAsync(op);
-        return op.Stored;
+        _writerConnection = OpenConnection();
+        _commands = new SqliteCommands(_writerConnection);
     }
 
-    public Task DeleteAsync(JobKey key, CancellationToken cancellationToken = default) => SubmitAsync(new DeleteOp(key));
+    private protected override void WriterStopped() => _writerConnection?.Dispose();
 
-    public Task DeleteByPrefixAsync(string @namespace, string appId, string prefix, CancellationToken cancellationToken = default) =>
-        SubmitAsync(new PrefixDeleteOp(@namespace, appId, prefix));
-
-    public Task FlushAsync(CancellationToken cancellationToken = default) => SubmitAsync(new FlushOp());
-
-    private Task SubmitAsync(WriteOp op)
+    private protected override Task CommitAsync(List<WriteOp> batch, Dictionary<long, ProgressUpdate> progress,
+        List<(long RowId, ulong PartitionId)> completions)
     {
-        if (!_ops.Writer.TryWrite(op)) throw new ObjectDisposedException(nameof(SqliteJobStore));
-        return op.Done.Task;
-    }
-
-    // ---- queued writes -----------------------------------------------------------------------------------
-
-    public void EnqueueProgress(in ProgressUpdate update)
-    {
-        if (_pending.Add(update)) _ops.Writer.TryWrite(new WakeOp());
-    }
-
-    public void EnqueueCompletion(long rowId, ulong partitionId)
-    {
-        if (_pending.Complete(rowId, partitionId)) _ops.Writer.TryWrite(new WakeOp());
-    }
-
-    // ---- the writer ----------------------------------------------------------------------------------------
-
-    private async Task WriterLoopAsync()
-    {
-        using var connection = OpenConnection();
-        var commands = new Commands(connection);
-        var batch = new List<WriteOp>();
-        var changes = new List<JobChange>();
-        var reader = _ops.Reader;
-        var open = true;
-        while (open || batch.Count > 0)
+        var commands = _commands!;
+        _changes.Clear();
+        using (var tx = _writerConnection!.BeginTransaction())
         {
-            if (!await reader.WaitToReadAsync())
+            commands.Enlist(tx);
+            foreach (var op in batch)
             {
-                open = false;
+                try { Execute(op, commands, _changes); }
+                catch (SqliteException e) { op.Error = e; }
             }
-            else if (reader.TryPeek(out var first) && first is WakeOp)
-            {
-                // Only queued progress is waiting: let more gather so one commit carries many ticks.
-                await Task.Delay(_options.ProgressFlushInterval);
-            }
+            foreach (var p in progress.Values) commands.Progress(p);
+            var completed = new List<JobKey>();
+            foreach (var (rowId, partition) in completions)
+                if (commands.Complete(rowId, partition) is { } done) completed.Add(done);
+            tx.Commit();
+            foreach (var key in completed) Usage.Delete(key, 0);
+        }
+        foreach (var change in _changes) CountChange(change);
+        Report(_changes);
+        foreach (var op in batch)
+        {
+            if (op.Error is null) op.Done.TrySetResult();
+            else op.Done.TrySetException(op.Error);
+        }
+        if (batch.Count > 1 || progress.Count > 0 || completions.Count > 0) LogBatch(_logger, batch.Count, progress.Count, completions.Count);
+        return Task.CompletedTask;
+    }
 
-            while (batch.Count < _options.MaxBatch && reader.TryRead(out var op)) batch.Add(op);
-
-            var (progress, completions) = _pending.Take();
-            if (batch.Count == 0 && progress.Count == 0 && completions.Count == 0)
-            {
-                if (!open) break;
-                continue;
-            }
-
-            try
-            {
-                using (var tx = connection.BeginTransaction())
-                {
-                    commands.Enlist(tx);
-                    foreach (var op in batch)
-                    {
-                        try { op.Execute(commands, changes); }
-                        catch (SqliteException e) { op.Error = e; }
-                    }
-                    foreach (var p in progress.Values) commands.Progress(p);
-                    var completed = new List<JobKey>();
-                    foreach (var (rowId, partition) in completions)
-                        if (commands.Complete(rowId, partition) is { } done) completed.Add(done);
-                    tx.Commit();
-                    foreach (var key in completed) Usage.Delete(key, 0);
-                }
-                foreach (var change in changes) CountChange(change);
-                foreach (var change in changes)
-                {
-                    try { _listener(change); }
-                    catch (Exception e) { LogListenerFailed(_logger, e); }
-                }
-                foreach (var op in batch)
-                {
-                    if (op.Error is null) op.Done.TrySetResult();
-                    else op.Done.TrySetException(op.Error);
-                }
-                if (batch.Count > 1 || progress.Count > 0 || completions.Count > 0) LogBatch(_logger, batch.Count, progress.Count, completions.Count);
-            }
-            catch (Exception e)
-            {
-                LogCommitFailed(_logger, e, batch.Count);
-                foreach (var op in batch) op.Done.TrySetException(e);
-                // Progress is not lost: put it back unless newer progress was queued meanwhile.
-                _pending.PutBack(progress.Values, completions);
-                if (!open) break;
-                await Task.Delay(100);
-            }
-            finally
-            {
-                batch.Clear();
-                changes.Clear();
-            }
+    private static void Execute(WriteOp op, SqliteCommands commands, List<JobChange> changes)
+    {
+        switch (op)
+        {
+            case PutOp put:
+                put.Stored = commands.Put(put.Job, put.Overwrite);
+                if (put.Stored) changes.Add(new JobChange.Put(put.Job));
+                break;
+            case DeleteOp delete:
+                commands.Delete(delete.Key);
+                changes.Add(new JobChange.Deleted(delete.Key));
+                break;
+            case PrefixDeleteOp prefix:
+                var names = commands.DeletePrefix(prefix.Namespace, prefix.AppId, prefix.Prefix);
+                if (names.Count > 0) changes.Add(new JobChange.PrefixDeleted(prefix.Namespace, prefix.AppId, names));
+                break;
         }
     }
 
-    private sealed class Commands
+    private protected override async Task<bool> RecoverAsync(List<WriteOp> batch, Dictionary<long, ProgressUpdate> progress,
+        List<(long RowId, ulong PartitionId)> completions, Exception error, bool open)
     {
-        private readonly SqliteCommand _insert, _upsert, _delete, _prefixDelete, _progress, _complete;
-
-        public Commands(SqliteConnection connection)
-        {
-            const string insert = """
-                INSERT INTO jobs(namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy,
-                                 created, due, expiration, trace_parent, trace_state)
-                VALUES($ns, $app, $name, $partition, $schedule, $repeats, $due_time, $ttl, $data, $policy, $created, $due, $expiration, $tp, $ts)
-                """;
-            _insert = Create(connection, insert + " ON CONFLICT(namespace, app_id, name) DO NOTHING RETURNING id");
-            _upsert = Create(connection, insert + """
-                 ON CONFLICT(namespace, app_id, name) DO UPDATE SET partition_id=excluded.partition_id, schedule=excluded.schedule,
-                   repeats=excluded.repeats, due_time=excluded.due_time, ttl=excluded.ttl, data=excluded.data,
-                   failure_policy=excluded.failure_policy, created=excluded.created, due=excluded.due, expiration=excluded.expiration,
-                   trace_parent=excluded.trace_parent, trace_state=excluded.trace_state,
-                   count=0, last_trigger=NULL, attempts=0, last_result=0
-                 RETURNING id
-                """);
-            foreach (var c in new[] { _insert, _upsert })
-                foreach (var p in new[] { "$ns", "$app", "$name", "$partition", "$schedule", "$repeats", "$due_time", "$ttl", "$data", "$policy", "$created", "$due", "$expiration", "$tp", "$ts" })
-                    c.Parameters.Add(new SqliteParameter(p, null));
-            _delete = Create(connection, "DELETE FROM jobs WHERE namespace=$ns AND app_id=$app AND name=$name", "$ns", "$app", "$name");
-            _prefixDelete = Create(connection,
-                "DELETE FROM jobs WHERE namespace=$ns AND app_id=$app AND substr(name, 1, length($prefix)) = $prefix RETURNING name",
-                "$ns", "$app", "$prefix");
-            _progress = Create(connection,
-                "UPDATE jobs SET count=$count, last_trigger=$last, attempts=$attempts, last_result=$result WHERE id=$id AND partition_id=$partition",
-                "$count", "$last", "$attempts", "$result", "$id", "$partition");
-            _complete = Create(connection, "DELETE FROM jobs WHERE id=$id AND partition_id=$partition RETURNING namespace, app_id, name", "$id", "$partition");
-        }
-
-        private static SqliteCommand Create(SqliteConnection connection, string sql, params string[] parameters)
-        {
-            var command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var p in parameters) command.Parameters.Add(new SqliteParameter(p, null));
-            return command;
-        }
-
-        public void Enlist(SqliteTransaction tx)
-        {
-            foreach (var c in new[] { _insert, _upsert, _delete, _prefixDelete, _progress, _complete }) c.Transaction = tx;
-        }
-
-        public bool Put(StoredJob job, bool overwrite)
-        {
-            var c = overwrite ? _upsert : _insert;
-            var p = c.Parameters;
-            p[0].Value = job.Key.Namespace;
-            p[1].Value = job.Key.AppId;
-            p[2].Value = job.Key.Name;
-            p[3].Value = unchecked((long)job.PartitionId);
-            p[4].Value = (object?)job.Schedule ?? DBNull.Value;
-            p[5].Value = job.Repeats is { } r ? (long)r : DBNull.Value;
-            p[6].Value = (object?)job.DueTime ?? DBNull.Value;
-            p[7].Value = (object?)job.Ttl ?? DBNull.Value;
-            p[8].Value = (object?)job.Data ?? DBNull.Value;
-            p[9].Value = job.FailurePolicy;
-            p[10].Value = job.Created;
-            p[11].Value = job.Due == TickCalculator.None ? DBNull.Value : job.Due;
-            p[12].Value = job.Expiration == long.MaxValue ? DBNull.Value : job.Expiration;
-            p[13].Value = (object?)job.TraceParent ?? DBNull.Value;
-            p[14].Value = (object?)job.TraceState ?? DBNull.Value;
-            var id = c.ExecuteScalar();
-            if (id is null or DBNull) return false;
-            job.RowId = (long)id;
-            return true;
-        }
-
-        public void Delete(JobKey key)
-        {
-            _delete.Parameters[0].Value = key.Namespace;
-            _delete.Parameters[1].Value = key.AppId;
-            _delete.Parameters[2].Value = key.Name;
-            _delete.ExecuteNonQuery();
-        }
-
-        public List<string> DeletePrefix(string ns, string app, string prefix)
-        {
-            _prefixDelete.Parameters[0].Value = ns;
-            _prefixDelete.Parameters[1].Value = app;
-            _prefixDelete.Parameters[2].Value = prefix;
-            var names = new List<string>();
-            using var reader = _prefixDelete.ExecuteReader();
-            while (reader.Read()) names.Add(reader.GetString(0));
-            return names;
-        }
-
-        public void Progress(in ProgressUpdate u)
-        {
-            var p = _progress.Parameters;
-            p[0].Value = (long)u.Progress.Count;
-            p[1].Value = u.Progress.LastTrigger == TickCalculator.None ? DBNull.Value : u.Progress.LastTrigger;
-            p[2].Value = (long)u.Progress.Attempts;
-            p[3].Value = (long)u.Progress.LastResult;
-            p[4].Value = u.RowId;
-            p[5].Value = unchecked((long)u.PartitionId);
-            _progress.ExecuteNonQuery();
-        }
-
-        /// <summary>Deletes the finished job unless replaced meanwhile; returns its key when it did.</summary>
-        public JobKey? Complete(long rowId, ulong partitionId)
-        {
-            _complete.Parameters[0].Value = rowId;
-            _complete.Parameters[1].Value = unchecked((long)partitionId);
-            using var reader = _complete.ExecuteReader();
-            return reader.Read() ? new JobKey(reader.GetString(0), reader.GetString(1), reader.GetString(2)) : null;
-        }
-    }
-
-    private abstract class WriteOp
-    {
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public Exception? Error { get; set; }
-        public abstract void Execute(Commands commands, List<JobChange> changes);
-    }
-
-    private sealed class PutOp(StoredJob job, bool overwrite) : WriteOp
-    {
-        public bool Stored { get; private set; }
-
-        public override void Execute(Commands commands, List<JobChange> changes)
-        {
-            Stored = commands.Put(job, overwrite);
-            if (Stored) changes.Add(new JobChange.Put(job));
-        }
-    }
-
-    private sealed class DeleteOp(JobKey key) : WriteOp
-    {
-        public override void Execute(Commands commands, List<JobChange> changes)
-        {
-            commands.Delete(key);
-            changes.Add(new JobChange.Deleted(key));
-        }
-    }
-
-    private sealed class PrefixDeleteOp(string ns, string app, string prefix) : WriteOp
-    {
-        public override void Execute(Commands commands, List<JobChange> changes)
-        {
-            var names = commands.DeletePrefix(ns, app, prefix);
-            if (names.Count > 0) changes.Add(new JobChange.PrefixDeleted(ns, app, names));
-        }
-    }
-
-    /// <summary>Wakes the writer for queued progress; nobody awaits it.</summary>
-    private sealed class WakeOp : WriteOp
-    {
-        public override void Execute(Commands commands, List<JobChange> changes) { }
-    }
-
-    private sealed class FlushOp : WriteOp
-    {
-        public override void Execute(Commands commands, List<JobChange> changes) { }
+        LogCommitFailed(_logger, error, batch.Count);
+        foreach (var op in batch) op.Done.TrySetException(error);
+        batch.Clear();
+        // Progress is not lost: put it back unless newer progress was queued meanwhile.
+        PutBack(progress.Values, completions);
+        if (!open) return false;
+        await Task.Delay(100);
+        return true;
     }
 
     // ---- reads (pooled connections, concurrent with the writer thanks to WAL) --------------------------------
 
-    public async Task<StoredJob?> GetAsync(JobKey key, CancellationToken cancellationToken = default)
+    public override async Task<StoredJob?> GetAsync(JobKey key, CancellationToken cancellationToken = default)
     {
         await using var connection = OpenReadConnection();
         await using var command = connection.CreateCommand();
@@ -409,7 +204,7 @@ public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
         return await reader.ReadAsync(cancellationToken) ? ReadOrPlaceholder(reader) : null;
     }
 
-    public async Task<IReadOnlyList<StoredJob>> ListAsync(string @namespace, string appId, CancellationToken cancellationToken = default)
+    public override async Task<IReadOnlyList<StoredJob>> ListAsync(string @namespace, string appId, CancellationToken cancellationToken = default)
     {
         await using var connection = OpenReadConnection();
         await using var command = connection.CreateCommand();
@@ -419,7 +214,7 @@ public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
         return await ReadAllAsync(command, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<StoredJob>> ListAllAsync(string? @namespace, string? appId, CancellationToken cancellationToken = default)
+    public override async Task<IReadOnlyList<StoredJob>> ListAllAsync(string? @namespace, string? appId, CancellationToken cancellationToken = default)
     {
         await using var connection = OpenReadConnection();
         await using var command = connection.CreateCommand();
@@ -429,7 +224,7 @@ public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
         return await ReadAllAsync(command, cancellationToken);
     }
 
-    public async IAsyncEnumerable<StoredJob> LoadAsync(Func<ulong, bool> owns, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public override async IAsyncEnumerable<StoredJob> LoadAsync(Func<ulong, bool> owns, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var connection = OpenReadConnection();
         await using var command = connection.CreateCommand();
@@ -501,10 +296,9 @@ public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
             (uint)r.GetInt64(18), (JobResultKind)r.GetInt64(19)),
     };
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
-        _ops.Writer.TryComplete();
-        if (_writer is not null) await _writer;
+        await StopWriterAsync();
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
         if (_directoryLock is not null) await _directoryLock.DisposeAsync();
@@ -515,9 +309,6 @@ public sealed partial class SqliteJobStore : IJobStore, Limits.IJobStoreUsage
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Store commit of {Writes} writes failed")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int writes);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job change listener failed")]
-    private static partial void LogListenerFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Narrowed the permissions of {Path} to its owner alone (it was readable by others)")]
     private static partial void LogPermissionsNarrowed(ILogger logger, string path);

@@ -22,9 +22,9 @@ public class HardeningTests
     [InlineData(24.0 * 365 * 8000)] // a date thousands of years ahead
     public void TheTimerIsNeverArmedBeyondTheSystemTimersLimit(double hours)
     {
-        var delay = SchedulerEngine.TimerDelay(TimeSpan.FromHours(hours).Ticks);
+        var delay = TriggerQueue.TimerDelay(TimeSpan.FromHours(hours).Ticks);
         Assert.InRange(delay, TimeSpan.FromMilliseconds(1), SystemTimerLimit);
-        Assert.InRange(SchedulerEngine.TimerDelay(long.MaxValue), TimeSpan.FromMilliseconds(1), SystemTimerLimit);
+        Assert.InRange(TriggerQueue.TimerDelay(long.MaxValue), TimeSpan.FromMilliseconds(1), SystemTimerLimit);
     }
 
     [Fact]
@@ -32,9 +32,9 @@ public class HardeningTests
     {
         var tick = Start.UtcTicks;
         var huge = TimeSpan.FromSeconds(ProtobufTimeValidator.MaxDurationSeconds).Ticks;
-        Assert.Equal(DateTimeOffset.MaxValue.UtcTicks, SchedulerEngine.FireTime(tick, 3, huge));
-        Assert.Equal(tick + 2 * TimeSpan.TicksPerSecond, SchedulerEngine.FireTime(tick, 2, TimeSpan.TicksPerSecond));
-        Assert.Equal(tick, SchedulerEngine.FireTime(tick, 0, huge));
+        Assert.Equal(DateTimeOffset.MaxValue.UtcTicks, TriggerQueue.FireTime(tick, 3, huge));
+        Assert.Equal(tick + 2 * TimeSpan.TicksPerSecond, TriggerQueue.FireTime(tick, 2, TimeSpan.TicksPerSecond));
+        Assert.Equal(tick, TriggerQueue.FireTime(tick, 0, huge));
     }
 
     [Fact]

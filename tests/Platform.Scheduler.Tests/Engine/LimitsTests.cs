@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Platform.Scheduler.Engine;
-using Platform.Scheduler.Limits;
+using Platform.Scheduler.Schedules;
 using static Platform.Scheduler.Tests.Engine.EngineHarness;
 
 namespace Platform.Scheduler.Tests.Engine;

@@ -14,6 +14,6 @@ public class TimerDelayTests
     [InlineData(50_000_000L, 5_000.0)]   // 5 s
     public void The_wait_is_rounded_up_to_a_whole_millisecond(long ticksUntilDue, double expectedMs)
     {
-        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), SchedulerEngine.TimerDelay(ticksUntilDue));
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), TriggerQueue.TimerDelay(ticksUntilDue));
     }
 }

@@ -1,7 +1,6 @@
 using System.Text;
 using Platform.Scheduler.Storage;
 using Platform.Scheduler.Storage.Etcd;
-using Platform.Scheduler.Tests.Engine;
 using Platform.Security;
 using TestSupport;
 using static Platform.Scheduler.Tests.Storage.EtcdAttacker;

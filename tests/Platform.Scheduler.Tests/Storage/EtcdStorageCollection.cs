@@ -1,4 +1,3 @@
-using Platform.Scheduler.Tests.Engine;
 
 namespace Platform.Scheduler.Tests.Storage;
 

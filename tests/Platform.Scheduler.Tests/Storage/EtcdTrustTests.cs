@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Platform.Scheduler.Tests.Engine;
 using Platform.Scheduler.Tests.Integration;
 using Platform.SchedulerProtocol;
 using Platform.SchedulerProtocol.Admin;

@@ -4,7 +4,7 @@ using Platform.Scheduler.Storage.Etcd;
 using Platform.Scheduler.Tests.Storage;
 using TestSupport;
 
-namespace Platform.Scheduler.Tests.Engine;
+namespace Platform.Scheduler.Tests.Storage;
 
 /// <summary>
 /// What every <see cref="IJobStore"/> must do, run against each store: the SQLite file and an etcd cluster (skipped,

@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Platform.Scheduler.Storage;
 
-namespace Platform.Scheduler.Tests.Engine;
+namespace Platform.Scheduler.Tests.Storage;
 
 /// <summary>The scheduler's SQLite store holds every job's payload: 0600 in a 0700 directory, whatever the umask left.</summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // file modes

@@ -1,10 +1,9 @@
 using Etcdserverpb;
 using Platform.Scheduler.Storage;
 using Platform.Scheduler.Storage.Etcd;
-using Platform.Scheduler.Tests.Storage;
 using TestSupport;
 
-namespace Platform.Scheduler.Tests.Engine;
+namespace Platform.Scheduler.Tests.Storage;
 
 /// <summary>What only the etcd store does; what every store does is in <see cref="StoreContractTests"/>.</summary>
 public class EtcdStoreTests

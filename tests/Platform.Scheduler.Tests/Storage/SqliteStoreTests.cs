@@ -1,6 +1,6 @@
 using Platform.Scheduler.Storage;
 
-namespace Platform.Scheduler.Tests.Engine;
+namespace Platform.Scheduler.Tests.Storage;
 
 /// <summary>What only the SQLite store does; what every store does is in <see cref="StoreContractTests"/>.</summary>
 public class SqliteStoreTests

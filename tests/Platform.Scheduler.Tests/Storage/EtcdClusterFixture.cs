@@ -1,6 +1,6 @@
 using TestSupport;
 
-namespace Platform.Scheduler.Tests.Engine;
+namespace Platform.Scheduler.Tests.Storage;
 
 /// <summary>One 3-member etcd cluster shared by a test class (each test uses its own key prefix); none when etcd is not installed.</summary>
 public sealed class EtcdClusterFixture : IAsyncLifetime

@@ -1,0 +1,200 @@
+using Platform.Scheduler.Limits;
+using Platform.Scheduler.Schedules;
+using Platform.Scheduler.Storage;
+
+namespace Platform.Scheduler.Engine;
+
+/// <summary>
+/// The jobs this engine fires: its partition, the table of owned jobs built from what the store holds (installed,
+/// replaced, quarantined, forgotten) and their count per app. Runs under the engine's lock, except
+/// <see cref="Owns"/> and <see cref="Partition"/> (volatile) and <see cref="Intern"/> (its own small lock).
+/// </summary>
+internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, ILogger logger, Partition? partition)
+{
+    private readonly Dictionary<JobKey, JobState> _jobs = [];
+    private readonly Dictionary<string, ISchedule> _schedules = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _interned = new(StringComparer.Ordinal);
+    /// <summary>The jobs this engine fires; null while it owns none (a replica between elections).</summary>
+    private volatile Partition? _partition = partition;
+
+    public Partition? Partition
+    {
+        get => _partition;
+        set => _partition = value;
+    }
+
+    public int Count => _jobs.Count;
+
+    /// <summary>Jobs held per app, with the places reserved for writes under way (see <see cref="JobAdmission"/>).</summary>
+    public AppJobCounts AppJobs { get; } = new();
+
+    public bool Owns(ulong partitionId) => _partition?.Owns(partitionId) ?? false;
+
+    public bool TryGet(JobKey key, out JobState state) => _jobs.TryGetValue(key, out state!);
+
+    public bool Contains(JobKey key) => _jobs.ContainsKey(key);
+
+    /// <summary>Applies a committed change of the store; true when the store lost track and the owned jobs must be reloaded.</summary>
+    public bool Apply(JobChange change)
+    {
+        switch (change)
+        {
+            case JobChange.Put put:
+                InstallIfNewer(put.Job);
+                break;
+            case JobChange.Deleted deleted:
+                if (_jobs.TryGetValue(deleted.Key, out var gone) && (deleted.Revision == 0 || gone.Revision < deleted.Revision)) Forget(gone);
+                break;
+            case JobChange.Resync:
+                return true;
+            case JobChange.PrefixDeleted prefix:
+                foreach (var name in prefix.Names)
+                    if (_jobs.TryGetValue(new JobKey(prefix.Namespace, prefix.AppId, name), out var g)) Forget(g);
+                break;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Takes a stored definition in place of the one held, unless the held one is as new (the store's watch echoes this
+    /// replica's own writes, and a reload may read a job a later change already brought); a job this engine does not
+    /// own is only let go.
+    /// </summary>
+    public void InstallIfNewer(StoredJob stored)
+    {
+        if (_jobs.TryGetValue(stored.Key, out var held))
+        {
+            if (stored.Revision != 0 && held.Revision >= stored.Revision) return;
+            Forget(held);
+        }
+        if (Owns(stored.PartitionId)) Install(stored);
+    }
+
+    /// <summary>Takes a stored job into the timer queue; a job it cannot take is quarantined, never thrown.</summary>
+    private void Install(StoredJob stored)
+    {
+        var key = new JobKey(Intern(stored.Key.Namespace), Intern(stored.Key.AppId), stored.Key.Name);
+        JobState state;
+        try
+        {
+            if (stored.LoadError is { } loadError) throw new InvalidDataException(loadError);
+            ISchedule? schedule = null;
+            if (stored.Schedule is not null && !_schedules.TryGetValue(stored.Schedule, out schedule))
+            {
+                try { schedule = ScheduleParser.Parse(stored.Schedule); }
+                catch (ScheduleFormatException e) { throw new InvalidDataException("unparsable schedule: " + e.Message, e); }
+                if (_schedules.Count < 100_000) _schedules[stored.Schedule] = schedule;
+            }
+            state = new JobState
+            {
+                Key = key,
+                RowId = stored.RowId,
+                PartitionId = stored.PartitionId,
+                Revision = stored.Revision,
+                Schedule = schedule,
+                Repeats = stored.Repeats ?? 0,
+                Created = stored.Created,
+                Due = stored.Due,
+                Expiration = stored.Expiration,
+                Policy = RetryPolicy.From(stored.FailurePolicy),
+                Data = stored.Data,
+                TraceParent = stored.TraceParent,
+                TraceState = stored.TraceState,
+                Count = stored.Progress.Count,
+                LastTrigger = stored.Progress.LastTrigger,
+                Attempts = stored.Progress.Attempts,
+                LastResult = stored.Progress.LastResult,
+            };
+        }
+        catch (Exception e)
+        {
+            state = new JobState { Key = key, RowId = stored.RowId, PartitionId = stored.PartitionId, Revision = stored.Revision };
+            Track(state);
+            Quarantine(state, "install", e);
+            return;
+        }
+        Track(state);
+        try
+        {
+            if (!queue.ScheduleNextTick(state, keepAttempts: true)) Finish(state);
+        }
+        catch (Exception e)
+        {
+            Quarantine(state, "install", e);
+        }
+    }
+
+    /// <summary>
+    /// Sets a job aside after <paramref name="stage"/> failed for it: logged, kept visible with its reason, never
+    /// dispatched again (its queue entries are invalidated) until it is overwritten or deleted.
+    /// </summary>
+    public void Quarantine(JobState state, string stage, Exception error)
+    {
+        state.Quarantine = $"{stage} failed: {error.Message}";
+        state.QueueToken++;
+        state.InFlight = false;
+        state.Staged = false;
+        state.CurrentTick = TickCalculator.None;
+        LogQuarantined(logger, error, state.Key.ToString(), stage);
+    }
+
+    /// <summary>The job has no tick left: forgotten here, and its deletion queued unless it is replaced meanwhile.</summary>
+    public void Finish(JobState state)
+    {
+        Forget(state);
+        store.EnqueueCompletion(state.RowId, state.PartitionId);
+        LogJobDone(logger, state.Key.ToString(), state.Count);
+    }
+
+    private void Track(JobState state)
+    {
+        if (_jobs.TryAdd(state.Key, state)) AppJobs.Added(state.Key);
+        else _jobs[state.Key] = state;
+    }
+
+    private void Forget(JobState state)
+    {
+        state.Removed = true;
+        if (_jobs.Remove(state.Key)) AppJobs.Removed(state.Key);
+    }
+
+    /// <summary>Forgets every held job (marked removed, so their queue entries and staged triggers are skipped).</summary>
+    public void DropAll()
+    {
+        foreach (var state in _jobs.Values.ToList()) Forget(state);
+    }
+
+    /// <summary>Live progress and next due time of an owned job, and why it is quarantined (null when it is not).</summary>
+    public bool TryGetLiveStatus(JobKey key, out JobProgress progress, out DateTimeOffset? nextDue, out string? quarantine)
+    {
+        if (_jobs.TryGetValue(key, out var s))
+        {
+            progress = s.Progress;
+            quarantine = s.Quarantine;
+            nextDue = s.CurrentTick == TickCalculator.None || s.Quarantine is not null ? null
+                : new DateTimeOffset(Math.Min(s.Attempts > 0 ? s.FireAt : s.CurrentTick, TriggerQueue.LastInstant), TimeSpan.Zero);
+            return true;
+        }
+        progress = default;
+        nextDue = null;
+        quarantine = null;
+        return false;
+    }
+
+    /// <summary>One string instance per namespace and app id, however many jobs and streams name it.</summary>
+    public string Intern(string s)
+    {
+        lock (_interned)
+        {
+            if (_interned.TryGetValue(s, out var existing)) return existing;
+            _interned[s] = s;
+            return s;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {Key} finished after {Count} ticks; deleting")]
+    private static partial void LogJobDone(ILogger logger, string key, uint count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {Key} is quarantined: {Stage} failed; it will not be dispatched until it is overwritten or deleted")]
+    private static partial void LogQuarantined(ILogger logger, Exception exception, string key, string stage);
+}

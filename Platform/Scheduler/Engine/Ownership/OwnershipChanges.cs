@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using Platform.Scheduler.Storage;
+
+namespace Platform.Scheduler.Engine;
+
+/// <summary>
+/// Changes of what the engine owns: assuming a partition (drop what is held, load the owned jobs afresh), releasing it,
+/// and reloading after the store lost track of changes. One change at a time; each takes the engine's lock only to
+/// change the parts, never across a store read.
+/// </summary>
+internal sealed partial class OwnershipChanges(object gate, JobOwnership ownership, TriggerQueue queue, TriggerConsumers consumers,
+    IJobStore store, ILogger logger, CancellationToken stopping)
+{
+    /// <summary>Serializes ownership changes: a reload must not interleave with a release.</summary>
+    private readonly SemaphoreSlim _ownershipGate = new(1, 1);
+
+    public async Task AssumeAsync(Partition partition, CancellationToken cancellationToken)
+    {
+        await _ownershipGate.WaitAsync(cancellationToken);
+        try
+        {
+            await ReloadAsync(partition, cancellationToken);
+        }
+        finally
+        {
+            _ownershipGate.Release();
+        }
+    }
+
+    public async Task ReleaseAsync()
+    {
+        await _ownershipGate.WaitAsync();
+        try
+        {
+            lock (gate)
+            {
+                ownership.Partition = null;
+                DropAll();
+            }
+            await store.FlushAsync();
+        }
+        finally
+        {
+            _ownershipGate.Release();
+        }
+    }
+
+    /// <summary>Drops what is held and loads <paramref name="partition"/>; the caller holds <see cref="_ownershipGate"/>.</summary>
+    private async Task ReloadAsync(Partition partition, CancellationToken cancellationToken)
+    {
+        lock (gate)
+        {
+            DropAll();
+            ownership.Partition = partition;
+        }
+        await LoadOwnedAsync(cancellationToken);
+    }
+
+    public async Task LoadOwnedAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var loaded = 0;
+        await foreach (var job in store.LoadAsync(ownership.Owns, cancellationToken))
+        {
+            // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
+            lock (gate) ownership.InstallIfNewer(job);
+            loaded++;
+        }
+        LogLoaded(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, ownership.Partition?.ToString() ?? "none");
+    }
+
+    /// <summary>Forgets every held job; queue entries and staged lists of dropped jobs are skipped as removed.</summary>
+    private void DropAll()
+    {
+        ownership.DropAll();
+        queue.Clear();
+        consumers.ClearStaged();
+    }
+
+    /// <summary>Reloads the owned jobs after the store lost track of changes (nothing, if it owns none by then).</summary>
+    public async Task ResyncAsync()
+    {
+        try
+        {
+            await _ownershipGate.WaitAsync(stopping);
+            try
+            {
+                if (ownership.Partition is { } partition) await ReloadAsync(partition, stopping);
+            }
+            finally
+            {
+                _ownershipGate.Release();
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            LogResyncFailed(logger, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} jobs in {Milliseconds} ms (partition {Partition})")]
+    private static partial void LogLoaded(ILogger logger, int count, double milliseconds, string partition);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reloading the owned jobs after the store lost track of changes failed")]
+    private static partial void LogResyncFailed(ILogger logger, Exception exception);
+}
