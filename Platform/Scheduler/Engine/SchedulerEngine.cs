@@ -206,6 +206,9 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     {
         var started = Stopwatch.GetTimestamp();
         var loaded = 0;
+        // Sized once for the expected share: grown by doubling, 1M jobs leave the table 40 % empty and copy it 20 times.
+        if ((_store as IJobStoreUsage)?.Usage.Total.Count is > 0 and var stored && _partition is { } share)
+            lock (_gate) { _jobs.EnsureCapacity(stored / share.Total); _queue.EnsureCapacity(stored / share.Total); }
         await foreach (var job in _store.LoadAsync(Owns, cancellationToken))
         {
             // Install quarantines a job it cannot take; nothing one row holds may stop start-up.

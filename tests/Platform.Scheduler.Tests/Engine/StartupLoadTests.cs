@@ -63,7 +63,8 @@ public sealed class StartupLoadTests : IDisposable
         await using (var store = new SqliteJobStore(_directory))
         {
             await store.OpenAsync();
-            foreach (var job in jobs) Assert.True(await store.PutAsync(job, overwrite: false));
+            // Together, so they share one commit.
+            Assert.All(await Task.WhenAll(jobs.Select(job => store.PutAsync(job, overwrite: false))), Assert.True);
             foreach (var job in jobs.Where((_, i) => i % 3 == 0))
                 store.EnqueueProgress(new ProgressUpdate(job.RowId, job.PartitionId, new JobProgress(5, 630_000_000_000_000_000, 2, JobResultKind.Failed)));
         }
