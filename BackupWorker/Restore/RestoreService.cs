@@ -270,15 +270,16 @@ public sealed class RestoreService(
 
         public async Task<string?> ExecuteAsync(BackupRun source, CancellationToken cancellationToken)
         {
-            await SqliteRestoreFiles.VerifyChecksumAsync(source, cancellationToken);
+            SqliteRestoreCopy.RequireChecksum(source);
             var directory = Path.GetDirectoryName(target)!;
-            service.CreateDirectories(directory);
+            var undoDirectories = SqliteRestoreCopy.CreateDirectories(directory, service.CreateDirectories);
             // Same directory as the target, so the rename of a new file is atomic.
             var temp = Path.Combine(directory, $".{Path.GetFileName(target)}.restoring-{id[..12]}{BackupFiles.PartialSuffix}");
             try
             {
-                await SqliteRestoreFiles.CopyVerifiedAsync(source, temp, cancellationToken);
-                await service.Sqlite.VerifyAsync(temp, cancellationToken);
+                // One read of the backup: hashed as it is copied, checked, fsynced (see SqliteRestoreCopy).
+                try { await SqliteRestoreCopy.CopyCheckedAsync(source, temp, service.Sqlite.VerifyAsync, cancellationToken); }
+                catch (RestoreProblemException) { undoDirectories(); throw; }
                 cancellationToken.ThrowIfCancellationRequested();
                 if (safetyCopy is null)
                 {

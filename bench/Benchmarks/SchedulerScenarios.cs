@@ -16,8 +16,8 @@ namespace Benchmarks;
 public static class SchedulerScenarios
 {
     public const double TargetSchedulePerSecond = 5_000;
-    public const double TargetRssMiB = 1024;
-    public const double TargetFirstTriggerSeconds = 15;
+    public const double TargetRssMiB = 400;
+    public const double TargetFirstTriggerSeconds = 3;
 
     /// <summary>A client channel with the identity of <paramref name="appId"/>: the scheduler serves it over mTLS only.</summary>
     internal static GrpcChannel Channel(string address, string appId = "bench")
@@ -176,7 +176,7 @@ public static class SchedulerScenarios
         var n = o.Int("jobs", 1_000_000);
         var dataDir = Directory.CreateTempSubdirectory("bench-restart-");
         var table = new Table($"restart: {n:N0} stored jobs (@every 1h, data), one recurring job due now; time from process start to first trigger on WatchJobs",
-            "run", "start->first trigger s", "RSS after load MiB", "peak RSS MiB", "db MiB", "target <=15 s", "target RSS <=1024 MiB");
+            "run", "start->first trigger s", "scheduler CPU s", "RSS after load MiB", "peak RSS MiB", "db MiB", "target <=3 s", "target RSS <=400 MiB");
         try
         {
             Machine.Note("restart: creating the store (first start of the scheduler)");
@@ -191,11 +191,13 @@ public static class SchedulerScenarios
             foreach (var run in new[] { "start after bulk insert", "restart after kill -9" })
             {
                 var (seconds, pid) = await StartAndAwaitFirstTriggerAsync(scheduler);
+                // CPU the scheduler used up to its first trigger: on a shared machine it varies far less than the wall time.
+                var cpu = Machine.CpuSeconds(pid);
                 // Let the load's garbage settle before reading the resident set.
                 await Task.Delay(TimeSpan.FromSeconds(3));
                 var (rss, peak) = Machine.Memory(pid);
-                Machine.Note($"restart/{run}: first trigger after {seconds:0.00} s, RSS {rss:0} MiB (peak {peak:0})");
-                table.Add(run, seconds, rss, peak, dbMiB, Verdict.AtMost(seconds, TargetFirstTriggerSeconds), Verdict.AtMost(rss, TargetRssMiB));
+                Machine.Note($"restart/{run}: first trigger after {seconds:0.00} s ({cpu:0.00} s CPU), RSS {rss:0} MiB (peak {peak:0})");
+                table.Add(run, seconds, cpu, rss, peak, dbMiB, Verdict.AtMost(seconds, TargetFirstTriggerSeconds), Verdict.AtMost(rss, TargetRssMiB));
                 await scheduler.KillAsync();
             }
         }

@@ -34,7 +34,11 @@ internal readonly record struct RetryPolicy(bool Drop, long IntervalTicks, int M
     }
 
     /// <summary>The stored policy in compact form; throws <see cref="InvalidDataException"/> for one that could not have been accepted.</summary>
-    public static RetryPolicy From(byte[] serialized)
+    public static RetryPolicy From(byte[] serialized) =>
+        serialized.AsSpan().SequenceEqual(DefaultRetryPolicy.Serialized) ? DefaultRetryPolicy.Compact : Parse(serialized);
+
+    /// <summary><see cref="From"/> without recognising the default policy's bytes.</summary>
+    internal static RetryPolicy Parse(byte[] serialized)
     {
         var policy = JobFailurePolicy.Parser.ParseFrom(serialized);
         if (CheckInterval(policy) is { } reason) throw new InvalidDataException("invalid failure policy interval: " + reason);

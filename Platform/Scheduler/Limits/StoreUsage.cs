@@ -71,6 +71,7 @@ public sealed class StoreUsage
             _tombstones.Clear();
             _count = 0;
             _bytes = 0;
+            if (jobs.TryGetNonEnumeratedCount(out var count)) _keys.EnsureCapacity(count);
             foreach (var (key, bytes, revision) in jobs) ApplyLocked(key, new Entry(bytes, revision, Live: true));
         }
     }

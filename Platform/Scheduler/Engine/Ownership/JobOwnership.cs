@@ -25,6 +25,9 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
 
     public int Count => _jobs.Count;
 
+    /// <summary>Sizes the job table once for <paramref name="jobs"/>, rather than by doubling as they load.</summary>
+    public void EnsureCapacity(int jobs) => _jobs.EnsureCapacity(jobs);
+
     /// <summary>Jobs held per app, with the places reserved for writes under way (see <see cref="JobAdmission"/>).</summary>
     public AppJobCounts AppJobs { get; } = new();
 

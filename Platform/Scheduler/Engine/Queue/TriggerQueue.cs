@@ -88,6 +88,9 @@ internal sealed class TriggerQueue : IDisposable
 
     public void Clear() => _queue.Clear();
 
+    /// <summary>Sizes the queue once for <paramref name="entries"/>, rather than by doubling as jobs load.</summary>
+    public void EnsureCapacity(int entries) => _queue.EnsureCapacity(entries);
+
     /// <summary>Arms the timer for <paramref name="nextDue"/> (MaxValue: no timer).</summary>
     public void ArmTimer(long nextDue, long now) =>
         _timer!.Change(nextDue == long.MaxValue ? Timeout.InfiniteTimeSpan : TimerDelay(nextDue - now), Timeout.InfiniteTimeSpan);
