@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Platform.SchedulerProtocol;
 using RuntimeJob = Dapr.Client.Autogen.Grpc.v1.Job;
+using Platform.Sidecar.Scheduler;
 
 namespace Platform.Sidecar;
 

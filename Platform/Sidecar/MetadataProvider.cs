@@ -1,3 +1,4 @@
+using Platform.Sidecar.Scheduler;
 using System.Text.Json.Nodes;
 using Dapr.Client.Autogen.Grpc.v1;
 using Microsoft.Extensions.Options;

@@ -5,6 +5,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Platform.Sidecar;
+using Platform.Sidecar.Scheduler;
 using Platform.Sidecar.Security;
 
 string[] flags;

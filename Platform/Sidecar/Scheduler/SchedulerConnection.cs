@@ -5,7 +5,10 @@ using Microsoft.Extensions.Options;
 using Platform.Sidecar.Security;
 using Platform.SchedulerProtocol;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Scheduler;
+
+// The folder's namespace would hide the protocol's Scheduler service class.
+using Scheduler = Platform.SchedulerProtocol.Scheduler;
 
 /// <summary>
 /// The gRPC channels to the current set of scheduler replicas. The set starts as --scheduler-host-address and is then

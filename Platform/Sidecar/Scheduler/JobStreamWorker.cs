@@ -4,7 +4,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Platform.SchedulerProtocol;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Scheduler;
 
 /// <summary>
 /// Holds one WatchJobs stream per scheduler host of the current set (<see cref="SchedulerConnection.Joined"/>): announces

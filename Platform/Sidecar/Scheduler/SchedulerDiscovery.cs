@@ -1,7 +1,10 @@
 using Grpc.Core;
 using Platform.SchedulerProtocol;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Scheduler;
+
+// The folder's namespace would hide the protocol's Scheduler service class.
+using Scheduler = Platform.SchedulerProtocol.Scheduler;
 
 /// <summary>
 /// daprd's scheduler host discovery: opens WatchHosts on a configured scheduler address and makes every answer (the
