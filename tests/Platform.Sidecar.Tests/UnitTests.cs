@@ -1,9 +1,11 @@
+using Platform.Sidecar.Api;
+using Platform.Sidecar.AppChannel;
+using Platform.Sidecar.Hosting;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Platform.Sidecar;
 using RuntimeJob = Dapr.Client.Autogen.Grpc.v1.Job;
 
 namespace Platform.Sidecar.Tests;

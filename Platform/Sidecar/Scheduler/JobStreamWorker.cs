@@ -1,3 +1,5 @@
+using Platform.Sidecar.AppChannel;
+using Platform.Sidecar.Hosting;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Grpc.Core;
@@ -145,7 +147,7 @@ public sealed partial class JobStreamWorker(
             trigger.TraceContext.TryGetValue("tracestate", out var tracestate);
             ActivityContext.TryParse(traceparent, tracestate, out parent);
         }
-        using var activity = SidecarMetrics.ActivitySource.StartActivity("job trigger " + trigger.Name, ActivityKind.Consumer, parent);
+        using var activity = SidecarTelemetry.ActivitySource.StartActivity("job trigger " + trigger.Name, ActivityKind.Consumer, parent);
         activity?.SetTag("dapr.job.name", trigger.Name);
         activity?.SetTag("dapr.app.id", _options.AppId);
         var started = time.GetTimestamp();

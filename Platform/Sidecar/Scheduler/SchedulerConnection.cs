@@ -1,3 +1,4 @@
+using Platform.Sidecar.Hosting;
 using System.Threading.Channels;
 using Grpc.Core;
 using Grpc.Net.Client;

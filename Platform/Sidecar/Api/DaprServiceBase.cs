@@ -2,7 +2,7 @@ using Dapr.Client.Autogen.Grpc.v1;
 using Google.Protobuf;
 using Grpc.Core;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Api;
 
 /// <summary>
 /// Server binding for <c>dapr.proto.runtime.v1.Dapr</c>: Dapr.Protos ships only the client stubs, so the method
@@ -54,11 +54,4 @@ public abstract class DaprServiceBase
         binder.AddMethod(new Method<TRequest, TResponse>(MethodType.Unary, ServiceName, name,
             ProtoMarshaller<TRequest>.Instance, ProtoMarshaller<TResponse>.Instance), handler);
     }
-}
-
-/// <summary>Protobuf marshaller for a generated message type.</summary>
-public static class ProtoMarshaller<T> where T : class, IMessage<T>, new()
-{
-    private static readonly MessageParser<T> Parser = new(() => new T());
-    public static readonly Marshaller<T> Instance = Marshallers.Create(m => m.ToByteArray(), Parser.ParseFrom);
 }

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.Security.Renewal;
 using Platform.Sidecar.Security;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Hosting;
 
 /// <summary>
 /// <c>GET /v1.0/healthz</c>: 204 while the sidecar can do its work; 500 with daprd's ERR_HEALTH_NOT_READY and the reason

@@ -1,4 +1,4 @@
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.AppChannel;
 
 /// <summary>
 /// Bounds each job delivery to the app (--app-job-timeout): an app that has not answered by then is cancelled and the

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.AppChannel;
 
 /// <summary>Byte helpers that reproduce Go standard-library behaviour daprd's output depends on.</summary>
 public static class GoBytes

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.AppChannel;
 
 /// <summary>What daprd puts in the body of <c>POST /job/&lt;name&gt;</c> for a job's data.</summary>
 public static class JobPayload

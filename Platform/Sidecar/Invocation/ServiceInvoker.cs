@@ -1,9 +1,12 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Platform.Sidecar.Api;
+using Platform.Sidecar.AppChannel;
+using Platform.Sidecar.Hosting;
 using Platform.Sidecar.Security;
 using Microsoft.Extensions.Primitives;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Invocation;
 
 /// <summary>
 /// Service invocation: a call for this sidecar's own app id goes straight to the app; any other app id is resolved

@@ -2,16 +2,17 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Platform.SchedulerProtocol;
 using RuntimeJob = Dapr.Client.Autogen.Grpc.v1.Job;
+using Platform.Sidecar.Hosting;
 using Platform.Sidecar.Scheduler;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Api;
 
 /// <summary>
 /// The Jobs API logic shared by the gRPC and HTTP front ends: daprd's checks in daprd's order, the call to the
 /// scheduler stamped with this sidecar's app id and namespace, and the scheduler's status wrapped as daprd wraps it.
 /// Every failure is a <see cref="DaprError"/>.
 /// </summary>
-public sealed class JobsApi(SchedulerConnection scheduler, IOptions<SidecarOptions> options, SidecarMetrics metrics)
+public sealed class JobsService(SchedulerConnection scheduler, IOptions<SidecarOptions> options, SidecarMetrics metrics)
 {
     private readonly SidecarOptions _options = options.Value;
     private readonly DaprErrors _errors = new(options.Value.AppId, options.Value.Namespace);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.AppChannel;
 
 /// <summary>
 /// One job trigger as the sidecar hands it to the app: the job's name and data, and the scheduled time of the tick it

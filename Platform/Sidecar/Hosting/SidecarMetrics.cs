@@ -1,13 +1,11 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Hosting;
 
-/// <summary>The sidecar's own spans and metrics (ActivitySource and Meter "Platform.Sidecar").</summary>
+/// <summary>The sidecar's own metrics (Meter "Platform.Sidecar"); its spans are <see cref="SidecarTelemetry"/>'s.</summary>
 public sealed class SidecarMetrics : IDisposable
 {
-    public const string Name = "Platform.Sidecar";
-    public static readonly ActivitySource ActivitySource = new(Name);
+    public const string Name = SidecarTelemetry.Name;
 
     private readonly Meter _meter;
     private readonly Counter<long> _requests;

@@ -4,11 +4,15 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Platform.Sidecar.AccessControl;
+using Platform.Sidecar.AppChannel;
+using Platform.Sidecar.Hosting;
+using Platform.Sidecar.Invocation;
+using Platform.Sidecar.Security;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Api;
 
 /// <summary>The gRPC runtime API: jobs (Alpha1 and stable names run the same code), InvokeService and GetMetadata.</summary>
-public sealed class DaprGrpcService(JobsApi jobs, ServiceInvoker invoker, MetadataProvider metadata,
+public sealed class DaprGrpcService(JobsService jobs, ServiceInvoker invoker, MetadataProvider metadata,
     IOptions<SidecarOptions> options, SidecarMetrics metrics) : DaprServiceBase
 {
     private async Task<T> Run<T>(string method, Func<Task<T>> body)

@@ -1,8 +1,9 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Platform.Sidecar.Hosting;
 using Platform.Sidecar.Security;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Invocation;
 
 /// <summary>
 /// Name resolution for service invocation on one machine, modelled on Dapr's self-hosted SQLite resolver: every

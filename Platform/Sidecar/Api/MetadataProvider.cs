@@ -1,9 +1,11 @@
+using Platform.Sidecar.AppChannel;
+using Platform.Sidecar.Hosting;
 using Platform.Sidecar.Scheduler;
 using System.Text.Json.Nodes;
 using Dapr.Client.Autogen.Grpc.v1;
 using Microsoft.Extensions.Options;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Api;
 
 /// <summary>
 /// The metadata API (HTTP /v1.0/metadata and gRPC GetMetadata): app id, app connection (with daprd's health

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Hosting;
 
 /// <summary>
 /// daprd's body size bound: <c>--max-body-size</c> takes a Kubernetes resource quantity ("4Mi", "512Ki", "1G", or plain

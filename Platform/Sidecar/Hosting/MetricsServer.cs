@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenTelemetry.Metrics;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Hosting;
 
 /// <summary>
 /// daprd's metrics server: Prometheus text exposition on <c>GET /metrics</c> from a Kestrel server of its own on the
@@ -80,18 +80,3 @@ public sealed class MetricsServer(IPAddress address, int port, bool portRequired
         _app = null;
     }
 }
-
-internal sealed class ForwardingLoggerProvider(ILoggerFactory target) : ILoggerProvider
-{
-    public ILogger CreateLogger(string categoryName) => target.CreateLogger(categoryName);
-    public void Dispose() { }
-}
-
-internal sealed class FollowerLifetime : IHostLifetime
-{
-    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-}
-
-/// <summary>The metrics port given with --metrics-port could not be bound.</summary>
-public sealed class MetricsServerException(string message, Exception inner) : Exception(message, inner);

@@ -1,6 +1,6 @@
 using Grpc.AspNetCore.Server;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Hosting;
 
 /// <summary>
 /// Logs (debug) every endpoint the sidecar maps, HTTP routes and gRPC methods, from the routing's own endpoint data

@@ -1,3 +1,4 @@
+using Platform.Sidecar.Hosting;
 using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
@@ -9,7 +10,7 @@ using Platform.Sidecar.Protos;
 using RuntimeJob = Dapr.Client.Autogen.Grpc.v1.Job;
 using RuntimeFailurePolicy = Dapr.Client.Autogen.Grpc.v1.JobFailurePolicy;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Api;
 
 /// <summary>The HTTP jobs API: POST/GET/DELETE <c>/v1.0-alpha1/jobs/{name}</c> and <c>/v1.0/jobs/{name}</c>, as daprd answers them.</summary>
 public static class HttpJobsEndpoints
@@ -25,9 +26,9 @@ public static class HttpJobsEndpoints
     {
         foreach (var prefix in new[] { "/v1.0-alpha1/jobs", "/v1.0/jobs" })
         {
-            app.MapPost(prefix + "/{name}", (HttpContext context, JobsApi jobs, SidecarMetrics metrics) => ScheduleAsync(context, prefix, jobs, metrics));
-            app.MapGet(prefix + "/{name}", (HttpContext context, JobsApi jobs, SidecarMetrics metrics) => GetAsync(context, prefix, jobs, metrics));
-            app.MapDelete(prefix + "/{name}", (HttpContext context, JobsApi jobs, SidecarMetrics metrics) => DeleteAsync(context, prefix, jobs, metrics));
+            app.MapPost(prefix + "/{name}", (HttpContext context, JobsService jobs, SidecarMetrics metrics) => ScheduleAsync(context, prefix, jobs, metrics));
+            app.MapGet(prefix + "/{name}", (HttpContext context, JobsService jobs, SidecarMetrics metrics) => GetAsync(context, prefix, jobs, metrics));
+            app.MapDelete(prefix + "/{name}", (HttpContext context, JobsService jobs, SidecarMetrics metrics) => DeleteAsync(context, prefix, jobs, metrics));
         }
     }
 
@@ -66,7 +67,7 @@ public static class HttpJobsEndpoints
 
     private static IResult BadEscape() => TypedResults.Text("invalid URL escape", "text/plain", statusCode: 400);
 
-    private static async Task<IResult> ScheduleAsync(HttpContext context, string prefix, JobsApi jobs, SidecarMetrics metrics)
+    private static async Task<IResult> ScheduleAsync(HttpContext context, string prefix, JobsService jobs, SidecarMetrics metrics)
     {
         metrics.Request("http", "ScheduleJob");
         var rawName = NameFromRawTarget(context, prefix);
@@ -88,7 +89,7 @@ public static class HttpJobsEndpoints
         }
     }
 
-    private static async Task<IResult> GetAsync(HttpContext context, string prefix, JobsApi jobs, SidecarMetrics metrics)
+    private static async Task<IResult> GetAsync(HttpContext context, string prefix, JobsService jobs, SidecarMetrics metrics)
     {
         metrics.Request("http", "GetJob");
         var name = NameFromRawTarget(context, prefix);
@@ -114,7 +115,7 @@ public static class HttpJobsEndpoints
         }
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext context, string prefix, JobsApi jobs, SidecarMetrics metrics)
+    private static async Task<IResult> DeleteAsync(HttpContext context, string prefix, JobsService jobs, SidecarMetrics metrics)
     {
         metrics.Request("http", "DeleteJob");
         var name = NameFromRawTarget(context, prefix);

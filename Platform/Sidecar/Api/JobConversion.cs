@@ -4,7 +4,7 @@ using RuntimeFailurePolicy = Dapr.Client.Autogen.Grpc.v1.JobFailurePolicy;
 using SchedulerJob = Platform.SchedulerProtocol.Job;
 using SchedulerFailurePolicy = Platform.SchedulerProtocol.Common.JobFailurePolicy;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.Api;
 
 /// <summary>
 /// Runtime API Job (Dapr.Protos) ⇄ scheduler Job. The two messages number their fields differently, so fields are
