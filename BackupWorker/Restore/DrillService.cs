@@ -1,3 +1,4 @@
+using Shared;
 using System.Diagnostics;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
@@ -20,7 +21,7 @@ public sealed class DrillService(
     BackupTelemetry telemetry,
     TimeProvider time,
     ILogger<DrillService> logger,
-    WorkLimiter? limiter = null)
+    WorkLimiter? limiter = null) : IVerifiedBackupHook
 {
     /// <summary>What the backup file holds, read right after it was verified; null (logged) when it cannot be read.</summary>
     public async Task<DatabaseManifest?> CaptureManifestAsync(string provider, string backupFile, CancellationToken cancellationToken)
@@ -62,6 +63,9 @@ public sealed class DrillService(
         catch (OperationCanceledException) { return null; } // The run's time is up; the backup itself stands.
     }
 
+    async Task<string?> IVerifiedBackupHook.AfterVerifiedBackupAsync(BackupRun run, DatabaseManifest? manifest, CancellationToken cancellationToken) =>
+        await AfterBackupAsync(run, manifest, cancellationToken) is { Outcome: not DrillOutcome.Succeeded } drill ? drill.Outcome.ToString() : null;
+
     /// <summary>The backup's verdict: false only when its latest conclusive drill found its content bad.</summary>
     public bool IsRestorable(string backupId) => restores.IsRestorable(backupId);
 
@@ -78,7 +82,7 @@ public sealed class DrillService(
         var started = time.GetUtcNow();
         var drill = new DrillRecord(id ?? Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, DrillOutcome.Running, null, null, null)
         {
-            Repository = repository ?? Hosting.RepositoryListRules.Local,
+            Repository = repository ?? RepositoryListRules.Local,
         };
         restores.UpsertDrill(drill);
         using var activity = BackupTelemetry.Source.StartActivity("drill " + backup.Database);

@@ -1,3 +1,4 @@
+using Shared;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using BackupWorker.Backups;

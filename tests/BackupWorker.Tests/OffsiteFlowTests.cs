@@ -3,6 +3,7 @@ using Azure.Storage.Blobs.Models;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
 using BackupWorker.Restore;
+using Shared;
 using TestSupport;
 
 namespace BackupWorker.Tests;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using System.Xml;
 
-namespace BackupWorker.Hosting;
+namespace Shared;
 
 /// <summary>Durations and instants as operators write them: RFC 3339 times, Go durations (<c>1h30m</c>), ISO 8601 (<c>PT10M</c>), TimeSpan text.</summary>
 public static partial class Durations

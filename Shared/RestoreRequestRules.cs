@@ -1,9 +1,9 @@
 using System.Text.RegularExpressions;
 
-namespace BackupWorker.Restore;
+namespace Shared;
 
 /// <summary>
-/// The shape a restore request must have. Compiled into BackupApi as source too (as <c>BackupLocationRules</c> is), so
+/// The shape a restore request must have. Both apps compile it from Shared/ (as <c>BackupLocationRules</c>), so
 /// the API's early check and the worker's never disagree. Where a target finally resolves (restore root, links,
 /// existing files and databases) is for the worker alone to check.
 /// </summary>

@@ -1,9 +1,9 @@
 using System.Text.RegularExpressions;
 
-namespace BackupWorker.Hosting;
+namespace Shared;
 
 /// <summary>
-/// The shape of a schedule's <c>repositories</c> list. Compiled into BackupApi as source too, so the API's early check
+/// The shape of a schedule's <c>repositories</c> list. Both apps compile it from Shared/, so the API's early check
 /// and the worker's never disagree; which names exist (the worker's Backup:Repositories) is for the worker alone to say.
 /// </summary>
 public static partial class RepositoryListRules

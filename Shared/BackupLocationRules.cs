@@ -1,9 +1,9 @@
-namespace BackupWorker.Hosting;
+namespace Shared;
 
 /// <summary>
 /// The shape a backup location must have when an operator sends one (BackupApi and the worker's <c>/schedules</c>):
-/// a relative path under the worker's backup root made of plain segments. Compiled into BackupApi as source too, so
-/// the API's early check can never disagree with the worker's. Where the path finally resolves (symlinks included)
+/// a relative path under the worker's backup root made of plain segments. Both apps compile it from Shared/, so the
+/// API's early check can never disagree with the worker's. Where the path finally resolves (symlinks included)
 /// is for the worker alone to check (<see cref="BackupPaths.ResolveLocation"/>).
 /// </summary>
 public static class BackupLocationRules

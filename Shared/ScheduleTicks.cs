@@ -1,7 +1,7 @@
 using System.Globalization;
 using Platform.Scheduler.Schedules;
 
-namespace BackupWorker.Hosting;
+namespace Shared;
 
 /// <summary>
 /// When a Dapr job fires, as far as an app can tell from the strings it scheduled it with: the first trigger at the
@@ -9,7 +9,7 @@ namespace BackupWorker.Hosting;
 /// <c>@every</c>; <c>@daily</c> and the other descriptors) names after the previous one, or, without a due time, after
 /// the creation instant, which the engine takes on a whole second. Missed ticks are replayed back-to-back
 /// (Dapr's catch-up). The schedule is read and its ticks found by the scheduler's own code (Platform.Schedules), so
-/// what an app counts or predicts is what the scheduler fires. Compiled into BackupApi as source too.
+/// what an app counts or predicts is what the scheduler fires. Both apps compile it from Shared/.
 /// </summary>
 public sealed class ScheduleTicks
 {
