@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using TestSupport;
 
-namespace BackupWorker.Tests;
+namespace BackupApi.Tests;
 
 /// <summary>
 /// BackupApi as a process in front of a scripted stand-in for its sidecar's invocation route: what it forwards, and
