@@ -84,16 +84,11 @@ public sealed class DrillService(
         {
             Repository = repository ?? RepositoryListRules.Local,
         };
-        restores.UpsertDrill(drill);
-        using var activity = BackupTelemetry.Source.StartActivity("drill " + backup.Database);
-        activity?.SetTag("backup.drill_id", drill.Id);
-        activity?.SetTag("backup.run_id", backup.Id);
-        activity?.SetTag("backup.schedule", backup.Schedule);
-        activity?.SetTag("db.name", backup.Database);
-        activity?.SetTag("backup.repository", drill.Repository);
-        // On the injected clock, as a backup run's time limit is.
-        using var timeLimit = new CancellationTokenSource(options.Value.RestoreTimeout, time);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
+        var running = drill;
+        using var work = RestoreWorkScope.Start(() => restores.UpsertDrill(running), "drill " + backup.Database,
+            options.Value.RestoreTimeout, time, cancellationToken, ("backup.drill_id", drill.Id), ("backup.run_id", backup.Id),
+            ("backup.schedule", backup.Schedule), ("db.name", backup.Database), ("backup.repository", drill.Repository));
+        var activity = work.Activity;
         try
         {
             var expected = restores.GetManifest(backup.Id);
@@ -101,13 +96,13 @@ public sealed class DrillService(
             if (expected is null) throw new RestoreProblemException(422, "No manifest", "Nothing was recorded about this backup's contents when it was taken; there is nothing to compare a restore with.");
             var (provider, database) = restoreService.ConfiguredDatabase(backup);
             using var slot = slotHeld || limiter is null ? null
-                : await limiter.AcquireAsync(WorkLimiter.ServerOf(database, backup.Database), backup.Database, null, timeout.Token);
+                : await limiter.AcquireAsync(WorkLimiter.ServerOf(database, backup.Database), backup.Database, null, work.Token);
             // A copy in an object repository is downloaded and checked first; a damaged or tampered one is a content
             // failure of that copy, a wrong key or an unreachable repository proves nothing about it.
             StagedBackup staged;
             try
             {
-                staged = await restoreService.StageAsync(backup, drill.Repository, drill.Id, timeout.Token);
+                staged = await restoreService.StageAsync(backup, drill.Repository, drill.Id, work.Token);
             }
             catch (RestoreProblemException e) when (e.InnerException is Repositories.RepositoryContentException)
             {
@@ -116,15 +111,15 @@ public sealed class DrillService(
             using var source = staged;
             try
             {
-                await SqliteRestoreFiles.VerifyChecksumAsync(source.Backup, timeout.Token);
+                await SqliteRestoreFiles.VerifyChecksumAsync(source.Backup, work.Token);
             }
             catch (RestoreProblemException e)
             {
                 throw new DrillContentException(e.Message, e);
             }
             var actual = provider == "sqlite"
-                ? await RestoreSqliteScratchAsync(source.Backup, drill.Id, timeout.Token)
-                : await RestorePostgresScratchAsync(source.Backup, PostgresServerAddress.From(database.ConnectionString, backup.Database), drill.Id, timeout.Token);
+                ? await RestoreSqliteScratchAsync(source.Backup, drill.Id, work.Token)
+                : await RestorePostgresScratchAsync(source.Backup, PostgresServerAddress.From(database.ConnectionString, backup.Database), drill.Id, work.Token);
             drill = drill with { Actual = actual };
             if (expected.Differences(actual) is { Count: > 0 } differences)
                 throw new DrillContentException("The restored copy differs from what the backup recorded: " + string.Join("; ", differences));
