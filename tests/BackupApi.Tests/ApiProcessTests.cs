@@ -3,9 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using TestSupport;
 
 namespace BackupApi.Tests;
@@ -21,25 +19,20 @@ public class ApiProcessTests : IAsyncLifetime
     private readonly ConcurrentQueue<Seen> _seen = new();
     private Func<HttpContext, Task> _answer = _ => Task.CompletedTask;
     // Null until InitializeAsync got that far: a failed start-up still disposes what it did start.
-    private WebApplication? _sidecar;
+    private LoopbackApp? _sidecar;
     private TestProcess? _api;
     private HttpClient _http = null!;
     private const string OperatorKey = "api-operator-key-0123456789";
 
     public async Task InitializeAsync()
     {
-        var sidecarPort = FreePort.Next();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{sidecarPort}");
-        _sidecar = builder.Build();
-        _sidecar.Map("/{**path}", async (HttpContext context) =>
+        _sidecar = await LoopbackApp.StartAsync(app => app.Map("/{**path}", async (HttpContext context) =>
         {
             using var reader = new StreamReader(context.Request.Body);
             _seen.Enqueue(new Seen(context.Request.Method, context.Request.Path + context.Request.QueryString, context.Request.Headers["dapr-api-token"].FirstOrDefault(), await reader.ReadToEndAsync()));
             await _answer(context);
-        });
-        await _sidecar.StartAsync();
+        }));
+        var sidecarPort = _sidecar.Port;
 
         var apiPort = FreePort.Next();
         _api = TestProcess.StartDotnet("backupapi", RepoPaths.ProjectOutput("BackupApi", "BackupApi"), [], new Dictionary<string, string?>
@@ -62,11 +55,7 @@ public class ApiProcessTests : IAsyncLifetime
     {
         _http?.Dispose();
         if (_api is not null) await _api.DisposeAsync();
-        if (_sidecar is not null)
-        {
-            await _sidecar.StopAsync();
-            await _sidecar.DisposeAsync();
-        }
+        if (_sidecar is not null) await _sidecar.DisposeAsync();
     }
 
     [Fact]
