@@ -1,7 +1,5 @@
 using BackupApi;
 using BackupApi.OpenApi;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -60,76 +58,10 @@ app.MapScalarApiReference(options => options.WithTitle("BackupApi").DisableDefau
 app.MapGet("/", () => TypedResults.Redirect("/scalar/v1")).ExcludeFromDescription();
 
 var api = app.MapGroup("").RequireAuthorization();
-var schedules = api.MapGroup("/schedules").WithTags("Schedules");
-
-schedules.MapPost("/", async Task<Results<Created<ScheduleView>, ValidationProblem, ProblemHttpResult>> (CreateScheduleRequest request, WorkerClient worker, TimeProvider time, CancellationToken ct) =>
-{
-    var errors = ScheduleValidator.Validate(request, time.GetUtcNow(), options.MaxMissedBackups);
-    if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "Invalid backup schedule");
-    var result = await worker.CreateAsync(request, ct);
-    if (!result.IsSuccess) return Fail(result);
-    return TypedResults.Created($"/schedules/{Uri.EscapeDataString(result.Value!.Name)}", result.Value);
-})
-.WithName("CreateSchedule").WithSummary("Create a backup schedule (a Dapr job owned by BackupWorker)");
-
-schedules.MapGet("/", async Task<Results<Ok<List<ScheduleView>>, ProblemHttpResult>> (WorkerClient worker, CancellationToken ct) =>
-{
-    var result = await worker.ListAsync(ct);
-    return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
-})
-.WithName("ListSchedules").WithSummary("List backup schedules");
-
-schedules.MapGet("/{name}", async Task<Results<Ok<ScheduleView>, ProblemHttpResult>> (string name, WorkerClient worker, CancellationToken ct) =>
-{
-    if (RequestProblems.CheckRouteName(name) is { } bad) return bad;
-    var result = await worker.GetAsync(name, ct);
-    return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
-})
-.WithName("GetSchedule").WithSummary("A schedule, its job as the scheduler holds it, and its runs so far");
-
-schedules.MapDelete("/{name}", async Task<Results<NoContent, ProblemHttpResult>> (string name, WorkerClient worker, CancellationToken ct) =>
-{
-    if (RequestProblems.CheckRouteName(name) is { } bad) return bad;
-    var result = await worker.DeleteAsync(name, ct);
-    return result.IsSuccess ? TypedResults.NoContent() : Problem(result);
-})
-.WithName("DeleteSchedule").WithSummary("Delete a schedule: its job stops; its backups and run history stay");
-
-schedules.MapPost("/{name}/run", async Task<Results<Ok<BackupRun>, ProblemHttpResult>> (string name, WorkerClient worker, CancellationToken ct) =>
-{
-    if (RequestProblems.CheckRouteName(name) is { } bad) return bad;
-    var result = await worker.RunAsync(name, ct);
-    return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
-})
-.WithName("RunScheduleNow").WithSummary("Run a schedule's backup once, now");
-
-api.MapGet("/backups", async Task<Results<Ok<List<BackupRun>>, ValidationProblem, ProblemHttpResult>> (string? schedule, string? database, WorkerClient worker, CancellationToken ct) =>
-{
-    if (RequestProblems.CheckFilters(schedule, database, limit: null) is { } bad) return bad;
-    var result = await worker.BackupsAsync(schedule, database, ct);
-    return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
-})
-.WithTags("Backups").WithName("ListBackups").WithSummary("Backups on disk (newest first), optionally of one schedule or database");
-
-api.MapGet("/runs", async Task<Results<Ok<List<BackupRun>>, ValidationProblem, ProblemHttpResult>> (string? schedule, string? database, int? limit, WorkerClient worker, CancellationToken ct) =>
-{
-    if (RequestProblems.CheckFilters(schedule, database, limit) is { } bad) return bad;
-    var result = await worker.RunsAsync(schedule, database, limit, ct);
-    return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
-})
-.WithTags("Backups").WithName("ListRuns").WithSummary("Every backup run, succeeded or failed (newest first)");
-
+api.MapScheduleApi(options);
+api.MapBackupListApi();
 api.MapRestoreApi();
 
 app.Run();
-
-static Results<Created<ScheduleView>, ValidationProblem, ProblemHttpResult> Fail(WorkerResult<ScheduleView> result) =>
-    result.Errors is { } errors
-        ? TypedResults.ValidationProblem(errors, result.Problem!.Detail, title: result.Problem.Title)
-        : Problem(result);
-
-static ProblemHttpResult Problem<T>(WorkerResult<T> result) =>
-    TypedResults.Problem(result.Problem!.Detail, statusCode: result.Problem.Status ?? (int)result.Status, title: result.Problem.Title,
-        extensions: result.Problem.Extensions.Count > 0 ? result.Problem.Extensions : null);
 
 public partial class Program;

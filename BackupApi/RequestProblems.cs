@@ -17,6 +17,11 @@ public static class RequestProblems
 
     public const int MaxRunsLimit = 10_000;
 
+    /// <summary>The worker's ProblemDetails passed on as it answered, with its status, title, detail and extensions.</summary>
+    public static ProblemHttpResult FromWorker<T>(WorkerResult<T> result) =>
+        TypedResults.Problem(result.Problem!.Detail, statusCode: result.Problem.Status ?? (int)result.Status, title: result.Problem.Title,
+            extensions: result.Problem.Extensions.Count > 0 ? result.Problem.Extensions : null);
+
     /// <summary>The status an exception is answered with: a malformed request is the caller's error, anything else ours.</summary>
     public static int StatusOf(Exception exception) => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
 

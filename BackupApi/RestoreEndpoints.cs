@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using System.Text.RegularExpressions;
-using BackupWorker.Restore;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Shared;
 
 namespace BackupApi;
 
@@ -32,7 +32,7 @@ public static partial class RestoreEndpoints
             var result = await worker.RestoreAsync(request with { RequestedBy = request.RequestedBy is { } l ? $"{caller} ({l})" : caller }, ct);
             // The worker answers once the restore is accepted; it runs on there, bounded by its own time limit.
             if (result.IsSuccess) return TypedResults.Accepted($"/restores/{result.Value!.Id}", result.Value);
-            return result.Errors is { } workerErrors ? TypedResults.ValidationProblem(workerErrors, result.Problem!.Detail, title: result.Problem.Title) : Problem(result);
+            return result.Errors is { } workerErrors ? TypedResults.ValidationProblem(workerErrors, result.Problem!.Detail, title: result.Problem.Title) : RequestProblems.FromWorker(result);
         })
         .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBytes))
         .WithName("Restore")
@@ -58,7 +58,7 @@ public static partial class RestoreEndpoints
         {
             if (limit is < 1 or > MaxListLimit) return LimitProblem();
             var result = await worker.RestoresAsync(limit, ct);
-            return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+            return result.IsSuccess ? TypedResults.Ok(result.Value!) : RequestProblems.FromWorker(result);
         })
         .WithName("ListRestores").WithSummary("Every restore (who asked, which backup, target, start, end, outcome, error), newest first");
 
@@ -66,7 +66,7 @@ public static partial class RestoreEndpoints
         {
             if (!Id().IsMatch(id)) return IdProblem("id");
             var result = await worker.GetRestoreAsync(id, ct);
-            return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+            return result.IsSuccess ? TypedResults.Ok(result.Value!) : RequestProblems.FromWorker(result);
         })
         .WithName("GetRestore").WithSummary("One restore: poll it after a 202 until its outcome is no longer Running");
 
@@ -75,7 +75,7 @@ public static partial class RestoreEndpoints
             if (limit is < 1 or > MaxListLimit) return LimitProblem();
             if (backupId is not null && !Id().IsMatch(backupId)) return IdProblem("backupId");
             var result = await worker.DrillsAsync(schedule, backupId, limit, ct);
-            return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+            return result.IsSuccess ? TypedResults.Ok(result.Value!) : RequestProblems.FromWorker(result);
         })
         .WithTags("Drills").WithName("ListDrills").WithSummary("Restore drills and their outcomes (newest first), optionally of one schedule or backup");
 
@@ -83,7 +83,7 @@ public static partial class RestoreEndpoints
         {
             if (!Id().IsMatch(id)) return IdProblem("id");
             var result = await worker.GetDrillAsync(id, ct);
-            return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+            return result.IsSuccess ? TypedResults.Ok(result.Value!) : RequestProblems.FromWorker(result);
         })
         .WithTags("Drills").WithName("GetDrill").WithSummary("One drill: poll it after a 202 until its outcome is no longer Running");
 
@@ -91,7 +91,7 @@ public static partial class RestoreEndpoints
         {
             if (!Id().IsMatch(id)) return IdProblem("id");
             var result = await worker.GetBackupAsync(id, ct);
-            return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+            return result.IsSuccess ? TypedResults.Ok(result.Value!) : RequestProblems.FromWorker(result);
         })
         .WithTags("Backups").WithName("GetBackup").WithSummary("A backup, what it recorded (tables, row counts, schema hash), whether it is restorable, its last drill");
 
@@ -101,7 +101,7 @@ public static partial class RestoreEndpoints
             if (RestoreRequestRules.Check(null, null, null, null, null, repository).TryGetValue("repository", out var repositoryError))
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["repository"] = repositoryError }, title: "Invalid drill request");
             var result = await worker.DrillAsync(id, repository, ct);
-            return result.IsSuccess ? TypedResults.Accepted($"/drills/{result.Value!.Id}", result.Value) : Problem(result);
+            return result.IsSuccess ? TypedResults.Accepted($"/drills/{result.Value!.Id}", result.Value) : RequestProblems.FromWorker(result);
         })
         .WithTags("Drills").WithName("DrillBackup")
         .WithSummary("Restore a backup into scratch now and compare it with what it recorded")
@@ -118,7 +118,7 @@ public static partial class RestoreEndpoints
             if (request.Every is < 1 or > 10_000)
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["every"] = ["every is 1-10000 (drill every Nth backup), or null to stop drills."] }, title: "Invalid drill policy");
             var result = await worker.SetDrillPolicyAsync(name, request, ct);
-            return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+            return result.IsSuccess ? TypedResults.Ok(result.Value!) : RequestProblems.FromWorker(result);
         })
         .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBytes))
         .WithTags("Drills").WithName("SetDrillPolicy").WithSummary("Drill every Nth successful backup of the schedule (null stops drills)");
@@ -126,7 +126,7 @@ public static partial class RestoreEndpoints
         api.MapGet("/schedules/{name}/drill", async Task<Results<Ok<DrillPolicy>, ProblemHttpResult>> (string name, WorkerClient worker, CancellationToken ct) =>
         {
             var result = await worker.GetDrillPolicyAsync(name, ct);
-            return result.IsSuccess ? TypedResults.Ok(result.Value!) : Problem(result);
+            return result.IsSuccess ? TypedResults.Ok(result.Value!) : RequestProblems.FromWorker(result);
         })
         .WithTags("Drills").WithName("GetDrillPolicy").WithSummary("The schedule's drill policy");
     }
@@ -137,9 +137,6 @@ public static partial class RestoreEndpoints
     private static ValidationProblem IdProblem(string field) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = ["An id is 32 lower-case hex digits."] }, title: "Invalid id");
 
-    private static ProblemHttpResult Problem<T>(WorkerResult<T> result) =>
-        TypedResults.Problem(result.Problem!.Detail, statusCode: result.Problem.Status ?? (int)result.Status, title: result.Problem.Title,
-            extensions: result.Problem.Extensions.Count > 0 ? result.Problem.Extensions : null);
 
     [GeneratedRegex("^[0-9a-f]{32}$")]
     private static partial Regex Id();

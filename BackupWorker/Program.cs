@@ -42,6 +42,8 @@ builder.Services.AddSingleton<PostgresTools>();
 builder.Services.AddSingleton<DatabaseManifests>();
 builder.Services.AddSingleton<RestoreService>();
 builder.Services.AddSingleton<DrillService>();
+// The backup runner hands each verified backup to the drill side through this hook (Backups does not know Restore).
+builder.Services.AddSingleton<IVerifiedBackupHook>(sp => sp.GetRequiredService<DrillService>());
 builder.Services.AddHostedService<DrillRetryService>();
 builder.Services.AddSingleton<RestoreQueue>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<RestoreQueue>());

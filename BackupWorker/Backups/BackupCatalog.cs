@@ -1,3 +1,4 @@
+using Shared;
 using System.Globalization;
 using BackupWorker.Hosting;
 using Microsoft.Data.Sqlite;

@@ -1,3 +1,4 @@
+using Shared;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using BackupWorker.Hosting;
@@ -20,13 +21,13 @@ public sealed class BackupRunner(
     BackupTelemetry telemetry,
     TimeProvider time,
     ILogger<BackupRunner> logger,
-    Restore.DrillService? drills = null,
+    IVerifiedBackupHook? verified = null,
     WorkLimiter? limiter = null,
     RepositoryCopier? copier = null)
 {
     public const string ChecksumExtension = ".sha256";
 
-    private readonly RetentionPruner _retention = new(catalog, paths, telemetry, time, logger, drills, copier?.Copies);
+    private readonly RetentionPruner _retention = new(catalog, paths, telemetry, time, logger, verified, copier?.Copies);
 
     /// <summary>Whether <paramref name="name"/> names a repository a schedule can use: <c>local</c> or a configured object repository.</summary>
     public bool IsKnownRepository(string name) =>
@@ -238,14 +239,14 @@ public sealed class BackupRunner(
             tempFile = Path.Combine(directory, $".{fileName}{BackupFiles.PartialSuffix}");
             string checksum;
             long bytes;
-            Restore.DatabaseManifest? manifest;
+            DatabaseManifest? manifest;
             // Created here (0600, exclusive, never through a link) and held open while the provider writes into it.
             await using (var held = BackupFiles.CreatePrivate(tempFile))
             {
                 await provider.BackupAsync(run.Database, database, tempFile, cancellationToken);
                 await provider.VerifyAsync(tempFile, cancellationToken);
                 // What the copy holds (tables, rows, schema), for restore drills to compare with.
-                manifest = drills is null ? null : await drills.CaptureManifestAsync(provider.Provider, tempFile, cancellationToken);
+                manifest = verified is null ? null : await verified.CaptureManifestAsync(provider.Provider, tempFile, cancellationToken);
                 held.Flush(flushToDisk: true); // fsync: the inode's data, whoever wrote it.
                 held.Position = 0;
                 checksum = Convert.ToHexStringLower(await SHA256.HashDataAsync(held, cancellationToken));
@@ -283,8 +284,8 @@ public sealed class BackupRunner(
 
             // Retention prunes only once the new backup is verified: a drill of it that did not succeed leaves every
             // older backup in place (the verification at backup time already passed, or the run would have failed).
-            var drill = drills is null ? null : await drills.AfterBackupAsync(run, manifest, cancellationToken); // within this run's slot
-            if (drill is { Outcome: not Restore.DrillOutcome.Succeeded }) logger.PruneSkippedUnverified(schedule, run.Id, drill.Outcome.ToString());
+            var unverified = verified is null ? null : await verified.AfterVerifiedBackupAsync(run, manifest, cancellationToken); // within this run's slot
+            if (unverified is not null) logger.PruneSkippedUnverified(schedule, run.Id, unverified);
             else if (record is not null && !redirected) _retention.Apply(record, run.Id);
             // Then into each object repository the schedule names (each verified there before it counts); a copy that
             // does not make it now stays pending and is retried by CopyRetryService, its local copy kept meanwhile.

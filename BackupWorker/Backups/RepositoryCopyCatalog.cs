@@ -2,6 +2,7 @@ using BackupWorker.Hosting;
 using BackupWorker.Repositories;
 using Microsoft.Data.Sqlite;
 using static BackupWorker.Backups.CatalogSql;
+using Shared;
 
 namespace BackupWorker.Backups;
 

@@ -8,7 +8,7 @@ namespace BackupWorker.Backups;
 /// and never a file outside the backup root.
 /// </summary>
 internal sealed class RetentionPruner(
-    BackupCatalog catalog, BackupPaths paths, BackupTelemetry telemetry, TimeProvider time, ILogger logger, Restore.DrillService? drills,
+    BackupCatalog catalog, BackupPaths paths, BackupTelemetry telemetry, TimeProvider time, ILogger logger, IVerifiedBackupHook? verified,
     RepositoryCopyCatalog? copies = null)
 {
     /// <summary>
@@ -79,7 +79,7 @@ internal sealed class RetentionPruner(
 
     /// <summary>Restorable: its file is there and no conclusive drill found its content bad.</summary>
     private bool IsRestorable(BackupRun backup) =>
-        backup.File is not null && File.Exists(backup.File) && (drills is null || drills.IsRestorable(backup.Id));
+        backup.File is not null && File.Exists(backup.File) && (verified is null || verified.IsRestorable(backup.Id));
 
     private bool IsUnderRoot(string file) =>
         Path.GetFullPath(file).StartsWith(paths.BackupRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal);

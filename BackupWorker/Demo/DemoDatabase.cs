@@ -1,3 +1,4 @@
+using BackupWorker.Backups;
 using BackupWorker.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;

@@ -3,6 +3,7 @@ using BackupWorker.Hosting;
 using Microsoft.Extensions.Options;
 using Platform.Jobs;
 using Platform.Jobs.Models;
+using Shared;
 
 namespace BackupWorker.Demo;
 
@@ -69,7 +70,7 @@ public sealed class DemoJobScheduler(
             new RetentionRule(demo.KeepLast, null), time.GetUtcNow())
         {
             // Every configured repository: with the AppHost's offsite flag the demo's backups go offsite too.
-            Repositories = [Hosting.RepositoryListRules.Local, .. repositories?.Names ?? []],
+            Repositories = [RepositoryListRules.Local, .. repositories?.Names ?? []],
         });
         restores?.SetDrillPolicy(demo.JobName, record.Instance, demo.DrillEvery);
         try

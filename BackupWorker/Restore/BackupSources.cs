@@ -1,3 +1,4 @@
+using Shared;
 using System.Security.Cryptography;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;

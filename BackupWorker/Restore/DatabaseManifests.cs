@@ -1,3 +1,4 @@
+using BackupWorker.Backups;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;

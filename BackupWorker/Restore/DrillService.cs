@@ -1,3 +1,4 @@
+using Shared;
 using System.Diagnostics;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
@@ -20,7 +21,7 @@ public sealed class DrillService(
     BackupTelemetry telemetry,
     TimeProvider time,
     ILogger<DrillService> logger,
-    WorkLimiter? limiter = null)
+    WorkLimiter? limiter = null) : IVerifiedBackupHook
 {
     /// <summary>What the backup file holds, read right after it was verified; null (logged) when it cannot be read.</summary>
     public async Task<DatabaseManifest?> CaptureManifestAsync(string provider, string backupFile, CancellationToken cancellationToken)
@@ -62,6 +63,9 @@ public sealed class DrillService(
         catch (OperationCanceledException) { return null; } // The run's time is up; the backup itself stands.
     }
 
+    async Task<string?> IVerifiedBackupHook.AfterVerifiedBackupAsync(BackupRun run, DatabaseManifest? manifest, CancellationToken cancellationToken) =>
+        await AfterBackupAsync(run, manifest, cancellationToken) is { Outcome: not DrillOutcome.Succeeded } drill ? drill.Outcome.ToString() : null;
+
     /// <summary>The backup's verdict: false only when its latest conclusive drill found its content bad.</summary>
     public bool IsRestorable(string backupId) => restores.IsRestorable(backupId);
 
@@ -78,18 +82,13 @@ public sealed class DrillService(
         var started = time.GetUtcNow();
         var drill = new DrillRecord(id ?? Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, trigger, started, null, DrillOutcome.Running, null, null, null)
         {
-            Repository = repository ?? Hosting.RepositoryListRules.Local,
+            Repository = repository ?? RepositoryListRules.Local,
         };
-        restores.UpsertDrill(drill);
-        using var activity = BackupTelemetry.Source.StartActivity("drill " + backup.Database);
-        activity?.SetTag("backup.drill_id", drill.Id);
-        activity?.SetTag("backup.run_id", backup.Id);
-        activity?.SetTag("backup.schedule", backup.Schedule);
-        activity?.SetTag("db.name", backup.Database);
-        activity?.SetTag("backup.repository", drill.Repository);
-        // On the injected clock, as a backup run's time limit is.
-        using var timeLimit = new CancellationTokenSource(options.Value.RestoreTimeout, time);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
+        var running = drill;
+        using var work = RestoreWorkScope.Start(() => restores.UpsertDrill(running), "drill " + backup.Database,
+            options.Value.RestoreTimeout, time, cancellationToken, ("backup.drill_id", drill.Id), ("backup.run_id", backup.Id),
+            ("backup.schedule", backup.Schedule), ("db.name", backup.Database), ("backup.repository", drill.Repository));
+        var activity = work.Activity;
         try
         {
             var expected = restores.GetManifest(backup.Id);
@@ -97,13 +96,13 @@ public sealed class DrillService(
             if (expected is null) throw new RestoreProblemException(422, "No manifest", "Nothing was recorded about this backup's contents when it was taken; there is nothing to compare a restore with.");
             var (provider, database) = restoreService.ConfiguredDatabase(backup);
             using var slot = slotHeld || limiter is null ? null
-                : await limiter.AcquireAsync(WorkLimiter.ServerOf(database, backup.Database), backup.Database, null, timeout.Token);
+                : await limiter.AcquireAsync(WorkLimiter.ServerOf(database, backup.Database), backup.Database, null, work.Token);
             // A copy in an object repository is downloaded and checked first; a damaged or tampered one is a content
             // failure of that copy, a wrong key or an unreachable repository proves nothing about it.
             StagedBackup staged;
             try
             {
-                staged = await restoreService.StageAsync(backup, drill.Repository, drill.Id, timeout.Token);
+                staged = await restoreService.StageAsync(backup, drill.Repository, drill.Id, work.Token);
             }
             catch (RestoreProblemException e) when (e.InnerException is Repositories.RepositoryContentException)
             {
@@ -112,15 +111,15 @@ public sealed class DrillService(
             using var source = staged;
             try
             {
-                await SqliteRestoreFiles.VerifyChecksumAsync(source.Backup, timeout.Token);
+                await SqliteRestoreFiles.VerifyChecksumAsync(source.Backup, work.Token);
             }
             catch (RestoreProblemException e)
             {
                 throw new DrillContentException(e.Message, e);
             }
             var actual = provider == "sqlite"
-                ? await RestoreSqliteScratchAsync(source.Backup, drill.Id, timeout.Token)
-                : await RestorePostgresScratchAsync(source.Backup, PostgresServerAddress.From(database.ConnectionString, backup.Database), drill.Id, timeout.Token);
+                ? await RestoreSqliteScratchAsync(source.Backup, drill.Id, work.Token)
+                : await RestorePostgresScratchAsync(source.Backup, PostgresServerAddress.From(database.ConnectionString, backup.Database), drill.Id, work.Token);
             drill = drill with { Actual = actual };
             if (expected.Differences(actual) is { Count: > 0 } differences)
                 throw new DrillContentException("The restored copy differs from what the backup recorded: " + string.Join("; ", differences));

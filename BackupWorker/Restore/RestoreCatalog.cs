@@ -1,3 +1,4 @@
+using Shared;
 using System.Globalization;
 using System.Text.Json;
 using BackupWorker.Backups;
@@ -107,7 +108,7 @@ public sealed class RestoreCatalog
     /// picks it, an explicit one is refused, and retention does not count it. A later successful drill clears that;
     /// an inconclusive drill changes nothing.
     /// </summary>
-    public bool IsRestorable(string backupId) => IsRestorable(backupId, Hosting.RepositoryListRules.Local);
+    public bool IsRestorable(string backupId) => IsRestorable(backupId, RepositoryListRules.Local);
 
     /// <summary>As <see cref="IsRestorable(string)"/>, for the backup's copy in <paramref name="repository"/>: each copy has its own verdict.</summary>
     public bool IsRestorable(string backupId, string repository)
@@ -177,7 +178,7 @@ public sealed class RestoreCatalog
             list.Add(new RestoreRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
                 reader.GetInt64(6) != 0, NullableString(reader, 7), reader.GetString(8), Parse(reader.GetString(9)),
                 reader.IsDBNull(10) ? null : Parse(reader.GetString(10)), Enum.Parse<RunOutcome>(reader.GetString(11)), NullableString(reader, 12))
-            { Repository = NullableString(reader, 13) ?? Hosting.RepositoryListRules.Local });
+            { Repository = NullableString(reader, 13) ?? RepositoryListRules.Local });
         return list;
     }
 
@@ -192,7 +193,7 @@ public sealed class RestoreCatalog
                 reader.IsDBNull(6) ? null : Parse(reader.GetString(6)), ParseDrillOutcome(reader.GetString(7)), NullableString(reader, 8),
                 NullableString(reader, 9) is { } e ? JsonSerializer.Deserialize<DatabaseManifest>(e, Json) : null,
                 NullableString(reader, 10) is { } a ? JsonSerializer.Deserialize<DatabaseManifest>(a, Json) : null)
-            { Repository = NullableString(reader, 11) ?? Hosting.RepositoryListRules.Local });
+            { Repository = NullableString(reader, 11) ?? RepositoryListRules.Local });
         return list;
     }
 
@@ -202,7 +203,7 @@ public sealed class RestoreCatalog
     private SqliteConnection Open() => CatalogSql.Open(_connectionString);
 
     private static string? StoredRepository(string repository) =>
-        string.Equals(repository, Hosting.RepositoryListRules.Local, StringComparison.OrdinalIgnoreCase) ? null : repository;
+        string.Equals(repository, RepositoryListRules.Local, StringComparison.OrdinalIgnoreCase) ? null : repository;
 
     /// <summary>
     /// Ends restores and drills still running (started before <paramref name="startedBefore"/>, or all when null) with

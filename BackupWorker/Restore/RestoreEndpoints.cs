@@ -1,5 +1,6 @@
 using BackupWorker.Backups;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Shared;
 
 namespace BackupWorker.Restore;
 
@@ -65,7 +66,7 @@ public static class RestoreEndpoints
                 catch (RestoreProblemException e) when (e.Status == 409)
                 {
                     // A copy a drill found bad may be drilled again: a later good drill clears it.
-                    source = repository ?? Hosting.RepositoryListRules.Local;
+                    source = repository ?? RepositoryListRules.Local;
                 }
                 var drill = queue.AcceptDrill(run, source);
                 return TypedResults.Accepted($"/drills/{drill.Id}", drill);

@@ -1,3 +1,4 @@
+using Shared;
 using System.Collections.Concurrent;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;

@@ -1,3 +1,4 @@
+using Shared;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using BackupWorker.Backups;
@@ -97,16 +98,10 @@ public sealed class RestoreService(
     private async Task<RestoreRecord> RunAsync(RestoreRecord record, BackupRun backup, DatabaseOptions database, IRestorePlan plan, DateTimeOffset started, CancellationToken cancellationToken)
     {
         // While running, the record names where the replaced target will be kept: a stop mid-restore leaves it to find.
-        restores.UpsertRestore(record with { SafetyCopy = plan.SafetyCopy });
-        using var activity = BackupTelemetry.Source.StartActivity("restore " + backup.Database);
-        activity?.SetTag("backup.restore_id", record.Id);
-        activity?.SetTag("backup.run_id", backup.Id);
-        activity?.SetTag("db.name", backup.Database);
-        activity?.SetTag("backup.restore_target", plan.Target);
-        activity?.SetTag("backup.repository", record.Repository);
-        // On the injected clock, as a backup run's time limit is.
-        using var timeLimit = new CancellationTokenSource(options.Value.RestoreTimeout, time);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
+        using var work = RestoreWorkScope.Start(() => restores.UpsertRestore(record with { SafetyCopy = plan.SafetyCopy }), "restore " + backup.Database,
+            options.Value.RestoreTimeout, time, cancellationToken, ("backup.restore_id", record.Id), ("backup.run_id", backup.Id),
+            ("db.name", backup.Database), ("backup.restore_target", plan.Target), ("backup.repository", record.Repository));
+        var activity = work.Activity;
         try
         {
             // A restore loads its database's server as a backup does: it waits its turn under the same limits, shown queued.
@@ -116,11 +111,11 @@ public sealed class RestoreService(
                 queued = true;
                 restores.UpsertRestore(record with { Outcome = RunOutcome.Queued });
                 logger.RestoreQueued(record.Id, backup.Database);
-            }, timeout.Token);
+            }, work.Token);
             if (queued) restores.UpsertRestore(record);
             // A copy in an object repository is downloaded and checked first: a wrong key or a damaged copy touches nothing.
-            using var staged = await StageAsync(backup, record.Repository, record.Id, timeout.Token);
-            var safetyCopy = await plan.ExecuteAsync(staged.Backup, timeout.Token);
+            using var staged = await StageAsync(backup, record.Repository, record.Id, work.Token);
+            var safetyCopy = await plan.ExecuteAsync(staged.Backup, work.Token);
             var ended = time.GetUtcNow();
             record = record with { EndedAt = ended, Outcome = RunOutcome.Succeeded, SafetyCopy = safetyCopy };
             restores.UpsertRestore(record);
@@ -135,7 +130,7 @@ public sealed class RestoreService(
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             var ended = time.GetUtcNow();
             telemetry.RestoreDuration.Record((ended - started).TotalSeconds, new("outcome", "failed"), new("db.name", backup.Database));
-            throw Failed(record with { EndedAt = ended }, e, timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested);
+            throw Failed(record with { EndedAt = ended }, e, work.Token.IsCancellationRequested && !cancellationToken.IsCancellationRequested);
         }
     }
 

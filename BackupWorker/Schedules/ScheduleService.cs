@@ -1,3 +1,4 @@
+using Shared;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using BackupWorker.Backups;

@@ -4,7 +4,12 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using Platform.Sidecar;
+using Platform.Sidecar.AccessControl;
+using Platform.Sidecar.Api;
+using Platform.Sidecar.AppChannel;
+using Platform.Sidecar.Hosting;
+using Platform.Sidecar.Invocation;
+using Platform.Sidecar.Scheduler;
 using Platform.Sidecar.Security;
 
 string[] flags;
@@ -72,7 +77,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<SidecarMetrics>();
 builder.Services.AddSingleton<SchedulerConnection>();
-builder.Services.AddSingleton<JobsApi>();
+builder.Services.AddSingleton<JobsService>();
 builder.Services.AddSingleton<AppHttpClient>();
 builder.Services.AddSingleton<IAppChannel>(AppChannelFactory.Create);
 builder.Services.AddSingleton<MetadataProvider>();
@@ -101,7 +106,7 @@ var otel = builder.Services.AddOpenTelemetry()
     })
     .WithTracing(t =>
     {
-        t.AddSource(SidecarMetrics.Name);
+        t.AddSource(SidecarTelemetry.Name);
         // Health polls (Aspire's, every few seconds) would bury the real requests.
         if (exportTelemetry)
             t.AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/v1.0/healthz"))

@@ -2,6 +2,7 @@ using BackupWorker.Backups;
 using BackupWorker.Hosting;
 using BackupWorker.Schedules;
 using Microsoft.Extensions.Logging.Abstractions;
+using Shared;
 
 namespace BackupWorker.Tests;
 

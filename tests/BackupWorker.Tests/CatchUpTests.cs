@@ -1,3 +1,4 @@
+using Shared;
 using System.Diagnostics.Metrics;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;

@@ -32,41 +32,29 @@ public sealed class FaultTests(ITestOutputHelper output)
     /// <summary>The app of the load jobs: counts each job's deliveries and answers 200.</summary>
     private sealed class CountingApp : IAsyncDisposable
     {
-        private readonly WebApplication _app;
+        private LoopbackApp _app = null!;
         private int _total;
         public ConcurrentDictionary<string, int> Deliveries { get; } = new();
-        public int Port { get; }
+        public int Port => _app.Port;
         public int Total => Volatile.Read(ref _total);
-
-        private CountingApp(WebApplication app, int port)
-        {
-            _app = app;
-            Port = port;
-        }
 
         public static async Task<CountingApp> StartAsync()
         {
-            var port = FreePort.Next();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-            var app = new CountingApp(builder.Build(), port);
-            app._app.MapPost("/job/{name}", (string name) =>
+            var counting = new CountingApp();
+            counting._app = await LoopbackApp.StartAsync(app =>
             {
-                app.Deliveries.AddOrUpdate(name, 1, (_, n) => n + 1);
-                Interlocked.Increment(ref app._total);
-                return Results.Ok();
+                app.MapPost("/job/{name}", (string name) =>
+                {
+                    counting.Deliveries.AddOrUpdate(name, 1, (_, n) => n + 1);
+                    Interlocked.Increment(ref counting._total);
+                    return Results.Ok();
+                });
+                app.MapGet("/healthz", () => Results.Ok());
             });
-            app._app.MapGet("/healthz", () => Results.Ok());
-            await app._app.StartAsync();
-            return app;
+            return counting;
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        public ValueTask DisposeAsync() => _app.DisposeAsync();
     }
 
     [Fact]

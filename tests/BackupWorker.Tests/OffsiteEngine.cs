@@ -1,3 +1,4 @@
+using Shared;
 using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using BackupWorker.Backups;

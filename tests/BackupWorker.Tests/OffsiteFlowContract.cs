@@ -1,6 +1,7 @@
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
 using BackupWorker.Restore;
+using Shared;
 
 namespace BackupWorker.Tests;
 

@@ -230,12 +230,7 @@ public class WorkerProcessTests
         var traces = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var logs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var metrics = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var otlpPort = FreePort.Next();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{otlpPort}");
-        await using var otlp = builder.Build();
-        otlp.MapPost("/v1/{signal}", async (string signal, HttpRequest request) =>
+        await using var otlp = await LoopbackApp.StartAsync(app => app.MapPost("/v1/{signal}", async (string signal, HttpRequest request) =>
         {
             using var buffer = new MemoryStream();
             await request.Body.CopyToAsync(buffer);
@@ -249,8 +244,8 @@ public class WorkerProcessTests
             if (signal == "logs" && text.Contains("Application started", StringComparison.Ordinal)) logs.TrySetResult();
             if (signal == "metrics" && text.Contains("http.server.request.duration", StringComparison.Ordinal)) metrics.TrySetResult();
             return Results.Ok();
-        });
-        await otlp.StartAsync();
+        }));
+        var otlpPort = otlp.Port;
 
         await using var worker = await StartWorkerAsync(new Dictionary<string, string?>
         {

@@ -1,3 +1,5 @@
+using Platform.Sidecar.AppChannel;
+using Platform.Sidecar.Hosting;
 using System.Threading.Channels;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using Platform.Sidecar;
+using Platform.Sidecar.Hosting;
+using Platform.Sidecar.Invocation;
+using Platform.Sidecar.Security;
 
 namespace Platform.Sidecar.Tests;
 

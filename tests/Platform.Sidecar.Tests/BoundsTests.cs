@@ -1,3 +1,5 @@
+using Platform.Sidecar.AppChannel;
+using Platform.Sidecar.Hosting;
 using System.Net;
 using Dapr.Client.Autogen.Grpc.v1;
 using Google.Protobuf;

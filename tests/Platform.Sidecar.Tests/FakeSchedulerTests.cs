@@ -17,7 +17,7 @@ namespace Platform.Sidecar.Tests;
 /// An in-process stand-in for the scheduler's WatchJobs side only, so the sidecar's half of the stream protocol
 /// (initial message, acks per trigger id, outcome mapping, reconnect) can be checked precisely.
 /// </summary>
-public sealed class FakeScheduler(SpiffeId? identity = null) : Scheduler.SchedulerBase, IAsyncDisposable
+public sealed class FakeScheduler(SpiffeId? identity = null) : SchedulerProtocol.Scheduler.SchedulerBase, IAsyncDisposable
 {
     private WebApplication? _app;
     public int Port { get; } = FreePort.Next();

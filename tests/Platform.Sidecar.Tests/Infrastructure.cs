@@ -1,3 +1,4 @@
+using Platform.Sidecar.Hosting;
 using System.Net.Http.Json;
 using Dapr.Client.Autogen.Grpc.v1;
 using Google.Rpc;

@@ -1,3 +1,4 @@
+using Platform.Sidecar.Hosting;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Platform.SchedulerProtocol;
+using Platform.Sidecar.AppChannel;
 using TestSupport;
 
 namespace Platform.Sidecar.Tests;

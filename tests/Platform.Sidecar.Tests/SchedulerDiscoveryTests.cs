@@ -21,7 +21,7 @@ namespace Platform.Sidecar.Tests;
 /// answers UNIMPLEMENTED, as a Dapr 1.14 scheduler does). Its WatchJobs only records the sidecar's initial message and
 /// holds the stream. It speaks mTLS as the scheduler, so an mTLS sidecar dials it as it dials any replica.
 /// </summary>
-public sealed class DirectoryScheduler(bool unimplemented = false) : Scheduler.SchedulerBase, IAsyncDisposable
+public sealed class DirectoryScheduler(bool unimplemented = false) : SchedulerProtocol.Scheduler.SchedulerBase, IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private WebApplication? _app;
@@ -138,7 +138,7 @@ public sealed class Replica : IAsyncDisposable
         if (schedule is not null) job.Schedule = schedule;
         if (due is not null) job.DueTime = due;
         var metadata = new JobMetadata { AppId = appId, Namespace = "default", Target = new JobTargetMetadata { Job = new TargetJob() } };
-        return new Scheduler.SchedulerClient(ChannelAs(TestIdentity.App(appId)))
+        return new SchedulerProtocol.Scheduler.SchedulerClient(ChannelAs(TestIdentity.App(appId)))
             .ScheduleJobAsync(new ScheduleJobRequest { Name = name, Job = job, Metadata = metadata }).ResponseAsync;
     }
 

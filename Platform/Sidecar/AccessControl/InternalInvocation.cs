@@ -1,3 +1,6 @@
+using Platform.Sidecar.Api;
+using Platform.Sidecar.Hosting;
+using Platform.Sidecar.Invocation;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Platform.Security;

@@ -1,7 +1,7 @@
-using Platform.Sidecar.AccessControl;
+using Platform.Sidecar.Hosting;
 using Platform.Sidecar.Security;
 
-namespace Platform.Sidecar;
+namespace Platform.Sidecar.AccessControl;
 
 /// <summary>Start-up: reads --config, or says on stderr why it cannot (the sidecar then exits with 2, as for a bad flag).</summary>
 public static class SidecarAccessControlLoader

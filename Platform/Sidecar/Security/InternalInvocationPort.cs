@@ -1,4 +1,5 @@
 using Platform.Security;
+using Platform.Sidecar.Invocation;
 
 namespace Platform.Sidecar.Security;
 
