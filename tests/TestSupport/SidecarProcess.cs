@@ -39,6 +39,8 @@ public sealed class SidecarProcess : IAsyncDisposable
             args.AddRange(["--enable-mtls", "--dapr-internal-grpc-port", InternalPort.Value.ToString()]);
             args.AddRange(TestIdentity.Files(TestIdentity.App(settings.AppId, ns ?? "default")).Flags());
         }
+        // Never daprd's default 9090: sidecars of tests running side by side would take it from each other.
+        if (settings.ExtraArgs?.Any(a => a is "--metrics-port" or "--enable-metrics") != true) args.AddRange(["--metrics-port", FreePort.Next().ToString()]);
         args.AddRange(settings.ExtraArgs ?? []);
         _args = args;
     }
