@@ -45,14 +45,16 @@ public static partial class RestoreEndpoints
             "PostgreSQL: pg_restore into a new database renamed into place; a replaced database is kept as <name>__before_<id>. " +
             "Refused at once, touching nothing: 400 invalid request or target outside the restore root; 404 unknown backup or missing target database without create; " +
             "409 target exists without replace, a restore into it is running, a backup of the database is running, or a drill found the backup's content bad; " +
-            "422 PostgreSQL refused the plan; 429 too many restores at once; 503 PostgreSQL tools or server unavailable, or the worker is stopping.")
+            "422 PostgreSQL refused the plan; 429 too many restores at once; 503 PostgreSQL tools or server unavailable, or the worker is stopping; " +
+            "504 no answer from the worker within BackupApi:WorkerTimeout (the restore may have started: check GET /restores before asking again).")
         .Produces<RestoreRecord>(StatusCodes.Status202Accepted)
         .ProducesValidationProblem()
         .ProducesProblem(StatusCodes.Status404NotFound)
         .ProducesProblem(StatusCodes.Status409Conflict)
         .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
         .ProducesProblem(StatusCodes.Status429TooManyRequests)
-        .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+        .ProducesProblem(StatusCodes.Status504GatewayTimeout);
 
         restores.MapGet("/", async Task<Results<Ok<List<RestoreRecord>>, ValidationProblem, ProblemHttpResult>> (int? limit, WorkerClient worker, CancellationToken ct) =>
         {

@@ -54,6 +54,13 @@ public sealed partial class WorkerClient(HttpClient http)
         {
             return Failure<T>(HttpStatusCode.ServiceUnavailable, "Sidecar unavailable", $"BackupApi's Dapr sidecar could not be reached: {e.Message}");
         }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // The worker may have done what was asked (started a restore, taken a backup): say so rather than fail blind.
+            return Failure<T>(HttpStatusCode.GatewayTimeout, "BackupWorker did not answer in time",
+                $"No answer from BackupWorker within {http.Timeout:c} (BackupApi:WorkerTimeout). The request may still complete " +
+                "there: check GET /restores, /drills or /runs before sending it again.");
+        }
         using (response)
         {
             if (response.IsSuccessStatusCode)

@@ -17,7 +17,7 @@ public class RestoreAcceptedTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     // Much shorter than the API's default, and than the time the restore below is held back.
-    private static readonly TimeSpan ApiWorkerTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan ApiWorkerTimeout = TimeSpan.FromSeconds(10);
     private AppStack? _stack;
 
     private AppStack Stack => _stack!;
