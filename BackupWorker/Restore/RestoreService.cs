@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace BackupWorker.Restore;
@@ -29,6 +28,11 @@ public sealed class RestoreService(
     BackupSources? sources = null)
 {
     private readonly BackupSources _sources = sources ?? new BackupSources(restores);
+    private IRestoreProvider[]? _restorers;
+
+    /// <summary>One per provider a restore supports, as backups have one <see cref="IDatabaseBackupProvider"/> each.</summary>
+    private IRestoreProvider[] Restorers => _restorers ??=
+        [new SqliteRestoreProvider(this, paths, options, restores, time, logger), new PostgresRestoreProvider(this, postgres)];
 
     internal BackupSources Sources => _sources;
 
@@ -58,13 +62,12 @@ public sealed class RestoreService(
             {
                 Repository = repository,
             };
-            var postgresServer = providerName == "postgres" ? PostgresServerAddress.From(database.ConnectionString, backup.Database) : null;
 
             // Everything that can refuse the request without touching anything comes first, each refusal recorded.
             IRestorePlan plan;
             try
             {
-                plan = postgresServer is null ? PlanSqlite(request, backup, database, id) : await PlanPostgresAsync(request, backup, postgresServer, id, cancellationToken);
+                plan = await Restorers.First(r => r.Provider == providerName).PlanAsync(request, backup, database, id, cancellationToken);
                 record = record with { Target = plan.Target };
             }
             catch (Exception e) when (e is RestoreProblemException or PostgresUnavailableException or PostgresSqlException)
@@ -197,7 +200,7 @@ public sealed class RestoreService(
         if (!options.Value.Databases.TryGetValue(backup.Database, out var database))
             throw new RestoreProblemException(409, "Database not configured", $"The database '{backup.Database}' of backup '{backup.Id}' is no longer configured (Backup:Databases).");
         var provider = database.Provider.ToLowerInvariant();
-        if (provider is not ("sqlite" or "postgres"))
+        if (!Restorers.Any(r => r.Provider == provider))
             throw new RestoreProblemException(409, "Unsupported provider", $"Database '{backup.Database}' has provider '{database.Provider}'; restores support sqlite and postgres.");
         return (provider, database);
     }
@@ -207,111 +210,12 @@ public sealed class RestoreService(
         catalog.ListSchedules().Where(s => string.Equals(s.Database, backup.Database, StringComparison.OrdinalIgnoreCase)).Select(s => s.Name)
             .Append(backup.Schedule).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
 
-    private interface IRestorePlan
-    {
-        string Target { get; }
-
-        /// <summary>The target is the backed-up database itself.</summary>
-        bool OverwritesSource { get; }
-
-        /// <summary>Where the replaced target will be kept (null: nothing is replaced).</summary>
-        string? SafetyCopy { get; }
-
-        /// <summary>Restores from <paramref name="source"/> (the backup as a local file); returns where the replaced target was kept, if one was replaced.</summary>
-        Task<string?> ExecuteAsync(BackupRun source, CancellationToken cancellationToken);
-    }
-
-    // ---- SQLite ----
-
-    private SqlitePlan PlanSqlite(RestoreRequest request, BackupRun backup, DatabaseOptions database, string id)
-    {
-        var source = SqliteFileOf(database);
-        string target;
-        if (request.Target is null)
-        {
-            target = request.Replace ? source
-                : Path.Combine(RestoreRoot, SafeName(backup.Database), $"{SafeName(backup.Database)}-{backup.StartedAt.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-restore-{id[..12]}.db");
-        }
-        else
-        {
-            target = ResolveUnderRestoreRoot(request.Target);
-            var configured = options.Value.Databases.Where(d => d.Value.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase))
-                .FirstOrDefault(d => SqliteFileOf(d.Value) == target);
-            if (configured.Key is not null && !request.Replace)
-                throw new RestoreProblemException(409, "Target is a configured database", $"'{request.Target}' is the file of database '{configured.Key}'; send replace: true to restore over it.");
-        }
-        if (Directory.Exists(target)) throw new RestoreProblemException(409, "Target exists", $"The restore target '{target}' is a directory.");
-        if (new FileInfo(target).LinkTarget is not null) throw new RestoreProblemException(400, "Invalid restore target", $"The restore target '{target}' is a symbolic link; links are not followed.");
-        var exists = File.Exists(target);
-        if (exists && !request.Replace)
-            throw new RestoreProblemException(409, "Target exists", $"The restore target '{target}' exists; send replace: true to replace it (a safety copy is kept).");
-        var safety = exists ? Path.Combine(RestoreRoot, "safety-copies", $"{Path.GetFileNameWithoutExtension(target)}-{time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{id[..12]}.db") : null;
-        return new SqlitePlan(this, target, target == source, safety, id, exists ? restores.GetManifest(backup.Id) : null, options.Value.RestoreLockTimeout, logger);
-    }
-
-    /// <summary>
-    /// A new file: a verified, fsynced temp file renamed into place (never a half-restored file under its name). An
-    /// existing file: written into through SQLite's backup API (<see cref="SqliteLiveRestore"/>), never renamed over,
-    /// since other connections may have it open.
-    /// </summary>
-    private sealed class SqlitePlan(RestoreService service, string target, bool overwritesSource, string? safetyCopy, string id,
-        DatabaseManifest? recorded, TimeSpan lockTimeout, ILogger logger) : IRestorePlan
-    {
-        public string Target => target;
-
-        public bool OverwritesSource => overwritesSource;
-
-        public string? SafetyCopy => safetyCopy;
-
-        public async Task<string?> ExecuteAsync(BackupRun source, CancellationToken cancellationToken)
-        {
-            SqliteRestoreCopy.RequireChecksum(source);
-            var directory = Path.GetDirectoryName(target)!;
-            var undoDirectories = SqliteRestoreCopy.CreateDirectories(directory, service.CreateDirectories);
-            // Same directory as the target, so the rename of a new file is atomic.
-            var temp = Path.Combine(directory, $".{Path.GetFileName(target)}.restoring-{id[..12]}{BackupFiles.PartialSuffix}");
-            try
-            {
-                // One read of the backup: hashed as it is copied, checked, fsynced (see SqliteRestoreCopy).
-                try { await SqliteRestoreCopy.CopyCheckedAsync(source, temp, service.Sqlite.VerifyAsync, cancellationToken); }
-                catch (RestoreProblemException) { undoDirectories(); throw; }
-                cancellationToken.ThrowIfCancellationRequested();
-                if (safetyCopy is null)
-                {
-                    try
-                    {
-                        File.Move(temp, target, overwrite: false);
-                    }
-                    catch (IOException) when (File.Exists(target))
-                    {
-                        throw new RestoreProblemException(409, "Target exists", $"The restore target '{target}' was created while the restore ran; it is left as it is.");
-                    }
-                    BackupFiles.FsyncDirectory(directory);
-                    return null;
-                }
-                service.CreateDirectories(Path.GetDirectoryName(safetyCopy)!);
-                new SqliteLiveRestore(target, temp, safetyCopy, lockTimeout, logger, id).Run(recorded, cancellationToken);
-                return safetyCopy;
-            }
-            finally
-            {
-                SqliteRestoreFiles.DeleteDatabaseFile(temp);
-            }
-        }
-    }
-
     internal IDatabaseBackupProvider Sqlite => providers.First(p => p.Provider == "sqlite");
 
     internal PostgresTools Postgres => postgres;
 
-    private string SqliteFileOf(DatabaseOptions database)
-    {
-        var builder = new SqliteConnectionStringBuilder(database.ConnectionString);
-        return paths.Resolve(builder.DataSource);
-    }
-
     /// <summary>The absolute path of a relative target under the restore root, passing through no link (400 otherwise).</summary>
-    private string ResolveUnderRestoreRoot(string target)
+    internal string ResolveUnderRestoreRoot(string target)
     {
         var root = RestoreRoot;
         var full = Path.GetFullPath(target, root);
@@ -338,65 +242,6 @@ public sealed class RestoreService(
         BackupPaths.CreatePrivateDirectory(directory);
     }
 
-    // ---- PostgreSQL ----
-
-    private async Task<PostgresPlan> PlanPostgresAsync(RestoreRequest request, BackupRun backup, PostgresServerAddress server, string id, CancellationToken cancellationToken)
-    {
-        var target = request.Target ?? $"{PostgresName(backup.Database)}_restore_{id[..8]}";
-        if (RestoreRequestRules.CheckDatabaseTarget(target) is { } error) throw new RestoreProblemException(400, "Invalid restore target", error);
-        var exists = await postgres.DatabaseExistsAsync(server, target, cancellationToken);
-        if (exists && !request.Replace)
-        {
-            throw new RestoreProblemException(409, "Target exists", target == server.Database
-                ? $"'{target}' is the source database '{backup.Database}'; send replace: true to restore over it (it is kept as a safety copy)."
-                : $"The database '{target}' exists; send replace: true to replace it (it is kept as a safety copy).");
-        }
-        if (!exists && request.Target is not null && !request.Create)
-            throw new RestoreProblemException(404, "Target database not found", $"The database '{target}' does not exist; send create: true to create it.");
-        // Checked again just before the swap; refused here first so a refusal costs no restore.
-        if (exists && !request.TerminateConnections && await PostgresSwap.SessionsAsync(postgres, server, target, cancellationToken) is > 0 and var sessions)
-            throw PostgresSwap.InUse(target, sessions);
-        return new PostgresPlan(this, backup, server, target, exists ? $"{target}__before_{id[..8]}" : null, request.TerminateConnections, id);
-    }
-
-    private sealed class PostgresPlan(
-        RestoreService service, BackupRun backup, PostgresServerAddress server, string target, string? safetyCopy, bool terminateConnections, string id) : IRestorePlan
-    {
-        public string Target => target;
-
-        public bool OverwritesSource => target == server.Database;
-
-        public string? SafetyCopy => safetyCopy;
-
-        public async Task<string?> ExecuteAsync(BackupRun source, CancellationToken cancellationToken)
-        {
-            await SqliteRestoreFiles.VerifyChecksumAsync(source, cancellationToken);
-            // Into a new database first, swapped into place only once pg_restore has succeeded: the target never holds half a restore.
-            var temp = $"{target}__restoring_{id[..8]}";
-            var tools = service.Postgres;
-            var swapBegun = false;
-            try
-            {
-                // With the target's encoding and locale when there is one, so its data reads back the same.
-                if (safetyCopy is null) await tools.SqlAsync(server, $"CREATE DATABASE \"{temp}\" TEMPLATE template0", cancellationToken);
-                else await PostgresDatabaseProperties.CreateLikeAsync(tools, server, target, temp, cancellationToken);
-                if (await tools.RestoreAsync(server, source.File!, temp, cancellationToken) is { } error)
-                    throw new RestoreProblemException(422, "Dump could not be restored", $"Backup {backup.Id} could not be restored: {error}");
-                if (safetyCopy is not null) await PostgresDatabaseProperties.CarryOverAsync(tools, server, target, temp, cancellationToken);
-                var swap = new PostgresSwap(tools, server, target, temp, safetyCopy, terminateConnections, id);
-                await swap.PrepareAsync(cancellationToken);
-                if (tools.BeforeSwap is { } beforeSwap) await beforeSwap(temp, cancellationToken);
-                // From here the restored database is never dropped: the swap may have happened even when it reports otherwise.
-                swapBegun = true;
-                return await swap.RunAsync(cancellationToken);
-            }
-            finally
-            {
-                if (!swapBegun) await DropQuietlyAsync(tools, server, temp);
-            }
-        }
-    }
-
     internal static async Task DropQuietlyAsync(PostgresTools tools, PostgresServerAddress server, string database)
     {
         try
@@ -405,13 +250,6 @@ public sealed class RestoreService(
             await tools.SqlAsync(server, $"DROP DATABASE IF EXISTS \"{database}\"", cts.Token);
         }
         catch (Exception e) when (e is PostgresSqlException or PostgresUnavailableException or OperationCanceledException) { }
-    }
-
-    private static string PostgresName(string database)
-    {
-        var name = new string(database.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray());
-        if (name.Length == 0 || char.IsAsciiDigit(name[0])) name = "db_" + name;
-        return name.Length > 22 ? name[..22] : name;
     }
 
     internal static string SafeName(string name)

@@ -1,0 +1,18 @@
+using BackupWorker.Hosting;
+
+using BackupWorker.Backups;
+
+namespace BackupWorker.Restore;
+
+/// <summary>How backups of one provider are restored, as <see cref="Backups.IDatabaseBackupProvider"/> says how they are taken.</summary>
+internal interface IRestoreProvider
+{
+    /// <summary>The provider name of the databases it restores (Backup:Databases:*:Provider, lower case).</summary>
+    string Provider { get; }
+
+    /// <summary>
+    /// Checks the request against the target as it is now and plans the restore; throws <see cref="RestoreProblemException"/>
+    /// (or the provider's own unavailable/refused exceptions) without touching anything.
+    /// </summary>
+    Task<IRestorePlan> PlanAsync(RestoreRequest request, BackupRun backup, DatabaseOptions database, string id, CancellationToken cancellationToken);
+}
