@@ -31,6 +31,20 @@ public static partial class BackupFiles
         stream.Flush(flushToDisk: true);
     }
 
+    /// <summary>A database name as a file name: characters a file name cannot hold, and spaces, become '_'.</summary>
+    public static string SafeFileName(string name)
+    {
+        var invalid = Path.GetInvalidFileNameChars();
+        var safe = new string(name.Select(c => invalid.Contains(c) || c == ' ' ? '_' : c).ToArray());
+        return safe.Length == 0 ? "database" : safe;
+    }
+
+    /// <summary>Deletes the file if it can: clean-up after a failed run, which must not fail in its turn.</summary>
+    public static void TryDelete(string file)
+    {
+        try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
     /// <summary>fsync of a directory, so the renames into it survive a power loss. Nothing to do on Windows.</summary>
     public static void FsyncDirectory(string directory)
     {

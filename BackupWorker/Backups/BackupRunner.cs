@@ -233,7 +233,7 @@ public sealed class BackupRunner(
             var directory = paths.ResolveLocation(target.BackupLocation);
             paths.CreateLocation(directory, target.BackupLocation);
 
-            var fileName = $"{SafeFileName(run.Database)}-{started.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{run.Id[..12]}{provider.FileExtension}";
+            var fileName = $"{BackupFiles.SafeFileName(run.Database)}-{started.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{run.Id[..12]}{provider.FileExtension}";
             catalog.RecordRunFile(run.Id, Path.Combine(directory, fileName)); // what a start after a crash looks for (CatalogReconciler)
             // Same directory as the final file, so the rename below is atomic (never a half-written backup under its real name).
             tempFile = Path.Combine(directory, $".{fileName}{BackupFiles.PartialSuffix}");
@@ -300,12 +300,12 @@ public sealed class BackupRunner(
         // Whatever went wrong, the run must end recorded as failed and the trigger answered, never left "Running".
         catch (Exception e)
         {
-            if (tempFile is not null) TryDelete(tempFile);
-            if (checksumTemp is not null) TryDelete(checksumTemp);
+            if (tempFile is not null) BackupFiles.TryDelete(tempFile);
+            if (checksumTemp is not null) BackupFiles.TryDelete(checksumTemp);
             if (finalFile is not null && run.Outcome != RunOutcome.Succeeded)
             {
-                TryDelete(finalFile);
-                if (checksumInPlace) TryDelete(finalFile + ChecksumExtension);
+                BackupFiles.TryDelete(finalFile);
+                if (checksumInPlace) BackupFiles.TryDelete(finalFile + ChecksumExtension);
             }
             if (run.Outcome == RunOutcome.Succeeded)
             {
@@ -370,18 +370,6 @@ public sealed class BackupRunner(
         return (provider, database);
     }
 
-    private static string SafeFileName(string name)
-    {
-        var invalid = Path.GetInvalidFileNameChars();
-        var safe = new string(name.Select(c => invalid.Contains(c) || c == ' ' ? '_' : c).ToArray());
-        return safe.Length == 0 ? "database" : safe;
-    }
-
-    private static void TryDelete(string file)
-    {
-        try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
     /// <summary>
     /// Records a run's success. When the catalog cannot, the run is answered failed (never succeeded: nothing
     /// records it) and its backup is kept; the row stays running, and the next start records it from its files.
@@ -407,6 +395,3 @@ public sealed class BackupRunner(
         }
     }
 }
-
-/// <summary>A trigger's answer: the run that backs it up, and whether that run was an earlier one (coalesced).</summary>
-public sealed record TriggerResult(BackupRun Run, bool Coalesced);

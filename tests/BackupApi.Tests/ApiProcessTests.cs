@@ -20,9 +20,9 @@ public class ApiProcessTests : IAsyncLifetime
     private Func<HttpContext, Task> _answer = _ => Task.CompletedTask;
     // Null until InitializeAsync got that far: a failed start-up still disposes what it did start.
     private LoopbackApp? _sidecar;
-    private TestProcess? _api;
+    private BackupApiProcess? _api;
     private HttpClient _http = null!;
-    private const string OperatorKey = "api-operator-key-0123456789";
+    private const string OperatorKey = BackupApiProcess.OperatorKey;
 
     public async Task InitializeAsync()
     {
@@ -34,26 +34,13 @@ public class ApiProcessTests : IAsyncLifetime
         }));
         var sidecarPort = _sidecar.Port;
 
-        var apiPort = FreePort.Next();
-        _api = TestProcess.StartDotnet("backupapi", RepoPaths.ProjectOutput("BackupApi", "BackupApi"), [], new Dictionary<string, string?>
-        {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{apiPort}",
-            ["DAPR_HTTP_ENDPOINT"] = $"http://127.0.0.1:{sidecarPort}",
-            ["DAPR_HTTP_PORT"] = sidecarPort.ToString(),
-            ["DAPR_API_TOKEN"] = "api-token",
-            ["BackupApi__ApiKey"] = OperatorKey,
-            // As the AppHost runs it (its launch profile): errors must still not show internals.
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
-        });
-        await _api.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(30) };
-        _http.DefaultRequestHeaders.Add("X-Api-Key", OperatorKey);
+        // As the AppHost runs it (its launch profile): errors must still not show internals.
+        _api = await BackupApiProcess.StartAsync(sidecarPort, new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Development" });
+        _http = _api.Http;
     }
 
     public async Task DisposeAsync()
     {
-        _http?.Dispose();
         if (_api is not null) await _api.DisposeAsync();
         if (_sidecar is not null) await _sidecar.DisposeAsync();
     }

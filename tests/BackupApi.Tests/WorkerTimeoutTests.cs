@@ -13,10 +13,9 @@ namespace BackupApi.Tests;
 /// </summary>
 public sealed class WorkerTimeoutTests : IAsyncLifetime
 {
-    private const string OperatorKey = "api-operator-key-0123456789";
     private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private LoopbackApp? _sidecar;
-    private TestProcess? _api;
+    private BackupApiProcess? _api;
     private HttpClient _http = null!;
 
     public async Task InitializeAsync()
@@ -27,26 +26,13 @@ public sealed class WorkerTimeoutTests : IAsyncLifetime
             await _release.Task.WaitAsync(TimeSpan.FromSeconds(60));
             context.Response.StatusCode = StatusCodes.Status202Accepted;
         }));
-        var apiPort = FreePort.Next();
-        _api = TestProcess.StartDotnet("backupapi", RepoPaths.ProjectOutput("BackupApi", "BackupApi"), [], new Dictionary<string, string?>
-        {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{apiPort}",
-            ["DAPR_HTTP_ENDPOINT"] = $"http://127.0.0.1:{_sidecar.Port}",
-            ["DAPR_HTTP_PORT"] = _sidecar.Port.ToString(),
-            ["DAPR_API_TOKEN"] = "api-token",
-            ["BackupApi__ApiKey"] = OperatorKey,
-            ["BackupApi__WorkerTimeout"] = "00:00:02",
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
-        });
-        await _api.WaitForOutputAsync(l => l.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(30) };
-        _http.DefaultRequestHeaders.Add("X-Api-Key", OperatorKey);
+        _api = await BackupApiProcess.StartAsync(_sidecar.Port, new Dictionary<string, string?> { ["BackupApi__WorkerTimeout"] = "00:00:02" });
+        _http = _api.Http;
     }
 
     public async Task DisposeAsync()
     {
         _release.TrySetResult();
-        _http?.Dispose();
         if (_api is not null) await _api.DisposeAsync();
         if (_sidecar is not null) await _sidecar.DisposeAsync();
     }

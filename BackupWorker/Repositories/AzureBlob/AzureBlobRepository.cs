@@ -24,8 +24,7 @@ internal sealed class AzureBlobRepository : IBackupRepository
         Name = name;
         _options = options;
         _logger = logger;
-        var key = options.EncryptionKey is { } text ? Convert.FromBase64String(text.Trim()) : null;
-        _format = new ObjectFormat(options.Compression, options.CompressionLevel, key, options.ChunkSize);
+        _format = ObjectFormat.Of(options);
         var clientOptions = new BlobClientOptions();
         clientOptions.Retry.Mode = RetryMode.Exponential;
         clientOptions.Retry.MaxRetries = options.MaxRetries;

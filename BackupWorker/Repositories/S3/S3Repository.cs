@@ -26,8 +26,7 @@ internal sealed class S3Repository : IBackupRepository, IDisposable
         Name = name;
         _options = options;
         _logger = logger;
-        var key = options.EncryptionKey is { } text ? Convert.FromBase64String(text.Trim()) : null;
-        _format = new ObjectFormat(options.Compression, options.CompressionLevel, key, options.ChunkSize);
+        _format = ObjectFormat.Of(options);
         _layout = new S3Layout(options.Prefix);
         var config = new AmazonS3Config
         {

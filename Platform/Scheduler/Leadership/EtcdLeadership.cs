@@ -32,7 +32,7 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
     private readonly ByteString _prefix;
     private readonly ByteString _ownKey;
     private readonly ulong _uid = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
-    private readonly IReadOnlyDictionary<string, string> _knownReplicas;
+    private readonly LeadershipRecordRules _records;
     /// <summary>Records already logged as ignored (key and revision), so a bad record is logged once, not at every change.</summary>
     private readonly HashSet<(string, long)> _ignoredLogged = [];
     private EtcdConnection? _connection;
@@ -52,7 +52,7 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
         _keys = new EtcdKeys(options.KeyPrefix);
         _prefix = ByteString.CopyFromUtf8(_keys.Leadership);
         _ownKey = ByteString.CopyFromUtf8(_keys.Leadership + replicaId);
-        _knownReplicas = options.ParseReplicas();
+        _records = new LeadershipRecordRules(options.ParseReplicas(), options.MaxReplicas);
     }
 
     /// <summary>The partition this replica fires, or null while the replicas have not agreed.</summary>
@@ -88,7 +88,7 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
                 _state = "waiting for a lease from the etcd cluster";
                 lease = (await _connection.Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = TtlSeconds }, deadline: Deadline,
                     cancellationToken: stopping)).ID;
-                keepAlive = KeepAliveAsync(lease, term);
+                keepAlive = new EtcdLeaseKeeper(_connection, _time, KeepAliveInterval, FenceAfter, _logger).RunAsync(lease, reason => Lose(term, reason), term.Token);
                 await ElectAsync(lease, engine, term);
             }
             catch (Exception) when (stopping.IsCancellationRequested)
@@ -125,8 +125,6 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
         _lostReason ??= reason;
         term.Cancel();
     }
-
-    // ---- the election ----------------------------------------------------------------------------------------
 
     private sealed record Member(string Key, EtcdLeadershipRecord Record, Mvccpb.KeyValue Kv);
 
@@ -253,7 +251,7 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
                 members.Add(new Member(id, record ?? new(0, 0, ""), kv));
                 continue;
             }
-            if (Invalid(id, record, kv) is { } reason)
+            if (_records.Invalid(id, record, kv) is { } reason)
             {
                 if (_ignoredLogged.Add((id, kv.ModRevision))) LogRecordIgnored(_logger, _replicaId, id, reason);
                 continue;
@@ -261,26 +259,6 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
             members.Add(new Member(id, record!, kv));
         }
         return members;
-    }
-
-    /// <summary>Why a leadership record is not one a replica of this deployment writes; null when it is.</summary>
-    internal string? Invalid(string id, EtcdLeadershipRecord? record, Mvccpb.KeyValue kv)
-    {
-        if (record is null || record.Address is null) return "its value does not read as a leadership record";
-        // A replica's key lives under its lease, so it goes when the replica does; one without could stop firing forever.
-        if (kv.Lease == 0) return "it is held under no lease";
-        var max = _knownReplicas.Count > 0 ? _knownReplicas.Count : _options.MaxReplicas;
-        if (record.Total < 1 || record.Total > max) return $"it agrees to {record.Total} replicas, outside 1..{max}";
-        if (_knownReplicas.Count > 0)
-        {
-            if (!_knownReplicas.TryGetValue(id, out var announced)) return $"'{id}' is not a known replica (--etcd-replicas)";
-            if (record.Address != announced) return $"it names the address '{record.Address}', not the one replica '{id}' announces ({announced})";
-        }
-        else if (!EtcdStoreOptions.IsHostPort(record.Address))
-        {
-            return $"its address '{record.Address}' is not host:port";
-        }
-        return null;
     }
 
     /// <summary>
@@ -379,59 +357,6 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
         }
     }
 
-    // ---- the lease ---------------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// Renews the lease every third of its time to live. Without an answer for <see cref="FenceAfter"/> (counted from
-    /// when the last answered renewal was sent, which is no later than etcd's own count) the term ends, so this replica
-    /// stops firing before etcd could give its jobs to the others.
-    /// </summary>
-    private async Task KeepAliveAsync(long lease, CancellationTokenSource term)
-    {
-        var token = term.Token;
-        var lastAnswered = _time.GetUtcNow();
-        while (!token.IsCancellationRequested)
-        {
-            try
-            {
-                using var call = _connection!.Lease.LeaseKeepAlive(await _connection.StreamHeadersAsync(token), cancellationToken: token);
-                while (true)
-                {
-                    var sent = _time.GetUtcNow();
-                    await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = lease }, token);
-                    using var answer = CancellationTokenSource.CreateLinkedTokenSource(token);
-                    answer.CancelAfter(KeepAliveInterval);
-                    if (!await call.ResponseStream.MoveNext(answer.Token)) break;
-                    if (call.ResponseStream.Current.TTL <= 0)
-                    {
-                        Lose(term, "the lease ran out");
-                        return;
-                    }
-                    lastAnswered = sent;
-                    await Task.Delay(KeepAliveInterval, _time, token);
-                }
-            }
-            catch (Exception) when (token.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                LogKeepAliveFailed(_logger, e.Message);
-            }
-            var silent = _time.GetUtcNow() - lastAnswered;
-            if (silent >= FenceAfter)
-            {
-                Lose(term, $"no lease renewal was answered for {silent.TotalSeconds:0.#} s");
-                return;
-            }
-            try { await Task.Delay(TimeSpan.FromMilliseconds(250), _time, token); }
-            catch (OperationCanceledException) { return; }
-        }
-    }
-
-    // ---- hosts (WatchHosts) -----------------------------------------------------------------------------------
-
     private void PublishHosts(List<Member> members)
     {
         var addresses = members.Select(m => m.Record.Address).Where(a => a.Length > 0).Distinct().Order(StringComparer.Ordinal).ToList();
@@ -470,18 +395,4 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId} resumed its watch of the replicas after revision {Revision}")]
     private static partial void LogWatchResumed(ILogger logger, string replicaId, long revision);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "A lease renewal failed: {Reason}")]
-    private static partial void LogKeepAliveFailed(ILogger logger, string reason);
-}
-
-/// <summary>The replicas' addresses at one moment; <see cref="Changed"/> completes when a newer set replaces it.</summary>
-public sealed class HostSet(IReadOnlyList<string> addresses)
-{
-    private readonly TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public IReadOnlyList<string> Addresses { get; } = addresses;
-    public Task Changed => _changed.Task;
-
-    internal void MarkChanged() => _changed.TrySetResult();
 }
