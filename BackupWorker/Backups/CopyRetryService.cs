@@ -16,25 +16,8 @@ public sealed class CopyRetryService(
     TimeProvider time,
     ILogger<CopyRetryService> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(options.Value.CopyRetryPollInterval, time, stoppingToken);
-                await RetryDueAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
-            {
-                logger.CopyRetryPassFailed(e.Message);
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        RetryPasses.RunAsync(() => options.Value.CopyRetryPollInterval, RetryDueAsync, logger.CopyRetryPassFailed, time, stoppingToken);
 
     /// <summary>One pass: one attempt at each copy whose next attempt is due. Returns the copies as they stand after.</summary>
     public async Task<IReadOnlyList<RepositoryCopy>> RetryDueAsync(CancellationToken cancellationToken)

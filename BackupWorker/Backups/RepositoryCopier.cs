@@ -127,7 +127,7 @@ public sealed class RepositoryCopier(
             };
             activity?.SetStatus(ActivityStatusCode.Error, error);
             var now = time.GetUtcNow();
-            var next = now + Restore.DrillRetryService.Backoff(attempts, options.Value.CopyRetryInitialDelay, options.Value.CopyRetryMaxDelay);
+            var next = now + RetryPasses.Backoff(attempts, options.Value.CopyRetryInitialDelay, options.Value.CopyRetryMaxDelay);
             // Back to pending: the next attempt uploads again (what is stored under the key is replaced only once complete).
             copies.SetPending(run.Id, repository, error, attempts, next, now);
             logger.CopyPending(run.Id, repository, attempts, error, next);

@@ -17,32 +17,8 @@ public sealed class DrillRetryService(
     TimeProvider time,
     ILogger<DrillRetryService> logger) : BackgroundService
 {
-    /// <summary>How long after the <paramref name="attempts"/>th inconclusive drill in a row the next one is due.</summary>
-    public static TimeSpan Backoff(int attempts, TimeSpan initial, TimeSpan max)
-    {
-        var factor = Math.Pow(2, Math.Clamp(attempts - 1, 0, 30));
-        return TimeSpan.FromTicks((long)Math.Min(initial.Ticks * factor, max.Ticks));
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(options.Value.DrillRetryPollInterval, time, stoppingToken);
-                await RetryDueAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
-            {
-                logger.DrillRetryPassFailed(e.Message);
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        RetryPasses.RunAsync(() => options.Value.DrillRetryPollInterval, RetryDueAsync, logger.DrillRetryPassFailed, time, stoppingToken);
 
     /// <summary>One pass: drills each backup whose back-off has run out. Returns the drills made.</summary>
     public async Task<IReadOnlyList<DrillRecord>> RetryDueAsync(CancellationToken cancellationToken)
@@ -51,7 +27,7 @@ public sealed class DrillRetryService(
         var now = time.GetUtcNow();
         foreach (var (backupId, attempts, lastEnded) in restores.ListInconclusiveDrills())
         {
-            if (now < lastEnded + Backoff(attempts, options.Value.DrillRetryInitialDelay, options.Value.DrillRetryMaxDelay)) continue;
+            if (now < lastEnded + RetryPasses.Backoff(attempts, options.Value.DrillRetryInitialDelay, options.Value.DrillRetryMaxDelay)) continue;
             if (catalog.GetRun(backupId) is not { Outcome: RunOutcome.Succeeded, PrunedAt: null } backup) continue;
             logger.DrillRetry(backupId, attempts + 1);
             made.Add(await drills.DrillAsync(backup, "retry", cancellationToken));

@@ -1,4 +1,5 @@
 using BackupWorker.Backups;
+using BackupWorker.Hosting;
 using BackupWorker.Restore;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -114,6 +115,6 @@ public class DrillVerdictTests
 
         engine.Time.Advance(TimeSpan.FromHours(1));
         Assert.Empty(await retries.RetryDueAsync(CancellationToken.None)); // conclusive now: nothing more to retry
-        Assert.Equal(TimeSpan.FromMinutes(15), DrillRetryService.Backoff(5, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15)));
+        Assert.Equal(TimeSpan.FromMinutes(15), RetryPasses.Backoff(5, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15)));
     }
 }
