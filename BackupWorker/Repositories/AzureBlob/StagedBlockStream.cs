@@ -7,34 +7,17 @@ namespace BackupWorker.Repositories.AzureBlob;
 
 /// <summary>
 /// Uploads what is written as staged blocks of a block blob; only <see cref="CommitAsync"/> makes the blob exist (or
-/// replaces it). Blocks of an upload that never commits stay invisible and the service discards them. Holds one
-/// block in memory.
+/// replaces it). Blocks of an upload that never commits stay invisible and the service discards them.
 /// </summary>
-internal sealed class StagedBlockStream(BlockBlobClient blob, int blockSize, Func<Exception, Exception?> mapError) : WriteOnlyStream
+internal sealed class StagedBlockStream(BlockBlobClient blob, int blockSize, Func<Exception, Exception?> mapError) : BlockUploadStream(blockSize)
 {
-    private readonly byte[] _block = new byte[blockSize];
     private readonly List<string> _blockIds = [];
     private readonly string _uploadId = Guid.NewGuid().ToString("N");
-    private int _filled;
-
-    public override void Write(ReadOnlySpan<byte> buffer) => throw new NotSupportedException("Write asynchronously.");
-
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        while (!buffer.IsEmpty)
-        {
-            var n = Math.Min(buffer.Length, _block.Length - _filled);
-            buffer[..n].CopyTo(_block.AsMemory(_filled));
-            _filled += n;
-            buffer = buffer[n..];
-            if (_filled == _block.Length) await StageAsync(cancellationToken);
-        }
-    }
 
     /// <summary>Stages what is left and commits the block list with the object's metadata.</summary>
     public async Task CommitAsync(IDictionary<string, string> metadata, CancellationToken cancellationToken)
     {
-        if (_filled > 0) await StageAsync(cancellationToken);
+        await UploadRestAsync(evenEmpty: false, cancellationToken);
         try
         {
             await blob.CommitBlockListAsync(_blockIds, new CommitBlockListOptions
@@ -49,13 +32,13 @@ internal sealed class StagedBlockStream(BlockBlobClient blob, int blockSize, Fun
         }
     }
 
-    private async Task StageAsync(CancellationToken cancellationToken)
+    protected override async Task UploadBlockAsync(byte[] block, int count, CancellationToken cancellationToken)
     {
         // Every id of one blob has the same length: upload id and a fixed-width index.
         var id = Convert.ToBase64String(Encoding.ASCII.GetBytes($"{_uploadId}-{_blockIds.Count:D8}"));
         try
         {
-            using var content = new MemoryStream(_block, 0, _filled, writable: false);
+            using var content = new MemoryStream(block, 0, count, writable: false);
             await blob.StageBlockAsync(id, content, cancellationToken: cancellationToken);
         }
         catch (Exception e) when (mapError(e) is { } mapped)
@@ -63,6 +46,5 @@ internal sealed class StagedBlockStream(BlockBlobClient blob, int blockSize, Fun
             throw mapped;
         }
         _blockIds.Add(id);
-        _filled = 0;
     }
 }

@@ -9,36 +9,20 @@ namespace BackupWorker.Repositories.S3;
 /// <summary>
 /// Uploads what is written as the parts of one S3 multipart upload; only <see cref="CompleteAsync"/> makes the object
 /// exist. <see cref="AbortAsync"/> discards the parts of an upload that failed (S3 otherwise keeps and bills them until
-/// a lifecycle rule removes them). Holds one part in memory; each part carries its MD5, which S3 checks on receipt.
+/// a lifecycle rule removes them). Each part carries its MD5, which S3 checks on receipt.
 /// </summary>
-internal sealed class MultipartUploadStream(IAmazonS3 client, string bucket, string key, int partSize, Func<Exception, Exception?> mapError) : WriteOnlyStream
+internal sealed class MultipartUploadStream(IAmazonS3 client, string bucket, string key, int partSize, Func<Exception, Exception?> mapError) : BlockUploadStream(partSize)
 {
     /// <summary>S3's limit on the parts of one upload.</summary>
     private const int MaxParts = 10_000;
-    private readonly byte[] _part = new byte[partSize];
     private readonly List<PartETag> _parts = [];
     private string? _uploadId;
-    private int _filled;
-
-    public override void Write(ReadOnlySpan<byte> buffer) => throw new NotSupportedException("Write asynchronously.");
-
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        while (!buffer.IsEmpty)
-        {
-            var n = Math.Min(buffer.Length, _part.Length - _filled);
-            buffer[..n].CopyTo(_part.AsMemory(_filled));
-            _filled += n;
-            buffer = buffer[n..];
-            if (_filled == _part.Length) await UploadPartAsync(cancellationToken);
-        }
-    }
 
     /// <summary>Uploads what is left as the last part and completes the upload: the object appears, whole.</summary>
     public async Task CompleteAsync(CancellationToken cancellationToken)
     {
         // An empty object is still one (empty) part: S3 completes no upload without parts.
-        if (_filled > 0 || _parts.Count == 0) await UploadPartAsync(cancellationToken);
+        await UploadRestAsync(evenEmpty: _parts.Count == 0, cancellationToken);
         try
         {
             await client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
@@ -73,10 +57,10 @@ internal sealed class MultipartUploadStream(IAmazonS3 client, string bucket, str
         }
     }
 
-    private async Task UploadPartAsync(CancellationToken cancellationToken)
+    protected override async Task UploadBlockAsync(byte[] block, int count, CancellationToken cancellationToken)
     {
         if (_parts.Count == MaxParts)
-            throw new RepositoryUnavailableException($"The object is larger than S3's {MaxParts} parts of {_part.Length} bytes allow.");
+            throw new RepositoryUnavailableException($"The object is larger than S3's {MaxParts} parts of {BlockSize} bytes allow.");
         try
         {
             _uploadId ??= (await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest
@@ -86,7 +70,7 @@ internal sealed class MultipartUploadStream(IAmazonS3 client, string bucket, str
                 ContentType = "application/octet-stream",
             }, cancellationToken)).UploadId;
             var number = _parts.Count + 1;
-            using var content = new MemoryStream(_part, 0, _filled, writable: false);
+            using var content = new MemoryStream(block, 0, count, writable: false);
             var response = await client.UploadPartAsync(new UploadPartRequest
             {
                 BucketName = bucket,
@@ -94,7 +78,7 @@ internal sealed class MultipartUploadStream(IAmazonS3 client, string bucket, str
                 UploadId = _uploadId,
                 PartNumber = number,
                 InputStream = content,
-                MD5Digest = Convert.ToBase64String(MD5.HashData(_part.AsSpan(0, _filled))),
+                MD5Digest = Convert.ToBase64String(MD5.HashData(block.AsSpan(0, count))),
                 // Plain bodies: chunked signing and trailing checksums are not understood by every S3 implementation.
                 UseChunkEncoding = false,
             }, cancellationToken);
@@ -104,6 +88,5 @@ internal sealed class MultipartUploadStream(IAmazonS3 client, string bucket, str
         {
             throw mapped;
         }
-        _filled = 0;
     }
 }
