@@ -220,7 +220,7 @@ public sealed partial class EtcdJobStore
                     _watchedThrough = Math.Max(_watchedThrough, revision);
                     if (revision <= _feedFloor || _reportedOwn.Contains(revision)) continue;
                 }
-                Report([change]);
+                Report(change);
             }
         }
         finally

@@ -179,11 +179,14 @@ public abstract partial class BatchingJobStore : IJobStore
     /// <summary>Tells the engine of committed changes, in commit order; a listener's failure is logged, never thrown.</summary>
     private protected void Report(List<JobChange> changes)
     {
-        foreach (var change in changes)
-        {
-            try { _listener(change); }
-            catch (Exception e) { LogListenerFailed(_logger, e); }
-        }
+        foreach (var change in changes) Report(change);
+    }
+
+    /// <summary>Tells the listener of one change; a listener that throws is logged, never stops the writer or the watch.</summary>
+    private protected void Report(JobChange change)
+    {
+        try { _listener(change); }
+        catch (Exception e) { LogListenerFailed(_logger, e); }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job change listener failed")]
