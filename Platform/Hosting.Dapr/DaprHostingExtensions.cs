@@ -50,7 +50,7 @@ public static partial class DaprHostingExtensions
                 Flag(context, "--port", scheduler.GrpcEndpoint.Property(EndpointProperty.TargetPort));
                 Flag(context, "--listen-address", "127.0.0.1");
                 // Dapr's scheduler replicas are the pods of a StatefulSet: dapr-scheduler-server-0, -1, …
-                Flag(context, "--id", $"dapr-scheduler-server-{ordinal}");
+                Flag(context, "--id", SchedulerId(ordinal));
                 Flag(context, "--data-dir", dataDirectory);
                 Flag(context, "--healthz-port", new EndpointReference(scheduler, DaprSchedulerResource.HealthzEndpointName).Property(EndpointProperty.TargetPort));
                 Flag(context, "--log-level", "info");
@@ -58,11 +58,17 @@ public static partial class DaprHostingExtensions
                 {
                     context.Args.Add("--etcd-embed=false");
                     Flag(context, "--etcd-client-endpoints", etcdEndpoints);
-                    // The address the other parties are told to dial this replica at (WatchHosts).
-                    Flag(context, "--override-broadcast-host-port", ReferenceExpression.Create($"127.0.0.1:{scheduler.GrpcEndpoint.Property(EndpointProperty.TargetPort)}"));
+                    // The address the other parties are told to dial this replica at (WatchHosts): its endpoint as
+                    // every sidecar's --scheduler-host-address names it, which the other replicas' --etcd-replicas can
+                    // name too (a target port is substituted only into the resource's own arguments).
+                    Flag(context, "--override-broadcast-host-port", BroadcastAddress(scheduler));
                 }
                 if (identities is null) context.Args.Add("--tls-enabled=false");
-                else foreach (var arg in IdentityArgs(identities, name, SpiffeId.Scheduler())) context.Args.Add(arg);
+                else
+                {
+                    foreach (var arg in IdentityArgs(identities, name, SpiffeId.Scheduler())) context.Args.Add(arg);
+                    Flag(context, "--app-trust-domains", AppTrustDomain(builder));
+                }
             })
             .WithHttpHealthCheck("/healthz", endpointName: DaprSchedulerResource.HealthzEndpointName)
             .ExcludeFromManifest();
@@ -121,7 +127,7 @@ public static partial class DaprHostingExtensions
                     // Each sidecar its own certificate and key, naming its namespace and app id.
                     context.Args.Add("--enable-mtls");
                     var appId = SidecarOptionsOf(sidecar).AppId ?? app.Name;
-                    foreach (var arg in IdentityArgs(identities, sidecar.Name, new SpiffeId(SpiffeId.DefaultTrustDomain, SpiffeId.DefaultControlPlaneNamespace, appId)))
+                    foreach (var arg in IdentityArgs(identities, sidecar.Name, new SpiffeId(AppTrustDomain(appBuilder), SpiffeId.DefaultControlPlaneNamespace, appId)))
                         context.Args.Add(arg);
                 }
                 // The app id's access control (default deny), unless a Configuration file is given; only with mTLS,
@@ -130,13 +136,13 @@ public static partial class DaprHostingExtensions
                 else if (identities is not null)
                 {
                     var appId = SidecarOptionsOf(sidecar).AppId ?? app.Name;
-                    Flag(context, "--config", DaprConfigurationFile.Write(Path.Combine(DataDirectory(appBuilder), "dapr-config"), appId, accessControl.CallersOf(appId)));
+                    Flag(context, "--config", DaprConfigurationFile.Write(Path.Combine(DataDirectory(appBuilder), "dapr-config"), appId, AppTrustDomain(appBuilder), accessControl.CallersOf(appId)));
                 }
             })
             // daprd answers its health endpoint with 204 No Content.
             .WithHttpHealthCheck("/v1.0/healthz", statusCode: 204, endpointName: DaprSidecarResource.HttpEndpointName)
             .ExcludeFromManifest();
-        UseRunIdentity(sidecarBuilder, identities, () => new SpiffeId(SpiffeId.DefaultTrustDomain, SpiffeId.DefaultControlPlaneNamespace, SidecarOptionsOf(sidecar).AppId ?? app.Name));
+        UseRunIdentity(sidecarBuilder, identities, () => new SpiffeId(AppTrustDomain(appBuilder), SpiffeId.DefaultControlPlaneNamespace, SidecarOptionsOf(sidecar).AppId ?? app.Name));
         if (daprOptions.EnableTelemetry != false) sidecarBuilder.WithOtlpExporter();
         // The sidecar connects to every scheduler replica (--scheduler-host-address); it starts once they serve.
         foreach (var scheduler in appBuilder.Resources.OfType<DaprSchedulerResource>().ToList()) sidecarBuilder.WaitFor(appBuilder.CreateResourceBuilder(scheduler));
@@ -198,6 +204,21 @@ public static partial class DaprHostingExtensions
         if (o.LogLevel is { } level) Flag(context, "--log-level", level);
     }
 
+    /// <summary>The apps' trust domain (<see cref="DaprOptions.TrustDomain"/>), checked once for the whole model.</summary>
+    private static string AppTrustDomain(IDistributedApplicationBuilder builder)
+    {
+        var trustDomain = Options(builder).TrustDomain ?? SpiffeId.DefaultTrustDomain;
+        return SpiffeId.IsTrustDomain(trustDomain) ? trustDomain
+            : throw new DistributedApplicationException(
+                $"Dapr:TrustDomain '{trustDomain}' is not a trust domain: use lower-case letters, digits, dots, dashes and underscores (e.g. example.org).");
+    }
+
+    private static string SchedulerId(int ordinal) => $"dapr-scheduler-server-{ordinal}";
+
+    /// <summary>Where a scheduler replica is dialled and what it announces: its gRPC endpoint's host:port.</summary>
+    internal static ReferenceExpression BroadcastAddress(DaprSchedulerResource scheduler)
+        => ReferenceExpression.Create($"{scheduler.GrpcEndpoint.Property(EndpointProperty.Host)}:{scheduler.GrpcEndpoint.Property(EndpointProperty.Port)}");
+
     /// <summary>Every scheduler process of the model as daprd's <c>--scheduler-host-address</c> takes them: host:port,host:port,…</summary>
     private static ReferenceExpression? SchedulerHostAddress(IResourceCollection model)
     {
@@ -207,7 +228,7 @@ public static partial class DaprHostingExtensions
         foreach (var scheduler in schedulers)
         {
             if (!address.IsEmpty) address.AppendLiteral(",");
-            address.Append($"{scheduler.GrpcEndpoint.Property(EndpointProperty.Host)}:{scheduler.GrpcEndpoint.Property(EndpointProperty.Port)}");
+            address.Append($"{BroadcastAddress(scheduler)}");
         }
         return address.Build();
     }

@@ -43,6 +43,12 @@ public sealed record DaprOptions
     /// </summary>
     public bool? EnableSentry { get; set; }
 
+    /// <summary>
+    /// The apps' trust domain (Dapr's Configuration <c>accessControl.trustDomain</c>; default Dapr's <c>public</c>): every
+    /// sidecar's certificate names it, each app's Configuration says it, and the scheduler serves only it.
+    /// </summary>
+    public string? TrustDomain { get; set; }
+
     /// <summary>The Sentry's program; default: the one this AppHost's build produced.</summary>
     public string? SentryPath { get; set; }
 

@@ -65,9 +65,9 @@ public static partial class DaprHostingExtensions
                         Flag(context, "--etcd-client-cert-file", files.CertChainFile);
                         Flag(context, "--etcd-client-key-file", files.CertKeyFile);
                     }
-                    // A leadership record agreeing to more replicas than the model has is ignored. (--etcd-replicas, which
-                    // also checks ids and addresses, would need the other replicas' target ports, which DCP cannot
-                    // substitute into another resource's arguments.)
+                    // Every replica's id and announced address: a leadership record naming anything else is ignored,
+                    // so a forged record can neither stop firing nor send a sidecar elsewhere.
+                    Flag(context, "--etcd-replicas", KnownReplicas(group));
                     Flag(context, "--etcd-max-replicas", replicas.ToString(CultureInfo.InvariantCulture));
                 });
             foreach (var member in group.MemberList) replica.WaitFor(builder.CreateResourceBuilder(member));
@@ -87,6 +87,18 @@ public static partial class DaprHostingExtensions
         });
         AddJobsView(builder, group);
         return builder.CreateResourceBuilder<IDaprSchedulerResource>(group);
+    }
+
+    /// <summary>The replicas as <c>--etcd-replicas</c> takes them: <c>id=host:port,…</c>, each as it announces itself.</summary>
+    private static ReferenceExpression KnownReplicas(DaprSchedulerReplicasResource group)
+    {
+        var list = new ReferenceExpressionBuilder();
+        for (var ordinal = 0; ordinal < group.ReplicaList.Count; ordinal++)
+        {
+            if (!list.IsEmpty) list.AppendLiteral(",");
+            list.Append($"{SchedulerId(ordinal)}={BroadcastAddress(group.ReplicaList[ordinal])}");
+        }
+        return list.Build();
     }
 
     /// <summary>

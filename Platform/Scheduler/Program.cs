@@ -25,6 +25,15 @@ if (limits.Validate() is { } invalidLimit)
     Console.Error.WriteLine(invalidLimit);
     return 2;
 }
+try
+{
+    options.ParseAppTrustDomains();
+}
+catch (InvalidOperationException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
 
 var level = SchedulerOptions.ParseLogLevel(builder.Configuration["Scheduler:LogLevel"]);
 builder.Logging.SetMinimumLevel(level);

@@ -33,6 +33,10 @@ public sealed record SpiffeId(string TrustDomain, string Namespace, string AppId
     public static SpiffeId AppHost(string trustDomain = DefaultControlPlaneTrustDomain, string @namespace = DefaultControlPlaneNamespace)
         => new(trustDomain, @namespace, AppHostAppId);
 
+    /// <summary>A trust domain as SPIFFE allows it: lower-case letters, digits, dots, dashes and underscores.</summary>
+    public static bool IsTrustDomain(string? value)
+        => value is { Length: > 0 and <= 255 } && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '-' or '_');
+
     public override string ToString() => $"{Scheme}{TrustDomain}/ns/{Namespace}/{AppId}";
 
     public Uri ToUri() => new(ToString());

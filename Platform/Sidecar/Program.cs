@@ -33,10 +33,11 @@ if (options.Validate() is { } invalid)
     Console.Error.WriteLine(invalid);
     return 2;
 }
+if (SidecarAccessControlLoader.Load(options) is not { } accessControl) return 2;
 SidecarSecurity security;
 try
 {
-    security = SidecarSecurity.Create(options);
+    security = SidecarSecurity.Create(options, accessControl.TrustDomain);
 }
 catch (Platform.Security.IdentityException e)
 {
@@ -45,7 +46,7 @@ catch (Platform.Security.IdentityException e)
 }
 builder.Services.AddSingleton(security);
 Platform.Security.Renewal.IdentityRenewalExtensions.AddIdentityRenewal(builder.Services, security.Identity);
-if (SidecarAccessControlLoader.Load(options, security) is not { } accessControl) return 2;
+if (!SidecarAccessControlLoader.AgreesWith(accessControl, options, security)) return 2;
 builder.Services.AddSingleton(accessControl);
 builder.Services.AddSingleton<Platform.Sidecar.AccessControl.InternalInvocation>();
 

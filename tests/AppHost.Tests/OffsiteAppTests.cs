@@ -8,7 +8,8 @@ namespace AppHost.Tests;
 /// <summary>
 /// The whole application with the offsite repository on (<c>--AppHost:Offsite=true</c>: Azurite as a resource, the
 /// worker handed its connection string and key): a schedule naming local and offsite makes a backup verified in both,
-/// and BackupApi restores it from the offsite copy.
+/// and BackupApi restores it from the offsite copy. The run's apps are in the trust domain example.org, not Dapr's
+/// default: their certificates, their Configurations and the scheduler all agree on it.
 /// </summary>
 public sealed class OffsiteAppTests
 {
@@ -19,8 +20,10 @@ public sealed class OffsiteAppTests
     {
         // The key given as the parameter, so the test writes nothing to the AppHost's user secrets.
         var key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        await using var app = await RunningApp.StartAsync(["--AppHost:Offsite=true", "--Demo:Enabled=false", $"--Parameters:offsite-encryption-key={key}"]);
+        await using var app = await RunningApp.StartAsync(["--AppHost:Offsite=true", "--Demo:Enabled=false", $"--Parameters:offsite-encryption-key={key}",
+            "--Dapr:TrustDomain=example.org"]);
         using var http = app.CreateHttpClient("backupapi");
+        Assert.Contains("trustDomain: 'example.org'", File.ReadAllText(Path.Combine(app.DataDirectory, "dapr-config", "backupworker.yaml")), StringComparison.Ordinal);
 
         using (var created = await http.PostAsJsonAsync("/schedules", new { name = "offsite-nightly", database = "my-prod-db", schedule = "@daily", repositories = new[] { "local", "offsite" } }))
             Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());

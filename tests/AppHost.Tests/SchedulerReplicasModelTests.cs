@@ -101,6 +101,8 @@ public sealed class SchedulerReplicasModelTests : IDisposable
         for (var i = 0; i < 3; i++)
             Assert.Equal(string.Join(",", peers), Flag(await ArgsOf(appHost, $"etcd-{i}"), "--initial-cluster"));
 
+        const string knownReplicas = "dapr-scheduler-server-0={scheduler-0.grpc.Host}:{scheduler-0.grpc.Port},"
+            + "dapr-scheduler-server-1={scheduler-1.grpc.Host}:{scheduler-1.grpc.Port},dapr-scheduler-server-2={scheduler-2.grpc.Host}:{scheduler-2.grpc.Port}";
         var certificates = new HashSet<string>();
         for (var i = 0; i < 3; i++)
         {
@@ -115,8 +117,10 @@ public sealed class SchedulerReplicasModelTests : IDisposable
             Assert.Contains("--etcd-embed=false", args);
             Assert.Equal("{etcd-0.client.Host}:{etcd-0.client.Port},{etcd-1.client.Host}:{etcd-1.client.Port},{etcd-2.client.Host}:{etcd-2.client.Port}",
                 Flag(args, "--etcd-client-endpoints"));
-            // Sidecars that learn the replicas through WatchHosts dial this address, straight to the replica.
-            Assert.Equal($"127.0.0.1:{{{replica.Name}.grpc.TargetPort}}", Flag(args, "--override-broadcast-host-port"));
+            // Sidecars that learn the replicas through WatchHosts dial this address: the one --scheduler-host-address
+            // names, and the one every replica expects of it (--etcd-replicas), so a forged leadership record is ignored.
+            Assert.Equal($"{{{replica.Name}.grpc.Host}}:{{{replica.Name}.grpc.Port}}", Flag(args, "--override-broadcast-host-port"));
+            Assert.Equal(knownReplicas, Flag(args, "--etcd-replicas"));
             // Its workload certificate comes from the run's Sentry (asked with a token of its own), its etcd one from etcd's CA.
             Assert.Equal("{sentry.grpc.Host}:{sentry.grpc.Port}", Flag(args, "--sentry-address"));
             Assert.Equal(etcdAnchors.Single(), File.ReadAllText(Flag(args, "--etcd-client-ca-file")));
@@ -194,6 +198,35 @@ public sealed class SchedulerReplicasModelTests : IDisposable
         var missing = Path.Combine(_data, "no-such-etcd");
         await using var appHost = await ModelAsync("--Scheduler:Replicas=3", $"--Dapr:EtcdPath={missing}");
         Assert.Equal(missing, Assert.IsType<EtcdMemberResource>(Resource(appHost, "etcd-0")).Command);
+    }
+
+    [Fact]
+    public async Task Dapr_TrustDomain_is_the_apps_trust_domain_in_their_configurations_and_the_only_one_the_scheduler_serves()
+    {
+        await using var appHost = await ModelAsync("--Dapr:TrustDomain=example.org");
+        Assert.Equal("example.org", Flag(await ArgsOf(appHost, "scheduler"), "--app-trust-domains"));
+        foreach (var app in new[] { "backupworker", "backupapi" })
+        {
+            var configuration = Platform.Sidecar.AccessControl.ConfigurationLoader.Load(Flag(await ArgsOf(appHost, $"{app}-dapr"), "--config"), appIsHttp: true)!;
+            // The sidecar asks the Sentry for its certificate in this trust domain, and callers are proven in it.
+            Assert.Equal("example.org", configuration.TrustDomain);
+        }
+
+        await using var byDefault = await ModelAsync();
+        Assert.Equal("public", Flag(await ArgsOf(byDefault, "scheduler"), "--app-trust-domains"));
+    }
+
+    [Theory]
+    [InlineData("Example.org")]
+    [InlineData("evil/ns/default")]
+    public async Task A_malformed_Dapr_TrustDomain_is_refused_with_a_clear_error(string trustDomain)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var appHost = await ModelAsync($"--Dapr:TrustDomain={trustDomain}");
+            await ArgsOf(appHost, "backupworker-dapr");
+        });
+        Assert.Contains($"Dapr:TrustDomain '{trustDomain}' is not a trust domain", string.Join(" | ", Chain(error).Select(e => e.Message)));
     }
 
     private static IEnumerable<Exception> Chain(Exception? e)

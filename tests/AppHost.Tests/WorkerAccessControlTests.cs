@@ -37,7 +37,7 @@ public class WorkerAccessControlTests
         await using var _ = appHost;
         var access = (Platform.Hosting.Dapr.DaprAccessControl)appHost.Services.Single(d => d.ServiceType == typeof(Platform.Hosting.Dapr.DaprAccessControl)).ImplementationInstance!;
         return new[] { "backupworker", "backupapi" }.ToDictionary(id => id,
-            id => ConfigurationLoader.Parse(Platform.Hosting.Dapr.DaprConfigurationFile.Render(id, access.CallersOf(id)), id, appIsHttp: true)!);
+            id => ConfigurationLoader.Parse(Platform.Hosting.Dapr.DaprConfigurationFile.Render(id, "public", access.CallersOf(id)), id, appIsHttp: true)!);
     });
 
     private static async Task<AccessControlList> ConfigurationOfAsync(string appId) => (await Configurations.Value)[appId];

@@ -76,6 +76,27 @@ public sealed class SidecarIdentityTests(SchedulerFixture fixture) : IDisposable
         Assert.Equal(2, await sidecar.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task A_sidecar_refuses_to_start_with_a_certificate_outside_its_configurations_trust_domain()
+    {
+        var files = TestIdentity.Files(TestIdentity.App("me"));
+        var config = Path.Combine(Path.GetTempPath(), $"trust-domain-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(config, "kind: Configuration\nspec:\n  accessControl:\n    defaultAction: allow\n    trustDomain: example.org\n");
+        try
+        {
+            await using var sidecar = TestProcess.StartDotnet("sidecar-wrong-domain", RepoPaths.ProjectOutput("Platform/Sidecar", "Platform.Sidecar"),
+                ["--app-id", "me", "--dapr-http-port", FreePort.Next().ToString(), "--dapr-grpc-port", FreePort.Next().ToString(),
+                 "--metrics-port", FreePort.Next().ToString(), "--enable-mtls", "--config", config, .. files.Flags()]);
+            await sidecar.WaitForOutputAsync(l => l.Contains("accessControl.trustDomain is 'example.org', but this sidecar's certificate names trust domain 'public'"),
+                TimeSpan.FromSeconds(30));
+            Assert.Equal(2, await sidecar.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string url, string? token, string? claimedCaller = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);

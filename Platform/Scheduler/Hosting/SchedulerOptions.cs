@@ -20,6 +20,21 @@ public sealed class SchedulerOptions
     /// <summary>Dapr's --override-broadcast-host-port: the host:port other replicas' sidecars are told to dial this one at.</summary>
     public string? BroadcastAddress { get; set; }
 
+    /// <summary>
+    /// The trust domains apps' certificates may name (comma-separated; Dapr's default "public"): each app's
+    /// Configuration sets its own (accessControl.trustDomain), so the scheduler is told which ones the run uses.
+    /// </summary>
+    public string AppTrustDomains { get; set; } = Platform.Security.SpiffeId.DefaultTrustDomain;
+
+    /// <summary><see cref="AppTrustDomains"/> as a set; throws naming the flag when it names none or a malformed one.</summary>
+    public IReadOnlySet<string> ParseAppTrustDomains()
+    {
+        var domains = AppTrustDomains.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        if (domains.Count == 0 || domains.Any(d => !Platform.Security.SpiffeId.IsTrustDomain(d)))
+            throw new InvalidOperationException($"--app-trust-domains '{AppTrustDomains}': want trust domains such as public or example.org, comma-separated.");
+        return domains;
+    }
+
     /// <summary>The address this replica announces (WatchHosts): the broadcast override, else the listen address and port.</summary>
     public string AdvertisedAddress =>
         !string.IsNullOrEmpty(BroadcastAddress) ? BroadcastAddress
@@ -41,6 +56,7 @@ public sealed class SchedulerOptions
         ["--cert-key-file"] = $"{Section}:{nameof(CertKeyFile)}",
         ["--sentry-address"] = $"{Section}:{nameof(SentryAddress)}",
         ["--override-broadcast-host-port"] = $"{Section}:{nameof(BroadcastAddress)}",
+        ["--app-trust-domains"] = $"{Section}:{nameof(AppTrustDomains)}",
     };
 
     /// <summary>Dapr's log level names to Microsoft.Extensions.Logging's.</summary>

@@ -1,6 +1,8 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Platform.Security;
+using Microsoft.Extensions.Options;
+using Platform.Scheduler.Hosting;
 using Platform.SchedulerProtocol;
 
 namespace Platform.Scheduler.Security;
@@ -11,12 +13,12 @@ namespace Platform.Scheduler.Security;
 /// PERMISSION_DENIED "identity does not match request". The AppHost's identity may read and delete any app's jobs (the
 /// dashboard's jobs view) and is the only caller of the admin API; it can neither schedule nor receive triggers.
 /// </summary>
-public sealed partial class CallerAuthorization(SchedulerSecurity security, ILogger<CallerAuthorization> logger) : Interceptor
+public sealed partial class CallerAuthorization(SchedulerSecurity security, IOptions<SchedulerOptions> options, ILogger<CallerAuthorization> logger) : Interceptor
 {
     private const string AdminService = "/platform.scheduler.v1.SchedulerAdmin/";
 
-    /// <summary>Apps' identities are in Dapr's app trust domain (a Configuration's accessControl.trustDomain, "public").</summary>
-    public const string AppTrustDomain = SpiffeId.DefaultTrustDomain;
+    /// <summary>Apps' identities are in the apps' trust domains (their Configurations' accessControl.trustDomain, --app-trust-domains).</summary>
+    private readonly IReadOnlySet<string> _appTrustDomains = options.Value.ParseAppTrustDomains();
 
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
@@ -47,7 +49,7 @@ public sealed partial class CallerAuthorization(SchedulerSecurity security, ILog
     {
         // WatchHosts: the scheduler's own address, for any app of the apps' trust domain (and the AppHost).
         var caller = Caller(context);
-        if (request is not WatchHostsRequest || (caller.TrustDomain != AppTrustDomain && caller != security.AdminId))
+        if (request is not WatchHostsRequest || (!_appTrustDomains.Contains(caller.TrustDomain) && caller != security.AdminId))
             throw Denied(context, caller, context.Method);
         return continuation(request, responseStream, context);
     }
@@ -77,7 +79,7 @@ public sealed partial class CallerAuthorization(SchedulerSecurity security, ILog
         // Missing values are the service's InvalidArgument, as in Dapr, which checks them first.
         if (string.IsNullOrEmpty(ns) || string.IsNullOrEmpty(appId)) return;
         // The exact id: trust domain too, so a certificate for spiffe://evil.example/ns/<ns>/<app> is no one here.
-        if (caller.TrustDomain == AppTrustDomain && caller.Namespace == ns && caller.AppId == appId) return;
+        if (_appTrustDomains.Contains(caller.TrustDomain) && caller.Namespace == ns && caller.AppId == appId) return;
         if (adminMay && caller == security.AdminId) return;
         throw Denied(context, caller, $"{ns}/{appId}");
     }

@@ -31,14 +31,17 @@ public sealed class SidecarSecurity
     /// <summary>The sidecar-to-sidecar port (mTLS only); null when mTLS is off (the route is then on the HTTP port).</summary>
     public int? InternalPort { get; }
 
-    /// <summary>Loads and checks the identity; <see cref="IdentityException"/> when it is missing or names someone else.</summary>
-    public static SidecarSecurity Create(SidecarOptions options)
+    /// <summary>
+    /// Loads and checks the identity; <see cref="IdentityException"/> when it is missing or names someone else. From the
+    /// Sentry it is asked for in <paramref name="trustDomain"/> (the app's Configuration's), as daprd asks.
+    /// </summary>
+    public static SidecarSecurity Create(SidecarOptions options, string trustDomain = SpiffeId.DefaultTrustDomain)
     {
         if (!options.EnableMtls) return new SidecarSecurity(null, null, null);
         var identity = string.IsNullOrEmpty(options.SentryAddress)
             ? WorkloadIdentity.Load(new IdentitySources(options.TrustAnchorsFile, options.CertChainFile, options.CertKeyFile))
             : Platform.Security.Renewal.SentryIdentity.Obtain(options.SentryAddress, new IdentitySources(options.TrustAnchorsFile, null, null),
-                new SpiffeId(SpiffeId.DefaultTrustDomain, options.Namespace, options.AppId),
+                new SpiffeId(trustDomain, options.Namespace, options.AppId),
                 Platform.Security.Renewal.SentryClient.SentryId(options.ControlPlaneTrustDomain, options.ControlPlaneNamespace));
         if (identity.Id.Namespace != options.Namespace || identity.Id.AppId != options.AppId)
         {

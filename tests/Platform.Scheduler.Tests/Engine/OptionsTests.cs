@@ -40,4 +40,23 @@ public class OptionsTests
     [InlineData("error", LogLevel.Error)]
     [InlineData(null, LogLevel.Information)]
     public void LogLevels(string? flag, LogLevel level) => Assert.Equal(level, SchedulerOptions.ParseLogLevel(flag));
+
+    [Fact]
+    public void Apps_trust_domains_default_to_daprs_public_and_take_a_list()
+    {
+        Assert.Equal(["public"], Bind().ParseAppTrustDomains());
+        Assert.Equal(["example.org", "public"], Bind("--app-trust-domains", "example.org, public").ParseAppTrustDomains().Order());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(",")]
+    [InlineData("Example.org")]
+    [InlineData("evil/ns/default")]
+    [InlineData("public,spiffe://x")]
+    public void A_malformed_apps_trust_domain_is_refused_naming_the_flag(string value)
+    {
+        var refused = Assert.Throws<InvalidOperationException>(() => Bind("--app-trust-domains", value).ParseAppTrustDomains());
+        Assert.Contains("--app-trust-domains", refused.Message, StringComparison.Ordinal);
+    }
 }

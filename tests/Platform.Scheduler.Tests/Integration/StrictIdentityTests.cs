@@ -9,8 +9,9 @@ namespace Platform.Scheduler.Tests.Integration;
 
 /// <summary>
 /// The scheduler serves an app's jobs only to a certificate that is exactly that app's client identity: one URI name,
-/// spiffe://public/ns/&lt;namespace&gt;/&lt;app id&gt; with nothing after it, in the apps' trust domain, with the
-/// client-auth key usage. Every certificate here chains to the scheduler's anchors (a custom authority's).
+/// spiffe://&lt;apps' trust domain&gt;/ns/&lt;namespace&gt;/&lt;app id&gt; with nothing after it, with the client-auth key
+/// usage. Every certificate here chains to the scheduler's anchors (a custom authority's). The apps' trust domain is
+/// the one given (--app-trust-domains example.org), so Dapr's default "public" is another one here.
 /// </summary>
 public sealed class StrictIdentityTests(StrictIdentityTests.CustomScheduler fixture) : IClassFixture<StrictIdentityTests.CustomScheduler>
 {
@@ -21,7 +22,7 @@ public sealed class StrictIdentityTests(StrictIdentityTests.CustomScheduler fixt
 
         public async Task InitializeAsync() =>
             // The authority's files come after the default ones: the last value of a flag wins.
-            Process = await SchedulerProcess.StartAsync(extraArgs: Authority.Files(SpiffeId.Scheduler()).Flags());
+            Process = await SchedulerProcess.StartAsync(extraArgs: [.. Authority.Files(SpiffeId.Scheduler()).Flags(), "--app-trust-domains", "example.org"]);
 
         public async Task DisposeAsync()
         {
@@ -33,10 +34,11 @@ public sealed class StrictIdentityTests(StrictIdentityTests.CustomScheduler fixt
     public static TheoryData<string, string[], KeyPurpose[]> Refused => new()
     {
         { "another trust domain", ["spiffe://evil.example/ns/default/backupworker"], [KeyPurpose.ClientAuth] },
-        { "an extra path segment", ["spiffe://public/ns/default/backupworker/anything"], [KeyPurpose.ClientAuth] },
-        { "server-auth only", ["spiffe://public/ns/default/backupworker"], [KeyPurpose.ServerAuth] },
-        { "no extended key usage", ["spiffe://public/ns/default/backupworker"], [] },
-        { "a second URI name", ["spiffe://public/ns/default/backupworker", "https://example.com/x"], [KeyPurpose.ClientAuth] },
+        { "dapr's default trust domain, not the one given", ["spiffe://public/ns/default/backupworker"], [KeyPurpose.ClientAuth] },
+        { "an extra path segment", ["spiffe://example.org/ns/default/backupworker/anything"], [KeyPurpose.ClientAuth] },
+        { "server-auth only", ["spiffe://example.org/ns/default/backupworker"], [KeyPurpose.ServerAuth] },
+        { "no extended key usage", ["spiffe://example.org/ns/default/backupworker"], [] },
+        { "a second URI name", ["spiffe://example.org/ns/default/backupworker", "https://example.com/x"], [KeyPurpose.ClientAuth] },
     };
 
     [Theory]
@@ -44,7 +46,7 @@ public sealed class StrictIdentityTests(StrictIdentityTests.CustomScheduler fixt
     public async Task A_certificate_that_is_not_exactly_the_apps_client_identity_gets_none_of_its_jobs(string what, string[] uris, KeyPurpose[] purposes)
     {
         var name = "strict-" + Guid.NewGuid().ToString("N");
-        await ClientAs(["spiffe://public/ns/default/backupworker"], KeyPurpose.ClientAuth).ScheduleJobAsync(new ScheduleJobRequest
+        await ClientAs(["spiffe://example.org/ns/default/backupworker"], KeyPurpose.ClientAuth).ScheduleJobAsync(new ScheduleJobRequest
         {
             Name = name, Metadata = Meta("backupworker"), Job = new Job { Schedule = "@daily" },
         });
@@ -58,7 +60,7 @@ public sealed class StrictIdentityTests(StrictIdentityTests.CustomScheduler fixt
         Assert.True(deleted.StatusCode is StatusCode.PermissionDenied or StatusCode.Unavailable or StatusCode.Internal, $"{what}: {deleted.Status}");
 
         // The job is still there for its owner.
-        var owner = ClientAs(["spiffe://public/ns/default/backupworker"], KeyPurpose.ClientAuth);
+        var owner = ClientAs(["spiffe://example.org/ns/default/backupworker"], KeyPurpose.ClientAuth);
         Assert.Equal("@daily", (await owner.GetJobAsync(new GetJobRequest { Name = name, Metadata = Meta("backupworker") })).Job.Schedule);
     }
 
