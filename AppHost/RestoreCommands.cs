@@ -24,8 +24,9 @@ public static class RestoreCommands
             var root = JsonDocument.Parse(body).RootElement;
             if (!response.IsSuccessStatusCode)
                 return CommandResults.Failure($"{root.GetProperty("title").GetString()}: {(root.TryGetProperty("detail", out var d) ? d.GetString() : null)}");
-            // Accepted (202): the restore runs on in the worker; follow it to its end, as an operator would.
-            while (root.GetProperty("outcome").GetString() == "Running")
+            // Accepted (202): the restore runs on in the worker, or waits its turn behind work on the same database
+            // (Queued); follow it to its end, as an operator would.
+            while (root.GetProperty("outcome").GetString() is "Running" or "Queued")
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500), context.CancellationToken);
                 body = await http.GetStringAsync(response.Headers.Location, context.CancellationToken);

@@ -56,7 +56,7 @@ public sealed class RestoreFlowTests(DemoAppFixture fixture)
         var listed = await Poll.UntilAsync(async () =>
         {
             var record = await http.GetJsonAsync(response.Headers.Location!.OriginalString);
-            return record.GetProperty("outcome").GetString() == "Running" ? (JsonElement?)null : record;
+            return record.GetProperty("outcome").GetString() is "Running" or "Queued" ? (JsonElement?)null : record;
         }, TriggerTimeout, "the restore to end");
         Assert.Equal("Succeeded", listed.GetProperty("outcome").GetString());
         Assert.Equal("operator", listed.GetProperty("requestedBy").GetString());
@@ -86,7 +86,7 @@ public sealed class RestoreFlowTests(DemoAppFixture fixture)
         var drill = await Poll.UntilAsync(async () =>
         {
             var list = await http.GetJsonAsync("/drills?schedule=prod-db-backup");
-            return list.GetArrayLength() >= 1 && list[0].GetProperty("outcome").GetString() != "Running" ? list[0] : (JsonElement?)null;
+            return list.GetArrayLength() >= 1 && list[0].GetProperty("outcome").GetString() is not ("Running" or "Queued") ? list[0] : (JsonElement?)null;
         }, TriggerTimeout, "a finished drill of prod-db-backup");
         Assert.Equal("Succeeded", drill.GetProperty("outcome").GetString());
         Assert.Equal("every 5", drill.GetProperty("trigger").GetString());

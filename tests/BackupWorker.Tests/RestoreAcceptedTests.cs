@@ -100,7 +100,7 @@ public class RestoreAcceptedTests : IAsyncLifetime
         while (true)
         {
             var record = await Stack.ApiClient.GetFromJsonAsync<JsonElement>(path, bound.Token);
-            if (record.GetProperty("outcome").GetString() != "Running") return record;
+            if (record.GetProperty("outcome").GetString() is not ("Running" or "Queued")) return record;
             await Task.Delay(100, bound.Token);
         }
     }

@@ -40,7 +40,7 @@ public class RestoreStackTests(BackupStackFixture fixture) : IClassFixture<Backu
         while (true)
         {
             var record = await Api.GetFromJsonAsync<JsonElement>(path, bound.Token);
-            if (record.GetProperty("outcome").GetString() != "Running") return record;
+            if (record.GetProperty("outcome").GetString() is not ("Running" or "Queued")) return record;
             await Task.Delay(100, bound.Token);
         }
     }
