@@ -8,15 +8,23 @@ namespace AppHost.Tests;
 
 /// <summary>
 /// One app, the how-to's job every 2 s and two worker replicas, shared by the tests of the collection: each looks at
-/// its own schedule, or only reads.
+/// its own schedule, or only reads. Its apps are in the trust domain example.org, not Dapr's default, and it has the
+/// offsite repository (Azurite) when Azurite is installed.
 /// </summary>
 public sealed class DemoAppFixture : IAsyncLifetime
 {
     public RunningApp Running { get; private set; } = null!;
 
+    /// <summary>The offsite repository's encryption key, given as the parameter so that nothing is written to user secrets.</summary>
+    public string OffsiteKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     public async Task InitializeAsync()
+    {
+        string[] offsite = TestSupport.AzuriteProcess.MissingReason is null ? ["--AppHost:Offsite=true", $"--Parameters:offsite-encryption-key={OffsiteKey}"] : [];
         // Repeats enough for the how-to's job to outlive every test of the collection, in whatever order they run.
-        => Running = await RunningApp.StartAsync(["--Demo:Schedule=@every 2s", $"--Demo:Repeats={DemoRepeats}", "--Demo:KeepLast=100", "--AppHost:WorkerReplicas=2"]);
+        Running = await RunningApp.StartAsync(["--Demo:Schedule=@every 2s", $"--Demo:Repeats={DemoRepeats}", "--Demo:KeepLast=100", "--AppHost:WorkerReplicas=2",
+            "--Dapr:TrustDomain=example.org", .. offsite]);
+    }
 
     public const int DemoRepeats = 1000;
 

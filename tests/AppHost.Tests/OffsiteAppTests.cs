@@ -11,17 +11,16 @@ namespace AppHost.Tests;
 /// and BackupApi restores it from the offsite copy. The run's apps are in the trust domain example.org, not Dapr's
 /// default: their certificates, their Configurations and the scheduler all agree on it.
 /// </summary>
-public sealed class OffsiteAppTests
+[Collection(DemoAppCollection.Name)]
+public sealed class OffsiteAppTests(DemoAppFixture fixture)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
 
     [AzuriteFact]
     public async Task A_schedule_naming_offsite_makes_backups_verified_in_Azurite_that_restore_from_there()
     {
-        // The key given as the parameter, so the test writes nothing to the AppHost's user secrets.
-        var key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        await using var app = await RunningApp.StartAsync(["--AppHost:Offsite=true", "--Demo:Enabled=false", $"--Parameters:offsite-encryption-key={key}",
-            "--Dapr:TrustDomain=example.org"]);
+        var app = fixture.Running;
+        var key = fixture.OffsiteKey;
         using var http = app.CreateHttpClient("backupapi");
         Assert.Contains("trustDomain: 'example.org'", File.ReadAllText(Path.Combine(app.DataDirectory, "dapr-config", "backupworker.yaml")), StringComparison.Ordinal);
 
