@@ -172,7 +172,8 @@ public static partial class DaprHostingExtensions
                 memberBuilder.OnBeforeResourceStarted((resource, e, _) =>
                 {
                     // DCP then fails to start it: the member shows as failed, the replicas keep waiting for it.
-                    var message = EtcdMissingMessage(configuredPath);
+                    var message = EtcdMissingMessage(configuredPath) + (pendingImports.Count == 0 ? "" :
+                        $" The scheduler's jobs kept in {string.Join(", ", pendingImports)} (from when the cluster was open) are kept, and imported once etcd runs.");
                     e.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource).LogError("{Message}", message);
                     e.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DaprHostingExtensions).FullName!).LogError("{Resource}: {Message}", resource.Name, message);
                     return Task.CompletedTask;
