@@ -35,6 +35,8 @@ public sealed class EtcdOpenImportTests(EtcdOpenImportTests.OpenDirectory open) 
         public string Root { get; } = Directory.CreateTempSubdirectory("etcd-import-").FullName;
         public string Template => Path.Combine(Root, "template");
         public Dictionary<string, ByteString> JobValues { get; } = [];
+        public string CounterKey { get; private set; } = "";
+        public ByteString CounterValue { get; private set; } = ByteString.Empty;
         public EtcdCluster Locked { get; private set; } = null!;
         private int _runs;
 
@@ -64,6 +66,13 @@ public sealed class EtcdOpenImportTests(EtcdOpenImportTests.OpenDirectory open) 
                 }
                 using var kv = EtcdKvChannel.Plain(members.ClientPort);
                 foreach (var item in (await kv.Kv.RangeAsync(Prefixed("dapr/jobs/"))).Kvs) JobValues[item.Key.ToStringUtf8()] = item.Value;
+                // The last restorable backup's schedule has fired before: its progress (count 7) is kept beside it, as the
+                // scheduler keeps it, and must come along, or the schedule would count its repeats afresh.
+                var (key, value) = JobValues.Single(j => j.Key.EndsWith("||" + LastRestorableSchedule, StringComparison.Ordinal));
+                var partition = System.Text.Json.JsonDocument.Parse(value.Memory).RootElement.GetProperty("PartitionId").GetUInt64();
+                CounterKey = "dapr/counters/" + key["dapr/jobs/".Length..];
+                CounterValue = ByteString.CopyFromUtf8($"{{\"JobPartitionId\":{partition},\"Count\":7,\"Attempts\":0}}");
+                await kv.Kv.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(CounterKey), Value = CounterValue });
                 Assert.NotEmpty((await kv.Kv.RangeAsync(Prefixed("dapr/leadership/"))).Kvs);
             }
             Assert.Equal(Jobs.Length, JobValues.Count);
@@ -138,6 +147,9 @@ public sealed class EtcdOpenImportTests(EtcdOpenImportTests.OpenDirectory open) 
             // The old replica's leadership key is not carried: it belongs to a run and a lease that are gone.
             Assert.Empty((await kv.Kv.RangeAsync(Prefixed("dapr/leadership/"))).Kvs);
             Assert.Single((await kv.Kv.RangeAsync(Prefixed("dapr/imports/"))).Kvs);
+            var counter = Assert.Single((await kv.Kv.RangeAsync(Prefixed("dapr/counters/"))).Kvs);
+            Assert.Equal(open.CounterKey, counter.Key.ToStringUtf8());
+            Assert.Equal(open.CounterValue, counter.Value);
         }
 
         // A replica on the locked cluster has every schedule, the last restorable backup's among them: the worker will
