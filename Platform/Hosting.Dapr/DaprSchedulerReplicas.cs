@@ -48,7 +48,7 @@ public static partial class DaprHostingExtensions
             })
             .ExcludeFromManifest();
 
-        var clientEndpoints = AddEtcdCluster(builder, group);
+        var clientEndpoints = AddEtcdCluster(builder, group, out var import);
         var identities = RunIdentities.For(builder, Options(builder), DataDirectory(builder));
         for (var ordinal = 0; ordinal < replicas; ordinal++)
         {
@@ -71,6 +71,8 @@ public static partial class DaprHostingExtensions
                     Flag(context, "--etcd-max-replicas", replicas.ToString(CultureInfo.InvariantCulture));
                 });
             foreach (var member in group.MemberList) replica.WaitFor(builder.CreateResourceBuilder(member));
+            // Jobs kept by an open cluster before are in the locked one before any replica serves (or none starts).
+            if (import is not null) replica.OnBeforeResourceStarted((_, e, cancellationToken) => import.BeforeReplicaStartsAsync(e.Services, cancellationToken));
             group.ReplicaList.Add(replica.Resource);
         }
 
@@ -107,7 +109,8 @@ public static partial class DaprHostingExtensions
     /// URLs of the others in its data and dials those after a restart (<c>--initial-cluster</c> counts only at the
     /// first start), so each member's peer port is chosen once and kept beside the data (<see cref="EtcdPeerPorts"/>).
     /// </summary>
-    private static ReferenceExpression AddEtcdCluster(IDistributedApplicationBuilder builder, DaprSchedulerReplicasResource group)
+    private static ReferenceExpression AddEtcdCluster(IDistributedApplicationBuilder builder, DaprSchedulerReplicasResource group,
+        out EtcdImport.EtcdImportStep? import)
     {
         var options = Options(builder);
         var etcdDirectory = Path.Combine(DataDirectory(builder), "etcd");
@@ -115,11 +118,15 @@ public static partial class DaprHostingExtensions
         // Locked (TLS with client certificates from etcd's CA) whenever the run has identities, i.e. unless mTLS is off.
         var identities = RunIdentities.For(builder, options, DataDirectory(builder));
         var scheme = identities is null ? "http" : "https";
-        if (builder.ExecutionContext.IsRunMode) EtcdDataDirectory.Prepare(etcdDirectory, names, scheme);
+        var pendingImports = builder.ExecutionContext.IsRunMode ? EtcdDataDirectory.Prepare(etcdDirectory, names, scheme) : [];
         var peerPorts = builder.ExecutionContext.IsRunMode ? EtcdPeerPorts.LoadOrAllocate(etcdDirectory, names) : names.ToDictionary(n => n, _ => 0);
         var initialCluster = string.Join(",", names.Select(n => $"{n}={scheme}://127.0.0.1:{peerPorts[n]}"));
         var configuredPath = options.EtcdPath ?? DefaultEtcdPath;
         var program = ResolveOnPath(configuredPath);
+        import = pendingImports.Count > 0 && identities is not null
+            ? new EtcdImport.EtcdImportStep(etcdDirectory, program ?? configuredPath, $"{group.Name}-etcd", group,
+                () => identities.EtcdFilesFor(group.Name + "-etcd-import", member: false))
+            : null;
 
         foreach (var name in names)
         {
@@ -177,7 +184,8 @@ public static partial class DaprHostingExtensions
                 memberBuilder.OnBeforeResourceStarted((resource, e, _) =>
                 {
                     // DCP then fails to start it: the member shows as failed, the replicas keep waiting for it.
-                    var message = EtcdMissingMessage(configuredPath);
+                    var message = EtcdMissingMessage(configuredPath) + (pendingImports.Count == 0 ? "" :
+                        $" The scheduler's jobs kept in {string.Join(", ", pendingImports)} (from when the cluster was open) are kept, and imported once etcd runs.");
                     e.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource).LogError("{Message}", message);
                     e.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DaprHostingExtensions).FullName!).LogError("{Resource}: {Message}", resource.Name, message);
                     return Task.CompletedTask;

@@ -26,7 +26,7 @@ internal static class EtcdPeerPorts
         return ports;
     }
 
-    private static Dictionary<string, int> Parse(IEnumerable<string> lines)
+    internal static Dictionary<string, int> Parse(IEnumerable<string> lines)
     {
         var ports = new Dictionary<string, int>();
         foreach (var line in lines)
