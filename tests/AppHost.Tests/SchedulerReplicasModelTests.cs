@@ -80,6 +80,9 @@ public sealed class SchedulerReplicasModelTests : IDisposable
             Assert.Contains("--client-cert-auth", args);
             Assert.Contains("--peer-client-cert-auth", args);
             Assert.Equal(Flag(args, "--trusted-ca-file"), Flag(args, "--peer-trusted-ca-file"));
+            // Certificate and key in one file, replaced by a rename: never read as a new certificate with an old key.
+            Assert.Equal(Flag(args, "--cert-file"), Flag(args, "--key-file"));
+            Assert.Equal(Flag(args, "--cert-file"), Flag(args, "--peer-key-file"));
             etcdAnchors.Add(File.ReadAllText(Flag(args, "--trusted-ca-file")));
             Assert.Equal($"http://127.0.0.1:{{{etcd.Name}.metrics.TargetPort}}", Flag(args, "--listen-metrics-urls"));
             if (!OperatingSystem.IsWindows())
@@ -101,7 +104,6 @@ public sealed class SchedulerReplicasModelTests : IDisposable
         for (var i = 0; i < 3; i++)
             Assert.Equal(string.Join(",", peers), Flag(await ArgsOf(appHost, $"etcd-{i}"), "--initial-cluster"));
 
-        var certificates = new HashSet<string>();
         for (var i = 0; i < 3; i++)
         {
             var replica = Resource(appHost, $"scheduler-{i}");
@@ -120,7 +122,9 @@ public sealed class SchedulerReplicasModelTests : IDisposable
             // Its workload certificate comes from the run's Sentry (asked with a token of its own), its etcd one from etcd's CA.
             Assert.Equal("{sentry.grpc.Host}:{sentry.grpc.Port}", Flag(args, "--sentry-address"));
             Assert.Equal(etcdAnchors.Single(), File.ReadAllText(Flag(args, "--etcd-client-ca-file")));
-            Assert.True(certificates.Add(Flag(args, "--etcd-client-cert-file")), $"{replica.Name} has an etcd certificate of its own");
+            // Its etcd client certificate too (etcd's CA, key in memory, renewed): no etcd key file on disk.
+            Assert.Contains("--etcd-client-cert-from-sentry=true", args);
+            Assert.DoesNotContain("--etcd-client-key-file", args);
             // The workload root (which signs every app's and sidecar's certificate) is not etcd's CA.
             Assert.NotEqual(etcdAnchors.Single(), File.ReadAllText(Flag(args, "--trust-anchors-file")));
             Assert.Equal("3", Flag(args, "--etcd-max-replicas"));
