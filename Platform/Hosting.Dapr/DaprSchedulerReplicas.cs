@@ -77,7 +77,7 @@ public static partial class DaprHostingExtensions
                 });
             foreach (var member in group.MemberList) replica.WaitFor(builder.CreateResourceBuilder(member));
             group.ReplicaList.Add(replica.Resource);
-            identities?.AllowEtcdClient(replicaName);
+            if (identities?.Sentry is not null) identities.AllowEtcdClient(replicaName);
         }
         // Hashes only, as for the workload tokens; the Sentry signs these ids with etcd's CA alone.
         if (identities?.Sentry is { } sentry)

@@ -131,6 +131,16 @@ public sealed class SchedulerReplicasModelTests : IDisposable
             Assert.Equal(["etcd-0", "etcd-1", "etcd-2", "sentry"], WaitsOf(replica).Order());
         }
 
+        // The Sentry holds etcd's CA beside the root and knows each replica's token (as a hash) for its etcd client id only.
+        var sentry = Resource(appHost, "sentry");
+        var environment = new EnvironmentCallbackContext(appHost.ExecutionContext, new Dictionary<string, object>());
+        foreach (var callback in sentry.Annotations.OfType<EnvironmentCallbackAnnotation>()) await callback.Callback(environment);
+        var etcdTokens = ((string)environment.EnvironmentVariables["SENTRY_ETCD_CLIENT_TOKENS"]).Split(',');
+        Assert.Equal(3, etcdTokens.Distinct().Count());
+        Assert.All(etcdTokens, t => Assert.StartsWith("spiffe://localhost/ns/default/dapr-scheduler.etcd-client=", t, StringComparison.Ordinal));
+        Assert.DoesNotContain(".etcd-client", (string)environment.EnvironmentVariables["SENTRY_BOOTSTRAP_TOKENS"], StringComparison.Ordinal);
+        Assert.Contains(etcdAnchors.Single().Trim(), File.ReadAllText(Flag(await ArgsOf(appHost, "sentry"), "--ca-credentials-file")), StringComparison.Ordinal);
+
         const string all = "{scheduler-0.grpc.Host}:{scheduler-0.grpc.Port},{scheduler-1.grpc.Host}:{scheduler-1.grpc.Port},{scheduler-2.grpc.Host}:{scheduler-2.grpc.Port}";
         foreach (var sidecar in new[] { "backupworker-dapr", "backupapi-dapr" })
         {

@@ -31,8 +31,8 @@ internal sealed class RunIdentities : IDisposable
     private readonly Lock _gate = new();
 
     /// <summary>
-    /// Sentry issues 24 h certificates and daprd renews them before they lapse; nothing renews ours, so a run's
-    /// certificates last as long as its root, and a new run gets new ones.
+    /// Certificate files that nothing renews (a run without a Sentry: processes read them once) last as long as the
+    /// run's root, and a new run gets new ones; everything else lives the workload lifetime and is renewed.
     /// </summary>
     private static readonly TimeSpan RunLifetime = CertificateAuthority.RootLifetime;
 
