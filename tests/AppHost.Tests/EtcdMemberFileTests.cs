@@ -38,4 +38,29 @@ public sealed class EtcdMemberFileTests : IDisposable
         if (!OperatingSystem.IsWindows())
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file.Path));
     }
+
+    [Fact]
+    public async Task The_run_issues_each_members_file_for_the_workload_lifetime_and_renews_it_on_its_own()
+    {
+        var builder = DistributedApplication.CreateBuilder();
+        using var identities = RunIdentities.For(builder, new Platform.Hosting.Dapr.DaprOptions { WorkloadCertificateLifetime = TimeSpan.FromSeconds(3) }, _directory)!;
+        var file = identities.EtcdMemberFileFor("etcd-0");
+        using var first = X509Certificate2.CreateFromPemFile(file.Path, file.Path);
+        // Issued for the workload lifetime, not the run's year.
+        Assert.True(first.NotAfter.ToUniversalTime() < DateTime.UtcNow.AddSeconds(4));
+        using var renewal = new EtcdMemberRenewal(identities, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<EtcdMemberRenewal>.Instance);
+        await renewal.StartAsync(CancellationToken.None);
+        try
+        {
+            await TestSupport.Poll.UntilAsync(() =>
+            {
+                using var current = X509Certificate2.CreateFromPemFile(file.Path, file.Path);
+                return Task.FromResult(current.SerialNumber != first.SerialNumber && current.NotAfter > first.NotAfter);
+            }, TimeSpan.FromSeconds(15), "a renewed member certificate");
+        }
+        finally
+        {
+            await renewal.StopAsync(CancellationToken.None);
+        }
+    }
 }
