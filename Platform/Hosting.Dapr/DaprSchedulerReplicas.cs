@@ -57,13 +57,18 @@ public static partial class DaprHostingExtensions
                 .WithParentRelationship(group)
                 .WithArgs(context =>
                 {
-                    // The replica's certificate for etcd, from etcd's CA, and the members' CA.
+                    // The members' CA, and the replica's certificate for etcd from it: from the Sentry (key in the
+                    // replica's memory, renewed) when the run has one, else files for the run.
                     if (identities is not null)
                     {
-                        var files = identities.EtcdFilesFor(replicaName + "-etcd-client", member: false);
-                        Flag(context, "--etcd-client-ca-file", files.TrustAnchorsFile);
-                        Flag(context, "--etcd-client-cert-file", files.CertChainFile);
-                        Flag(context, "--etcd-client-key-file", files.CertKeyFile);
+                        Flag(context, "--etcd-client-ca-file", identities.EtcdTrustAnchorsFile());
+                        if (identities.Sentry is not null) context.Args.Add("--etcd-client-cert-from-sentry=true");
+                        else
+                        {
+                            var files = identities.EtcdClientFilesFor(replicaName + "-etcd-client");
+                            Flag(context, "--etcd-client-cert-file", files.CertChainFile);
+                            Flag(context, "--etcd-client-key-file", files.CertKeyFile);
+                        }
                     }
                     // Every replica's id and announced address: a leadership record naming anything else is ignored,
                     // so a forged record can neither stop firing nor send a sidecar elsewhere.
@@ -74,7 +79,11 @@ public static partial class DaprHostingExtensions
             // Jobs kept by an open cluster before are in the locked one before any replica serves (or none starts).
             if (import is not null) replica.OnBeforeResourceStarted((_, e, cancellationToken) => import.BeforeReplicaStartsAsync(e.Services, cancellationToken));
             group.ReplicaList.Add(replica.Resource);
+            if (identities?.Sentry is not null) identities.AllowEtcdClient(replicaName);
         }
+        // Hashes only, as for the workload tokens; the Sentry signs these ids with etcd's CA alone.
+        if (identities?.Sentry is { } sentry)
+            sentry.WithEnvironment(context => context.EnvironmentVariables["SENTRY_ETCD_CLIENT_TOKENS"] = identities.EtcdClientTokenHashes());
 
         // Healthy while every replica is: what an app waiting for the scheduler needs (each sidecar connects to all).
         var healthKey = $"{name}_replicas_healthy";
@@ -155,15 +164,16 @@ public static partial class DaprHostingExtensions
                     if (identities is not null)
                     {
                         // Clients and peers alike must present a certificate from etcd's CA (not the workload root).
-                        var files = identities.EtcdFilesFor(name, member: true);
-                        Flag(context, "--cert-file", files.CertChainFile);
-                        Flag(context, "--key-file", files.CertKeyFile);
+                        // Certificate and key share one file, renewed in place (EtcdMemberFile).
+                        var file = identities.EtcdMemberFileFor(name);
+                        Flag(context, "--cert-file", file.Path);
+                        Flag(context, "--key-file", file.Path);
                         context.Args.Add("--client-cert-auth");
-                        Flag(context, "--trusted-ca-file", files.TrustAnchorsFile);
-                        Flag(context, "--peer-cert-file", files.CertChainFile);
-                        Flag(context, "--peer-key-file", files.CertKeyFile);
+                        Flag(context, "--trusted-ca-file", file.TrustAnchorsFile);
+                        Flag(context, "--peer-cert-file", file.Path);
+                        Flag(context, "--peer-key-file", file.Path);
                         context.Args.Add("--peer-client-cert-auth");
-                        Flag(context, "--peer-trusted-ca-file", files.TrustAnchorsFile);
+                        Flag(context, "--peer-trusted-ca-file", file.TrustAnchorsFile);
                     }
                     Flag(context, "--initial-cluster", initialCluster);
                     Flag(context, "--initial-cluster-state", "new");

@@ -20,6 +20,9 @@ public sealed class BootstrapTokens
 
     public int Count => _hashes.Values.Sum(h => h.Count);
 
+    /// <summary>The identities that have tokens, as SPIFFE ids.</summary>
+    public IEnumerable<SpiffeId> Ids => _hashes.Keys.Select(k => SpiffeId.TryParse(k, out var id) ? id : throw new InvalidOperationException(k));
+
     /// <summary>Parses <c>&lt;spiffe id&gt;=&lt;sha-256 hex&gt;[,…]</c>; throws <see cref="FormatException"/> naming the bad entry.</summary>
     public static BootstrapTokens Parse(string? text)
     {

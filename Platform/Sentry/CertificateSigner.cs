@@ -5,6 +5,7 @@ using System.Text;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Platform.Security;
+using Platform.Security.Renewal;
 using Platform.SentryProtocol.V1;
 
 namespace Platform.Sentry;
@@ -13,9 +14,12 @@ namespace Platform.Sentry;
 /// What SignCertificate does, in Dapr's order and with its statuses: the requester's token must be the one issued for
 /// the identity it names (else PERMISSION_DENIED); the CSR must be PEM, parse, carry a valid self-signature (proof it
 /// holds the key) and use a key we accept (else INVALID_ARGUMENT); a SPIFFE id it asks for must be that same identity.
-/// The certificate is then built from the CSR's key alone, for the configured lifetime.
+/// The certificate is then built from the CSR's key alone, for the configured lifetime. An etcd client id
+/// (<see cref="EtcdClientIdentity"/>) is signed by etcd's CA instead, and only for a token on the etcd list: the two
+/// lists and the two CAs never mix, so no workload token gets an etcd certificate and no etcd token a workload one.
 /// </summary>
-public sealed partial class CertificateSigner(CertificateAuthority authority, BootstrapTokens tokens, TimeSpan lifetime, TimeSpan clockSkew, ILogger<CertificateSigner> logger)
+public sealed partial class CertificateSigner(CertificateAuthority authority, BootstrapTokens tokens, TimeSpan lifetime, TimeSpan clockSkew,
+    ILogger<CertificateSigner> logger, EtcdClientSigning? etcd = null)
 {
     /// <summary>Longer names are refused unread (a DNS label limit is 63, a name 253).</summary>
     private const int MaxNameLength = 253;
@@ -23,7 +27,14 @@ public sealed partial class CertificateSigner(CertificateAuthority authority, Bo
     public SignCertificateResponse Sign(SignCertificateRequest request)
     {
         var id = Requested(request);
-        if (!tokens.Allows(id, request.Token))
+        var forEtcd = EtcdClientIdentity.IsEtcdClient(id);
+        var (signer, allowed) = forEtcd ? (etcd?.Authority, etcd?.Tokens) : (authority, tokens);
+        if (signer is null || allowed is null)
+        {
+            LogRefused(logger, id.ToString(), "no etcd CA");
+            throw Denied($"this Sentry signs no etcd client certificates ({id})");
+        }
+        if (!allowed.Allows(id, request.Token))
         {
             LogRefused(logger, id.ToString(), "bad token");
             throw Denied($"the token is not valid for {id}");
@@ -38,7 +49,7 @@ public sealed partial class CertificateSigner(CertificateAuthority authority, Bo
         X509Certificate2 certificate;
         try
         {
-            certificate = authority.Sign(csr, id, lifetime, clockSkew);
+            certificate = signer.Sign(csr, id, lifetime, clockSkew);
         }
         catch (CryptographicException e)
         {
@@ -51,7 +62,7 @@ public sealed partial class CertificateSigner(CertificateAuthority authority, Bo
             return new SignCertificateResponse
             {
                 WorkloadCertificate = Google.Protobuf.ByteString.CopyFromUtf8(certificate.ExportCertificatePem() + "\n"),
-                TrustChainCertificates = { Google.Protobuf.ByteString.CopyFromUtf8(authority.TrustAnchorsPem + "\n") },
+                TrustChainCertificates = { Google.Protobuf.ByteString.CopyFromUtf8(signer.TrustAnchorsPem + "\n") },
                 ValidUntil = Timestamp.FromDateTime(certificate.NotAfter.ToUniversalTime()),
             };
         }

@@ -15,10 +15,12 @@ if (options.Validate() is { } invalid)
 
 BootstrapTokens tokens;
 CertificateAuthority authority;
+EtcdClientSigning? etcd;
 try
 {
     tokens = BootstrapTokens.Parse(Environment.GetEnvironmentVariable(SentryOptions.BootstrapTokensVariable));
-    authority = SentryAuthority.Load(options, TimeProvider.System);
+    (authority, var etcdAuthority) = SentryAuthority.Load(options, TimeProvider.System);
+    etcd = EtcdClientSigning.From(etcdAuthority, Environment.GetEnvironmentVariable(SentryOptions.EtcdClientTokensVariable), tokens);
 }
 catch (Exception e) when (e is FormatException or IdentityException)
 {
@@ -61,7 +63,7 @@ builder.WebHost.ConfigureKestrel(k =>
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 builder.Services.AddSingleton(authority);
 builder.Services.AddSingleton(sp => new CertificateSigner(authority, tokens, options.WorkloadLifetime, options.ClockSkew,
-    sp.GetRequiredService<ILogger<CertificateSigner>>()));
+    sp.GetRequiredService<ILogger<CertificateSigner>>(), etcd));
 builder.Services.AddGrpc(o =>
 {
     o.MaxReceiveMessageSize = 64 * 1024;
@@ -81,7 +83,7 @@ app.MapWhen(ctx => ctx.Connection.LocalPort == options.HealthzPort, health => he
 }));
 app.MapGrpcService<CaService>();
 app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
-    "Sentry {Id} serving dapr.proto.sentry.v1.CA on {Address}:{Port}; workload certificates live {Lifetime}; {Count} bootstrap tokens",
-    servingId, options.ListenAddress, options.Port, options.WorkloadLifetime, tokens.Count));
+    "Sentry {Id} serving dapr.proto.sentry.v1.CA on {Address}:{Port}; workload certificates live {Lifetime}; {Count} bootstrap tokens; {EtcdCount} etcd client tokens",
+    servingId, options.ListenAddress, options.Port, options.WorkloadLifetime, tokens.Count, etcd?.Tokens.Count ?? 0));
 app.Run();
 return 0;

@@ -10,6 +10,12 @@ public sealed class SentryOptions
     /// <summary>The variable that lists who may ask for which identity: <c>&lt;spiffe id&gt;=&lt;sha-256 of its token, hex&gt;</c>, comma separated.</summary>
     public const string BootstrapTokensVariable = "SENTRY_BOOTSTRAP_TOKENS";
 
+    /// <summary>
+    /// The same for etcd client certificates (signed by etcd's CA from the handoff): only etcd client ids
+    /// (<see cref="Platform.Security.Renewal.EtcdClientIdentity"/>), each with the SHA-256 of its replica's token.
+    /// </summary>
+    public const string EtcdClientTokensVariable = "SENTRY_ETCD_CLIENT_TOKENS";
+
     /// <summary>Dapr's Sentry port.</summary>
     public int Port { get; set; } = 50001;
     public string ListenAddress { get; set; } = "127.0.0.1";

@@ -80,6 +80,9 @@ public sealed class SchedulerReplicasModelTests : IDisposable
             Assert.Contains("--client-cert-auth", args);
             Assert.Contains("--peer-client-cert-auth", args);
             Assert.Equal(Flag(args, "--trusted-ca-file"), Flag(args, "--peer-trusted-ca-file"));
+            // Certificate and key in one file, replaced by a rename: never read as a new certificate with an old key.
+            Assert.Equal(Flag(args, "--cert-file"), Flag(args, "--key-file"));
+            Assert.Equal(Flag(args, "--cert-file"), Flag(args, "--peer-key-file"));
             etcdAnchors.Add(File.ReadAllText(Flag(args, "--trusted-ca-file")));
             Assert.Equal($"http://127.0.0.1:{{{etcd.Name}.metrics.TargetPort}}", Flag(args, "--listen-metrics-urls"));
             if (!OperatingSystem.IsWindows())
@@ -103,7 +106,6 @@ public sealed class SchedulerReplicasModelTests : IDisposable
 
         const string knownReplicas = "dapr-scheduler-server-0={scheduler-0.grpc.Host}:{scheduler-0.grpc.Port},"
             + "dapr-scheduler-server-1={scheduler-1.grpc.Host}:{scheduler-1.grpc.Port},dapr-scheduler-server-2={scheduler-2.grpc.Host}:{scheduler-2.grpc.Port}";
-        var certificates = new HashSet<string>();
         for (var i = 0; i < 3; i++)
         {
             var replica = Resource(appHost, $"scheduler-{i}");
@@ -124,12 +126,24 @@ public sealed class SchedulerReplicasModelTests : IDisposable
             // Its workload certificate comes from the run's Sentry (asked with a token of its own), its etcd one from etcd's CA.
             Assert.Equal("{sentry.grpc.Host}:{sentry.grpc.Port}", Flag(args, "--sentry-address"));
             Assert.Equal(etcdAnchors.Single(), File.ReadAllText(Flag(args, "--etcd-client-ca-file")));
-            Assert.True(certificates.Add(Flag(args, "--etcd-client-cert-file")), $"{replica.Name} has an etcd certificate of its own");
+            // Its etcd client certificate too (etcd's CA, key in memory, renewed): no etcd key file on disk.
+            Assert.Contains("--etcd-client-cert-from-sentry=true", args);
+            Assert.DoesNotContain("--etcd-client-key-file", args);
             // The workload root (which signs every app's and sidecar's certificate) is not etcd's CA.
             Assert.NotEqual(etcdAnchors.Single(), File.ReadAllText(Flag(args, "--trust-anchors-file")));
             Assert.Equal("3", Flag(args, "--etcd-max-replicas"));
             Assert.Equal(["etcd-0", "etcd-1", "etcd-2", "sentry"], WaitsOf(replica).Order());
         }
+
+        // The Sentry holds etcd's CA beside the root and knows each replica's token (as a hash) for its etcd client id only.
+        var sentry = Resource(appHost, "sentry");
+        var environment = new EnvironmentCallbackContext(appHost.ExecutionContext, new Dictionary<string, object>());
+        foreach (var callback in sentry.Annotations.OfType<EnvironmentCallbackAnnotation>()) await callback.Callback(environment);
+        var etcdTokens = ((string)environment.EnvironmentVariables["SENTRY_ETCD_CLIENT_TOKENS"]).Split(',');
+        Assert.Equal(3, etcdTokens.Distinct().Count());
+        Assert.All(etcdTokens, t => Assert.StartsWith("spiffe://localhost/ns/default/dapr-scheduler.etcd-client=", t, StringComparison.Ordinal));
+        Assert.DoesNotContain(".etcd-client", (string)environment.EnvironmentVariables["SENTRY_BOOTSTRAP_TOKENS"], StringComparison.Ordinal);
+        Assert.Contains(etcdAnchors.Single().Trim(), File.ReadAllText(Flag(await ArgsOf(appHost, "sentry"), "--ca-credentials-file")), StringComparison.Ordinal);
 
         const string all = "{scheduler-0.grpc.Host}:{scheduler-0.grpc.Port},{scheduler-1.grpc.Host}:{scheduler-1.grpc.Port},{scheduler-2.grpc.Host}:{scheduler-2.grpc.Port}";
         foreach (var sidecar in new[] { "backupworker-dapr", "backupapi-dapr" })

@@ -12,9 +12,11 @@ namespace Platform.Hosting.Dapr.Security;
 /// default), the root's key is handed once to the <c>sentry</c> process, which signs every sidecar's and scheduler's
 /// in-memory key for a short lifetime on request with the process's bootstrap token, and the AppHost's own admin
 /// identity is signed here the same way; nothing but the public trust anchors is left on disk. Processes that cannot
-/// ask the Sentry (etcd members) get a certificate naming their SPIFFE id, written with the root as 0600 files in a
-/// 0700 directory <c>&lt;data directory&gt;/pki/&lt;run&gt;</c> that is deleted when the AppHost stops (or, after a kill,
-/// at the next start). Keys are never logged or put in an environment variable (the dashboard shows those).
+/// ask the Sentry (etcd members) get a certificate, written with its key as a 0600 file in a 0700 directory
+/// <c>&lt;data directory&gt;/pki/&lt;run&gt;</c> that is deleted when the AppHost stops (or, after a kill, at the next
+/// start), of the workload lifetime and replaced before 70 % of it (<see cref="EtcdMemberRenewal"/>). The scheduler
+/// replicas' etcd client certificates come from the Sentry too, signed by etcd's CA, which is handed over with the root.
+/// Keys are never logged or put in an environment variable (the dashboard shows those).
 /// </summary>
 internal sealed class RunIdentities : IDisposable
 {
@@ -29,13 +31,16 @@ internal sealed class RunIdentities : IDisposable
     private readonly Lock _gate = new();
 
     /// <summary>
-    /// Sentry issues 24 h certificates and daprd renews them before they lapse; nothing renews ours, so a run's
-    /// certificates last as long as its root, and a new run gets new ones.
+    /// Certificate files that nothing renews (a run without a Sentry: processes read them once) last as long as the
+    /// run's root, and a new run gets new ones; everything else lives the workload lifetime and is renewed.
     /// </summary>
     private static readonly TimeSpan RunLifetime = CertificateAuthority.RootLifetime;
 
     private readonly Dictionary<SpiffeId, WorkloadIdentity> _inMemory = [];
     private readonly Dictionary<string, SentryRequester> _requesters = new(StringComparer.Ordinal);
+    /// <summary>The requesters (scheduler replicas) whose token may also obtain their etcd client certificate.</summary>
+    private readonly HashSet<string> _etcdClients = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, EtcdMemberFile> _etcdMembers = new(StringComparer.Ordinal);
 
     private RunIdentities(string directory, TimeSpan workloadLifetime)
     {
@@ -66,6 +71,8 @@ internal sealed class RunIdentities : IDisposable
             options.WorkloadCertificateLifetime ?? CertificateAuthority.WorkloadLifetime);
         builder.Services.AddSingleton(identities);
         builder.Services.AddHostedService(_ => new Cleanup(identities));
+        builder.Services.AddHostedService(sp => new EtcdMemberRenewal(identities, TimeProvider.System,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<EtcdMemberRenewal>>()));
         // The AppHost's own identity renews like every other.
         builder.Services.AddHostedService(sp => new IdentityRenewal(identities.InMemory(SpiffeId.AppHost()), TimeProvider.System,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<IdentityRenewal>>()));
@@ -84,25 +91,73 @@ internal sealed class RunIdentities : IDisposable
     }
 
     /// <summary>
-    /// The files of an etcd party's certificate from etcd's CA, under <c>&lt;run&gt;/etcd</c> (its <c>ca.crt</c> is that CA):
-    /// a member's names 127.0.0.1 and localhost, which clients and peers dial; a client's (a scheduler replica's) names
-    /// no host. Issued once for the run.
+    /// The files of a scheduler replica's etcd client certificate from etcd's CA, under <c>&lt;run&gt;/etcd-…</c> (its
+    /// <c>ca.crt</c> is that CA), naming no host: only for a run without a Sentry, which would otherwise sign it in
+    /// memory (<see cref="AllowEtcdClient"/>). Issued once for the run, since the scheduler reads the files once.
     /// </summary>
-    public IdentityFiles EtcdFilesFor(string resource, bool member)
+    public IdentityFiles EtcdClientFilesFor(string resource)
     {
         lock (_gate)
         {
             var key = "etcd/" + resource;
             if (!_issued.TryGetValue(key, out var files))
-            {
-                var issued = member
-                    ? _etcdAuthority.IssueTls(resource, ["localhost"], [System.Net.IPAddress.Loopback], RunLifetime)
-                    : _etcdAuthority.IssueTls(resource, [], [], RunLifetime);
-                // A directory of this instance's own: two models built in one process within a second share Directory.
-                _issued[key] = files = _etcdAuthority.WriteFiles(Path.Combine(Directory, _etcdDirectoryName), resource, issued);
-            }
+                _issued[key] = files = _etcdAuthority.WriteFiles(EtcdDirectory, resource, _etcdAuthority.IssueTls(resource, [], [], RunLifetime));
             return files;
         }
+    }
+
+    /// <summary>
+    /// An etcd member's certificate and key from etcd's CA, naming 127.0.0.1 and localhost (which clients and peers
+    /// dial), in one 0600 file that is both its <c>--cert-file</c> and <c>--key-file</c>; of the workload lifetime and
+    /// replaced in place before 70 % of it (<see cref="EtcdMemberRenewal"/>). The member reads the file at each handshake.
+    /// </summary>
+    public EtcdMemberFile EtcdMemberFileFor(string resource)
+    {
+        lock (_gate)
+        {
+            if (!_etcdMembers.TryGetValue(resource, out var file))
+            {
+                _etcdMembers[resource] = file = new EtcdMemberFile(resource, Path.Combine(EtcdDirectory, resource + ".pem"),
+                    _etcdAuthority.WriteTrustAnchors(EtcdDirectory));
+                file.Renew(_etcdAuthority, WorkloadLifetime, TimeProvider.System.GetUtcNow());
+            }
+            return file;
+        }
+    }
+
+    /// <summary>The members whose certificates <see cref="EtcdMemberRenewal"/> keeps fresh.</summary>
+    internal IReadOnlyList<EtcdMemberFile> EtcdMembers()
+    {
+        lock (_gate) return [.. _etcdMembers.Values];
+    }
+
+    /// <summary>Renews <paramref name="member"/>'s certificate now.</summary>
+    internal void RenewEtcdMember(EtcdMemberFile member, DateTimeOffset now)
+    {
+        lock (_gate) member.Renew(_etcdAuthority, WorkloadLifetime, now);
+    }
+
+    /// <summary>etcd's CA certificate (public), for <c>--etcd-client-ca-file</c> and the members' <c>--trusted-ca-file</c>.</summary>
+    public string EtcdTrustAnchorsFile() => _etcdAuthority.WriteTrustAnchors(EtcdDirectory);
+
+    /// <summary>A directory of this instance's own: two models built in one process within a second share Directory.</summary>
+    private string EtcdDirectory => Path.Combine(Directory, _etcdDirectoryName);
+
+    /// <summary>
+    /// Lets the requester <paramref name="resource"/> (a scheduler replica) use its bootstrap token for its etcd client
+    /// identity too (<see cref="EtcdClientIdentity"/>), which the Sentry signs with etcd's CA; no other token can.
+    /// </summary>
+    public void AllowEtcdClient(string resource)
+    {
+        lock (_gate) _etcdClients.Add(resource);
+    }
+
+    /// <summary>What the Sentry is told of the etcd clients: each replica's etcd client identity with the SHA-256 of its token.</summary>
+    public string EtcdClientTokenHashes()
+    {
+        lock (_gate)
+            return string.Join(",", _requesters.Where(r => _etcdClients.Contains(r.Key)).Select(r =>
+                $"{EtcdClientIdentity.For(r.Value.Id())}={Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(r.Value.Token)))}"));
     }
 
     /// <summary>
@@ -144,7 +199,8 @@ internal sealed class RunIdentities : IDisposable
 
     /// <summary>
     /// Hands the CA to the Sentry: its root and key in a new 0600 file of the run's 0700 directory, which the Sentry
-    /// deletes as it reads it at start (the only moment the key is on disk). A new file for each start of the Sentry.
+    /// deletes as it reads it at start (the only moment the key is on disk), followed by etcd's CA and key when a
+    /// replica gets its etcd client certificate from the Sentry. A new file for each start of the Sentry.
     /// </summary>
     public string WriteSentryHandoff()
     {
@@ -156,6 +212,13 @@ internal sealed class RunIdentities : IDisposable
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         using var writer = new StreamWriter(path, System.Text.Encoding.ASCII, options);
         writer.Write(root + "\n" + key + "\n");
+        bool etcdClients;
+        lock (_gate) etcdClients = _etcdClients.Count > 0;
+        if (etcdClients)
+        {
+            var (etcdRoot, etcdKey) = _etcdAuthority.ExportForSentry();
+            writer.Write(etcdRoot + "\n" + etcdKey + "\n");
+        }
         return path;
     }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Platform.Scheduler.Hosting;
 using Platform.Scheduler.Leadership;
 using Platform.Scheduler.Storage.Etcd;
+using Platform.Security.Renewal;
 
 namespace Platform.Scheduler.Storage;
 
@@ -15,7 +16,10 @@ internal static class JobStoreRegistration
         {
             // Malformed endpoints fail here, before anything starts, with the flag's name in the message.
             var endpoints = etcd.ParseEndpoints();
-            // So do unreadable certificate, key or credential files.
+            // So do unreadable certificate, key or credential files, and a certificate the Sentry does not give.
+            etcd.ClientIdentity = Security.EtcdClientCertificate.Obtain(
+                configuration.GetSection(SchedulerOptions.Section).Get<SchedulerOptions>() ?? new SchedulerOptions(), etcd);
+            services.AddIdentityRenewal(etcd.ClientIdentity);
             EtcdClientTls.Load(etcd, endpoints);
             etcd.ResolveCredentials();
             var replicas = etcd.ParseReplicas();

@@ -66,7 +66,8 @@ public static class IdentityRenewalExtensions
     public static IServiceCollection AddIdentityRenewal(this IServiceCollection services, WorkloadIdentity? identity)
     {
         if (identity is null || RenewableIdentity.SourceOf(identity) is null) return services;
-        return services.AddHostedService(sp => new IdentityRenewal(identity,
+        // Not AddHostedService, which keeps one service per type: a scheduler renews two identities (workload and etcd client).
+        return services.AddSingleton<IHostedService>(sp => new IdentityRenewal(identity,
             sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<IdentityRenewal>>()));
     }
 }

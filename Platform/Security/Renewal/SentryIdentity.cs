@@ -24,6 +24,19 @@ public static class SentryIdentity
         return RenewableIdentity.Obtain(client, trust, id, StartPatience);
     }
 
+    /// <summary>
+    /// Requests the etcd client certificate of the process whose workload identity is <paramref name="workloadId"/>
+    /// (<see cref="EtcdClientIdentity"/>), with the same bootstrap token; it must chain to etcd's CA
+    /// (<paramref name="etcdTrust"/>), not to the workload trust anchors, which only vouch for the Sentry itself.
+    /// </summary>
+    public static WorkloadIdentity ObtainEtcdClient(string sentryAddress, IdentitySources sources, SpiffeId workloadId, SpiffeId sentryId, TrustBundle etcdTrust)
+    {
+        var anchors = sources.TrustAnchorsPem
+            ?? throw new IdentityException($"--sentry-address needs the trust anchors: --trust-anchors-file or {IdentitySources.TrustAnchorsVariable}");
+        var client = new SentryClient(sentryAddress, TrustBundle.FromPem(anchors), sentryId, Token());
+        return RenewableIdentity.Obtain(client, etcdTrust, EtcdClientIdentity.For(workloadId), StartPatience);
+    }
+
     private static string Token()
     {
         var file = Environment.GetEnvironmentVariable(TokenFileVariable);

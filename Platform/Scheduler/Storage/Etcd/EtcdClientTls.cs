@@ -9,23 +9,29 @@ namespace Platform.Scheduler.Storage.Etcd;
 /// TLS to the etcd members: the members' certificates must chain to the CA given (<c>--etcd-client-ca-file</c>; the
 /// system's roots when none is) and name the host dialled; this process presents its client certificate for etcd's
 /// <c>--client-cert-auth</c>. The certificate is read through <see cref="Current"/> at each handshake, not captured
-/// once, so a renewed certificate replaces it without a new channel.
+/// once, so a renewed certificate replaces it without a new channel: one from the Sentry follows its identity's
+/// renewals (<c>--etcd-client-cert-from-sentry</c>); one from files stays as loaded. Connections already open keep the
+/// certificate they were made with (etcd checks a client's certificate at the handshake only), so nothing in flight
+/// notices a renewal.
 /// </summary>
 internal sealed class EtcdClientTls
 {
     private readonly X509Certificate2Collection? _anchors;
     private readonly IReadOnlyList<string> _hosts;
+    private readonly Platform.Security.WorkloadIdentity? _identity;
     private X509Certificate2? _current;
 
-    private EtcdClientTls(X509Certificate2Collection? anchors, X509Certificate2? certificate, IReadOnlyList<string> hosts)
+    private EtcdClientTls(X509Certificate2Collection? anchors, X509Certificate2? certificate, IReadOnlyList<string> hosts,
+        Platform.Security.WorkloadIdentity? identity = null)
     {
         _anchors = anchors;
         _current = certificate;
         _hosts = hosts;
+        _identity = identity;
     }
 
     /// <summary>The client certificate presented at the next handshake, or null when none is configured.</summary>
-    public X509Certificate2? Current => Volatile.Read(ref _current);
+    public X509Certificate2? Current => Volatile.Read(ref _current) ?? _identity?.Certificate;
 
     /// <summary>Presents <paramref name="certificate"/> from the next handshake on (a renewal).</summary>
     public void Replace(X509Certificate2 certificate) => Volatile.Write(ref _current, certificate);
@@ -46,6 +52,14 @@ internal sealed class EtcdClientTls
             if (anchors.Count == 0) throw new InvalidOperationException($"--etcd-client-ca-file: {options.ClientCaFile} holds no certificate.");
         }
         X509Certificate2? certificate = null;
+        if (options.ClientCertFromSentry)
+        {
+            if (!string.IsNullOrEmpty(options.ClientCertFile) || !string.IsNullOrEmpty(options.ClientKeyFile))
+                throw new InvalidOperationException("--etcd-client-cert-from-sentry takes no --etcd-client-cert-file or --etcd-client-key-file.");
+            var identity = options.ClientIdentity
+                ?? throw new InvalidOperationException("--etcd-client-cert-from-sentry needs --sentry-address and --etcd-client-ca-file (etcd's CA).");
+            return new EtcdClientTls(anchors, null, [.. endpoints.Select(u => u.Host).Distinct(StringComparer.OrdinalIgnoreCase)], identity);
+        }
         if (!string.IsNullOrEmpty(options.ClientCertFile))
         {
             if (string.IsNullOrEmpty(options.ClientKeyFile))

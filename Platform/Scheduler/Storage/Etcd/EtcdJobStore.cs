@@ -3,6 +3,8 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 
+using Platform.Security.Renewal;
+
 namespace Platform.Scheduler.Storage.Etcd;
 
 /// <summary>
@@ -67,7 +69,7 @@ public sealed partial class EtcdJobStore : BatchingJobStore, IStoreHealth, Limit
     /// <summary>The endpoints as given, for messages.</summary>
     public string Endpoints => string.Join(",", _endpoints.Select(u => u.Authority));
 
-    public string? Problem => _writeProblem ?? _probeProblem;
+    public string? Problem => _options.ClientIdentity.HealthProblem(_time) ?? _writeProblem ?? _probeProblem;
 
     /// <summary>Every job in the cluster under the prefix, whichever replica fires it: what the quotas count.</summary>
     public Limits.StoreUsage Usage { get; } = new();

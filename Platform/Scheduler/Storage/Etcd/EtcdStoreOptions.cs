@@ -30,6 +30,14 @@ public sealed class EtcdStoreOptions
     /// <summary>PEM private key of <see cref="ClientCertFile"/>.</summary>
     public string? ClientKeyFile { get; set; }
     /// <summary>
+    /// Instead of <see cref="ClientCertFile"/>: the client certificate is requested from the Sentry (<c>--sentry-address</c>,
+    /// with this process's bootstrap token) for its etcd client identity, its key made in memory, renewed before 70 %
+    /// of its life. <see cref="ClientCaFile"/> is etcd's CA, which that certificate must chain to.
+    /// </summary>
+    public bool ClientCertFromSentry { get; set; }
+    /// <summary>The identity obtained for <see cref="ClientCertFromSentry"/> (not bound from configuration).</summary>
+    internal Platform.Security.WorkloadIdentity? ClientIdentity { get; set; }
+    /// <summary>
     /// The replicas that may take part in the elections, as <c>id=host:port,…</c> (the address each one announces). Set,
     /// a leadership record of another id, or naming another address, is ignored. Empty: any id, any address.
     /// </summary>
@@ -69,7 +77,7 @@ public sealed class EtcdStoreOptions
     public const string PasswordVariable = "DAPR_SCHEDULER_ETCD_CLIENT_PASSWORD";
 
     /// <summary>True when the members are reached over TLS: a CA or client certificate is given, or an endpoint says https.</summary>
-    public bool UseTls => !string.IsNullOrEmpty(ClientCaFile) || !string.IsNullOrEmpty(ClientCertFile)
+    public bool UseTls => !string.IsNullOrEmpty(ClientCaFile) || !string.IsNullOrEmpty(ClientCertFile) || ClientCertFromSentry
         || (ClientEndpoints ?? "").Contains("https://", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Dapr's flag names, mapped to configuration keys of this section.</summary>
@@ -84,6 +92,7 @@ public sealed class EtcdStoreOptions
         ["--etcd-client-ca-file"] = $"{Section}:{nameof(ClientCaFile)}",
         ["--etcd-client-cert-file"] = $"{Section}:{nameof(ClientCertFile)}",
         ["--etcd-client-key-file"] = $"{Section}:{nameof(ClientKeyFile)}",
+        ["--etcd-client-cert-from-sentry"] = $"{Section}:{nameof(ClientCertFromSentry)}",
         ["--etcd-replicas"] = $"{Section}:{nameof(Replicas)}",
         ["--etcd-max-replicas"] = $"{Section}:{nameof(MaxReplicas)}",
     };
