@@ -134,7 +134,8 @@ public static partial class DaprHostingExtensions
         var program = ResolveOnPath(configuredPath);
         import = pendingImports.Count > 0 && identities is not null
             ? new EtcdImport.EtcdImportStep(etcdDirectory, program ?? configuredPath, $"{group.Name}-etcd", group,
-                () => identities.EtcdFilesFor(group.Name + "-etcd-import", member: false))
+                // The AppHost's own client for the one import: files of the run (deleted when it stops), as etcd's client reads them.
+                () => identities.EtcdClientFilesFor(group.Name + "-etcd-import"))
             : null;
 
         foreach (var name in names)

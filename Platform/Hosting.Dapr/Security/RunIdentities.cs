@@ -93,7 +93,8 @@ internal sealed class RunIdentities : IDisposable
     /// <summary>
     /// The files of a scheduler replica's etcd client certificate from etcd's CA, under <c>&lt;run&gt;/etcd-…</c> (its
     /// <c>ca.crt</c> is that CA), naming no host: only for a run without a Sentry, which would otherwise sign it in
-    /// memory (<see cref="AllowEtcdClient"/>). Issued once for the run, since the scheduler reads the files once.
+    /// memory (<see cref="AllowEtcdClient"/>), and for the AppHost's own import of an open cluster's jobs. Issued once
+    /// for the run, since the scheduler reads the files once.
     /// </summary>
     public IdentityFiles EtcdClientFilesFor(string resource)
     {
