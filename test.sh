@@ -57,12 +57,13 @@ trap 'rm -rf "$results"' EXIT
 status=0
 dotnet build Aspire.sln -c Release -nologo -clp:ErrorsOnly || status=$?
 if [ $status -eq 0 ]; then
-  # The test projects run in TEST_LANES lanes side by side (default 2, one per core; 1 runs them one after another).
-  # Inside a project the integration classes still run one at a time; the lanes are balanced by each project's usual
-  # share of the run, heaviest first, and each lane's output is printed whole when it ends.
-  weight() { case "$1" in BackupWorker.Tests) echo 6 ;; AppHost.Tests) echo 5 ;; Platform.Scheduler.Tests) echo 3 ;;
-                          Platform.Sidecar.Tests) echo 2 ;; *) echo 1 ;; esac; }
-  lanes=${TEST_LANES:-2}
+  # The test projects run in TEST_LANES lanes side by side (default: one more than the cores, as much of a test's time
+  # is spent waiting for the processes it starts; 1 runs them one after another). Inside a project the integration
+  # classes still run one at a time; the lanes are balanced by each project's usual time (tenths of a minute, heaviest
+  # first), and each lane's output is printed whole when it ends.
+  weight() { case "$1" in BackupWorker.Tests) echo 77 ;; AppHost.Tests) echo 75 ;; Platform.Scheduler.Tests) echo 35 ;;
+                          Platform.Sidecar.Tests) echo 28 ;; BackupApi.Tests) echo 4 ;; Platform.Sentry.Tests) echo 3 ;; *) echo 1 ;; esac; }
+  lanes=${TEST_LANES:-$(($(nproc) + 1))}
   declare -a lane_projects lane_load
   for ((i = 0; i < lanes; i++)); do lane_projects[i]=""; lane_load[i]=0; done
   for proj in $(for p in $(find tests -name '*.Tests.csproj'); do echo "$(weight "$(basename "$p" .csproj)") $p"; done | sort -k1,1nr -k2 | cut -d' ' -f2); do
