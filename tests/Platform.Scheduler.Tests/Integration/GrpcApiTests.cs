@@ -12,7 +12,7 @@ namespace Platform.Scheduler.Tests.Integration;
 public class GrpcApiTests
 {
     [Fact]
-    public async Task ScheduleGetListDeleteRoundTripWithDaprStatuses()
+    public async Task Schedule_get_list_delete_round_trip_with_dapr_statuses()
     {
         await using var s = await StartAsync();
         var data = Any.Pack(new StringValue { Value = "hello world" });
@@ -50,7 +50,7 @@ public class GrpcApiTests
     }
 
     [Fact]
-    public async Task BadNamesAndMissingScopeAreRejected()
+    public async Task Bad_names_and_missing_scope_are_rejected()
     {
         await using var s = await StartAsync();
         foreach (var name in new[] { "bad/name", "bad\\name", "bad#name", "bad?name", "bad\0name", "bad\nname", new string('a', 600) })
@@ -68,7 +68,7 @@ public class GrpcApiTests
     }
 
     [Fact]
-    public async Task ListAndPrefixDeleteAreScopedToTheCallingApp()
+    public async Task List_and_prefix_delete_are_scoped_to_the_calling_app()
     {
         await using var s = await StartAsync();
         Assert.Empty((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta() })).Jobs);
@@ -94,7 +94,7 @@ public class GrpcApiTests
     }
 
     [Fact]
-    public async Task WatchHostsReturnsThisReplicasAddress()
+    public async Task Watch_hosts_returns_this_replicas_address()
     {
         await using var s = await StartAsync();
         using var call = s.Client.WatchHosts(new WatchHostsRequest());
@@ -103,7 +103,7 @@ public class GrpcApiTests
     }
 
     [Fact]
-    public async Task AdminListsProgressAndNextDue()
+    public async Task Admin_lists_progress_and_next_due()
     {
         await using var s = await StartAsync();
         await s.ScheduleAsync("daily", schedule: "@daily", repeats: 4);
@@ -120,7 +120,7 @@ public class GrpcApiTests
     }
 
     [Fact]
-    public async Task WatchJobsFirstMessageMustBeInitial()
+    public async Task Watch_jobs_first_message_must_be_initial()
     {
         await using var s = await StartAsync();
         using var call = s.Client.WatchJobs();
@@ -156,7 +156,7 @@ public class ValidationOverGrpcTests(SharedScheduler fixture) : IClassFixture<Sh
 
     [Theory]
     [MemberData(nameof(Rejections))]
-    public async Task InvalidJobsAreUnknownWithTheEngineText(string? schedule, uint? repeats, string? due, string? ttl, string message)
+    public async Task Invalid_jobs_are_unknown_with_the_engine_text(string? schedule, uint? repeats, string? due, string? ttl, string message)
     {
         var e = await Assert.ThrowsAsync<RpcException>(() => fixture.Scheduler.ScheduleAsync("bad", schedule, repeats, due, ttl));
         Assert.Equal(StatusCode.Unknown, e.StatusCode);
