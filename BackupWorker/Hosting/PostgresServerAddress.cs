@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace BackupWorker.Restore;
+namespace BackupWorker.Hosting;
 
 /// <summary>Where a configured PostgreSQL database lives, as the client tools take it (flags and PG* environment).</summary>
 public sealed record PostgresServerAddress(string? Host, string? Port, string? User, string? Password, string Database)
