@@ -1,13 +1,6 @@
 using Platform.Sidecar.AppChannel;
-using Platform.Sidecar.Hosting;
-using System.Net;
-using Dapr.Client.Autogen.Grpc.v1;
-using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
-using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using static Platform.Sidecar.Tests.ErrorAsserts;
 
 namespace Platform.Sidecar.Tests;
 

@@ -1,10 +1,5 @@
-using System.Net;
-using System.Text;
 using Dapr.Client.Autogen.Grpc.v1;
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Google.Rpc;
-using Grpc.Core;
 using TestSupport;
 
 namespace Platform.Sidecar.Tests;

@@ -1,9 +1,5 @@
-using Platform.Sidecar.Hosting;
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
-using OpenTelemetry;
-using OpenTelemetry.Metrics;
 using TestSupport;
 
 namespace Platform.Sidecar.Tests;

@@ -1,4 +1,3 @@
-using Platform.Sidecar.Hosting;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Platform.Security;

@@ -1,8 +1,4 @@
 using Platform.Sidecar.Hosting;
-using System.Net;
-using System.Security.Cryptography.X509Certificates;
-using Platform.Security;
-using TestSupport;
 
 namespace Platform.Sidecar.Tests;
 

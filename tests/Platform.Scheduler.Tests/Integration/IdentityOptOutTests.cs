@@ -1,9 +1,5 @@
-using System.Security.Cryptography.X509Certificates;
-using Grpc.Core;
 using Grpc.Net.Client;
 using Platform.SchedulerProtocol;
-using Platform.SchedulerProtocol.Admin;
-using Platform.Security;
 using TestSupport;
 using static Platform.Scheduler.Tests.Integration.SchedulerUnderTest;
 

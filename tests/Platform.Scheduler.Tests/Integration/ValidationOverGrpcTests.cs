@@ -1,9 +1,4 @@
-using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Platform.SchedulerProtocol;
-using Platform.SchedulerProtocol.Admin;
-using Platform.SchedulerProtocol.Common;
 using static Platform.Scheduler.Tests.Integration.SchedulerUnderTest;
 
 namespace Platform.Scheduler.Tests.Integration;
