@@ -1,15 +1,8 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 
 namespace BackupApi;
-
-/// <summary>The worker's answer: a value, or the problem to hand the operator.</summary>
-public sealed record WorkerResult<T>(T? Value, HttpStatusCode Status, ProblemDetails? Problem, IDictionary<string, string[]>? Errors)
-{
-    public bool IsSuccess => Problem is null;
-}
 
 /// <summary>
 /// Calls BackupWorker through Dapr service invocation on this app's sidecar (<c>http://backupworker/...</c> becomes

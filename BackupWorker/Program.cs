@@ -38,6 +38,8 @@ builder.Services.AddHttpContextAccessor();
 builder.Services.AddSingleton<ScheduleService>();
 builder.Services.AddHostedService<ScheduleEndWatcher>();
 builder.Services.AddSingleton<RestoreCatalog>();
+// Backups reads and ends restore records through this (Backups does not know Restore).
+builder.Services.AddSingleton<IRestoreRecords>(sp => sp.GetRequiredService<RestoreCatalog>());
 builder.Services.AddSingleton<PostgresTools>();
 builder.Services.AddSingleton<DatabaseManifests>();
 builder.Services.AddSingleton<RestoreService>();

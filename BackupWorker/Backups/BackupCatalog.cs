@@ -1,66 +1,9 @@
 using Shared;
 using System.Globalization;
-using BackupWorker.Hosting;
 using Microsoft.Data.Sqlite;
 using static BackupWorker.Backups.CatalogSql;
 
 namespace BackupWorker.Backups;
-
-/// <summary>How a run stands. <see cref="Queued"/>: waiting for a slot under the worker's concurrency limits.</summary>
-[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<RunOutcome>))]
-public enum RunOutcome { Running, Succeeded, Failed, Queued }
-
-/// <summary>One backup attempt, whatever its outcome.</summary>
-public sealed record BackupRun(
-    string Id, string Schedule, string Database, string Trigger, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
-    long? Bytes, string? Checksum, string? File, RunOutcome Outcome, string? Error, DateTimeOffset? PrunedAt, string? ScheduleInstance = null)
-{
-    /// <summary>
-    /// Where the backup is, per repository: the local copy (<see cref="File"/>, pruned once <see cref="PrunedAt"/> is set)
-    /// and each object repository its schedule named. Null where the run's copies were not looked up.
-    /// </summary>
-    public IReadOnlyList<RepositoryCopy>? Copies { get; init; }
-
-    /// <summary>
-    /// True once the backup was verified in every repository its schedule named: only then does it count as made
-    /// offsite too. Null where not looked up (a failed run is never complete).
-    /// </summary>
-    public bool? Complete { get; init; }
-}
-
-/// <summary>
-/// Retention of one schedule: keep the newest <see cref="KeepLast"/> backups and/or none older than <see cref="MaxAge"/>,
-/// but never fewer than <see cref="MinimumRedundancy"/> restorable ones (Barman's <c>minimum_redundancy</c>; at least 1).
-/// </summary>
-public sealed record RetentionRule(int? KeepLast, TimeSpan? MaxAge, int MinimumRedundancy = RetentionRule.DefaultMinimumRedundancy)
-{
-    public const int DefaultMinimumRedundancy = 1;
-
-    public bool IsEmpty => KeepLast is null && MaxAge is null;
-}
-
-/// <summary>
-/// A backup schedule as this worker recorded it when it created the job. <see cref="Instance"/> tells apart the
-/// lifetimes of one name: every create and every overwrite is a new instance, and retention only ever touches the
-/// backups of its own instance. Null when writing means "start a new one". <see cref="JobConfirmed"/>: the sidecar
-/// accepted the job (until then a missing job means "not scheduled yet", not "gone"). <see cref="EndedAt"/>: the job
-/// was found gone (deleted elsewhere, repeats or TTL done); an ended schedule governs nothing any more.
-/// </summary>
-public sealed record ScheduleRecord(
-    string Name, string Database, string Location, string? Schedule, int? Repeats, string? DueTime, string? Ttl,
-    RetentionRule Retention, DateTimeOffset CreatedAt, string? Instance = null, bool JobConfirmed = false,
-    DateTimeOffset? EndedAt = null, string? EndedReason = null)
-{
-    /// <summary>The repositories every backup of the schedule must reach, <c>local</c> first among them.</summary>
-    public IReadOnlyList<string> Repositories
-    {
-        get => RepositoryNames.Split(',');
-        init => RepositoryNames = string.Join(',', value);
-    }
-
-    /// <summary><see cref="Repositories"/> as stored (comma-separated): a string, so two records of one schedule compare equal.</summary>
-    public string RepositoryNames { get; private init; } = RepositoryListRules.Local;
-}
 
 /// <summary>
 /// The catalog: every schedule this worker created and every run, in a SQLite file under the data directory.

@@ -40,9 +40,3 @@ public sealed class BackupJobHandler(BackupRunner runner, TimeProvider time, ILo
             : TypedResults.Problem(run.Error, statusCode: 500, title: "Backup failed", extensions: new Dictionary<string, object?> { ["runId"] = run.Id });
     }
 }
-
-/// <summary>The answer to a trigger that an earlier run already covers: success, and which run that was.</summary>
-public sealed record CoalescedTrigger(string Schedule, string CoveredByRun, DateTimeOffset RunStartedAt)
-{
-    public bool Coalesced => true;
-}

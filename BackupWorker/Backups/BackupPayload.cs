@@ -47,7 +47,3 @@ public sealed record BackupPayload(
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNameCaseInsensitive = false };
 }
-
-public sealed record BackupMetadata(
-    [property: JsonPropertyName("DBName")] string DBName,
-    [property: JsonPropertyName("BackupLocation")] string BackupLocation);

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using BackupWorker.Hosting;
-using BackupWorker.Restore;
 using Microsoft.Extensions.Options;
 
 namespace BackupWorker.Backups;
@@ -13,7 +12,7 @@ namespace BackupWorker.Backups;
 /// those older than their time limit, which cannot be live.
 /// </summary>
 public sealed class CatalogReconciler(
-    BackupCatalog catalog, RestoreCatalog restores, BackupPaths paths, IOptions<BackupOptions> options, TimeProvider time, ILogger<CatalogReconciler> logger)
+    BackupCatalog catalog, IRestoreRecords restores, BackupPaths paths, IOptions<BackupOptions> options, TimeProvider time, ILogger<CatalogReconciler> logger)
 {
     public const string InterruptedReason = "interrupted: the worker stopped during the run";
 

@@ -22,7 +22,7 @@ public sealed class RepositoryCopier(
     BackupTelemetry telemetry,
     TimeProvider time,
     ILogger<RepositoryCopier> logger,
-    Restore.RestoreCatalog? restores = null)
+    IRestoreRecords? restores = null)
 {
     // One attempt per copy at a time in this process (a run's own attempt and the retry service's).
     private readonly ConcurrentDictionary<string, byte> _busy = new(StringComparer.Ordinal);
@@ -42,7 +42,7 @@ public sealed class RepositoryCopier(
     {
         var file = Path.GetFullPath(run.File!);
         var relative = file.StartsWith(paths.BackupRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal)
-            ? Path.GetRelativePath(paths.BackupRoot, file) : Path.Combine(Restore.RestoreService.SafeName(run.Database), Path.GetFileName(file));
+            ? Path.GetRelativePath(paths.BackupRoot, file) : Path.Combine(DatabaseNames.AsDirectoryName(run.Database), Path.GetFileName(file));
         return relative.Replace(Path.DirectorySeparatorChar, '/');
     }
 

@@ -11,7 +11,7 @@ namespace BackupWorker.Backups;
 /// restorable copy there.
 /// </summary>
 internal sealed class RepositoryRetention(
-    BackupCatalog catalog, RepositoryCopyCatalog copies, IBackupRepository repository, Restore.RestoreCatalog? restores,
+    BackupCatalog catalog, RepositoryCopyCatalog copies, IBackupRepository repository, IRestoreRecords? restores,
     BackupTelemetry telemetry, TimeProvider time, ILogger logger)
 {
     public async Task ApplyAsync(BackupRun newest, CancellationToken cancellationToken)

@@ -52,7 +52,7 @@ public sealed class WorkLimiter(IOptions<BackupOptions> options)
 
     /// <summary>The server a configured database lives on, as the limit counts it: PostgreSQL's host and port; the local disk for files.</summary>
     public static string ServerOf(DatabaseOptions database, string name) =>
-        database.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase) && Restore.PostgresServerAddress.From(database.ConnectionString, name) is var pg
+        database.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase) && PostgresServerAddress.From(database.ConnectionString, name) is var pg
             ? $"postgres://{pg.Host ?? "localhost"}:{pg.Port ?? "5432"}"
             : "local";
 

@@ -1,7 +1,6 @@
 using Shared;
 using System.Security.Cryptography;
 using BackupWorker.Backups;
-using BackupWorker.Hosting;
 using BackupWorker.Repositories;
 
 namespace BackupWorker.Restore;
@@ -105,16 +104,5 @@ public sealed class BackupSources(RestoreCatalog restores, RepositoryCopyCatalog
                 _ => e,
             };
         }
-    }
-}
-
-/// <summary>A backup as a local file to restore from; disposing it removes the temp file a download made.</summary>
-public sealed class StagedBackup(BackupRun backup, string? tempFile) : IDisposable
-{
-    public BackupRun Backup { get; } = backup;
-
-    public void Dispose()
-    {
-        if (tempFile is not null) SqliteRestoreFiles.TryDelete(tempFile);
     }
 }

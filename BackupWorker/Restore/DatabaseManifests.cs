@@ -2,6 +2,7 @@ using BackupWorker.Backups;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using BackupWorker.Hosting;
 
 namespace BackupWorker.Restore;
 

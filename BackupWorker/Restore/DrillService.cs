@@ -2,7 +2,6 @@ using Shared;
 using System.Diagnostics;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace BackupWorker.Restore;
@@ -16,7 +15,6 @@ namespace BackupWorker.Restore;
 public sealed class DrillService(
     RestoreCatalog restores,
     RestoreService restoreService,
-    DatabaseManifests manifests,
     IOptions<BackupOptions> options,
     BackupTelemetry telemetry,
     TimeProvider time,
@@ -28,12 +26,7 @@ public sealed class DrillService(
     {
         try
         {
-            return provider switch
-            {
-                "sqlite" => DatabaseManifests.ReadSqlite(backupFile),
-                "postgres" => await manifests.ReadPostgresDumpAsync(backupFile, cancellationToken),
-                _ => null,
-            };
+            return restoreService.RestorerOf(provider) is { } restorer ? await restorer.ReadBackupManifestAsync(backupFile, cancellationToken) : null;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -117,9 +110,8 @@ public sealed class DrillService(
             {
                 throw new DrillContentException(e.Message, e);
             }
-            var actual = provider == "sqlite"
-                ? await RestoreSqliteScratchAsync(source.Backup, drill.Id, work.Token)
-                : await RestorePostgresScratchAsync(source.Backup, PostgresServerAddress.From(database.ConnectionString, backup.Database), drill.Id, work.Token);
+            // The provider restores into its own kind of scratch (a temp file, a scratch database), as a restore plans per provider.
+            var actual = await restoreService.RestorerOf(provider)!.RestoreScratchAsync(source.Backup, database, drill.Id, work.Token);
             drill = drill with { Actual = actual };
             if (expected.Differences(actual) is { Count: > 0 } differences)
                 throw new DrillContentException("The restored copy differs from what the backup recorded: " + string.Join("; ", differences));
@@ -149,80 +141,6 @@ public sealed class DrillService(
             logger.DrillInconclusive(drill.Id, backup.Id, error);
             telemetry.Drills.Add(1, new("outcome", "inconclusive"), new("db.name", backup.Database));
             return drill;
-        }
-    }
-
-    private async Task<DatabaseManifest> RestoreSqliteScratchAsync(BackupRun backup, string drillId, CancellationToken cancellationToken)
-    {
-        var directory = Path.Combine(restoreService.RestoreRoot, "drills");
-        restoreService.CreateDirectories(directory);
-        var scratch = Path.Combine(directory, $".drill-{drillId[..12]}.db{BackupFiles.PartialSuffix}");
-        try
-        {
-            try
-            {
-                await SqliteRestoreFiles.CopyVerifiedAsync(backup, scratch, cancellationToken);
-            }
-            catch (RestoreProblemException e)
-            {
-                throw new DrillContentException(e.Message, e);
-            }
-            try
-            {
-                await restoreService.Sqlite.VerifyAsync(scratch, cancellationToken);
-                return DatabaseManifests.ReadSqlite(scratch);
-            }
-            catch (BackupFailedException e) when (e.InnerException is not SqliteException inner || IsContentError(inner))
-            {
-                throw new DrillContentException(e.Message, e);
-            }
-            catch (SqliteException e) when (IsContentError(e))
-            {
-                throw new DrillContentException("The restored copy cannot be read: " + e.Message, e);
-            }
-        }
-        finally
-        {
-            SqliteRestoreFiles.TryDelete(scratch);
-        }
-    }
-
-    // SQLITE_CORRUPT and SQLITE_NOTADB say the file is bad; full disks, permissions and I/O errors say nothing about it.
-    private static bool IsContentError(SqliteException e) => (e.SqliteErrorCode & 0xFF) is 11 or 26;
-
-    private async Task<DatabaseManifest> RestorePostgresScratchAsync(BackupRun backup, PostgresServerAddress server, string drillId, CancellationToken cancellationToken)
-    {
-        var scratch = $"drill_{drillId[..12]}";
-        var tools = restoreService.Postgres;
-        await tools.SqlAsync(server, $"CREATE DATABASE \"{scratch}\" TEMPLATE template0", cancellationToken);
-        try
-        {
-            if (await tools.RestoreAsync(server, backup.File!, scratch, cancellationToken) is { } error)
-            {
-                // The dump is bad only if it does not read back on its own, or restores wrongly into a server that is
-                // up; a server that went away or ran out of space mid-restore says nothing about the dump.
-                await DumpReadsBackAsync(tools, backup.File!, cancellationToken);
-                await tools.SqlAsync(server, "SELECT 1", cancellationToken);
-                if (PostgresInfrastructureError.Matches(error)) throw new PostgresUnavailableException(error);
-                throw new DrillContentException($"The dump could not be restored into an empty database: {error}");
-            }
-            return await manifests.ReadPostgresDatabaseAsync(server, scratch, cancellationToken);
-        }
-        finally
-        {
-            await RestoreService.DropQuietlyAsync(tools, server, scratch);
-        }
-    }
-
-    private static async Task DumpReadsBackAsync(PostgresTools tools, string dumpFile, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await tools.ReadDumpAsync(dumpFile, _ => { }, cancellationToken);
-        }
-        catch (PostgresSqlException e)
-        {
-            throw new DrillContentException(e.Message, e);
         }
     }
 }

@@ -15,4 +15,14 @@ internal interface IRestoreProvider
     /// (or the provider's own unavailable/refused exceptions) without touching anything.
     /// </summary>
     Task<IRestorePlan> PlanAsync(RestoreRequest request, BackupRun backup, DatabaseOptions database, string id, CancellationToken cancellationToken);
+
+    /// <summary>What a backup file of this provider holds, read as a restored copy is, for drills to compare with.</summary>
+    Task<DatabaseManifest> ReadBackupManifestAsync(string backupFile, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A drill: restores the backup (a local file whose checksum was checked) into scratch, reads what the copy holds,
+    /// and removes the scratch. Throws <see cref="DrillContentException"/> when the backup's content is bad; any other
+    /// failure proves nothing about the backup.
+    /// </summary>
+    Task<DatabaseManifest> RestoreScratchAsync(BackupRun backup, DatabaseOptions database, string drillId, CancellationToken cancellationToken);
 }

@@ -1,3 +1,5 @@
+using BackupWorker.Hosting;
+
 namespace BackupWorker.Restore;
 
 /// <summary>

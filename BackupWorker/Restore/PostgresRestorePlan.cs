@@ -1,4 +1,5 @@
 using BackupWorker.Backups;
+using BackupWorker.Hosting;
 
 namespace BackupWorker.Restore;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BackupWorker.Hosting;
 
 namespace BackupWorker.Restore;
 

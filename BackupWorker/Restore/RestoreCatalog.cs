@@ -12,7 +12,7 @@ namespace BackupWorker.Restore;
 /// The restore side of the catalog, in the same SQLite file as <see cref="BackupCatalog"/> (its own tables): what
 /// each backup recorded (its manifest), every restore and drill, and each schedule's drill policy.
 /// </summary>
-public sealed class RestoreCatalog
+public sealed class RestoreCatalog : IRestoreRecords
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly string _connectionString;

@@ -32,9 +32,12 @@ public sealed class RestoreService(
 
     /// <summary>One per provider a restore supports, as backups have one <see cref="IDatabaseBackupProvider"/> each.</summary>
     private IRestoreProvider[] Restorers => _restorers ??=
-        [new SqliteRestoreProvider(this, paths, options, restores, time, logger), new PostgresRestoreProvider(this, postgres)];
+        [new SqliteRestoreProvider(this, paths, options, restores, time, logger), new PostgresRestoreProvider(this, postgres, new DatabaseManifests(postgres))];
 
     internal BackupSources Sources => _sources;
+
+    /// <summary>How backups of <paramref name="provider"/> (lower case) are restored and drilled; null when restores do not support it.</summary>
+    internal IRestoreProvider? RestorerOf(string provider) => Restorers.FirstOrDefault(r => r.Provider == provider);
 
     /// <summary>Restores at once, beyond which a request is refused with 429: each one reads and writes a whole database.</summary>
     public const int MaxConcurrentRestores = 2;
@@ -250,11 +253,5 @@ public sealed class RestoreService(
             await tools.SqlAsync(server, $"DROP DATABASE IF EXISTS \"{database}\"", cts.Token);
         }
         catch (Exception e) when (e is PostgresSqlException or PostgresUnavailableException or OperationCanceledException) { }
-    }
-
-    internal static string SafeName(string name)
-    {
-        var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray()).TrimStart('.');
-        return safe.Length == 0 ? "database" : safe;
     }
 }

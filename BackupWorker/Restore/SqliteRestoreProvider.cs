@@ -14,6 +14,48 @@ internal sealed class SqliteRestoreProvider(RestoreService service, BackupPaths 
 {
     public string Provider => "sqlite";
 
+    public Task<DatabaseManifest> ReadBackupManifestAsync(string backupFile, CancellationToken cancellationToken) =>
+        Task.FromResult(DatabaseManifests.ReadSqlite(backupFile));
+
+    /// <summary>A drill restores into a temp file under the restore root's <c>drills</c> directory.</summary>
+    public async Task<DatabaseManifest> RestoreScratchAsync(BackupRun backup, DatabaseOptions database, string drillId, CancellationToken cancellationToken)
+    {
+        var directory = Path.Combine(service.RestoreRoot, "drills");
+        service.CreateDirectories(directory);
+        var scratch = Path.Combine(directory, $".drill-{drillId[..12]}.db{BackupFiles.PartialSuffix}");
+        try
+        {
+            try
+            {
+                await SqliteRestoreFiles.CopyVerifiedAsync(backup, scratch, cancellationToken);
+            }
+            catch (RestoreProblemException e)
+            {
+                throw new DrillContentException(e.Message, e);
+            }
+            try
+            {
+                await service.Sqlite.VerifyAsync(scratch, cancellationToken);
+                return DatabaseManifests.ReadSqlite(scratch);
+            }
+            catch (BackupFailedException e) when (e.InnerException is not SqliteException inner || IsContentError(inner))
+            {
+                throw new DrillContentException(e.Message, e);
+            }
+            catch (SqliteException e) when (IsContentError(e))
+            {
+                throw new DrillContentException("The restored copy cannot be read: " + e.Message, e);
+            }
+        }
+        finally
+        {
+            SqliteRestoreFiles.TryDelete(scratch);
+        }
+    }
+
+    // SQLITE_CORRUPT and SQLITE_NOTADB say the file is bad; full disks, permissions and I/O errors say nothing about it.
+    private static bool IsContentError(SqliteException e) => (e.SqliteErrorCode & 0xFF) is 11 or 26;
+
     public Task<IRestorePlan> PlanAsync(RestoreRequest request, BackupRun backup, DatabaseOptions database, string id, CancellationToken cancellationToken) =>
         Task.FromResult<IRestorePlan>(Plan(request, backup, database, id));
 
@@ -24,7 +66,7 @@ internal sealed class SqliteRestoreProvider(RestoreService service, BackupPaths 
         if (request.Target is null)
         {
             target = request.Replace ? source
-                : Path.Combine(service.RestoreRoot, RestoreService.SafeName(backup.Database), $"{RestoreService.SafeName(backup.Database)}-{backup.StartedAt.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-restore-{id[..12]}.db");
+                : Path.Combine(service.RestoreRoot, DatabaseNames.AsDirectoryName(backup.Database), $"{DatabaseNames.AsDirectoryName(backup.Database)}-{backup.StartedAt.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-restore-{id[..12]}.db");
         }
         else
         {

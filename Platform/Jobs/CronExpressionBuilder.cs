@@ -1,5 +1,3 @@
-using System.Runtime.Serialization;
-
 namespace Platform.Jobs;
 
 /// <summary>
@@ -127,46 +125,4 @@ public sealed class CronExpressionBuilder
     }
 
     public override string ToString() => $"{_seconds} {_minutes} {_hours} {_dayOfMonth} {_month} {_dayOfWeek}";
-}
-
-public enum OnCronPeriod { Second, Minute, Hour, DayOfMonth }
-
-public enum EveryCronPeriod { Second, Minute, Hour, Month, DayInMonth, DayInWeek }
-
-public enum ThroughCronPeriod { Second, Minute, Hour, DayOfMonth, Month }
-
-public enum CronPeriod { Second, Minute, Hour, DayOfMonth, Month, DayOfWeek }
-
-/// <summary>Days as cron writes them; named like Dapr's, so prefer it over <see cref="System.DayOfWeek"/> with the builder.</summary>
-public enum DayOfWeek
-{
-    [EnumMember(Value = "SUN")] Sunday = 0,
-    [EnumMember(Value = "MON")] Monday = 1,
-    [EnumMember(Value = "TUE")] Tuesday = 2,
-    [EnumMember(Value = "WED")] Wednesday = 3,
-    [EnumMember(Value = "THU")] Thursday = 4,
-    [EnumMember(Value = "FRI")] Friday = 5,
-    [EnumMember(Value = "SAT")] Saturday = 6,
-}
-
-public enum MonthOfYear
-{
-    [EnumMember(Value = "JAN")] January = 1,
-    [EnumMember(Value = "FEB")] February = 2,
-    [EnumMember(Value = "MAR")] March = 3,
-    [EnumMember(Value = "APR")] April = 4,
-    [EnumMember(Value = "MAY")] May = 5,
-    [EnumMember(Value = "JUN")] June = 6,
-    [EnumMember(Value = "JUL")] July = 7,
-    [EnumMember(Value = "AUG")] August = 8,
-    [EnumMember(Value = "SEP")] September = 9,
-    [EnumMember(Value = "OCT")] October = 10,
-    [EnumMember(Value = "NOV")] November = 11,
-    [EnumMember(Value = "DEC")] December = 12,
-}
-
-internal static class CronNames
-{
-    public static string Of(DayOfWeek day) => day.ToString()[..3].ToUpperInvariant();
-    public static string Of(MonthOfYear month) => month.ToString()[..3].ToUpperInvariant();
 }

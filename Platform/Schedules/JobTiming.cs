@@ -4,9 +4,6 @@ using System.Text.RegularExpressions;
 
 namespace Platform.Scheduler.Schedules;
 
-/// <summary>What a caller submitted for a job's timing (strings kept verbatim, presence matters).</summary>
-public sealed record JobTimingSpec(string? Schedule, uint? Repeats, string? DueTime, string? Ttl);
-
 /// <summary>A validated job timing, with relative strings resolved against the creation instant.</summary>
 public sealed record JobTiming(ISchedule? Schedule, uint? Repeats, DateTimeOffset Created, DateTimeOffset? Due, DateTimeOffset? Expiration)
 {

@@ -29,7 +29,7 @@ internal sealed class EngineFixture : IDisposable
         var postgres = new PostgresTools(options);
         Limiter = new WorkLimiter(options);
         RestoreService = new RestoreService(Catalog, Restores, Paths, options, providers, postgres, telemetry, Time, NullLogger<RestoreService>.Instance, Limiter);
-        Drills = new DrillService(Restores, RestoreService, new DatabaseManifests(postgres), options, telemetry, Time, NullLogger<DrillService>.Instance, Limiter);
+        Drills = new DrillService(Restores, RestoreService, options, telemetry, Time, NullLogger<DrillService>.Instance, Limiter);
         Runner = new BackupRunner(Catalog, Paths, options, providers, telemetry, Time, Logger, Drills, Limiter);
     }
 

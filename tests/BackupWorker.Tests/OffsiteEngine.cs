@@ -45,7 +45,7 @@ internal sealed class OffsiteEngine : IDisposable
         _repositories.Current = Build(compression, Key);
         Sources = new BackupSources(Restores, Copies, _repositories);
         RestoreService = new RestoreService(Catalog, Restores, Paths, options, providers, postgres, telemetry, Time, NullLogger<RestoreService>.Instance, sources: Sources);
-        Drills = new DrillService(Restores, RestoreService, new DatabaseManifests(postgres), options, telemetry, Time, NullLogger<DrillService>.Instance);
+        Drills = new DrillService(Restores, RestoreService, options, telemetry, Time, NullLogger<DrillService>.Instance);
         Copier = new RepositoryCopier(Catalog, Copies, _repositories, Paths, options, telemetry, Time, NullLogger<RepositoryCopier>.Instance, Restores);
         Runner = new BackupRunner(Catalog, Paths, options, providers, telemetry, Time, NullLogger<BackupRunner>.Instance, Drills, copier: Copier);
         Retry = new CopyRetryService(Copier, Catalog, options, Time, NullLogger<CopyRetryService>.Instance);

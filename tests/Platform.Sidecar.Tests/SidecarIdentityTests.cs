@@ -1,4 +1,3 @@
-using Platform.Sidecar.Hosting;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Platform.Security;
@@ -110,37 +109,5 @@ public sealed class SidecarIdentityTests(SchedulerFixture fixture) : IDisposable
     {
         foreach (var f in new[] { _registry, _registry + "-wal", _registry + "-shm" })
             try { File.Delete(f); } catch (IOException) { }
-    }
-}
-
-public sealed class SidecarMtlsFlagTests
-{
-    [Fact]
-    public void Daprds_mtls_flags_bind_and_mtls_is_off_without_the_flag()
-    {
-        Assert.False(Flags.Bind("--app-id", "a").EnableMtls);
-        var o = Flags.Bind("--app-id", "a", "--enable-mtls", "--trust-anchors-file", "/ca", "--cert-chain-file", "/c", "--cert-key-file", "/k",
-            "--control-plane-trust-domain", "cluster.local", "--control-plane-namespace", "dapr-system", "--dapr-internal-grpc-port", "50002");
-        Assert.True(o.EnableMtls);
-        Assert.Equal(("/ca", "/c", "/k"), (o.TrustAnchorsFile, o.CertChainFile, o.CertKeyFile));
-        Assert.Equal(("cluster.local", "dapr-system", 50002), (o.ControlPlaneTrustDomain, o.ControlPlaneNamespace, o.DaprInternalGrpcPort));
-        Assert.Equal(("localhost", "default"), (Flags.Bind().ControlPlaneTrustDomain, Flags.Bind().ControlPlaneNamespace));
-        Assert.Throws<ArgumentException>(() => SidecarFlags.Normalise(["--dapr-internal-grpc-port", "0"]));
-    }
-}
-
-public sealed class SidecarSchedulerIdentityTests
-{
-    [Fact]
-    public async Task A_sidecar_opens_no_job_stream_to_a_server_that_is_not_the_scheduler()
-    {
-        // Certified by the same authority, but as an app, not as dapr-scheduler.
-        var impostor = new FakeScheduler(new SpiffeId(SpiffeId.DefaultControlPlaneTrustDomain, SpiffeId.DefaultControlPlaneNamespace, "not-the-scheduler"));
-        await using var _ = impostor;
-        await impostor.StartAsync();
-        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("wary-app") { SchedulerHostAddress = $"127.0.0.1:{impostor.Port}" });
-        // The first call to it (WatchHosts, the sidecar's discovery of the scheduler replicas) is refused at the handshake.
-        await sidecar.Process.WaitForOutputAsync(l => l.Contains($"Watching scheduler hosts on 127.0.0.1:{impostor.Port} failed"), TimeSpan.FromSeconds(30));
-        Assert.False(impostor.Initials.Reader.TryRead(out var initial), $"the sidecar announced {initial?.AppId} to an impostor");
     }
 }

@@ -3,16 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Platform.Jobs.Extensions;
 
-public interface IDaprJobsBuilder
-{
-    IServiceCollection Services { get; }
-}
-
-public sealed class DaprJobsBuilder(IServiceCollection services) : IDaprJobsBuilder
-{
-    public IServiceCollection Services { get; } = services;
-}
-
 public static class DaprJobsServiceCollectionExtensions
 {
     /// <summary>

@@ -104,9 +104,3 @@ public sealed class StoreUsage
         _bytes += bytes;
     }
 }
-
-/// <summary>A job store that counts what it holds (<see cref="StoreUsage"/>), for quotas every replica agrees on.</summary>
-public interface IJobStoreUsage
-{
-    StoreUsage Usage { get; }
-}

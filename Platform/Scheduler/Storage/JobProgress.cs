@@ -15,6 +15,3 @@ public readonly record struct JobProgress(uint Count, long LastTrigger, uint Att
 {
     public static readonly JobProgress Initial = new(0, TickCalculator.None, 0, JobResultKind.None);
 }
-
-/// <summary>A progress write for the batch writer, conditional on the job not having been replaced (partition id).</summary>
-public readonly record struct ProgressUpdate(long RowId, ulong PartitionId, JobProgress Progress);

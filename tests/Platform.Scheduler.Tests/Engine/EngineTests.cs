@@ -9,7 +9,7 @@ namespace Platform.Scheduler.Tests.Engine;
 public class EngineTests
 {
     [Fact]
-    public async Task OneShotFiresAtDueTimeAndIsDeletedAfterSuccess()
+    public async Task One_shot_fires_at_due_time_and_is_deleted_after_success()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -29,7 +29,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task RecurringJobStopsAtRepeatsAndCountsDueTimeTrigger()
+    public async Task Recurring_job_stops_at_repeats_and_counts_due_time_trigger()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -50,7 +50,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task DefaultFailurePolicyDeliversFourTimesOneSecondApart()
+    public async Task Default_failure_policy_delivers_four_times_one_second_apart()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -73,7 +73,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task DropPolicyDeliversOnceAndRecurringJobMovesOn()
+    public async Task Drop_policy_delivers_once_and_recurring_job_moves_on()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -88,7 +88,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task ConstantPolicyWithoutMaxRetriesKeepsRetrying()
+    public async Task Constant_policy_without_max_retries_keeps_retrying()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -112,7 +112,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task MaxRetriesFourGivesFiveDeliveries()
+    public async Task Max_retries_four_gives_five_deliveries()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -130,7 +130,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task NoStreamStagesAndConnectingReleasesWithoutCounting()
+    public async Task No_stream_stages_and_connecting_releases_without_counting()
     {
         await using var h = await StartAsync();
         await h.ScheduleAsync("staged", schedule: "@every 1s", repeats: 3);
@@ -151,7 +151,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task TriggersGoOnlyToTheJobsAppAndRoundRobin()
+    public async Task Triggers_go_only_to_the_jobs_app_and_round_robin()
     {
         await using var h = await StartAsync();
         using var a = h.Engine.OpenStream("default", "app1");
@@ -172,7 +172,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task BrokenStreamRedeliversItsInFlightTrigger()
+    public async Task Broken_stream_redelivers_its_in_flight_trigger()
     {
         await using var h = await StartAsync();
         var first = h.Engine.OpenStream("default", "app1");
@@ -190,7 +190,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task DuplicateWithoutOverwriteIsAlreadyExistsAndOverwriteResets()
+    public async Task Duplicate_without_overwrite_is_already_exists_and_overwrite_resets()
     {
         await using var h = await StartAsync();
         await h.ScheduleAsync("dup", schedule: "@daily");
@@ -203,7 +203,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task DeleteWhileInFlightIgnoresTheLateResult()
+    public async Task Delete_while_in_flight_ignores_the_late_result()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -219,7 +219,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task ValidationErrorsCarryDaprText()
+    public async Task Validation_errors_carry_dapr_text()
     {
         await using var h = await StartAsync();
         var e = await Assert.ThrowsAsync<JobValidationException>(() => h.ScheduleAsync("bad", schedule: "* * * * *"));
@@ -229,7 +229,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task DefaultFailurePolicyIsStored()
+    public async Task Default_failure_policy_is_stored()
     {
         await using var h = await StartAsync();
         await h.ScheduleAsync("p", schedule: "@daily");
@@ -240,7 +240,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task ListAndPrefixDeleteAreScopedToTheApp()
+    public async Task List_and_prefix_delete_are_scoped_to_the_app()
     {
         await using var h = await StartAsync();
         await h.ScheduleAsync("abc-1", schedule: "@daily");
@@ -257,7 +257,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task RestartResumesFromCommittedProgressAndCatchesUp()
+    public async Task Restart_resumes_from_committed_progress_and_catches_up()
     {
         var dir = Directory.CreateTempSubdirectory("engine-restart-").FullName;
         try
@@ -300,7 +300,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task RetriesSurviveARestart()
+    public async Task Retries_survive_a_restart()
     {
         var dir = Directory.CreateTempSubdirectory("engine-retry-").FullName;
         try
@@ -341,7 +341,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task OverwriteWhileInFlightStartsAFreshJobAndIgnoresTheOldResult()
+    public async Task Overwrite_while_in_flight_starts_a_fresh_job_and_ignores_the_old_result()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -360,7 +360,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task JobWhoseFirstTickIsPastItsTtlIsDeletedWithoutFiring()
+    public async Task Job_whose_first_tick_is_past_its_ttl_is_deleted_without_firing()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -372,7 +372,7 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task TtlStopsARecurringJobAndRetriesIgnoreIt()
+    public async Task Ttl_stops_a_recurring_job_and_retries_ignore_it()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");

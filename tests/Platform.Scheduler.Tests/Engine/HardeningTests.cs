@@ -20,7 +20,7 @@ public class HardeningTests
     [InlineData(1300.0)]            // dueTime "1300h"
     [InlineData(8760.0)]            // "@every 8760h"
     [InlineData(24.0 * 365 * 8000)] // a date thousands of years ahead
-    public void TheTimerIsNeverArmedBeyondTheSystemTimersLimit(double hours)
+    public void The_timer_is_never_armed_beyond_the_system_timers_limit(double hours)
     {
         var delay = TriggerQueue.TimerDelay(TimeSpan.FromHours(hours).Ticks);
         Assert.InRange(delay, TimeSpan.FromMilliseconds(1), SystemTimerLimit);
@@ -28,7 +28,7 @@ public class HardeningTests
     }
 
     [Fact]
-    public void FireTimeSaturatesInsteadOfOverflowingIntoThePast()
+    public void Fire_time_saturates_instead_of_overflowing_into_the_past()
     {
         var tick = Start.UtcTicks;
         var huge = TimeSpan.FromSeconds(ProtobufTimeValidator.MaxDurationSeconds).Ticks;
@@ -38,7 +38,7 @@ public class HardeningTests
     }
 
     [Fact]
-    public async Task FarFutureJobsAreAcceptedAndOthersStillFireOnTime()
+    public async Task Far_future_jobs_are_accepted_and_others_still_fire_on_time()
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -76,7 +76,7 @@ public class HardeningTests
     [InlineData("@yearly", "0001-01-01T00:00:00Z", null)]
     [InlineData(null, "2562047h47m16.854775807s", null)]
     [InlineData("@every 1s", "1300h", "P9000Y")]
-    public async Task FarFutureAndFarPastTimingsAreAcceptedOrRefusedButNeverStopTheEngine(string? schedule, string? due, string? ttl)
+    public async Task Far_future_and_far_past_timings_are_accepted_or_refused_but_never_stop_the_engine(string? schedule, string? due, string? ttl)
     {
         await using var h = await StartAsync();
         using var stream = h.Engine.OpenStream("default", "app1");
@@ -114,7 +114,7 @@ public class HardeningTests
 
     [Theory]
     [MemberData(nameof(BadIntervals))]
-    public async Task BadFailurePolicyIntervalsAreRefusedAndNothingIsStored(long seconds, int nanos)
+    public async Task Bad_failure_policy_intervals_are_refused_and_nothing_is_stored(long seconds, int nanos)
     {
         await using var h = await StartAsync();
         var policy = new JobFailurePolicy { Constant = new JobFailurePolicyConstant { Interval = new Duration { Seconds = seconds, Nanos = nanos }, MaxRetries = 1 } };
@@ -126,7 +126,7 @@ public class HardeningTests
     }
 
     [Fact]
-    public async Task ValidExtremeIntervalsAreAccepted()
+    public async Task Valid_extreme_intervals_are_accepted()
     {
         await using var h = await StartAsync();
         foreach (var (name, d) in new[] { ("zero", new Duration()), ("half", new Duration { Nanos = 500_000_000 }), ("max", new Duration { Seconds = 315_576_000_000, Nanos = 999_999_999 }) })
@@ -149,7 +149,7 @@ public class HardeningTests
     }
 
     [Fact]
-    public async Task BadStoredRowsAreQuarantinedWhileStartUpCompletesAndOthersFire()
+    public async Task Bad_stored_rows_are_quarantined_while_start_up_completes_and_others_fire()
     {
         var dir = Directory.CreateTempSubdirectory("engine-test-").FullName;
         try
@@ -224,7 +224,7 @@ public class HardeningTests
     }
 
     [Fact]
-    public async Task HealthzIsUnhealthyOnceTheDispatchLoopHasDied()
+    public async Task Healthz_is_unhealthy_once_the_dispatch_loop_has_died()
     {
         await using var h = await StartAsync();
         Assert.Equal(200, await HealthzAsync(h.Engine));
@@ -238,7 +238,7 @@ public class HardeningTests
     }
 
     [Fact]
-    public async Task HealthzIsUnhealthyOnceTheEngineHasStopped()
+    public async Task Healthz_is_unhealthy_once_the_engine_has_stopped()
     {
         await using var h = await StartAsync();
         Assert.Equal(200, await HealthzAsync(h.Engine));

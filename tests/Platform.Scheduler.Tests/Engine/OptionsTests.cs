@@ -11,7 +11,7 @@ public class OptionsTests
             .GetSection(SchedulerOptions.Section).Get<SchedulerOptions>() ?? new SchedulerOptions();
 
     [Fact]
-    public void DefaultsAreDaprs()
+    public void Defaults_are_daprs()
     {
         var o = Bind();
         Assert.Equal(50006, o.Port);
@@ -22,7 +22,7 @@ public class OptionsTests
     }
 
     [Fact]
-    public void DaprFlagNamesBind()
+    public void Dapr_flag_names_bind()
     {
         var o = Bind("--port", "1234", "--listen-address", "0.0.0.0", "--id", "s-1", "--etcd-data-dir", "/tmp/x", "--healthz-port=9999");
         Assert.Equal(1234, o.Port);
@@ -39,7 +39,7 @@ public class OptionsTests
     [InlineData("warn", LogLevel.Warning)]
     [InlineData("error", LogLevel.Error)]
     [InlineData(null, LogLevel.Information)]
-    public void LogLevels(string? flag, LogLevel level) => Assert.Equal(level, SchedulerOptions.ParseLogLevel(flag));
+    public void Log_levels(string? flag, LogLevel level) => Assert.Equal(level, SchedulerOptions.ParseLogLevel(flag));
 
     [Fact]
     public void Apps_trust_domains_default_to_daprs_public_and_take_a_list()

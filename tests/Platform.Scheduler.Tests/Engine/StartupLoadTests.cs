@@ -24,7 +24,7 @@ public sealed class StartupLoadTests : IDisposable
     }
 
     [Fact]
-    public void TheDefaultPolicyRecognisedByItsBytesIsTheParsedOne()
+    public void The_default_policy_recognised_by_its_bytes_is_the_parsed_one()
     {
         var bytes = RetryPolicy.Normalize(null).ToByteArray();
         Assert.Equal(new RetryPolicy(false, TimeSpan.TicksPerSecond, 3), RetryPolicy.From(bytes));
@@ -36,7 +36,7 @@ public sealed class StartupLoadTests : IDisposable
     }
 
     [Fact]
-    public async Task TheLoadReadsEveryRowAsGetReadsItAlsoDamagedOnes()
+    public async Task The_load_reads_every_row_as_get_reads_it_also_damaged_ones()
     {
         var policy = RetryPolicy.Normalize(null).ToByteArray();
         var jobs = new List<StoredJob>();
@@ -108,7 +108,7 @@ public sealed class StartupLoadTests : IDisposable
     }
 
     [Fact]
-    public async Task ARowIdReusedAfterTheStoreOpenedLoadsItsOwnKey()
+    public async Task A_row_id_reused_after_the_store_opened_loads_its_own_key()
     {
         await using (var first = new SqliteJobStore(_directory))
         {

@@ -9,7 +9,7 @@ namespace Platform.Scheduler.Tests.Engine;
 public class TelemetryTests
 {
     [Fact]
-    public async Task TriggerSpanIsLinkedToTheTraceThatScheduledTheJob()
+    public async Task Trigger_span_is_linked_to_the_trace_that_scheduled_the_job()
     {
         var stopped = new ConcurrentQueue<Activity>();
         using var listener = new ActivityListener
@@ -45,7 +45,7 @@ public class TelemetryTests
     }
 
     [Fact]
-    public async Task MeterReportsJobsTriggersResultsLatenessAndStreams()
+    public async Task Meter_reports_jobs_triggers_results_lateness_and_streams()
     {
         await using var h = await StartAsync();
         var longs = new ConcurrentDictionary<string, long>();

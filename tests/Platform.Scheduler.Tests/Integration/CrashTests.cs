@@ -10,7 +10,7 @@ namespace Platform.Scheduler.Tests.Integration;
 public class CrashTests
 {
     [Fact]
-    public async Task KillDuringRecurringJobsThenRestartCountsEveryTickExactlyOnce()
+    public async Task Kill_during_recurring_jobs_then_restart_counts_every_tick_exactly_once()
     {
         await using var s = await StartAsync();
         await KillDuringRecurringJobsThenRestartAsync(s);
@@ -83,7 +83,7 @@ public class CrashTests
     }
 
     [Fact]
-    public async Task KilledWithATriggerInFlightAndARetryPendingRedeliversAndKeepsTheAttempts()
+    public async Task Killed_with_a_trigger_in_flight_and_a_retry_pending_redelivers_and_keeps_the_attempts()
     {
         const uint maxRetries = 2;
         await using var s = await StartAsync();

@@ -144,7 +144,7 @@ public class EtcdReplicaTests(ITestOutputHelper output)
     }
 
     [EtcdFact]
-    public async Task InSteadyStateEachTickIsFiredByOneReplicaOnceAndTheJobsAreSpreadOverAllThree()
+    public async Task In_steady_state_each_tick_is_fired_by_one_replica_once_and_the_jobs_are_spread_over_all_three()
     {
         await using var etcd = await EtcdCluster.StartAsync();
         var replicas = await StartReplicasAsync(etcd, 3);
@@ -173,7 +173,7 @@ public class EtcdReplicaTests(ITestOutputHelper output)
     }
 
     [EtcdFact]
-    public async Task ARollingRestartOfTheEtcdMembersMovesNoJobAndFiresEachTickOnce()
+    public async Task A_rolling_restart_of_the_etcd_members_moves_no_job_and_fires_each_tick_once()
     {
         await using var etcd = await EtcdCluster.StartAsync();
         // Dapr's lease: a restarted etcd leader costs an election (3 s on these members), which the tests' 5 s lease
@@ -209,7 +209,7 @@ public class EtcdReplicaTests(ITestOutputHelper output)
     }
 
     [EtcdFact]
-    public async Task AReplicaKilledMidRunHasItsJobsTakenOverWithinTheLeaseTimeAndNoTickIsLost()
+    public async Task A_replica_killed_mid_run_has_its_jobs_taken_over_within_the_lease_time_and_no_tick_is_lost()
     {
         await using var etcd = await EtcdCluster.StartAsync();
         var replicas = await StartReplicasAsync(etcd, 3);
@@ -250,7 +250,7 @@ public class EtcdReplicaTests(ITestOutputHelper output)
     }
 
     [EtcdFact]
-    public async Task EveryReplicaStoppedAndStartedAgainResumesTheJobsWithExactCountsWhileAnEtcdMemberIsDown()
+    public async Task Every_replica_stopped_and_started_again_resumes_the_jobs_with_exact_counts_while_an_etcd_member_is_down()
     {
         await using var etcd = await EtcdCluster.StartAsync();
         var replicas = await StartReplicasAsync(etcd, 3);

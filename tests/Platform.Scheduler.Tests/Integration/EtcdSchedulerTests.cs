@@ -33,7 +33,7 @@ public class EtcdSchedulerTests
     }
 
     [EtcdFact]
-    public async Task JobsScheduledOnEtcdFireThroughTheStreamAndNothingIsKeptInTheDataDirectory()
+    public async Task Jobs_scheduled_on_etcd_fire_through_the_stream_and_nothing_is_kept_in_the_data_directory()
     {
         await using var etcd = await EtcdCluster.StartAsync();
         await using var s = await StartOnEtcdAsync(etcd);
@@ -52,7 +52,7 @@ public class EtcdSchedulerTests
     }
 
     [EtcdFact]
-    public async Task KillDuringRecurringJobsThenRestartOnEtcdCountsEveryTickExactlyOnce()
+    public async Task Kill_during_recurring_jobs_then_restart_on_etcd_counts_every_tick_exactly_once()
     {
         await using var etcd = await EtcdCluster.StartAsync();
         await using var s = await StartOnEtcdAsync(etcd);
@@ -60,7 +60,7 @@ public class EtcdSchedulerTests
     }
 
     [EtcdFact]
-    public async Task OneEtcdMemberKilledTheSchedulerCarriesOnWithExactCounts()
+    public async Task One_etcd_member_killed_the_scheduler_carries_on_with_exact_counts()
     {
         await using var etcd = await EtcdCluster.StartAsync();
         await using var s = await StartOnEtcdAsync(etcd);
@@ -93,7 +93,7 @@ public class EtcdSchedulerTests
     }
 
     [EtcdFact]
-    public async Task LostQuorumMakesHealthzUnhealthyWithTheReasonAndJobsGoOnWhenItReturns()
+    public async Task Lost_quorum_makes_healthz_unhealthy_with_the_reason_and_jobs_go_on_when_it_returns()
     {
         await using var etcd = await EtcdCluster.StartAsync();
         await using var s = await StartOnEtcdAsync(etcd);
@@ -119,7 +119,7 @@ public class EtcdSchedulerTests
     }
 
     [EtcdFact]
-    public async Task AnUnreachableClusterStopsStartUpWithAClearMessage()
+    public async Task An_unreachable_cluster_stops_start_up_with_a_clear_message()
     {
         var nothing = FreePort.Next();
         await using var scheduler = TestProcess.StartDotnet("scheduler", RepoPaths.ProjectOutput("Platform/Scheduler", "Platform.Scheduler"),
@@ -131,7 +131,7 @@ public class EtcdSchedulerTests
     }
 
     [Fact]
-    public async Task EtcdWithoutEndpointsIsRefusedNamingTheFlag()
+    public async Task Etcd_without_endpoints_is_refused_naming_the_flag()
     {
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => SchedulerProcess.StartAsync(extraArgs: ["--etcd-embed=false"]));
         Assert.Contains("--etcd-client-endpoints", e.Message);

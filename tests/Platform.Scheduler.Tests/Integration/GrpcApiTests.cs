@@ -3,7 +3,6 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Platform.SchedulerProtocol;
 using Platform.SchedulerProtocol.Admin;
-using Platform.SchedulerProtocol.Common;
 using static Platform.Scheduler.Tests.Integration.SchedulerUnderTest;
 
 namespace Platform.Scheduler.Tests.Integration;
@@ -12,7 +11,7 @@ namespace Platform.Scheduler.Tests.Integration;
 public class GrpcApiTests
 {
     [Fact]
-    public async Task ScheduleGetListDeleteRoundTripWithDaprStatuses()
+    public async Task Schedule_get_list_delete_round_trip_with_dapr_statuses()
     {
         await using var s = await StartAsync();
         var data = Any.Pack(new StringValue { Value = "hello world" });
@@ -50,7 +49,7 @@ public class GrpcApiTests
     }
 
     [Fact]
-    public async Task BadNamesAndMissingScopeAreRejected()
+    public async Task Bad_names_and_missing_scope_are_rejected()
     {
         await using var s = await StartAsync();
         foreach (var name in new[] { "bad/name", "bad\\name", "bad#name", "bad?name", "bad\0name", "bad\nname", new string('a', 600) })
@@ -68,7 +67,7 @@ public class GrpcApiTests
     }
 
     [Fact]
-    public async Task ListAndPrefixDeleteAreScopedToTheCallingApp()
+    public async Task List_and_prefix_delete_are_scoped_to_the_calling_app()
     {
         await using var s = await StartAsync();
         Assert.Empty((await s.Client.ListJobsAsync(new ListJobsRequest { Metadata = Meta() })).Jobs);
@@ -94,7 +93,7 @@ public class GrpcApiTests
     }
 
     [Fact]
-    public async Task WatchHostsReturnsThisReplicasAddress()
+    public async Task Watch_hosts_returns_this_replicas_address()
     {
         await using var s = await StartAsync();
         using var call = s.Client.WatchHosts(new WatchHostsRequest());
@@ -103,7 +102,7 @@ public class GrpcApiTests
     }
 
     [Fact]
-    public async Task AdminListsProgressAndNextDue()
+    public async Task Admin_lists_progress_and_next_due()
     {
         await using var s = await StartAsync();
         await s.ScheduleAsync("daily", schedule: "@daily", repeats: 4);
@@ -120,46 +119,12 @@ public class GrpcApiTests
     }
 
     [Fact]
-    public async Task WatchJobsFirstMessageMustBeInitial()
+    public async Task Watch_jobs_first_message_must_be_initial()
     {
         await using var s = await StartAsync();
         using var call = s.Client.WatchJobs();
         await call.RequestStream.WriteAsync(new WatchJobsRequest { Result = new WatchJobsRequestResult { Id = 1 } });
         var e = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext().WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
-    }
-}
-
-/// <summary>One scheduler process for the whole table: every row is rejected, so nothing is stored.</summary>
-public sealed class SharedScheduler : IAsyncLifetime
-{
-    public SchedulerUnderTest Scheduler { get; private set; } = null!;
-    public async Task InitializeAsync() => Scheduler = await SchedulerUnderTest.StartAsync();
-    public async Task DisposeAsync() => await Scheduler.DisposeAsync();
-}
-
-public class ValidationOverGrpcTests(SharedScheduler fixture) : IClassFixture<SharedScheduler>
-{
-    public static TheoryData<string?, uint?, string?, string?, string> Rejections => new()
-    {
-        { "* * * * *", null, null, null, "job failed validation: expected exactly 6 fields, found 5: [* * * * *]" },
-        { "R5/PT1M", null, null, null, "job failed validation: expected exactly 6 fields, found 1: [R5/PT1M]" },
-        { "CRON_TZ=Not/AZone 0 0 9 * * *", null, null, null, "job failed validation: provided bad location Not/AZone: unknown time zone Not/AZone" },
-        { null, 2u, "1s", null, "job failed validation: job must have a schedule to repeat" },
-        { null, null, "1s", "5s", "job failed validation: job must have a schedule to have a ttl" },
-        { "@daily", 0u, null, null, "job failed validation: defined repeats must be greater than 0" },
-        { null, null, "abc", null, "job failed validation: due time format not recognized" },
-        { null, null, "R2/PT1S", null, "job failed validation: repeats not supported for due time" },
-        { "@daily", null, null, "abc", "job failed validation: ttl format not recognized" },
-        { "@daily", null, "10s", "2020-01-01T00:00:00Z", "job failed validation: ttl must be greater than due time" },
-    };
-
-    [Theory]
-    [MemberData(nameof(Rejections))]
-    public async Task InvalidJobsAreUnknownWithTheEngineText(string? schedule, uint? repeats, string? due, string? ttl, string message)
-    {
-        var e = await Assert.ThrowsAsync<RpcException>(() => fixture.Scheduler.ScheduleAsync("bad", schedule, repeats, due, ttl));
-        Assert.Equal(StatusCode.Unknown, e.StatusCode);
-        Assert.Equal(message, e.Status.Detail);
     }
 }

@@ -20,7 +20,7 @@ public class HardeningProcessTests
     }
 
     [Fact]
-    public async Task FarFutureJobsAreAcceptedAndAOneSecondJobStillFires()
+    public async Task Far_future_jobs_are_accepted_and_a_one_second_job_still_fires()
     {
         await using var s = await StartAsync();
         await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1");
@@ -50,7 +50,7 @@ public class HardeningProcessTests
     [InlineData(-315_576_000_001L, 0, "job failed validation: invalid failure policy interval: duration (seconds:-315576000001) exceeds -10000 years")]
     [InlineData(-1L, 0, "job failed validation: invalid failure policy interval: duration (seconds:-1) is negative")]
     [InlineData(0L, -5, "job failed validation: invalid failure policy interval: duration (nanos:-5) is negative")]
-    public async Task BadDurationsAreRefusedWithInvalidArgumentAndNeverStored(long seconds, int nanos, string message)
+    public async Task Bad_durations_are_refused_with_invalid_argument_and_never_stored(long seconds, int nanos, string message)
     {
         await using var s = await StartAsync();
         var policy = new JobFailurePolicy { Constant = new JobFailurePolicyConstant { Interval = new Duration { Seconds = seconds, Nanos = nanos } } };
@@ -67,7 +67,7 @@ public class HardeningProcessTests
     }
 
     [Fact]
-    public async Task BadStoredRowsAreQuarantinedWhileTheSchedulerStartsAndServesTheOthers()
+    public async Task Bad_stored_rows_are_quarantined_while_the_scheduler_starts_and_serves_the_others()
     {
         await using var s = await StartAsync();
         // No sidecar yet: the jobs are staged, nothing is counted.

@@ -5,7 +5,7 @@ namespace Platform.Scheduler.Tests.Integration;
 public class ProcessTests
 {
     [Fact]
-    public async Task StartsServesHealthzAndStopsCleanlyOnSigterm()
+    public async Task Starts_serves_healthz_and_stops_cleanly_on_sigterm()
     {
         await using var scheduler = await SchedulerProcess.StartAsync();
         using var http = new HttpClient();

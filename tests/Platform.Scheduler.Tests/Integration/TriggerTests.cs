@@ -13,7 +13,7 @@ public class TriggerTests
     private static readonly TimeSpan Late = TimeSpan.FromSeconds(1.5);
 
     [Fact]
-    public async Task RecurringTriggersArriveOnTimeWithTraceContextAndStopAtRepeats()
+    public async Task Recurring_triggers_arrive_on_time_with_trace_context_and_stop_at_repeats()
     {
         await using var s = await StartAsync();
         await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1");
@@ -48,7 +48,7 @@ public class TriggerTests
     }
 
     [Fact]
-    public async Task SubSecondEveryKeepsItsSpacing()
+    public async Task Sub_second_every_keeps_its_spacing()
     {
         await using var s = await StartAsync();
         await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1");
@@ -61,7 +61,7 @@ public class TriggerTests
     }
 
     [Fact]
-    public async Task AlwaysFailingJobWithoutPolicyIsDeliveredFourTimes()
+    public async Task Always_failing_job_without_policy_is_delivered_four_times()
     {
         await using var s = await StartAsync();
         await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1", (_, _) => false);
@@ -79,7 +79,7 @@ public class TriggerTests
     }
 
     [Fact]
-    public async Task FailingTwiceThenSucceedingIsDeliveredThreeTimes()
+    public async Task Failing_twice_then_succeeding_is_delivered_three_times()
     {
         await using var s = await StartAsync();
         await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1", (_, n) => n > 2);
@@ -91,7 +91,7 @@ public class TriggerTests
     }
 
     [Fact]
-    public async Task ConstantIntervalSpacesRetries()
+    public async Task Constant_interval_spaces_retries()
     {
         await using var s = await StartAsync();
         await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1", (_, _) => false);
@@ -112,7 +112,7 @@ public class TriggerTests
     }
 
     [Fact]
-    public async Task MaxRetriesFourIsFiveDeliveriesAndDropIsOne()
+    public async Task Max_retries_four_is_five_deliveries_and_drop_is_one()
     {
         await using var s = await StartAsync();
         await using var sidecar = await FakeSidecar.ConnectAsync(s, "app1", (_, _) => false);
@@ -126,7 +126,7 @@ public class TriggerTests
     }
 
     [Fact]
-    public async Task AppsOnlyReceiveTheirOwnJobs()
+    public async Task Apps_only_receive_their_own_jobs()
     {
         await using var s = await StartAsync();
         await using var one = await FakeSidecar.ConnectAsync(s, "app1");
@@ -141,7 +141,7 @@ public class TriggerTests
     }
 
     [Fact]
-    public async Task JobForAnAppWithNoSidecarIsStagedThenDeliveredWhenOneConnects()
+    public async Task Job_for_an_app_with_no_sidecar_is_staged_then_delivered_when_one_connects()
     {
         await using var s = await StartAsync();
         await s.ScheduleAsync("staged", due: "0s", app: "later");
@@ -158,7 +158,7 @@ public class TriggerTests
     }
 
     [Fact]
-    public async Task UnansweredTriggerIsRedeliveredAfterTheStreamReconnects()
+    public async Task Unanswered_trigger_is_redelivered_after_the_stream_reconnects()
     {
         await using var s = await StartAsync();
         // A consumer that takes the trigger and goes away without answering.
@@ -174,7 +174,7 @@ public class TriggerTests
     }
 
     [Fact]
-    public async Task LoadIsSpreadAcrossThreeSidecarsOfOneApp()
+    public async Task Load_is_spread_across_three_sidecars_of_one_app()
     {
         await using var s = await StartAsync();
         await using var a = await FakeSidecar.ConnectAsync(s, "app1");

@@ -17,7 +17,7 @@ public class DurationTests
     [InlineData("7ns", 7L)]
     [InlineData(".5s", 500_000_000L)]
     [InlineData("1.s", 1_000_000_000L)]
-    public void GoDurationParses(string text, long nanoseconds)
+    public void Go_duration_parses(string text, long nanoseconds)
     {
         Assert.True(GoDuration.TryParse(text, out var ns, out var error), error);
         Assert.Equal(nanoseconds, ns);
@@ -30,7 +30,7 @@ public class DurationTests
     [InlineData("1d", "time: unknown unit \"d\" in duration \"1d\"")]
     [InlineData(".s", "time: invalid duration \".s\"")]
     [InlineData("9999999999h", "time: invalid duration \"9999999999h\"")]
-    public void GoDurationRejects(string text, string message)
+    public void Go_duration_rejects(string text, string message)
     {
         Assert.False(GoDuration.TryParse(text, out _, out var error));
         Assert.Equal(message, error);
@@ -42,7 +42,7 @@ public class DurationTests
     [InlineData("PT1M", 0, 0, 0, 60, -1)]
     [InlineData("PT", 0, 0, 0, 0, -1)]
     [InlineData("R2/PT1S", 0, 0, 0, 1, 2)]
-    public void IsoDurationParses(string text, int years, int months, int days, int seconds, int repetitions)
+    public void Iso_duration_parses(string text, int years, int months, int days, int seconds, int repetitions)
     {
         Assert.True(IsoDuration.TryParse(text, out var d));
         Assert.Equal(new IsoDuration(years, months, days, TimeSpan.FromSeconds(seconds), repetitions), d);
@@ -52,10 +52,10 @@ public class DurationTests
     [InlineData("PT1.5S")]
     [InlineData("1M")]
     [InlineData("P1H")]
-    public void IsoDurationRejects(string text) => Assert.False(IsoDuration.TryParse(text, out _));
+    public void Iso_duration_rejects(string text) => Assert.False(IsoDuration.TryParse(text, out _));
 
     [Fact]
-    public void IsoDurationUsesCalendarArithmetic()
+    public void Iso_duration_uses_calendar_arithmetic()
     {
         Assert.True(IsoDuration.TryParse("P1M", out var d));
         Assert.Equal(new DateTimeOffset(2026, 2, 28, 0, 0, 0, TimeSpan.Zero), d.AddTo(new DateTimeOffset(2026, 1, 31, 0, 0, 0, TimeSpan.Zero)));

@@ -26,14 +26,14 @@ public class JobTimingTests
 
     [Theory]
     [MemberData(nameof(Rejections))]
-    public void RejectsWithDaprText(string? schedule, uint? repeats, string? dueTime, string? ttl, string message)
+    public void Rejects_with_dapr_text(string? schedule, uint? repeats, string? dueTime, string? ttl, string message)
     {
         var e = Assert.Throws<JobValidationException>(() => JobTiming.Resolve(new JobTimingSpec(schedule, repeats, dueTime, ttl), Now));
         Assert.Equal(message, e.Message);
     }
 
     [Fact]
-    public void DueTimeAndTtlAreRelativeAsDaprResolvesThem()
+    public void Due_time_and_ttl_are_relative_as_dapr_resolves_them()
     {
         var t = JobTiming.Resolve(new JobTimingSpec("@every 1m", 123, "1000s", "123s"), Now);
         Assert.Equal(Now.AddSeconds(1000), t.Due);
@@ -52,14 +52,14 @@ public class JobTimingTests
     [InlineData("1h30m", "2026-11-23T13:30:00Z")]
     [InlineData("P1DT1H", "2026-11-24T13:00:00Z")]
     [InlineData("PT0S", "2026-11-23T12:00:00Z")]
-    public void DueTimeForms(string dueTime, string expected)
+    public void Due_time_forms(string dueTime, string expected)
     {
         var t = JobTiming.Resolve(new JobTimingSpec(null, null, dueTime, null), Now);
         Assert.Equal(DateTimeOffset.Parse(expected).ToUniversalTime(), t.Due);
     }
 
     [Fact]
-    public void CreationIsTruncatedToTheSecondAsDaprDoes()
+    public void Creation_is_truncated_to_the_second_as_dapr_does()
     {
         var t = JobTiming.Resolve(new JobTimingSpec("@every 1s", null, "0s", "5s"), Now.AddMilliseconds(700));
         Assert.Equal(Now, t.Created);
@@ -68,7 +68,7 @@ public class JobTimingTests
     }
 
     [Fact]
-    public void EqualTtlAndDueTimeIsAllowed()
+    public void Equal_ttl_and_due_time_is_allowed()
     {
         var t = JobTiming.Resolve(new JobTimingSpec("@daily", null, "10s", "0s"), Now);
         Assert.Equal(t.Due, t.Expiration);
@@ -78,7 +78,7 @@ public class JobTimingTests
     [InlineData("good-name")]
     [InlineData("my||job@name")]
     [InlineData("UPPER case")]
-    public void NamesDaprAccepts(string name) => JobNameValidator.Validate(name);
+    public void Names_dapr_accepts(string name) => JobNameValidator.Validate(name);
 
     [Theory]
     [InlineData("bad/name")]
@@ -90,13 +90,13 @@ public class JobTimingTests
     [InlineData(".")]
     [InlineData("..")]
     [InlineData("")]
-    public void NamesDaprRejects(string name)
+    public void Names_dapr_rejects(string name)
     {
         var e = Assert.Throws<JobValidationException>(() => JobNameValidator.Validate(name));
         Assert.StartsWith("job name is invalid ", e.Message);
     }
 
     [Fact]
-    public void SixHundredCharacterNameIsRejected() =>
+    public void Six_hundred_character_name_is_rejected() =>
         Assert.Throws<JobValidationException>(() => JobNameValidator.Validate(new string('a', 600)));
 }

@@ -46,7 +46,7 @@ public class ScheduleParserTests
 
     [Theory]
     [MemberData(nameof(NextCases))]
-    public void NextMatchesTheSchedule(string spec, string after, string expected)
+    public void Next_matches_the_schedule(string spec, string after, string expected)
     {
         var schedule = ScheduleParser.Parse(spec);
         Assert.Equal(Utc(expected), schedule.Next(Utc(after)));
@@ -84,21 +84,21 @@ public class ScheduleParserTests
 
     [Theory]
     [MemberData(nameof(Rejections))]
-    public void RejectsWithDaprText(string spec, string message)
+    public void Rejects_with_dapr_text(string spec, string message)
     {
         var e = Assert.Throws<ScheduleFormatException>(() => ScheduleParser.Parse(spec));
         Assert.Equal(message, e.Message);
     }
 
     [Fact]
-    public void ZoneLessSpecIsUtcWhateverTheProcessZone()
+    public void Zone_less_spec_is_utc_whatever_the_process_zone()
     {
         var schedule = (CronSchedule)ScheduleParser.Parse("0 0 9 * * *");
         Assert.Equal(TimeZoneInfo.Utc, schedule.Zone);
     }
 
     [Fact]
-    public void CronThatNeverMatchesHasNoNext()
+    public void Cron_that_never_matches_has_no_next()
     {
         Assert.Null(ScheduleParser.Parse("0 0 0 30 2 *").Next(Utc("2026-01-01T00:00:00Z")));
     }

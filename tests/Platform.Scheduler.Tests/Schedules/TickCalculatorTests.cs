@@ -37,7 +37,7 @@ public class TickCalculatorTests
     [Fact] public void UnlimitedKeepsGoing() => Assert.Equal(100, Run("@every 1ms", null, null, null).Count);
 
     [Fact]
-    public void MissedTicksAreReplayedFromTheLastScheduledTick()
+    public void Missed_ticks_are_replayed_from_the_last_scheduled_tick()
     {
         // Down for 10 s after tick 2: the next tick is still created+3s (in the past), then 4s, ... back-to-back.
         var t = JobTiming.Resolve(new JobTimingSpec("@every 1s", 5, null, null), Created);

@@ -23,7 +23,7 @@ public sealed class EtcdChangeFeedTests(EtcdClusterFixture etcd)
     };
 
     [EtcdFact]
-    public async Task AnotherReplicasWriteReachesTheEngineEvenWhenThisReplicasOwnTransactionWroteNothing()
+    public async Task Another_replicas_write_reaches_the_engine_even_when_this_replicas_own_transaction_wrote_nothing()
     {
         await using var writer = new EtcdJobStore(etcd.Cluster.StoreOptions(_prefix));
         await writer.OpenAsync();
@@ -47,7 +47,7 @@ public sealed class EtcdChangeFeedTests(EtcdClusterFixture etcd)
     }
 
     [EtcdFact]
-    public async Task AnOwnWriteTheWatchReportedFirstIsNotReportedAgainByItsCommit()
+    public async Task An_own_write_the_watch_reported_first_is_not_reported_again_by_its_commit()
     {
         await using var store = new EtcdJobStore(etcd.Cluster.StoreOptions(_prefix));
         var puts = new ConcurrentQueue<string>();
@@ -68,7 +68,7 @@ public sealed class EtcdChangeFeedTests(EtcdClusterFixture etcd)
     }
 
     [Fact]
-    public void OnlyATransactionThatPutOrRemovedAKeyCreatedARevision()
+    public void Only_a_transaction_that_put_or_removed_a_key_created_a_revision()
     {
         static Etcdserverpb.ResponseOp Nested(params Etcdserverpb.ResponseOp[] inner)
         {

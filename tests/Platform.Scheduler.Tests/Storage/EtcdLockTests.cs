@@ -19,7 +19,7 @@ public sealed class EtcdLockTests(EtcdClusterFixture etcd)
     private readonly string _prefix = "lock-" + Guid.NewGuid().ToString("N")[..8];
 
     [EtcdFact]
-    public async Task AnAnonymousClientCanNeitherReadNorWriteJobs()
+    public async Task An_anonymous_client_can_neither_read_nor_write_jobs()
     {
         var cluster = etcd.Cluster;
         await using var store = await StoreWithOneJobAsync();
@@ -42,7 +42,7 @@ public sealed class EtcdLockTests(EtcdClusterFixture etcd)
     }
 
     [EtcdFact]
-    public async Task ACertificateOfAnotherCaNeitherAnAppsWorkloadCertificateCanReadOrWrite()
+    public async Task A_certificate_of_another_ca_neither_an_apps_workload_certificate_can_read_or_write()
     {
         var cluster = etcd.Cluster;
         await using var store = await StoreWithOneJobAsync();
@@ -74,7 +74,7 @@ public sealed class EtcdLockTests(EtcdClusterFixture etcd)
     }
 
     [EtcdFact]
-    public async Task TheStoreRefusesAMemberWhoseCertificateIsNotFromTheGivenCa()
+    public async Task The_store_refuses_a_member_whose_certificate_is_not_from_the_given_ca()
     {
         var options = etcd.Cluster.StoreOptions(_prefix);
         using var other = CertificateAuthority.Create("other");

@@ -9,7 +9,7 @@ namespace Platform.Scheduler.Tests.Storage;
 public class EtcdStoreTests
 {
     [EtcdFact]
-    public async Task WithAuthEnabledTheUsernameAndPasswordFlagsAreUsedAndNoCredentialsAreRefused()
+    public async Task With_auth_enabled_the_username_and_password_flags_are_used_and_no_credentials_are_refused()
     {
         await using var etcd = await EtcdCluster.StartAsync();
         using (var connection = EtcdConnection.Create(etcd.StoreOptions()))

@@ -24,7 +24,7 @@ public sealed class EtcdTrustTests(EtcdClusterFixture etcd)
     private readonly string _prefix = "trust-" + Guid.NewGuid().ToString("N")[..8];
 
     [EtcdFact]
-    public async Task JobRecordsThatDoNotMatchTheirKeyOrFailValidationAreQuarantinedAndNeverDelivered()
+    public async Task Job_records_that_do_not_match_their_key_or_fail_validation_are_quarantined_and_never_delivered()
     {
         var cluster = etcd.Cluster;
         await using var scheduler = await SchedulerUnderTest.StartOnEtcdAsync(cluster, $"--Scheduler:Etcd:KeyPrefix={_prefix}");
@@ -57,7 +57,7 @@ public sealed class EtcdTrustTests(EtcdClusterFixture etcd)
     }
 
     [EtcdFact]
-    public async Task ForgedLeadershipRecordsNeitherStopFiringNorRedirectASidecar()
+    public async Task Forged_leadership_records_neither_stop_firing_nor_redirect_a_sidecar()
     {
         var cluster = etcd.Cluster;
         var announced = $"127.0.0.1:{FreePort.Next()}";

@@ -6,7 +6,7 @@ namespace Platform.Scheduler.Tests.Storage;
 public class SqliteStoreTests
 {
     [Fact]
-    public async Task SecondStoreOnTheSameDirectoryIsRefused()
+    public async Task Second_store_on_the_same_directory_is_refused()
     {
         var dir = Directory.CreateTempSubdirectory("store-lock-").FullName;
         try

@@ -51,7 +51,7 @@ public sealed class StoreContractTests(EtcdClusterFixture etcd) : IClassFixture<
     }
 
     [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
-    public async Task ProgressForAReplacedJobIsNotApplied(string kind)
+    public async Task Progress_for_a_replaced_job_is_not_applied(string kind)
     {
         _kind = kind;
         await using var store = await OpenAsync();
@@ -68,7 +68,7 @@ public sealed class StoreContractTests(EtcdClusterFixture etcd) : IClassFixture<
     }
 
     [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
-    public async Task ConcurrentPutsAreAllDurableAndListedInNameOrder(string kind)
+    public async Task Concurrent_puts_are_all_durable_and_listed_in_name_order(string kind)
     {
         _kind = kind;
         await using (var store = await OpenAsync())
@@ -86,7 +86,7 @@ public sealed class StoreContractTests(EtcdClusterFixture etcd) : IClassFixture<
     }
 
     [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
-    public async Task JobFieldsProgressAndAttemptsSurviveReopening(string kind)
+    public async Task Job_fields_progress_and_attempts_survive_reopening(string kind)
     {
         _kind = kind;
         var job = Job("kept");
@@ -110,7 +110,7 @@ public sealed class StoreContractTests(EtcdClusterFixture etcd) : IClassFixture<
     }
 
     [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
-    public async Task ACompletedJobIsGoneAndAnOverwriteStartsFromNoProgress(string kind)
+    public async Task A_completed_job_is_gone_and_an_overwrite_starts_from_no_progress(string kind)
     {
         _kind = kind;
         await using var store = await OpenAsync();
@@ -128,7 +128,7 @@ public sealed class StoreContractTests(EtcdClusterFixture etcd) : IClassFixture<
     }
 
     [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
-    public async Task DeletesReachTheListenerBeforeTheirCallerAndPrefixDeletesTakeOnlyThatApp(string kind)
+    public async Task Deletes_reach_the_listener_before_their_caller_and_prefix_deletes_take_only_that_app(string kind)
     {
         _kind = kind;
         var heard = new List<string>();
@@ -168,7 +168,7 @@ public sealed class StoreContractTests(EtcdClusterFixture etcd) : IClassFixture<
     }
 
     [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
-    public async Task ListAllOrdersByNamespaceThenAppThenName(string kind)
+    public async Task List_all_orders_by_namespace_then_app_then_name(string kind)
     {
         _kind = kind;
         await using var store = await OpenAsync();

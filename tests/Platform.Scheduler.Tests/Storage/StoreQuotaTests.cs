@@ -23,7 +23,7 @@ public sealed class StoreQuotaTests(EtcdClusterFixture etcd)
     private static Any Payload(int bytes) => Any.Pack(new BytesValue { Value = ByteString.CopyFrom(new byte[bytes]) });
 
     [Fact]
-    public async Task BytesOfJobDataPerAppAreBoundedAndTheRefusalNamesTheLimit()
+    public async Task Bytes_of_job_data_per_app_are_bounded_and_the_refusal_names_the_limit()
     {
         var size = Payload(200).CalculateSize();
         await using var h = await StartAsync(options: new SchedulerEngineOptions { MaxJobDataBytesPerApp = size * 2 });
@@ -44,7 +44,7 @@ public sealed class StoreQuotaTests(EtcdClusterFixture etcd)
     }
 
     [Fact]
-    public async Task TheSchedulerWideBoundsCountEveryAppsJobsAndBytes()
+    public async Task The_scheduler_wide_bounds_count_every_apps_jobs_and_bytes()
     {
         var size = Payload(100).CalculateSize();
         await using (var h = await StartAsync(options: new SchedulerEngineOptions { MaxJobs = 3 }))
@@ -68,7 +68,7 @@ public sealed class StoreQuotaTests(EtcdClusterFixture etcd)
     }
 
     [Fact]
-    public async Task TheCountsSurviveARestartBecauseTheyAreReadFromTheStore()
+    public async Task The_counts_survive_a_restart_because_they_are_read_from_the_store()
     {
         var dir = Directory.CreateTempSubdirectory("quota-restart-").FullName;
         try
@@ -89,7 +89,7 @@ public sealed class StoreQuotaTests(EtcdClusterFixture etcd)
     }
 
     [EtcdFact]
-    public async Task ReplicasAgreeOnTheQuotaBecauseItIsCountedFromTheStoreNotFromTheJobsEachOwns()
+    public async Task Replicas_agree_on_the_quota_because_it_is_counted_from_the_store_not_from_the_jobs_each_owns()
     {
         var prefix = "quota-" + Guid.NewGuid().ToString("N")[..8];
         // Two replicas of one store; neither owns any job (no election here), as a replica whose partition holds none of the app's jobs.
@@ -112,7 +112,7 @@ public sealed class StoreQuotaTests(EtcdClusterFixture etcd)
     }
 
     [Fact]
-    public async Task AnAppIdOrNamespaceHoldingTheKeySeparatorIsRefusedWithDaprsText()
+    public async Task An_app_id_or_namespace_holding_the_key_separator_is_refused_with_daprs_text()
     {
         await using var h = await StartAsync();
         foreach (var app in new[] { "backupworker||x", "app|", "|app" })
@@ -131,7 +131,7 @@ public sealed class StoreQuotaTests(EtcdClusterFixture etcd)
     }
 
     [Fact]
-    public void CredentialsComeFromTheFlagElseTheFileElseTheEnvironment()
+    public void Credentials_come_from_the_flag_else_the_file_else_the_environment()
     {
         var dir = Directory.CreateTempSubdirectory("etcd-credentials-").FullName;
         var previous = Environment.GetEnvironmentVariable(EtcdStoreOptions.PasswordVariable);

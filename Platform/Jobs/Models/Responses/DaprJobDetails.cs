@@ -29,18 +29,3 @@ public sealed record DaprJobDetails(DaprJobSchedule Schedule)
 
     public IFailurePolicyResponse? FailurePolicy { get; init; }
 }
-
-public interface IFailurePolicyResponse
-{
-    JobFailurePolicy Type { get; }
-}
-
-public sealed record ConfiguredDropFailurePolicy : IFailurePolicyResponse
-{
-    public JobFailurePolicy Type => JobFailurePolicy.Drop;
-}
-
-public sealed record ConfiguredConstantFailurePolicy(bool HasMaxRetries, int? MaxRetries, TimeSpan Duration) : IFailurePolicyResponse
-{
-    public JobFailurePolicy Type => JobFailurePolicy.Constant;
-}

@@ -36,9 +36,3 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyAuthentica
             title: "Unauthorized").ExecuteAsync(Context);
     }
 }
-
-public sealed class ApiKeyAuthenticationOptions : AuthenticationSchemeOptions
-{
-    /// <summary>From <c>BackupApi:ApiKey</c> (the AppHost's secret parameter <c>backupapi-key</c>); at least 16 characters.</summary>
-    public string ApiKey { get; set; } = "";
-}

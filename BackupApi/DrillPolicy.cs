@@ -1,0 +1,6 @@
+namespace BackupApi;
+
+// The API's own copy of what BackupWorker answers: the two apps share no assembly on purpose (they deploy and
+// version separately).
+
+public sealed record DrillPolicy(string Schedule, int? Every);

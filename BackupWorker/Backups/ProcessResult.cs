@@ -1,0 +1,3 @@
+namespace BackupWorker.Backups;
+
+internal sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError);

@@ -1,0 +1,3 @@
+namespace BackupWorker.Restore;
+
+public sealed record DrillPolicy(string Schedule, int? Every);

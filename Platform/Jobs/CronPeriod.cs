@@ -1,0 +1,3 @@
+namespace Platform.Jobs;
+
+public enum CronPeriod { Second, Minute, Hour, DayOfMonth, Month, DayOfWeek }

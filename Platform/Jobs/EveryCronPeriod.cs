@@ -1,0 +1,3 @@
+namespace Platform.Jobs;
+
+public enum EveryCronPeriod { Second, Minute, Hour, Month, DayInMonth, DayInWeek }

@@ -1,0 +1,6 @@
+namespace Platform.Jobs.Models;
+
+public interface IJobFailurePolicyOptions
+{
+    JobFailurePolicy Policy { get; }
+}

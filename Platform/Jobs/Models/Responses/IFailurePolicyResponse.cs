@@ -1,0 +1,6 @@
+namespace Platform.Jobs.Models.Responses;
+
+public interface IFailurePolicyResponse
+{
+    JobFailurePolicy Type { get; }
+}

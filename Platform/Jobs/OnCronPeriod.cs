@@ -1,0 +1,3 @@
+namespace Platform.Jobs;
+
+public enum OnCronPeriod { Second, Minute, Hour, DayOfMonth }

@@ -1,0 +1,3 @@
+namespace Platform.Jobs;
+
+public enum ThroughCronPeriod { Second, Minute, Hour, DayOfMonth, Month }
