@@ -3,9 +3,6 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Platform.Security;
 
-/// <summary>A certificate and its key, PEM encoded, as handed to a process.</summary>
-public sealed record IssuedCertificate(string CertificatePem, string KeyPem);
-
 /// <summary>
 /// Sentry's role for one run: a self-signed ECDSA P-256 root (the trust anchor) that issues workload certificates,
 /// each naming one SPIFFE id in its URI name and good for client and server authentication. Lifetimes are Sentry's:
@@ -153,12 +150,4 @@ public sealed class CertificateAuthority : IDisposable
         _root.Dispose();
         _key.Dispose();
     }
-}
-
-/// <summary>The files of one process's identity, in the order of the flags that take them.</summary>
-public sealed record IdentityFiles(string TrustAnchorsFile, string CertChainFile, string CertKeyFile)
-{
-    /// <summary><c>--trust-anchors-file … --cert-chain-file … --cert-key-file …</c></summary>
-    public IEnumerable<string> Flags() =>
-        ["--trust-anchors-file", TrustAnchorsFile, "--cert-chain-file", CertChainFile, "--cert-key-file", CertKeyFile];
 }

@@ -59,15 +59,3 @@ public sealed partial class IdentityRenewal(WorkloadIdentity identity, TimeProvi
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the certificate of {Id} failed ({Left} before it expires): {Error}")]
     private static partial void LogRenewalFailed(ILogger logger, string id, TimeSpan left, string error);
 }
-
-public static class IdentityRenewalExtensions
-{
-    /// <summary>Renews <paramref name="identity"/> in the background when it came from a signer; else nothing.</summary>
-    public static IServiceCollection AddIdentityRenewal(this IServiceCollection services, WorkloadIdentity? identity)
-    {
-        if (identity is null || RenewableIdentity.SourceOf(identity) is null) return services;
-        // Not AddHostedService, which keeps one service per type: a scheduler renews two identities (workload and etcd client).
-        return services.AddSingleton<IHostedService>(sp => new IdentityRenewal(identity,
-            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<IdentityRenewal>>()));
-    }
-}

@@ -1,8 +1,5 @@
 namespace Platform.Scheduler.Storage.Etcd;
 
-/// <summary>A job key this process knows, with the partition id and mod revision last written or read.</summary>
-internal readonly record struct EtcdTracked(JobKey Key, ulong PartitionId, long ModRevision);
-
 /// <summary>
 /// Row ids for etcd's job keys: etcd has none, so this process hands out its own, each naming a key with the partition
 /// id and mod revision last written or read, which a progress write is conditional on. Thread-safe.
