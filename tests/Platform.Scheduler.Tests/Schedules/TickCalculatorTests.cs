@@ -25,16 +25,16 @@ public class TickCalculatorTests
         return ticks;
     }
 
-    [Fact] public void OneShotFiresOnceAtDueTime() => Assert.Equal([5], Run(null, null, "5s", null));
-    [Fact] public void OneShotWithRepeatsOne() => Assert.Equal([5], Run(null, 1, "5s", null));
-    [Fact] public void CreationInstantNeverFires() => Assert.Equal([1, 2, 3], Run("@every 1s", 3, null, null));
-    [Fact] public void TtlThreeSecondsGivesThreeTicks() => Assert.Equal([1, 2, 3], Run("@every 1s", null, null, "3s"));
-    [Fact] public void RepeatsTwoGivesTwoTicks() => Assert.Equal([1, 2], Run("@every 1s", 2, null, null));
-    [Fact] public void DueTimeIsTheFirstTickAndCountsAsARepeat() => Assert.Equal([0, 60, 120], Run("@every 1m", 3, "0s", null));
-    [Fact] public void TtlFromDueTime() => Assert.Equal([10, 11, 12], Run("@every 1s", null, "10s", "2s"));
-    [Fact] public void CronStartsAtNextMatchAfterCreation() => Assert.Equal([3600, 7200], Run("@hourly", 2, null, null));
-    [Fact] public void FirstTickAfterExpiryMeansNoTicks() => Assert.Empty(Run("@daily", null, null, "1h"));
-    [Fact] public void UnlimitedKeepsGoing() => Assert.Equal(100, Run("@every 1ms", null, null, null).Count);
+    [Fact] public void One_shot_fires_once_at_due_time() => Assert.Equal([5], Run(null, null, "5s", null));
+    [Fact] public void One_shot_with_repeats_one() => Assert.Equal([5], Run(null, 1, "5s", null));
+    [Fact] public void Creation_instant_never_fires() => Assert.Equal([1, 2, 3], Run("@every 1s", 3, null, null));
+    [Fact] public void Ttl_three_seconds_gives_three_ticks() => Assert.Equal([1, 2, 3], Run("@every 1s", null, null, "3s"));
+    [Fact] public void Repeats_two_gives_two_ticks() => Assert.Equal([1, 2], Run("@every 1s", 2, null, null));
+    [Fact] public void Due_time_is_the_first_tick_and_counts_as_a_repeat() => Assert.Equal([0, 60, 120], Run("@every 1m", 3, "0s", null));
+    [Fact] public void Ttl_from_due_time() => Assert.Equal([10, 11, 12], Run("@every 1s", null, "10s", "2s"));
+    [Fact] public void Cron_starts_at_next_match_after_creation() => Assert.Equal([3600, 7200], Run("@hourly", 2, null, null));
+    [Fact] public void First_tick_after_expiry_means_no_ticks() => Assert.Empty(Run("@daily", null, null, "1h"));
+    [Fact] public void Unlimited_keeps_going() => Assert.Equal(100, Run("@every 1ms", null, null, null).Count);
 
     [Fact]
     public void Missed_ticks_are_replayed_from_the_last_scheduled_tick()
