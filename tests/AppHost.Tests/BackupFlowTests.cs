@@ -8,12 +8,39 @@ namespace AppHost.Tests;
 
 /// <summary>
 /// One app, the how-to's job every 2 s and two worker replicas, shared by the tests of the collection: each looks at
-/// its own schedule, or only reads. Its apps are in the trust domain example.org, not Dapr's default, and it has the
-/// offsite repository (Azurite) when Azurite is installed.
+/// its own schedule, or only reads. Its apps are in the trust domain example.org, not Dapr's default; it has the
+/// offsite repository (Azurite) when Azurite is installed, and the Aspire dashboard for the browser tests.
 /// </summary>
 public sealed class DemoAppFixture : IAsyncLifetime
 {
+    private readonly string _browserToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+    private readonly SemaphoreSlim _browserGate = new(1, 1);
+    private BrowserSession? _browser;
+
     public RunningApp Running { get; private set; } = null!;
+
+    /// <summary>The Aspire dashboard's address (the app runs with it, for the browser tests).</summary>
+    public Uri Dashboard(string path) => new(Running.App.GetEndpoint("aspire-dashboard", "http"), path);
+
+    /// <summary>Chromium logged in to the dashboard, started by the first browser test that asks.</summary>
+    public async Task<BrowserSession> BrowserAsync()
+    {
+        await _browserGate.WaitAsync();
+        try
+        {
+            if (_browser is not null) return _browser;
+            var browser = await BrowserSession.StartAsync();
+            var page = await browser.NewPageAsync();
+            await page.GotoAsync(Dashboard($"/login?t={_browserToken}").ToString());
+            await Microsoft.Playwright.Assertions.Expect(page.GetByRole(Microsoft.Playwright.AriaRole.Heading, new() { Name = "Resources" })
+                .Or(page.GetByText("Resources").First)).ToBeVisibleAsync();
+            return _browser = browser;
+        }
+        finally
+        {
+            _browserGate.Release();
+        }
+    }
 
     /// <summary>The offsite repository's encryption key, given as the parameter so that nothing is written to user secrets.</summary>
     public string OffsiteKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
@@ -23,12 +50,16 @@ public sealed class DemoAppFixture : IAsyncLifetime
         string[] offsite = TestSupport.AzuriteProcess.MissingReason is null ? ["--AppHost:Offsite=true", $"--Parameters:offsite-encryption-key={OffsiteKey}"] : [];
         // Repeats enough for the how-to's job to outlive every test of the collection, in whatever order they run.
         Running = await RunningApp.StartAsync(["--Demo:Schedule=@every 2s", $"--Demo:Repeats={DemoRepeats}", "--Demo:KeepLast=100", "--AppHost:WorkerReplicas=2",
-            "--Dapr:TrustDomain=example.org", .. offsite]);
+            "--Dapr:TrustDomain=example.org", .. offsite], browserToken: _browserToken);
     }
 
     public const int DemoRepeats = 1000;
 
-    public async Task DisposeAsync() => await Running.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null) await _browser.DisposeAsync();
+        if (Running is not null) await Running.DisposeAsync();
+    }
 }
 
 [CollectionDefinition(Name)]

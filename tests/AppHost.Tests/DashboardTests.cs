@@ -4,43 +4,16 @@ using static Microsoft.Playwright.Assertions;
 
 namespace AppHost.Tests;
 
-/// <summary>The application with the Aspire dashboard and a logged-in Chromium, shared by the browser tests.</summary>
-public sealed class DashboardAppFixture : IAsyncLifetime
-{
-    private readonly string _browserToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-
-    public RunningApp Running { get; private set; } = null!;
-
-    public BrowserSession Browser { get; private set; } = null!;
-
-    public Uri Dashboard(string path) => new(Running.App.GetEndpoint("aspire-dashboard", "http"), path);
-
-    public async Task InitializeAsync()
-    {
-        // Repeats enough for the how-to's job to outlive the class.
-        Running = await RunningApp.StartAsync(["--Demo:Schedule=@every 2s", "--Demo:Repeats=1000", "--Demo:KeepLast=100"], browserToken: _browserToken);
-        Browser = await BrowserSession.StartAsync();
-        var page = await Browser.NewPageAsync();
-        await page.GotoAsync(Dashboard($"/login?t={_browserToken}").ToString());
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Resources" }).Or(page.GetByText("Resources").First)).ToBeVisibleAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Browser is not null) await Browser.DisposeAsync();
-        if (Running is not null) await Running.DisposeAsync();
-    }
-}
-
 /// <summary>What an operator sees in the Aspire dashboard, in real Chromium; screenshots are kept as test artifacts.</summary>
-public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<DashboardAppFixture>
+[Collection(DemoAppCollection.Name)]
+public sealed class DashboardTests(DemoAppFixture fixture)
 {
     private static readonly string[] Resources = ["scheduler", "backupapi", "backupapi-dapr", "backupworker", "backupworker-dapr"];
 
     [Fact]
     public async Task Every_resource_is_running_and_healthy_and_the_sidecars_are_nested_under_their_apps()
     {
-        var page = await fixture.Browser.NewPageAsync();
+        var page = await (await fixture.BrowserAsync()).NewPageAsync();
         await page.GotoAsync(fixture.Dashboard("/").ToString());
         foreach (var name in Resources)
         {
@@ -57,7 +30,7 @@ public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<
     [Fact]
     public async Task The_jobs_are_shown_under_the_scheduler_with_their_next_due_time_and_Delete_works()
     {
-        var page = await fixture.Browser.NewPageAsync();
+        var page = await (await fixture.BrowserAsync()).NewPageAsync();
         await page.GotoAsync(fixture.Dashboard("/").ToString());
         var job = NameCell(page, "prod-db-backup");
         await Expect(job.Locator(".resources-name-container")).ToHaveAttributeAsync("style", NestedOneLevel);
@@ -93,7 +66,7 @@ public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<
     [Fact]
     public async Task One_triggers_trace_holds_spans_of_the_scheduler_the_workers_sidecar_and_the_worker()
     {
-        var page = await fixture.Browser.NewPageAsync();
+        var page = await (await fixture.BrowserAsync()).NewPageAsync();
         await page.GotoAsync(fixture.Dashboard("/traces").ToString());
         await page.Locator("input[name='traces-search']").FillAsync("scheduler.trigger");
         var trace = page.Locator("tr", new() { HasText = "scheduler.trigger prod-db-backup" })
@@ -114,7 +87,7 @@ public sealed class DashboardTests(DashboardAppFixture fixture) : IClassFixture<
     [Fact]
     public async Task The_workers_structured_logs_show_its_backups()
     {
-        var page = await fixture.Browser.NewPageAsync();
+        var page = await (await fixture.BrowserAsync()).NewPageAsync();
         await page.GotoAsync(fixture.Dashboard("/structuredlogs").ToString());
         await page.Locator("input[name='structured-logs-search']").FillAsync("schedule prod-db-backup succeeded");
         var entry = page.Locator("tr", new() { HasText = "schedule prod-db-backup succeeded" }).First;
