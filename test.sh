@@ -25,45 +25,52 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# The Aspire CLI, a dotnet tool from the registry, for the tests that drive the app through it (AppHost.Tests'
-# AspireCliTests); installed into the git-ignored .tools/aspire only when missing.
-if [ ! -x .tools/aspire/aspire ]; then
-  dotnet tool install Aspire.Cli --version 13.6.5 --tool-path .tools/aspire >/dev/null \
-    || echo "warning: could not install the Aspire CLI; the tests that run it will say so"
-fi
+# The tools the tests drive, each installed into a git-ignored folder of .tools only when missing; installed beside
+# the build (they wait on the network and the disk, the build on the CPU).
+install_tools() {
+  # The Aspire CLI, a dotnet tool from the registry, for the tests that drive the app through it (AppHost.Tests'
+  # AspireCliTests); installed into the git-ignored .tools/aspire only when missing.
+  if [ ! -x .tools/aspire/aspire ]; then
+    dotnet tool install Aspire.Cli --version 13.6.5 --tool-path .tools/aspire >/dev/null \
+      || echo "warning: could not install the Aspire CLI; the tests that run it will say so"
+  fi
 
-# Azurite (Azure Storage emulator) for the offsite repository tests and the AppHost's --AppHost:Offsite, pinned, in a
-# git-ignored folder of the repository; installed only when missing.
-azurite_version=3.37.0
-azurite_dir=.tools/azurite
-if ! grep -qs "\"version\": \"$azurite_version\"" "$azurite_dir/node_modules/azurite/package.json"; then
-  echo "Installing azurite@$azurite_version into $azurite_dir"
-  npm install --prefix "$azurite_dir" --no-save --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null \
-    || echo "warning: npm could not install azurite; the offsite tests will be skipped"
-fi
+  # Azurite (Azure Storage emulator) for the offsite repository tests and the AppHost's --AppHost:Offsite, pinned, in a
+  # git-ignored folder of the repository; installed only when missing.
+  azurite_version=3.37.0
+  azurite_dir=.tools/azurite
+  if ! grep -qs "\"version\": \"$azurite_version\"" "$azurite_dir/node_modules/azurite/package.json"; then
+    echo "Installing azurite@$azurite_version into $azurite_dir"
+    npm install --prefix "$azurite_dir" --no-save --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null \
+      || echo "warning: npm could not install azurite; the offsite tests will be skipped"
+  fi
 
-# s3rver (an S3 implementation in Node) for the S3 repository tests, pinned, in a git-ignored folder of the
-# repository; installed only when missing.
-s3rver_version=3.7.1
-s3rver_dir=.tools/s3rver
-if ! grep -qs "\"version\": \"$s3rver_version\"" "$s3rver_dir/node_modules/s3rver/package.json"; then
-  echo "Installing s3rver@$s3rver_version into $s3rver_dir"
-  npm install --prefix "$s3rver_dir" --no-save --no-audit --no-fund --loglevel=error "s3rver@$s3rver_version" >/dev/null \
-    || echo "warning: npm could not install s3rver; the S3 repository tests will be skipped"
-fi
+  # s3rver (an S3 implementation in Node) for the S3 repository tests, pinned, in a git-ignored folder of the
+  # repository; installed only when missing.
+  s3rver_version=3.7.1
+  s3rver_dir=.tools/s3rver
+  if ! grep -qs "\"version\": \"$s3rver_version\"" "$s3rver_dir/node_modules/s3rver/package.json"; then
+    echo "Installing s3rver@$s3rver_version into $s3rver_dir"
+    npm install --prefix "$s3rver_dir" --no-save --no-audit --no-fund --loglevel=error "s3rver@$s3rver_version" >/dev/null \
+      || echo "warning: npm could not install s3rver; the S3 repository tests will be skipped"
+  fi
+}
+install_tools &
+tools=$!
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 status=0
 dotnet build Aspire.sln -c Release -nologo -clp:ErrorsOnly || status=$?
+wait "$tools"
 if [ $status -eq 0 ]; then
-  # The test projects run in TEST_LANES lanes side by side (default: one more than the cores, as much of a test's time
-  # is spent waiting for the processes it starts; 1 runs them one after another). Inside a project the integration
-  # classes still run one at a time; the lanes are balanced by each project's usual time (tenths of a minute, heaviest
-  # first), and each lane's output is printed whole when it ends.
-  weight() { case "$1" in BackupWorker.Tests) echo 77 ;; AppHost.Tests) echo 75 ;; Platform.Scheduler.Tests) echo 35 ;;
+  # The test projects run in TEST_LANES lanes side by side (default 2, one per core: a third lane made the run slower
+  # and the busiest tests late; 1 runs them one after another). Inside a project the integration classes still run one
+  # at a time; the lanes are balanced by each project's usual time (tenths of a minute, heaviest first), and each
+  # lane's output is printed whole when it ends.
+  weight() { case "$1" in BackupWorker.Tests) echo 77 ;; AppHost.Tests) echo 60 ;; Platform.Scheduler.Tests) echo 38 ;;
                           Platform.Sidecar.Tests) echo 28 ;; BackupApi.Tests) echo 4 ;; Platform.Sentry.Tests) echo 3 ;; *) echo 1 ;; esac; }
-  lanes=${TEST_LANES:-$(($(nproc) + 1))}
+  lanes=${TEST_LANES:-2}
   declare -a lane_projects lane_load
   for ((i = 0; i < lanes; i++)); do lane_projects[i]=""; lane_load[i]=0; done
   for proj in $(for p in $(find tests -name '*.Tests.csproj'); do echo "$(weight "$(basename "$p" .csproj)") $p"; done | sort -k1,1nr -k2 | cut -d' ' -f2); do
