@@ -204,7 +204,7 @@ public static partial class DaprHostingExtensions
         if (o.LogLevel is { } level) Flag(context, "--log-level", level);
     }
 
-    /// <summary>The apps' trust domain (<see cref="DaprOptions.TrustDomain"/>), checked once for the whole model.</summary>
+    /// <summary>The apps' trust domain (<see cref="DaprOptions.TrustDomain"/>); a malformed one stops the model with the reason.</summary>
     private static string AppTrustDomain(IDistributedApplicationBuilder builder)
     {
         var trustDomain = Options(builder).TrustDomain ?? SpiffeId.DefaultTrustDomain;

@@ -32,7 +32,9 @@ internal static class EtcdDataDirectory
         var fresh = !File.Exists(Path.Combine(etcdDirectory, EtcdPeerPorts.FileName));
         MakePrivate(etcdDirectory);
         foreach (var member in members) MakePrivate(Path.Combine(etcdDirectory, member));
-        if (fresh && pending.Count > 0) AllocatePeerPortsApartFrom(etcdDirectory, pending, members);
+        // The new members' peer ports, none of them one the old members keep: those run beside the new ones during the import.
+        if (fresh && pending.Count > 0)
+            EtcdPeerPorts.LoadOrAllocate(etcdDirectory, members, pending.SelectMany(d => EtcdPeerPorts.Load(d).Values).ToHashSet());
         File.WriteAllText(Path.Combine(etcdDirectory, SchemeFileName), scheme);
         return pending;
     }
@@ -68,20 +70,6 @@ internal static class EtcdDataDirectory
         if (File.Exists(file)) return File.ReadAllText(file).Trim();
         // Written before the marker existed: members then always spoke plain text.
         return File.Exists(Path.Combine(etcdDirectory, EtcdPeerPorts.FileName)) ? "http" : null;
-    }
-
-    /// <summary>
-    /// The new members' peer ports, none of them one the old members keep: those run beside the new ones during the import.
-    /// </summary>
-    private static void AllocatePeerPortsApartFrom(string etcdDirectory, IReadOnlyList<string> openDirectories, IReadOnlyList<string> members)
-    {
-        var old = openDirectories.Select(d => Path.Combine(d, EtcdPeerPorts.FileName)).Where(File.Exists)
-            .SelectMany(f => EtcdPeerPorts.Parse(File.ReadAllLines(f)).Values).ToHashSet();
-        for (var attempt = 0; attempt < 20; attempt++)
-        {
-            if (!EtcdPeerPorts.LoadOrAllocate(etcdDirectory, members).Values.Any(old.Contains)) return;
-            File.Delete(Path.Combine(etcdDirectory, EtcdPeerPorts.FileName));
-        }
     }
 
     private static void MakePrivate(string directory)

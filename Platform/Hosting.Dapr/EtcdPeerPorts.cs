@@ -14,19 +14,29 @@ internal static class EtcdPeerPorts
 {
     public const string FileName = "peer-ports";
 
-    public static Dictionary<string, int> LoadOrAllocate(string etcdDirectory, IReadOnlyList<string> members)
+    /// <summary>
+    /// The members' kept ports; a member without one gets a free port, none of <paramref name="taken"/> (another
+    /// cluster's, running beside this one), and the file is written.
+    /// </summary>
+    public static Dictionary<string, int> LoadOrAllocate(string etcdDirectory, IReadOnlyList<string> members, IReadOnlySet<int>? taken = null)
     {
-        var file = Path.Combine(etcdDirectory, FileName);
-        var kept = File.Exists(file) ? Parse(File.ReadAllLines(file)) : [];
+        var kept = Load(etcdDirectory);
         if (members.All(kept.ContainsKey)) return members.ToDictionary(m => m, m => kept[m]);
 
-        var ports = members.ToDictionary(m => m, m => kept.TryGetValue(m, out var port) ? port : FreeLoopbackPort());
+        var ports = members.ToDictionary(m => m, m => kept.TryGetValue(m, out var port) ? port : FreeLoopbackPortBut(taken));
         Directory.CreateDirectory(etcdDirectory);
-        File.WriteAllLines(file, ports.Select(p => $"{p.Key} {p.Value.ToString(CultureInfo.InvariantCulture)}"));
+        File.WriteAllLines(Path.Combine(etcdDirectory, FileName), ports.Select(p => $"{p.Key} {p.Value.ToString(CultureInfo.InvariantCulture)}"));
         return ports;
     }
 
-    internal static Dictionary<string, int> Parse(IEnumerable<string> lines)
+    /// <summary>The ports kept in the directory, by member; empty without the file.</summary>
+    public static Dictionary<string, int> Load(string etcdDirectory)
+    {
+        var file = Path.Combine(etcdDirectory, FileName);
+        return File.Exists(file) ? Parse(File.ReadAllLines(file)) : [];
+    }
+
+    private static Dictionary<string, int> Parse(IEnumerable<string> lines)
     {
         var ports = new Dictionary<string, int>();
         foreach (var line in lines)
@@ -38,7 +48,16 @@ internal static class EtcdPeerPorts
         return ports;
     }
 
-    private static int FreeLoopbackPort()
+    private static int FreeLoopbackPortBut(IReadOnlySet<int>? taken)
+    {
+        while (true)
+        {
+            var port = FreeLoopbackPort();
+            if (taken is null || !taken.Contains(port)) return port;
+        }
+    }
+
+    internal static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -33,7 +33,7 @@ public sealed class EtcdOpenImportModelTests : IDisposable
         if (!OperatingSystem.IsWindows())
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(setAside));
         // The old members run beside the new ones during the import: never on the same peer port.
-        var newPorts = EtcdPeerPorts.Parse(File.ReadAllLines(Path.Combine(etcd, EtcdPeerPorts.FileName))).Values;
+        var newPorts = EtcdPeerPorts.Load(etcd).Values;
         Assert.Equal(3, newPorts.Count);
         Assert.Empty(newPorts.Intersect(oldPorts));
         Assert.Equal("https", File.ReadAllText(Path.Combine(etcd, EtcdDataDirectory.SchemeFileName)));

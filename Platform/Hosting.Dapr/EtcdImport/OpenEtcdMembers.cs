@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
@@ -30,10 +28,9 @@ internal sealed class OpenEtcdMembers : IAsyncDisposable
     public static async Task<OpenEtcdMembers> StartAsync(string etcdProgram, string openDirectory, string clusterToken, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
-        var portsFile = Path.Combine(openDirectory, EtcdPeerPorts.FileName);
-        if (!File.Exists(portsFile)) throw new InvalidOperationException($"{openDirectory} has no {EtcdPeerPorts.FileName} file: its members' peer ports are unknown.");
-        var peers = EtcdPeerPorts.Parse(File.ReadAllLines(portsFile));
-        if (peers.Count == 0) throw new InvalidOperationException($"{portsFile} names no member.");
+        var peers = EtcdPeerPorts.Load(openDirectory);
+        if (peers.Count == 0)
+            throw new InvalidOperationException($"{Path.Combine(openDirectory, EtcdPeerPorts.FileName)} is missing or names no member: the members' peer ports are unknown.");
         var initialCluster = string.Join(",", peers.Select(p => $"{p.Key}=http://127.0.0.1:{p.Value.ToString(CultureInfo.InvariantCulture)}"));
 
         var members = new OpenEtcdMembers();
@@ -41,7 +38,7 @@ internal sealed class OpenEtcdMembers : IAsyncDisposable
         {
             foreach (var (name, peerPort) in peers.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
-                var member = new Member(name, FreeLoopbackPort());
+                var member = new Member(name, EtcdPeerPorts.FreeLoopbackPort());
                 members._members.Add(member);
                 member.Start(etcdProgram,
                 [
@@ -85,13 +82,6 @@ internal sealed class OpenEtcdMembers : IAsyncDisposable
                     "Their last output:\n" + string.Join("\n", _members.SelectMany(m => m.Tail.Select(l => $"  {m.Name}: {l}"))));
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()
