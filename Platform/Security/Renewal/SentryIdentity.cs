@@ -16,11 +16,7 @@ public static class SentryIdentity
     /// <summary>Requests this process's certificate (blocking: a process has no identity to start with until then).</summary>
     public static WorkloadIdentity Obtain(string sentryAddress, IdentitySources sources, SpiffeId id, SpiffeId sentryId)
     {
-        var anchors = sources.TrustAnchorsPem
-            ?? throw new IdentityException($"--sentry-address needs the trust anchors: --trust-anchors-file or {IdentitySources.TrustAnchorsVariable}");
-        var trust = TrustBundle.FromPem(anchors);
-        var client = new SentryClient(sentryAddress, trust, sentryId, Token());
-        // The client lives as long as the identity renews through it: the process's lifetime.
+        var (client, trust) = Connect(sentryAddress, sources, sentryId);
         return RenewableIdentity.Obtain(client, trust, id, StartPatience);
     }
 
@@ -31,10 +27,20 @@ public static class SentryIdentity
     /// </summary>
     public static WorkloadIdentity ObtainEtcdClient(string sentryAddress, IdentitySources sources, SpiffeId workloadId, SpiffeId sentryId, TrustBundle etcdTrust)
     {
+        var (client, _) = Connect(sentryAddress, sources, sentryId);
+        return RenewableIdentity.Obtain(client, etcdTrust, EtcdClientIdentity.For(workloadId), StartPatience);
+    }
+
+    /// <summary>
+    /// A client of the Sentry, which it verifies against the workload trust anchors (returned too). The client lives as
+    /// long as the identity renews through it: the process's lifetime.
+    /// </summary>
+    private static (SentryClient Client, TrustBundle Anchors) Connect(string sentryAddress, IdentitySources sources, SpiffeId sentryId)
+    {
         var anchors = sources.TrustAnchorsPem
             ?? throw new IdentityException($"--sentry-address needs the trust anchors: --trust-anchors-file or {IdentitySources.TrustAnchorsVariable}");
-        var client = new SentryClient(sentryAddress, TrustBundle.FromPem(anchors), sentryId, Token());
-        return RenewableIdentity.Obtain(client, etcdTrust, EtcdClientIdentity.For(workloadId), StartPatience);
+        var trust = TrustBundle.FromPem(anchors);
+        return (new SentryClient(sentryAddress, trust, sentryId, Token()), trust);
     }
 
     private static string Token()

@@ -19,22 +19,19 @@ internal sealed class EtcdClientTls
     private readonly X509Certificate2Collection? _anchors;
     private readonly IReadOnlyList<string> _hosts;
     private readonly Platform.Security.WorkloadIdentity? _identity;
-    private X509Certificate2? _current;
+    private readonly X509Certificate2? _fromFiles;
 
-    private EtcdClientTls(X509Certificate2Collection? anchors, X509Certificate2? certificate, IReadOnlyList<string> hosts,
+    private EtcdClientTls(X509Certificate2Collection? anchors, X509Certificate2? fromFiles, IReadOnlyList<string> hosts,
         Platform.Security.WorkloadIdentity? identity = null)
     {
         _anchors = anchors;
-        _current = certificate;
+        _fromFiles = fromFiles;
         _hosts = hosts;
         _identity = identity;
     }
 
-    /// <summary>The client certificate presented at the next handshake, or null when none is configured.</summary>
-    public X509Certificate2? Current => Volatile.Read(ref _current) ?? _identity?.Certificate;
-
-    /// <summary>Presents <paramref name="certificate"/> from the next handshake on (a renewal).</summary>
-    public void Replace(X509Certificate2 certificate) => Volatile.Write(ref _current, certificate);
+    /// <summary>The client certificate presented at the next handshake (the Sentry's current one), or null when none is configured.</summary>
+    public X509Certificate2? Current => _identity?.Certificate ?? _fromFiles;
 
     /// <summary>The TLS settings from the options; null when the members are reached in plain text. Throws naming a file that does not load.</summary>
     public static EtcdClientTls? Load(EtcdStoreOptions options, IReadOnlyList<Uri> endpoints)
