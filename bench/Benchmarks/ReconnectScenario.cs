@@ -104,10 +104,10 @@ public static class ReconnectScenario
         }
     }
 
-    private static bool IsStreamConnected(string line) => line.Contains("Connected job stream to scheduler", StringComparison.Ordinal);
+    internal static bool IsStreamConnected(string line) => line.Contains("Connected job stream to scheduler", StringComparison.Ordinal);
 
     /// <summary>The first instant the scheduler's gRPC port accepts a TCP connection.</summary>
-    private static async Task<DateTimeOffset> ListeningAsync(SchedulerProcess scheduler, CancellationToken ct)
+    internal static async Task<DateTimeOffset> ListeningAsync(SchedulerProcess scheduler, CancellationToken ct)
     {
         while (true)
         {

@@ -30,7 +30,7 @@ public static class ReplicaScenarios
         var failoverRuns = o.Int("failover-runs", 3);
         var ttl = o.Int("etcd-ttl", 5);
         var table = new Table($"replicas: {callers} callers x {seconds:0} s ScheduleJob (dueTime 24h, data); {triggerJobs:N0} one-shot jobs due at one instant; " +
-                              $"{latenessJobs:N0} jobs @every 1s for {latenessSeconds:0} s; etcd lease TTL {ttl} s (Dapr's default 20 s)",
+                              $"{latenessJobs:N0} jobs @every 1s ({(o.Bool("aligned", false) ? "all on the whole second" : "first ticks spread over 1 s")}) for {latenessSeconds:0} s; etcd lease TTL {ttl} s (Dapr's default 20 s)",
             "setup", "schedules/s", "p50 ms", "p99 ms", "errors", "triggers/s (burst)", "delivered/dups", "lateness p50/p99/max ms", "steady triggers/s", "load avg", "note");
         var failover = new Table($"replicas: failover, 3 replicas, kill -9 of one while {Math.Min(latenessJobs, 1000):N0} jobs @every 1s run; lease TTL {ttl} s (--Scheduler:Etcd:LeaseTtl; Dapr's 20 s)",
             "run", "kill -> first moved trigger s", "moved jobs seen", "load avg");
@@ -100,6 +100,7 @@ public static class ReplicaScenarios
                 foreach (var c in clients) await c.ListJobsAsync(new ListJobsRequest { Metadata = metadata });
 
                 var parts = o.Has("parts") ? o.Strings("parts") : ["schedule", "burst", "lateness"];
+                var aligned = o.Bool("aligned", false);
                 // 1. durable ScheduleJob/s, callers spread round-robin over the replicas.
                 if (parts.Contains("schedule"))
                 try
@@ -142,9 +143,20 @@ public static class ReplicaScenarios
                 if (parts.Contains("lateness"))
                 try
                 {
-                    Machine.Note($"replicas/{label}: {latenessJobs:N0} jobs @every 1s");
-                    await ScheduleManyAsync(clients, metadata, latenessJobs, i => ("every-" + i.ToString("D6", CultureInfo.InvariantCulture), new Job { Schedule = "@every 1s", Data = data }));
-                    await Task.Delay(TimeSpan.FromSeconds(5));
+                    Machine.Note($"replicas/{label}: {latenessJobs:N0} jobs @every 1s" + (aligned ? ", all on the whole second" : ""));
+                    // Without a due time Dapr starts every job's clock on a whole second, so N jobs @every 1s are N
+                    // triggers due at one instant each second: the lateness then is the time to drain that burst.
+                    // Spread, each job's first tick has its own offset in the second, as in the engine scenario.
+                    var first = DateTimeOffset.UtcNow.AddSeconds(Math.Max(2, latenessJobs / 500.0));
+                    await ScheduleManyAsync(clients, metadata, latenessJobs, i =>
+                    {
+                        var job = new Job { Schedule = "@every 1s", Data = data };
+                        if (!aligned) job.DueTime = EngineScenario.Rfc3339(first + TimeSpan.FromTicks(TimeSpan.TicksPerSecond * i / latenessJobs));
+                        return ("every-" + i.ToString("D6", CultureInfo.InvariantCulture), job);
+                    });
+                    if (aligned) first = DateTimeOffset.UtcNow;
+                    else if (DateTimeOffset.UtcNow > first) notes.Add("lateness: scheduling ended after the first ticks");
+                    await Task.Delay(first - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(5));
                     var from = DateTimeOffset.UtcNow;
                     await Task.Delay(TimeSpan.FromSeconds(latenessSeconds));
                     var to = DateTimeOffset.UtcNow;
@@ -229,7 +241,7 @@ public static class ReplicaScenarios
         })));
     }
 
-    private static Task WaitForAgreementAsync(List<SchedulerProcess> replicas, int total) =>
+    internal static Task WaitForAgreementAsync(List<SchedulerProcess> replicas, int total) =>
         Poll.UntilAsync(async () =>
         {
             foreach (var r in replicas)
