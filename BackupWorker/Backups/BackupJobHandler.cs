@@ -12,7 +12,7 @@ namespace BackupWorker.Backups;
 /// Our sidecar sends that scheduled time (<see cref="ScheduledTickHeader"/>); with it each tick is backed up once, however
 /// often and late it is delivered. Real daprd does not: then the arrival time stands in for it.
 /// </summary>
-public sealed class BackupJobHandler(BackupRunner runner, TimeProvider time, ILogger<BackupJobHandler> logger, TriggerTickCatalog? ticks = null)
+public sealed class BackupJobHandler(BackupRunner runner, TimeProvider time, ILogger<BackupJobHandler> logger, BackupTelemetry telemetry, TriggerTickCatalog? ticks = null)
 {
     public Task<IResult> HandleAsync(string jobName, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
         HandleAsync(jobName, payload, scheduledTime: null, cancellationToken);
@@ -21,18 +21,26 @@ public sealed class BackupJobHandler(BackupRunner runner, TimeProvider time, ILo
     public async Task<IResult> HandleAsync(string jobName, ReadOnlyMemory<byte> payload, string? scheduledTime, CancellationToken cancellationToken)
     {
         var receivedAt = time.GetUtcNow();
-        logger.TriggerReceived(jobName, payload.Length);
+        DateTimeOffset? scheduledFor = null;
+        if (scheduledTime is not null)
+        {
+            if (ScheduledTickHeader.TryParse(scheduledTime, out var at)) scheduledFor = at;
+            else logger.TickHeaderIgnored(jobName, scheduledTime);
+        }
+        if (scheduledFor is { } due)
+        {
+            // How late the trigger path (scheduler, sidecar, network) delivered it, before any wait of the worker's own.
+            var delay = receivedAt - due;
+            telemetry.TriggerDelay.Record(Math.Max(0, delay.TotalSeconds));
+            logger.TriggerReceivedForTick(jobName, payload.Length, due, delay.TotalMilliseconds);
+        }
+        else logger.TriggerReceived(jobName, payload.Length);
         if (!BackupPayload.TryParse(payload.Span, out var parsed, out var error))
         {
             var failed = runner.RecordFailure(jobName, "", "job", error);
             return TypedResults.Problem(error, statusCode: 500, title: "Backup failed", extensions: new Dictionary<string, object?> { ["runId"] = failed.Id });
         }
-        TriggerTick? tick = null;
-        if (scheduledTime is not null && ticks is not null)
-        {
-            if (ScheduledTickHeader.TryParse(scheduledTime, out var at)) tick = new TriggerTick(at, ticks);
-            else logger.TickHeaderIgnored(jobName, scheduledTime);
-        }
+        TriggerTick? tick = scheduledFor is { } tickAt && ticks is not null ? new TriggerTick(tickAt, ticks) : null;
         var (run, coalesced) = await runner.RunTriggerAsync(jobName, parsed!.Metadata, receivedAt, tick, cancellationToken);
         if (coalesced) return TypedResults.Ok(new CoalescedTrigger(jobName, run.Id, run.StartedAt));
         return run.Outcome == RunOutcome.Succeeded

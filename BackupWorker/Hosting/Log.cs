@@ -22,6 +22,9 @@ internal static partial class Log
     [LoggerMessage(6, LogLevel.Information, "Job trigger received: {JobName} ({Bytes} payload bytes)")]
     public static partial void TriggerReceived(this ILogger logger, string jobName, int bytes);
 
+    [LoggerMessage(32, LogLevel.Information, "Job trigger received: {JobName} ({Bytes} payload bytes), scheduled for {ScheduledTime:O}, {DelayMilliseconds:0.0} ms after it")]
+    public static partial void TriggerReceivedForTick(this ILogger logger, string jobName, int bytes, DateTimeOffset scheduledTime, double delayMilliseconds);
+
     [LoggerMessage(7, LogLevel.Information, "Scheduled job {JobName}: database {Database} to {Location}, schedule {Schedule}")]
     public static partial void Scheduled(this ILogger logger, string jobName, string database, string location, string schedule);
 

@@ -244,7 +244,7 @@ public class BackupConfinementTests
         using var jobs = new InMemoryJobsClient();
         var service = new ScheduleService(jobs, engine.Catalog, engine.Runner, engine.Time, NullLogger<ScheduleService>.Instance);
         await service.CreateAsync(new CreateScheduleRequest("g", "gated", "g", "@every 1m"), CancellationToken.None);
-        var handler = new BackupJobHandler(engine.Runner, engine.Time, NullLogger<BackupJobHandler>.Instance);
+        var handler = new BackupJobHandler(engine.Runner, engine.Time, NullLogger<BackupJobHandler>.Instance, engine.Telemetry);
         var payload = BackupPayload.ForDatabase("gated", "g").ToUtf8Json();
 
         var first = handler.HandleAsync("g", payload, CancellationToken.None);

@@ -24,7 +24,7 @@ internal sealed class EngineFixture : IDisposable
         Catalog = new BackupCatalog(Paths);
         var options = Microsoft.Extensions.Options.Options.Create(Options);
         IDatabaseBackupProvider[] providers = [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options), .. extraProviders];
-        var telemetry = new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>());
+        var telemetry = Telemetry = new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>());
         Restores = new RestoreCatalog(Paths);
         var postgres = new PostgresTools(options);
         Limiter = new WorkLimiter(options);
@@ -34,6 +34,7 @@ internal sealed class EngineFixture : IDisposable
     }
 
     public WorkLimiter Limiter { get; }
+    public BackupTelemetry Telemetry { get; }
     public RestoreCatalog Restores { get; }
     public RestoreService RestoreService { get; }
     public DrillService Drills { get; }

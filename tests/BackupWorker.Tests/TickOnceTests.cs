@@ -2,6 +2,7 @@ using System.Globalization;
 using BackupWorker.Backups;
 using BackupWorker.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BackupWorker.Tests;
@@ -29,7 +30,7 @@ public sealed class TickOnceTests
         public Worker(EngineFixture engine)
         {
             Ticks = new TriggerTickCatalog(engine.Paths);
-            Handler = new BackupJobHandler(engine.Runner, engine.Time, Logger, Ticks);
+            Handler = new BackupJobHandler(engine.Runner, engine.Time, Logger, engine.Telemetry, Ticks);
         }
 
         public TriggerTickCatalog Ticks { get; }
@@ -58,6 +59,24 @@ public sealed class TickOnceTests
         return Directory.Exists(directory)
             ? Directory.GetFiles(directory).Where(f => !f.EndsWith(BackupRunner.ChecksumExtension, StringComparison.Ordinal) && !Path.GetFileName(f).StartsWith('.')).ToArray()
             : [];
+    }
+
+    [Fact]
+    public async Task A_trigger_with_its_tick_records_and_logs_how_late_it_arrived_and_one_without_records_nothing()
+    {
+        using var engine = MinutelyEngine();
+        engine.SeedDemoDatabase();
+        using var worker = new Worker(engine);
+        using var delays = new MetricCollector<double>(engine.MeterFactory, BackupTelemetry.Name, "backup.trigger.delay");
+
+        engine.Time.SetUtcNow(At(1, 0.25));
+        Assert.IsType<Ok<BackupRun>>(await worker.Handler.HandleAsync("minutely", Payload(), Tick(1), CancellationToken.None));
+        engine.Time.SetUtcNow(At(2, 0.5));
+        await worker.Handler.HandleAsync("minutely", Payload(), scheduledTime: null, CancellationToken.None);
+
+        Assert.Equal(0.25, Assert.Single(delays.GetMeasurementSnapshot()).Value, precision: 6);
+        Assert.Contains(worker.Logger.Entries, e => e.Contains("Job trigger received: minutely", StringComparison.Ordinal)
+            && e.Contains("scheduled for 2026-11-23T12:01:00.0000000+00:00, 250.0 ms after it", StringComparison.Ordinal));
     }
 
     [Fact]
