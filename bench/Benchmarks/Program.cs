@@ -25,6 +25,12 @@ const string Usage = """
                      --answers-inline (the stream consumer before issue 26: awaits each answer before reading on)
       reconnect      scheduler kill -9 and restart under a connected sidecar: port accepting -> job stream back, -> first delivery
                      --runs 5  --down 3
+      join           3 replicas on etcd, one down while the sidecar starts, then started: its port accepting -> the
+                     sidecar's job stream to it; further runs kill -9 and restart it
+                     --runs 5  --down 3
+      apphost        the whole app under the real AppHost: N backup schedules @every 1s through BackupApi, each trigger a
+                     real backup by BackupWorker: lateness at the worker's handler, backups started/finished per second
+                     --schedules 1000  --databases 8  --seconds 10  --warmup 10  --lead <s> (first tick after start, default N/15)
       all            every scenario above with its defaults (options apply to each)
     """;
 
@@ -52,6 +58,8 @@ var scenarios = new Dictionary<string, Func<BenchOptions, Task>>(StringComparer.
     ["steady"] = SidecarScenarios.RunSteadyAsync,
     ["replicas"] = ReplicaScenarios.RunAsync,
     ["reconnect"] = ReconnectScenario.RunAsync,
+    ["join"] = ReplicaJoinScenario.RunAsync,
+    ["apphost"] = AppHostScenario.RunAsync,
 };
 var started = Stopwatch.StartNew();
 Machine.Note($"benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
