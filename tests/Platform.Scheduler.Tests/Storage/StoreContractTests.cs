@@ -17,12 +17,20 @@ public sealed class StoreContractTests(EtcdClusterFixture etcd) : IClassFixture<
     private readonly string _prefix = "test-" + Guid.NewGuid().ToString("N")[..8];
     private string _kind = "";
 
+    private TimeSpan? _progressFlushInterval;
+
     private IJobStore CreateStore() => _kind switch
     {
-        "sqlite" => new SqliteJobStore(_directory),
-        "etcd" => new EtcdJobStore(etcd.Cluster.StoreOptions(_prefix)),
+        "sqlite" => new SqliteJobStore(_directory, options: _progressFlushInterval is { } interval ? new SqliteJobStoreOptions { ProgressFlushInterval = interval } : null),
+        "etcd" => new EtcdJobStore(WithInterval(etcd.Cluster.StoreOptions(_prefix))),
         _ => throw new ArgumentException(_kind),
     };
+
+    private EtcdStoreOptions WithInterval(EtcdStoreOptions options)
+    {
+        if (_progressFlushInterval is { } interval) options.ProgressFlushInterval = interval;
+        return options;
+    }
 
     public void Dispose()
     {
@@ -65,6 +73,22 @@ public sealed class StoreContractTests(EtcdClusterFixture etcd) : IClassFixture<
         var now = await store.GetAsync(new JobKey("ns", "app", "j"));
         Assert.Equal(3UL, now!.PartitionId);
         Assert.Equal(JobProgress.Initial, now.Progress);
+    }
+
+    [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]
+    public async Task An_awaited_write_is_not_held_back_while_queued_progress_gathers_and_takes_it_along(string kind)
+    {
+        _kind = kind;
+        // Progress alone waits this long for more to gather; a ScheduleJob behind it must not wait with it.
+        _progressFlushInterval = TimeSpan.FromMinutes(10);
+        await using var store = await OpenAsync();
+        var ticking = Job("ticking");
+        Assert.True(await store.PutAsync(ticking, overwrite: false));
+        store.EnqueueProgress(new ProgressUpdate(ticking.RowId, ticking.PartitionId, new JobProgress(1, 100, 0, JobResultKind.Success)));
+
+        Assert.True(await store.PutAsync(Job("scheduled"), overwrite: false).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal(1u, (await store.GetAsync(ticking.Key))!.Progress.Count);
     }
 
     [Theory, InlineData("sqlite"), EtcdInlineData("etcd")]

@@ -19,6 +19,8 @@ public abstract partial class BatchingJobStore : IJobStore
     private readonly bool _refuseBeforeOpen;
     private Action<JobChange> _listener = static _ => { };
     private Task? _writer;
+    /// <summary>Completed by each awaited write, so the writer stops waiting for progress to gather (see the writer loop).</summary>
+    private TaskCompletionSource _awaitedWrite = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="refuseBeforeOpen">Refuse writes before <see cref="StartWriter"/> (a flush then has nothing to do);
     /// otherwise they wait for the writer.</param>
@@ -67,6 +69,7 @@ public abstract partial class BatchingJobStore : IJobStore
             throw new InvalidOperationException($"The {StoreName} is not open.");
         }
         if (!_ops.Writer.TryWrite(op)) throw new ObjectDisposedException(GetType().Name);
+        Volatile.Read(ref _awaitedWrite).TrySetResult();
         return op.Done.Task;
     }
 
@@ -142,10 +145,12 @@ public abstract partial class BatchingJobStore : IJobStore
                 {
                     open = false;
                 }
-                else if (reader.TryPeek(out var first) && first is WakeOp)
+                else
                 {
-                    // Only queued progress is waiting: let more gather so one commit carries many ticks.
-                    await Task.Delay(_progressFlushInterval, Time);
+                    // A write awaited from now on completes this; one awaited before is already in the channel.
+                    var awaited = Interlocked.Exchange(ref _awaitedWrite, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                    while (reader.TryPeek(out var first) && first is WakeOp) reader.TryRead(out _);
+                    if (!reader.TryPeek(out _)) await GatherProgressAsync(awaited.Task);
                 }
 
                 while (batch.Count < _maxBatch && reader.TryRead(out var op)) batch.Add(op);
@@ -174,6 +179,18 @@ public abstract partial class BatchingJobStore : IJobStore
         {
             WriterStopped();
         }
+    }
+
+    /// <summary>
+    /// Only queued progress is waiting: lets more gather so one commit carries many ticks, but not at the cost of an
+    /// awaited write (a ScheduleJob, a delete), which ends the wait: its caller would otherwise wait the interval too.
+    /// </summary>
+    private async Task GatherProgressAsync(Task awaitedWrite)
+    {
+        using var stop = new CancellationTokenSource();
+        var interval = Task.Delay(_progressFlushInterval, Time, stop.Token);
+        await Task.WhenAny(interval, awaitedWrite);
+        await stop.CancelAsync();
     }
 
     /// <summary>Tells the engine of committed changes, in commit order; a listener's failure is logged, never thrown.</summary>
