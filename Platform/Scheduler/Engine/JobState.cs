@@ -5,7 +5,7 @@ namespace Platform.Scheduler.Engine;
 
 /// <summary>
 /// The engine's in-memory record of one owned job: kept small (1M of them must fit well under 1 GB), with the
-/// data as serialized bytes and the schedule object shared between jobs of the same spec.
+/// data as serialized bytes (or left in the store, see <see cref="DataInStore"/>) and the schedule object shared between jobs of the same spec.
 /// </summary>
 internal sealed class JobState
 {
@@ -21,6 +21,8 @@ internal sealed class JobState
     public long Expiration;
     public RetryPolicy Policy;
     public byte[]? Data;
+    /// <summary>The data was left in the store at load (<see cref="Data"/> is null): it is read back per trigger.</summary>
+    public bool DataInStore;
     public string? TraceParent;
     public string? TraceState;
 

@@ -10,7 +10,7 @@ namespace Platform.Scheduler.Storage;
 /// <see cref="BatchingJobStore"/> writer, which commits whatever is waiting in a single transaction (group commit), so
 /// many concurrent durable ScheduleJob calls share one fsync; queued progress rides along or is flushed on a short interval.
 /// </summary>
-public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreUsage
+public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreUsage, IDeferredJobData
 {
     private const string Columns =
         "id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result";
@@ -24,6 +24,8 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
     private SqliteConnection? _writerConnection;
     private SqliteCommands? _commands;
     private List<(long RowId, JobKey Key, long Bytes)>? _keysAtOpen;
+    private SqliteDataLookup? _dataLookup;
+    private volatile bool _disposed;
 
     public SqliteJobStore(string dataDirectory, ILogger<SqliteJobStore>? logger = null, SqliteJobStoreOptions? options = null)
         : this(dataDirectory, (ILogger?)logger ?? NullLogger.Instance, options ?? new SqliteJobStoreOptions())
@@ -225,11 +227,30 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
         return await ReadAllAsync(command, cancellationToken);
     }
 
-    public override async IAsyncEnumerable<StoredJob> LoadAsync(Func<ulong, bool> owns, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public override IAsyncEnumerable<StoredJob> LoadAsync(Func<ulong, bool> owns, CancellationToken cancellationToken = default) =>
+        LoadAsync(owns, deferData: false, cancellationToken);
+
+    public IAsyncEnumerable<StoredJob> LoadWithoutDataAsync(Func<ulong, bool> owns, CancellationToken cancellationToken = default) =>
+        LoadAsync(owns, deferData: true, cancellationToken);
+
+    public bool TryReadData(long rowId, ulong partitionId, out byte[]? data)
+    {
+        var lookup = Volatile.Read(ref _dataLookup);
+        if (lookup is null)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var opened = new SqliteDataLookup(DatabasePath);
+            lookup = Interlocked.CompareExchange(ref _dataLookup, opened, null) ?? opened;
+            if (!ReferenceEquals(lookup, opened)) opened.Dispose();
+        }
+        return lookup.TryRead(rowId, partitionId, out data);
+    }
+
+    private async IAsyncEnumerable<StoredJob> LoadAsync(Func<ulong, bool> owns, bool deferData, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
         // Straight through SQLite's C API: 1M rows through SqliteDataReader cost seconds of per-column overhead.
-        using var reader = new SqliteRowReader(DatabasePath);
+        using var reader = new SqliteRowReader(DatabasePath) { DeferData = deferData };
         reader.UseKnownKeys(Interlocked.Exchange(ref _keysAtOpen, null));
         for (var rows = 0; reader.Next(); rows++)
         {
@@ -300,6 +321,8 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
     public override async ValueTask DisposeAsync()
     {
         await StopWriterAsync();
+        _disposed = true;
+        Interlocked.Exchange(ref _dataLookup, null)?.Dispose();
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
         if (_directoryLock is not null) await _directoryLock.DisposeAsync();

@@ -161,7 +161,8 @@ internal sealed class SqliteRowReader : IDisposable
         Repeats = IsNull(6) ? null : (uint)Int64(6),
         DueTime = Text(7),
         Ttl = Text(8),
-        Data = Blob(9, nullable: true),
+        Data = DeferData ? null : Blob(9, nullable: true),
+        DataInStore = DeferData && HoldsBlob(9),
         FailurePolicy = SharedBlob(10, ref _policy),
         Created = Int64(11),
         Due = IsNull(12) ? TickCalculator.None : Int64(12),
@@ -170,6 +171,21 @@ internal sealed class SqliteRowReader : IDisposable
         TraceState = Text(15),
         Progress = new JobProgress((uint)Int64(16), IsNull(17) ? TickCalculator.None : Int64(17), (uint)Int64(18), (JobResultKind)Int64(19)),
     };
+
+    /// <summary>
+    /// Leaves each row's data in the store (see <see cref="IDeferredJobData"/>): the column's type is still checked, so
+    /// a row whose data could not be read is a placeholder as before, but its bytes are not copied.
+    /// </summary>
+    public bool DeferData { get; init; }
+
+    /// <summary>Whether the column holds a blob (false for NULL); throws as <see cref="Blob"/> for any other type.</summary>
+    private bool HoldsBlob(int column)
+    {
+        var type = raw.sqlite3_column_type(_statement, column);
+        if (type == raw.SQLITE_NULL) return false;
+        if (type != raw.SQLITE_BLOB) throw new InvalidDataException($"column {column} holds {TypeName(type)}, not a blob");
+        return true;
+    }
 
     private long Int64(int column) => raw.sqlite3_column_int64(_statement, column);
 
@@ -188,7 +204,7 @@ internal sealed class SqliteRowReader : IDisposable
         return raw.sqlite3_column_blob(_statement, column).ToArray();
     }
 
-    private static string TypeName(int type) => type switch
+    internal static string TypeName(int type) => type switch
     {
         raw.SQLITE_INTEGER => "an integer",
         raw.SQLITE_FLOAT => "a real",

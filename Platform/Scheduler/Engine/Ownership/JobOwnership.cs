@@ -101,6 +101,7 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
                 Expiration = stored.Expiration,
                 Policy = RetryPolicy.From(stored.FailurePolicy),
                 Data = stored.Data,
+                DataInStore = stored.DataInStore,
                 TraceParent = stored.TraceParent,
                 TraceState = stored.TraceState,
                 Count = stored.Progress.Count,
@@ -155,6 +156,16 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
         else _jobs[state.Key] = state;
     }
 
+    /// <summary>
+    /// The store no longer holds the definition this state was built from (overwritten or deleted, its change not yet
+    /// applied here): it is forgotten now, as the change will forget it, and nothing of it is sent.
+    /// </summary>
+    public void ForgetReplaced(JobState state)
+    {
+        Forget(state);
+        LogReplacedBeforeFire(logger, state.Key.ToString());
+    }
+
     private void Forget(JobState state)
     {
         state.Removed = true;
@@ -194,6 +205,9 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
             return s;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {Key} was overwritten or deleted in the store as it came due; its trigger is not sent")]
+    private static partial void LogReplacedBeforeFire(ILogger logger, string key);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {Key} finished after {Count} ticks; deleting")]
     private static partial void LogJobDone(ILogger logger, string key, uint count);

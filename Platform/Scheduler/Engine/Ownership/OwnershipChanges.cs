@@ -70,7 +70,10 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
                 queue.EnsureCapacity(stored / share.Total);
             }
         }
-        await foreach (var job in store.LoadAsync(ownership.Owns, cancellationToken))
+        // Payloads stay in the store where it can read them back per trigger: 1M jobs' data is over 100 MB held for nothing.
+        var jobs = store is IDeferredJobData deferred ? deferred.LoadWithoutDataAsync(ownership.Owns, cancellationToken)
+            : store.LoadAsync(ownership.Owns, cancellationToken);
+        await foreach (var job in jobs)
         {
             // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
             lock (gate) ownership.InstallIfNewer(job);
