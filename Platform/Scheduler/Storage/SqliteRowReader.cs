@@ -29,6 +29,7 @@ internal sealed class SqliteRowReader : IDisposable
 
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _statement;
+    private readonly SqliteColumns _columns;
 
     public SqliteRowReader(string databasePath, string sql = JobsSql, int busyTimeoutMilliseconds = 10_000)
     {
@@ -49,6 +50,7 @@ internal sealed class SqliteRowReader : IDisposable
             _db.Dispose();
             throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
         }
+        _columns = new SqliteColumns(_statement);
     }
 
     /// <summary>Steps to the next row; false at the end. Throws <see cref="SqliteException"/> when SQLite fails.</summary>
@@ -60,7 +62,7 @@ internal sealed class SqliteRowReader : IDisposable
         throw new SqliteException($"SQLite Error {rc}: '{raw.sqlite3_errmsg(_db).utf8_to_string()}'.", rc);
     }
 
-    public ulong PartitionId => unchecked((ulong)raw.sqlite3_column_int64(_statement, 4));
+    public ulong PartitionId => unchecked((ulong)_columns.Int64(4));
 
     /// <summary>The current row as a job, or a placeholder carrying its key and why it could not be read.</summary>
     public StoredJob ReadOrPlaceholder()
@@ -126,13 +128,13 @@ internal sealed class SqliteRowReader : IDisposable
         var count = System.Text.Encoding.UTF8.GetMaxByteCount(text.Length);
         if (_scratch.Length < count) _scratch = new byte[Math.Max(count, _scratch.Length * 2)];
         var written = System.Text.Encoding.UTF8.GetBytes(text, _scratch);
-        return raw.sqlite3_column_blob(_statement, column).SequenceEqual(_scratch.AsSpan(0, written));
+        return _columns.Bytes(column).SequenceEqual(_scratch.AsSpan(0, written));
     }
 
     private string? SharedText(int column, ref Reused<string> last)
     {
         if (IsNull(column)) return null;
-        var bytes = raw.sqlite3_column_blob(_statement, column);
+        var bytes = _columns.Bytes(column);
         if (last.Value is not null && bytes.SequenceEqual(last.Bytes)) return last.Value;
         var value = System.Text.Encoding.UTF8.GetString(bytes);
         last = new Reused<string>(bytes.ToArray(), value);
@@ -141,9 +143,9 @@ internal sealed class SqliteRowReader : IDisposable
 
     private byte[] SharedBlob(int column, ref Reused<byte[]> last)
     {
-        var type = raw.sqlite3_column_type(_statement, column);
+        var type = _columns.Type(column);
         if (type != raw.SQLITE_BLOB) throw new InvalidDataException($"column {column} holds {TypeName(type)}, not a blob");
-        var bytes = raw.sqlite3_column_blob(_statement, column);
+        var bytes = _columns.Bytes(column);
         if (last.Value is not null && bytes.SequenceEqual(last.Bytes)) return last.Value;
         var value = bytes.ToArray();
         last = new Reused<byte[]>(value, value);
@@ -181,27 +183,28 @@ internal sealed class SqliteRowReader : IDisposable
     /// <summary>Whether the column holds a blob (false for NULL); throws as <see cref="Blob"/> for any other type.</summary>
     private bool HoldsBlob(int column)
     {
-        var type = raw.sqlite3_column_type(_statement, column);
+        var type = _columns.Type(column);
         if (type == raw.SQLITE_NULL) return false;
         if (type != raw.SQLITE_BLOB) throw new InvalidDataException($"column {column} holds {TypeName(type)}, not a blob");
         return true;
     }
 
-    private long Int64(int column) => raw.sqlite3_column_int64(_statement, column);
+    private long Int64(int column) => _columns.Int64(column);
 
-    private bool IsNull(int column) => raw.sqlite3_column_type(_statement, column) == raw.SQLITE_NULL;
+    private bool IsNull(int column) => _columns.Type(column) == raw.SQLITE_NULL;
 
     /// <summary>The column as text (SQLite converts numbers), or null when NULL.</summary>
-    private string? Text(int column) => IsNull(column) ? null : raw.sqlite3_column_text(_statement, column).utf8_to_string();
+    private string? Text(int column) =>
+        !IsNull(column) && _columns.Text(column, out var text) ? System.Text.Encoding.UTF8.GetString(text) : null;
 
     private string Required(int column) => Text(column) ?? throw new InvalidDataException($"column {column} is NULL");
 
     private byte[]? Blob(int column, bool nullable)
     {
-        var type = raw.sqlite3_column_type(_statement, column);
+        var type = _columns.Type(column);
         if (type == raw.SQLITE_NULL && nullable) return null;
         if (type != raw.SQLITE_BLOB) throw new InvalidDataException($"column {column} holds {TypeName(type)}, not a blob");
-        return raw.sqlite3_column_blob(_statement, column).ToArray();
+        return _columns.Bytes(column).ToArray();
     }
 
     internal static string TypeName(int type) => type switch
