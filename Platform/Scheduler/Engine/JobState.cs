@@ -23,8 +23,21 @@ internal sealed class JobState
     public byte[]? Data;
     /// <summary>The data was left in the store at load (<see cref="Data"/> is null): it is read back per trigger.</summary>
     public bool DataInStore;
-    public string? TraceParent;
-    public string? TraceState;
+    /// <summary>W3C trace context of the scheduling request; kept aside with <see cref="Quarantine"/> (see <see cref="JobStateRare"/>).</summary>
+    public string? TraceParent
+    {
+        get => _rare?.TraceParent;
+        set { if (value is not null || _rare is not null) Rare.TraceParent = value; }
+    }
+
+    public string? TraceState
+    {
+        get => _rare?.TraceState;
+        set { if (value is not null || _rare is not null) Rare.TraceState = value; }
+    }
+
+    private JobStateRare? _rare;
+    private JobStateRare Rare => _rare ??= new JobStateRare();
 
     public uint Count;
     public long LastTrigger;
@@ -44,7 +57,11 @@ internal sealed class JobState
     public bool Removed;
     /// <summary>Why the engine set this job aside (installing, loading or firing it failed); null when healthy.
     /// A quarantined job stays listed but is never dispatched, until it is overwritten or deleted.</summary>
-    public string? Quarantine;
+    public string? Quarantine
+    {
+        get => _rare?.Quarantine;
+        set { if (value is not null || _rare is not null) Rare.Quarantine = value; }
+    }
 
     public JobProgress Progress => new(Count, LastTrigger, Attempts, LastResult);
 

@@ -18,7 +18,9 @@ public sealed class StoreUsage
     private int _count;
     private long _bytes;
 
-    private readonly record struct Entry(long Bytes, long Revision, bool Live);
+    /// <summary>16 bytes rather than 24 (one per stored job): a job's data is a byte array, so its size fits an int.</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
+    private readonly record struct Entry(int Bytes, long Revision, bool Live);
 
     /// <summary>Jobs and bytes the app holds.</summary>
     public (int Count, long Bytes) App(string @namespace, string appId)
@@ -39,7 +41,7 @@ public sealed class StoreUsage
     }
 
     /// <summary>Records the job as stored with <paramref name="bytes"/> of data at <paramref name="revision"/> (0: a store without revisions).</summary>
-    public void Put(JobKey key, long bytes, long revision) => Apply(key, new Entry(bytes, revision, Live: true));
+    public void Put(JobKey key, long bytes, long revision) => Apply(key, new Entry(checked((int)bytes), revision, Live: true));
 
     /// <summary>Records the job as deleted at <paramref name="revision"/>.</summary>
     public void Delete(JobKey key, long revision)
@@ -72,7 +74,7 @@ public sealed class StoreUsage
             _count = 0;
             _bytes = 0;
             if (jobs.TryGetNonEnumeratedCount(out var count)) _keys.EnsureCapacity(count);
-            foreach (var (key, bytes, revision) in jobs) ApplyLocked(key, new Entry(bytes, revision, Live: true));
+            foreach (var (key, bytes, revision) in jobs) ApplyLocked(key, new Entry(checked((int)bytes), revision, Live: true));
         }
     }
 
