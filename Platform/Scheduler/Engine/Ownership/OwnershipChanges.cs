@@ -80,6 +80,23 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
             loaded++;
         }
         LogLoaded(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, ownership.Partition?.ToString() ?? "none");
+        if (loaded >= CompactAfterLoading) Compact(loaded);
+    }
+
+    /// <summary>Loads at least this large are followed by a compacting collection (see <see cref="Compact"/>).</summary>
+    internal const int CompactAfterLoading = 100_000;
+
+    /// <summary>
+    /// A large load leaves its jobs spread through memory the collector took for the rows read on the way (1M jobs:
+    /// ~130 MB of read rows, ~75 MB of it still held by the process long after). One blocking compacting collection,
+    /// once, packs the jobs and returns the rest to the system; it pauses the process for a fraction of a second, before
+    /// dispatching (re)starts rather than in the middle of it.
+    /// </summary>
+    private void Compact(int loaded)
+    {
+        var started = Stopwatch.GetTimestamp();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        LogCompacted(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, GC.GetTotalMemory(false) / 1048576.0);
     }
 
     /// <summary>Forgets every held job; queue entries and staged lists of dropped jobs are skipped as removed.</summary>
@@ -116,6 +133,9 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} jobs in {Milliseconds} ms (partition {Partition})")]
     private static partial void LogLoaded(ILogger logger, int count, double milliseconds, string partition);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Compacted memory after loading {Count} jobs in {Milliseconds} ms; {HeapMiB:0} MiB in use")]
+    private static partial void LogCompacted(ILogger logger, int count, double milliseconds, double heapMiB);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reloading the owned jobs after the store lost track of changes failed")]
     private static partial void LogResyncFailed(ILogger logger, Exception exception);
