@@ -77,7 +77,7 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
     /// <summary>Takes a stored job into the timer queue; a job it cannot take is quarantined, never thrown.</summary>
     private void Install(StoredJob stored)
     {
-        var key = new JobKey(Intern(stored.Key.Namespace), Intern(stored.Key.AppId), stored.Key.Name);
+        var key = new JobKey(InternScope(stored.Key.Namespace, ref _lastNamespace), InternScope(stored.Key.AppId, ref _lastAppId), stored.Key.Name);
         JobState state;
         try
         {
@@ -199,6 +199,17 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
         nextDue = null;
         quarantine = null;
         return false;
+    }
+
+    // The last namespace and app id installed, as given and as interned: a load gives the same instances row after row.
+    private (string Given, string Interned) _lastNamespace = ("", ""), _lastAppId = ("", "");
+
+    private string InternScope(string s, ref (string Given, string Interned) last)
+    {
+        if (ReferenceEquals(s, last.Given)) return last.Interned;
+        var interned = Intern(s);
+        last = (s, interned);
+        return interned;
     }
 
     /// <summary>One string instance per namespace and app id, however many jobs and streams name it.</summary>
