@@ -14,9 +14,10 @@ namespace Platform.Scheduler.Storage;
 /// </summary>
 internal sealed class SqliteRowReader : IDisposable
 {
-    /// <summary>Every column, in the order of SqliteJobStore's; <see cref="PartitionId"/> is read first, to skip rows not owned.</summary>
+    /// <summary>Every column, in the order of SqliteJobStore's, then the data's length as the usage count reads it
+    /// (<see cref="UsageOf"/>); <see cref="PartitionId"/> is read first, to skip rows not owned.</summary>
     public const string JobsSql =
-        "SELECT id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result FROM jobs ORDER BY id";
+        "SELECT id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result, length(data) FROM jobs ORDER BY id";
 
     /// <summary>What the store counts at open (see <see cref="ReadKeys"/>).</summary>
     public const string KeysSql = "SELECT id, namespace, app_id, name, length(data) FROM jobs ORDER BY id";
@@ -25,7 +26,6 @@ internal sealed class SqliteRowReader : IDisposable
     // rows of one app do not make 1M copies of its namespace, app id, schedule and failure policy to be collected.
     private Reused<string> _namespace, _appId, _schedule;
     private Reused<byte[]> _policy;
-    private byte[] _scratch = new byte[256];
 
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _statement;
@@ -98,37 +98,18 @@ internal sealed class SqliteRowReader : IDisposable
     }
 
     /// <summary>
-    /// The key of the current row, taken from <paramref name="known"/> (row id order, as <see cref="ReadKeys"/> returns
-    /// them; <paramref name="cursor"/> moves along it) when it holds the same key for this row id, so the engine and
-    /// the store's usage count share one copy of each name.
+    /// The current row as the usage count sees it (<see cref="JobsSql"/> only): its key, with empty strings for NULL key
+    /// columns as <see cref="ReadKeys"/> reads them, or <paramref name="loaded"/>'s (the same strings) when the row was
+    /// read as a job; and its data's length.
     /// </summary>
-    public void UseKnownKeys(List<(long RowId, JobKey Key, long Bytes)>? known) => (_known, _cursor) = (known, 0);
-
-    private List<(long RowId, JobKey Key, long Bytes)>? _known;
-    private int _cursor;
+    public (JobKey Key, long Bytes) UsageOf(StoredJob? loaded) =>
+        (loaded?.Key ?? new JobKey(SharedText(1, ref _namespace) ?? "", SharedText(2, ref _appId) ?? "", Text(3) ?? ""), Int64(20));
 
     private JobKey Key()
     {
         var ns = SharedText(1, ref _namespace) ?? throw new InvalidDataException("column 1 is NULL");
         var app = SharedText(2, ref _appId) ?? throw new InvalidDataException("column 2 is NULL");
-        if (_known is { } known)
-        {
-            var id = Int64(0);
-            while (_cursor < known.Count && known[_cursor].RowId < id) _cursor++;
-            if (_cursor < known.Count && known[_cursor] is { RowId: var rowId, Key: var key } && rowId == id
-                && key.Namespace == ns && key.AppId == app && !IsNull(3) && SameText(3, key.Name))
-                return key;
-        }
         return new JobKey(ns, app, Required(3));
-    }
-
-    /// <summary>Whether the column's UTF-8 bytes spell <paramref name="text"/>, without making a string of them.</summary>
-    private bool SameText(int column, string text)
-    {
-        var count = System.Text.Encoding.UTF8.GetMaxByteCount(text.Length);
-        if (_scratch.Length < count) _scratch = new byte[Math.Max(count, _scratch.Length * 2)];
-        var written = System.Text.Encoding.UTF8.GetBytes(text, _scratch);
-        return _columns.Bytes(column).SequenceEqual(_scratch.AsSpan(0, written));
     }
 
     private string? SharedText(int column, ref Reused<string> last)
