@@ -61,26 +61,64 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
     {
         var started = Stopwatch.GetTimestamp();
         var loaded = 0;
+        var withoutCollections = false;
         // Sized once for the expected share: grown by doubling, 1M jobs leave the table 40 % empty and copy it 20 times.
-        if ((store as IJobStoreUsage)?.Usage.Total.Count is > 0 and var stored && ownership.Partition is { } share)
+        if ((store as IJobStoreUsage)?.StoredJobs is > 0 and var stored && ownership.Partition is { } share)
         {
             lock (gate)
             {
                 ownership.EnsureCapacity(stored / share.Total);
                 queue.EnsureCapacity(stored / share.Total);
             }
+            if (stored / share.Total >= CompactAfterLoading) withoutCollections = PauseCollections(stored / share.Total);
         }
         // Payloads stay in the store where it can read them back per trigger: 1M jobs' data is over 100 MB held for nothing.
         var jobs = store is IDeferredJobData deferred ? deferred.LoadWithoutDataAsync(ownership.Owns, cancellationToken)
             : store.LoadAsync(ownership.Owns, cancellationToken);
-        await foreach (var job in jobs)
+        try
         {
-            // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
-            lock (gate) ownership.InstallIfNewer(job);
-            loaded++;
+            await foreach (var job in jobs)
+            {
+                // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
+                lock (gate) ownership.InstallIfNewer(job);
+                loaded++;
+            }
+        }
+        finally
+        {
+            if (withoutCollections) ResumeCollections();
         }
         LogLoaded(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, ownership.Partition?.ToString() ?? "none");
         if (loaded >= CompactAfterLoading) Compact(loaded);
+    }
+
+    /// <summary>Bytes a load allocates per stored job, all told (its record, name, the row read, the usage count).</summary>
+    private const long LoadBytesPerJob = 640;
+
+    /// <summary>
+    /// Almost everything a load allocates lives on (the jobs), so collections during it only copy the jobs from
+    /// generation to generation: loading 1M jobs spent a third of its CPU in the collector. With room for the whole
+    /// load set aside, nothing is collected until <see cref="Compact"/> packs the jobs once.
+    /// </summary>
+    private bool PauseCollections(int stored)
+    {
+        try
+        {
+            return GC.TryStartNoGCRegion(stored * LoadBytesPerJob);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
+        {
+            LogNoPause(logger, e.Message);
+            return false;
+        }
+    }
+
+    private void ResumeCollections()
+    {
+        // The region ends by itself (with a collection) if the load allocated more than it set aside.
+        if (System.Runtime.GCSettings.LatencyMode != System.Runtime.GCLatencyMode.NoGCRegion) return;
+        try { GC.EndNoGCRegion(); }
+        catch (InvalidOperationException) { }
     }
 
     /// <summary>Loads at least this large are followed by a compacting collection (see <see cref="Compact"/>).</summary>
@@ -133,6 +171,9 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} jobs in {Milliseconds} ms (partition {Partition})")]
     private static partial void LogLoaded(ILogger logger, int count, double milliseconds, string partition);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Loading collects garbage as it goes: {Reason}")]
+    private static partial void LogNoPause(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Compacted memory after loading {Count} jobs in {Milliseconds} ms; {HeapMiB:0} MiB in use")]
     private static partial void LogCompacted(ILogger logger, int count, double milliseconds, double heapMiB);
