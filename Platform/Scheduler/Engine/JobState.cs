@@ -20,7 +20,13 @@ internal sealed class JobState
     public long Due;
     public long Expiration;
     public RetryPolicy Policy;
-    public byte[]? Data;
+    /// <summary>Kept aside with the trace context (see <see cref="JobStateRare"/>): a job loaded from a store that reads data
+    /// back per trigger has none here.</summary>
+    public byte[]? Data
+    {
+        get => _rare?.Data;
+        set { if (value is not null || _rare is not null) Rare.Data = value; }
+    }
     /// <summary>The data was left in the store at load (<see cref="Data"/> is null): it is read back per trigger.</summary>
     public bool DataInStore;
     /// <summary>W3C trace context of the scheduling request; kept aside with <see cref="Quarantine"/> (see <see cref="JobStateRare"/>).</summary>
