@@ -5,7 +5,7 @@ namespace Platform.Scheduler.Engine;
 
 /// <summary>
 /// The engine's in-memory record of one owned job: kept small (1M of them must fit well under 1 GB), with the
-/// data as serialized bytes and the schedule object shared between jobs of the same spec.
+/// data as serialized bytes (or left in the store, see <see cref="DataInStore"/>) and the schedule object shared between jobs of the same spec.
 /// </summary>
 internal sealed class JobState
 {
@@ -20,9 +20,30 @@ internal sealed class JobState
     public long Due;
     public long Expiration;
     public RetryPolicy Policy;
-    public byte[]? Data;
-    public string? TraceParent;
-    public string? TraceState;
+    /// <summary>Kept aside with the trace context (see <see cref="JobStateRare"/>): a job loaded from a store that reads data
+    /// back per trigger has none here.</summary>
+    public byte[]? Data
+    {
+        get => _rare?.Data;
+        set { if (value is not null || _rare is not null) Rare.Data = value; }
+    }
+    /// <summary>The data was left in the store at load (<see cref="Data"/> is null): it is read back per trigger.</summary>
+    public bool DataInStore;
+    /// <summary>W3C trace context of the scheduling request; kept aside with <see cref="Quarantine"/> (see <see cref="JobStateRare"/>).</summary>
+    public string? TraceParent
+    {
+        get => _rare?.TraceParent;
+        set { if (value is not null || _rare is not null) Rare.TraceParent = value; }
+    }
+
+    public string? TraceState
+    {
+        get => _rare?.TraceState;
+        set { if (value is not null || _rare is not null) Rare.TraceState = value; }
+    }
+
+    private JobStateRare? _rare;
+    private JobStateRare Rare => _rare ??= new JobStateRare();
 
     public uint Count;
     public long LastTrigger;
@@ -42,7 +63,11 @@ internal sealed class JobState
     public bool Removed;
     /// <summary>Why the engine set this job aside (installing, loading or firing it failed); null when healthy.
     /// A quarantined job stays listed but is never dispatched, until it is overwritten or deleted.</summary>
-    public string? Quarantine;
+    public string? Quarantine
+    {
+        get => _rare?.Quarantine;
+        set { if (value is not null || _rare is not null) Rare.Quarantine = value; }
+    }
 
     public JobProgress Progress => new(Count, LastTrigger, Attempts, LastResult);
 

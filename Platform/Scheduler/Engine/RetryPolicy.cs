@@ -5,7 +5,8 @@ using Platform.SchedulerProtocol.Common;
 
 namespace Platform.Scheduler.Engine;
 
-/// <summary>The failure policy in the compact form the engine keeps per job.</summary>
+/// <summary>The failure policy in the compact form the engine keeps per job (16 bytes: the runtime orders the fields).</summary>
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
 internal readonly record struct RetryPolicy(bool Drop, long IntervalTicks, int MaxRetries)
 {
     public static JobFailurePolicy Default() => new()

@@ -57,7 +57,8 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         _ownership = new JobOwnership(_queue, store, _logger, _options.Partition);
         _admission = new JobAdmission(_options, store, _ownership, _time);
         var outcomes = new TriggerOutcomes(_queue, _ownership, store, _telemetry);
-        _consumers = new TriggerConsumers(_gate, _queue, outcomes, _telemetry, _time, _logger, _options.TriggerAckTimeout);
+        _consumers = new TriggerConsumers(_gate, _queue, outcomes, _telemetry, _time, _logger, _options.TriggerAckTimeout,
+            store as IDeferredJobData);
         _ownershipChanges = new OwnershipChanges(_gate, _ownership, _queue, _consumers, store, _logger, _stopping.Token);
     }
 
@@ -277,7 +278,10 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
                     while (dispatched < _options.DispatchBatch && _queue.TryTakeDue(now, out var job))
                     {
                         // One job's failure is that job's alone: set it aside and go on with the others.
-                        try { _consumers.Dispatch(job, now); }
+                        try
+                        {
+                            if (!_consumers.Dispatch(job, now)) _ownership.ForgetReplaced(job);
+                        }
                         catch (Exception e) { _ownership.Quarantine(job, "dispatch", e); }
                         dispatched++;
                     }

@@ -25,11 +25,11 @@ internal sealed class AppJobCounts
 
     private void Change(JobKey key, int stored, int reserved)
     {
+        // One lookup per change: loading 1M jobs adds each.
         var app = App(key);
-        _apps.TryGetValue(app, out var c);
+        ref var c = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_apps, app, out _);
         c = (c.Stored + stored, c.Reserved + reserved);
         if (c is { Stored: <= 0, Reserved: <= 0 }) _apps.Remove(app);
-        else _apps[app] = c;
     }
 
     private static (string, string) App(JobKey key) => (key.Namespace, key.AppId);

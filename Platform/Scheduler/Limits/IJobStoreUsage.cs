@@ -4,4 +4,7 @@ namespace Platform.Scheduler.Limits;
 public interface IJobStoreUsage
 {
     StoreUsage Usage { get; }
+
+    /// <summary>How many jobs the store holds, to size tables by; a store may answer it without counting its usage.</summary>
+    int StoredJobs => Usage.Total.Count;
 }

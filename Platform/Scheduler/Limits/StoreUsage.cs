@@ -12,18 +12,29 @@ namespace Platform.Scheduler.Limits;
 public sealed class StoreUsage
 {
     private readonly object _gate = new();
-    private readonly Dictionary<JobKey, Entry> _keys = [];
-    private readonly Dictionary<(string, string), (int Count, long Bytes)> _apps = [];
+    // Per app, its jobs by name: keyed by the whole key, every entry would hold the namespace and app id again
+    // (1M jobs: 48 rather than 32 bytes an entry).
+    private readonly Dictionary<(string, string), AppUsage> _apps = [];
     private readonly Queue<(long Revision, JobKey Key)> _tombstones = new();
     private int _count;
     private long _bytes;
 
-    private readonly record struct Entry(long Bytes, long Revision, bool Live);
+    /// <summary>16 bytes rather than 24 (one per stored job): a job's data is a byte array, so its size fits an int.</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
+    private readonly record struct Entry(int Bytes, long Revision, bool Live);
+
+    /// <summary>One app's jobs (live ones and deletion markers) and its live count and bytes.</summary>
+    private sealed class AppUsage
+    {
+        public readonly Dictionary<string, Entry> Jobs = new(StringComparer.Ordinal);
+        public int Count;
+        public long Bytes;
+    }
 
     /// <summary>Jobs and bytes the app holds.</summary>
     public (int Count, long Bytes) App(string @namespace, string appId)
     {
-        lock (_gate) return _apps.GetValueOrDefault((@namespace, appId));
+        lock (_gate) return _apps.TryGetValue((@namespace, appId), out var app) && app.Count > 0 ? (app.Count, app.Bytes) : default;
     }
 
     /// <summary>Jobs and bytes in the whole store.</summary>
@@ -35,11 +46,12 @@ public sealed class StoreUsage
     /// <summary>The job's bytes when the store holds it; null when it does not.</summary>
     public long? BytesOf(JobKey key)
     {
-        lock (_gate) return _keys.TryGetValue(key, out var e) && e.Live ? e.Bytes : null;
+        lock (_gate)
+            return _apps.TryGetValue((key.Namespace, key.AppId), out var app) && app.Jobs.TryGetValue(key.Name, out var e) && e.Live ? e.Bytes : null;
     }
 
     /// <summary>Records the job as stored with <paramref name="bytes"/> of data at <paramref name="revision"/> (0: a store without revisions).</summary>
-    public void Put(JobKey key, long bytes, long revision) => Apply(key, new Entry(bytes, revision, Live: true));
+    public void Put(JobKey key, long bytes, long revision) => Apply(key, new Entry(checked((int)bytes), revision, Live: true));
 
     /// <summary>Records the job as deleted at <paramref name="revision"/>.</summary>
     public void Delete(JobKey key, long revision)
@@ -56,7 +68,12 @@ public sealed class StoreUsage
             while (_tombstones.TryPeek(out var t) && t.Revision <= revision)
             {
                 _tombstones.Dequeue();
-                if (_keys.TryGetValue(t.Key, out var e) && !e.Live && e.Revision <= revision) _keys.Remove(t.Key);
+                if (_apps.TryGetValue((t.Key.Namespace, t.Key.AppId), out var app) && app.Jobs.TryGetValue(t.Key.Name, out var e)
+                    && !e.Live && e.Revision <= revision)
+                {
+                    app.Jobs.Remove(t.Key.Name);
+                    if (app.Jobs.Count == 0) _apps.Remove((t.Key.Namespace, t.Key.AppId));
+                }
             }
         }
     }
@@ -66,40 +83,59 @@ public sealed class StoreUsage
     {
         lock (_gate)
         {
-            _keys.Clear();
             _apps.Clear();
             _tombstones.Clear();
             _count = 0;
             _bytes = 0;
-            if (jobs.TryGetNonEnumeratedCount(out var count)) _keys.EnsureCapacity(count);
-            foreach (var (key, bytes, revision) in jobs) ApplyLocked(key, new Entry(bytes, revision, Live: true));
+            // Rows come app by app: the app of the row before is reused without a lookup while it lasts.
+            AppUsage? last = null;
+            string? lastNamespace = null, lastAppId = null;
+            foreach (var (key, bytes, revision) in jobs)
+            {
+                if (last is null || !ReferenceEquals(lastNamespace, key.Namespace) || !ReferenceEquals(lastAppId, key.AppId))
+                {
+                    last = AppOf(key, create: true)!;
+                    (lastNamespace, lastAppId) = (key.Namespace, key.AppId);
+                }
+                ApplyLocked(last, key, new Entry(checked((int)bytes), revision, Live: true));
+            }
+            // Grown by doubling, a table is up to twice the size it needs; it stays as large as the store was at open.
+            foreach (var app in _apps.Values) app.Jobs.TrimExcess();
         }
     }
 
     private void Apply(JobKey key, Entry entry)
     {
-        lock (_gate) ApplyLocked(key, entry);
+        lock (_gate)
+        {
+            if (AppOf(key, create: entry.Live || entry.Revision != 0) is { } app) ApplyLocked(app, key, entry);
+        }
     }
 
-    private void ApplyLocked(JobKey key, Entry entry)
+    private AppUsage? AppOf(JobKey key, bool create)
     {
-        if (_keys.TryGetValue(key, out var old))
+        if (_apps.TryGetValue((key.Namespace, key.AppId), out var app) || !create) return app;
+        _apps[(key.Namespace, key.AppId)] = app = new AppUsage();
+        return app;
+    }
+
+    private void ApplyLocked(AppUsage app, JobKey key, Entry entry)
+    {
+        if (app.Jobs.TryGetValue(key.Name, out var old))
         {
             if (entry.Revision != 0 && old.Revision > entry.Revision) return;
-            if (old.Live) Change(key, -1, -old.Bytes);
+            if (old.Live) Change(app, -1, -old.Bytes);
         }
-        if (entry.Live) Change(key, 1, entry.Bytes);
-        if (entry.Live || entry.Revision != 0) _keys[key] = entry;
-        else _keys.Remove(key);
+        if (entry.Live) Change(app, 1, entry.Bytes);
+        if (entry.Live || entry.Revision != 0) app.Jobs[key.Name] = entry;
+        else app.Jobs.Remove(key.Name);
+        if (app.Jobs.Count == 0) _apps.Remove((key.Namespace, key.AppId));
     }
 
-    private void Change(JobKey key, int count, long bytes)
+    private void Change(AppUsage app, int count, long bytes)
     {
-        var app = (key.Namespace, key.AppId);
-        var c = _apps.GetValueOrDefault(app);
-        c = (c.Count + count, c.Bytes + bytes);
-        if (c.Count <= 0) _apps.Remove(app);
-        else _apps[app] = c;
+        app.Count += count;
+        app.Bytes += bytes;
         _count += count;
         _bytes += bytes;
     }

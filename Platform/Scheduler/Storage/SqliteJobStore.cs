@@ -10,7 +10,7 @@ namespace Platform.Scheduler.Storage;
 /// <see cref="BatchingJobStore"/> writer, which commits whatever is waiting in a single transaction (group commit), so
 /// many concurrent durable ScheduleJob calls share one fsync; queued progress rides along or is flushed on a short interval.
 /// </summary>
-public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreUsage
+public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreUsage, IDeferredJobData
 {
     private const string Columns =
         "id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result";
@@ -23,7 +23,16 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
     // The writer's own connection and statements, open while the writer runs.
     private SqliteConnection? _writerConnection;
     private SqliteCommands? _commands;
-    private List<(long RowId, JobKey Key, long Bytes)>? _keysAtOpen;
+    // The usage count is taken by the first load that reads every row (one pass over 1M rows rather than two), or by a
+    // scan of its own when something asks for it first. Until then the writer commits under _usageGate and keeps what
+    // it commits in _uncounted, so the count can add exactly the changes its read did not see.
+    private readonly Limits.StoreUsage _usage = new();
+    private readonly object _usageGate = new();
+    private List<JobChange>? _uncounted;
+    private volatile bool _usageCounted = true;
+    private const int MaxUncounted = 10_000;
+    private SqliteDataLookup? _dataLookup;
+    private volatile bool _disposed;
 
     public SqliteJobStore(string dataDirectory, ILogger<SqliteJobStore>? logger = null, SqliteJobStoreOptions? options = null)
         : this(dataDirectory, (ILogger?)logger ?? NullLogger.Instance, options ?? new SqliteJobStoreOptions())
@@ -45,7 +54,16 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
     public string DatabasePath { get; }
 
     /// <summary>Every job in the file and its data's bytes: what the quotas count.</summary>
-    public Limits.StoreUsage Usage { get; } = new();
+    public Limits.StoreUsage Usage
+    {
+        get
+        {
+            if (!_usageCounted) CountUsage();
+            return _usage;
+        }
+    }
+
+    int Limits.IJobStoreUsage.StoredJobs => _usageCounted ? _usage.Total.Count : CountRows();
 
     public override Task OpenAsync(CancellationToken cancellationToken = default)
     {
@@ -75,32 +93,68 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
                 CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(namespace, app_id, name);
                 """);
         }
-        using (var reader = new SqliteRowReader(DatabasePath, SqliteRowReader.KeysSql))
+        lock (_usageGate)
         {
-            var keys = reader.ReadKeys();
-            Usage.Reset(keys.Select(k => (k.Key, k.Bytes, 0L)));
-            // Kept for the first load, which takes these keys rather than reading every name a second time.
-            _keysAtOpen = keys;
+            _uncounted = [];
+            _usageCounted = false;
         }
         StartWriter();
         return Task.CompletedTask;
     }
 
-    /// <summary>Keeps <see cref="Usage"/> in step with a committed change.</summary>
+    /// <summary>Keeps the usage count in step with a committed change (under <see cref="_usageGate"/> until it is counted).</summary>
     private void CountChange(JobChange change)
     {
+        if (!_usageCounted)
+        {
+            _uncounted!.Add(change);
+            return;
+        }
         switch (change)
         {
             case JobChange.Put put:
-                Usage.Put(put.Job.Key, put.Job.Data?.Length ?? 0, 0);
+                _usage.Put(put.Job.Key, put.Job.Data?.Length ?? 0, 0);
                 break;
             case JobChange.Deleted deleted:
-                Usage.Delete(deleted.Key, 0);
+                _usage.Delete(deleted.Key, 0);
                 break;
             case JobChange.PrefixDeleted prefix:
-                foreach (var name in prefix.Names) Usage.Delete(new JobKey(prefix.Namespace, prefix.AppId, name), 0);
+                foreach (var name in prefix.Names) _usage.Delete(new JobKey(prefix.Namespace, prefix.AppId, name), 0);
                 break;
         }
+    }
+
+    /// <summary>Counts every job with a read of its own, unless a load has counted them meanwhile.</summary>
+    private void CountUsage()
+    {
+        // The writer commits under the gate until the count is taken: no commit falls between this read and the count.
+        lock (_usageGate)
+        {
+            if (_usageCounted) return;
+            using var reader = new SqliteRowReader(DatabasePath, SqliteRowReader.KeysSql);
+            Counted(reader.ReadKeys().Select(k => (k.Key, k.Bytes)), seenByTheRead: _uncounted!.Count);
+        }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="jobs"/> (what one read found) as the usage count, then the changes committed after that
+    /// read began (those after the first <paramref name="seenByTheRead"/> of <see cref="_uncounted"/>); under the gate.
+    /// </summary>
+    private void Counted(IEnumerable<(JobKey Key, long Bytes)> jobs, int seenByTheRead)
+    {
+        _usage.Reset(jobs.Select(j => (j.Key, j.Bytes, 0L)));
+        var later = _uncounted!.Skip(seenByTheRead).ToList();
+        _uncounted = null;
+        _usageCounted = true;
+        foreach (var change in later) CountChange(change);
+    }
+
+    private int CountRows()
+    {
+        using var connection = OpenReadConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM jobs";
+        return (int)(long)command.ExecuteScalar()!;
     }
 
     private SqliteConnection OpenConnection()
@@ -133,6 +187,11 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
     {
         var commands = _commands!;
         _changes.Clear();
+        // Until the usage is counted, a commit and its record in _uncounted are one step for the count's read.
+        var counting = !_usageCounted;
+        if (counting) Monitor.Enter(_usageGate);
+        try
+        {
         using (var tx = _writerConnection!.BeginTransaction())
         {
             commands.Enlist(tx);
@@ -146,9 +205,16 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
             foreach (var (rowId, partition) in completions)
                 if (commands.Complete(rowId, partition) is { } done) completed.Add(done);
             tx.Commit();
-            foreach (var key in completed) Usage.Delete(key, 0);
+            foreach (var key in completed) CountChange(new JobChange.Deleted(key));
         }
         foreach (var change in _changes) CountChange(change);
+        // Nothing counted yet and no load under way to count it: the kept changes must not grow without end.
+        if (!_usageCounted && _uncounted!.Count > MaxUncounted) CountUsage();
+        }
+        finally
+        {
+            if (counting) Monitor.Exit(_usageGate);
+        }
         Report(_changes);
         foreach (var op in batch)
         {
@@ -225,16 +291,62 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
         return await ReadAllAsync(command, cancellationToken);
     }
 
-    public override async IAsyncEnumerable<StoredJob> LoadAsync(Func<ulong, bool> owns, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public override IAsyncEnumerable<StoredJob> LoadAsync(Func<ulong, bool> owns, CancellationToken cancellationToken = default) =>
+        LoadAsync(owns, deferData: false, cancellationToken);
+
+    public IAsyncEnumerable<StoredJob> LoadWithoutDataAsync(Func<ulong, bool> owns, CancellationToken cancellationToken = default) =>
+        LoadAsync(owns, deferData: true, cancellationToken);
+
+    public bool TryReadData(long rowId, ulong partitionId, out byte[]? data)
+    {
+        var lookup = Volatile.Read(ref _dataLookup);
+        if (lookup is null)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var opened = new SqliteDataLookup(DatabasePath);
+            lookup = Interlocked.CompareExchange(ref _dataLookup, opened, null) ?? opened;
+            if (!ReferenceEquals(lookup, opened)) opened.Dispose();
+        }
+        return lookup.TryRead(rowId, partitionId, out data);
+    }
+
+    private async IAsyncEnumerable<StoredJob> LoadAsync(Func<ulong, bool> owns, bool deferData, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
         // Straight through SQLite's C API: 1M rows through SqliteDataReader cost seconds of per-column overhead.
-        using var reader = new SqliteRowReader(DatabasePath);
-        reader.UseKnownKeys(Interlocked.Exchange(ref _keysAtOpen, null));
-        for (var rows = 0; reader.Next(); rows++)
+        using var reader = new SqliteRowReader(DatabasePath) { DeferData = deferData };
+        // The first load counts the usage on its way through every row (see _uncounted).
+        List<(JobKey, long)>? counted = null;
+        int seenByTheRead = 0;
+        bool more;
+        lock (_usageGate)
+        {
+            if (!_usageCounted)
+            {
+                counted = new List<(JobKey, long)>(Math.Max(16, CountRows()));
+                seenByTheRead = _uncounted!.Count;
+            }
+            // The first step begins the read: it sees every commit before it and none after.
+            more = reader.Next();
+        }
+        for (var rows = 0; more; rows++, more = reader.Next())
         {
             if ((rows & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
-            if (owns(reader.PartitionId)) yield return reader.ReadOrPlaceholder();
+            StoredJob? job = null;
+            if (owns(reader.PartitionId))
+            {
+                job = reader.ReadOrPlaceholder();
+                counted?.Add(reader.UsageOf(job));
+                yield return job;
+            }
+            else counted?.Add(reader.UsageOf(null));
+        }
+        if (counted is not null)
+        {
+            lock (_usageGate)
+            {
+                if (!_usageCounted) Counted(counted, seenByTheRead);
+            }
         }
     }
 
@@ -300,6 +412,8 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
     public override async ValueTask DisposeAsync()
     {
         await StopWriterAsync();
+        _disposed = true;
+        Interlocked.Exchange(ref _dataLookup, null)?.Dispose();
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
         if (_directoryLock is not null) await _directoryLock.DisposeAsync();

@@ -14,9 +14,10 @@ namespace Platform.Scheduler.Storage;
 /// </summary>
 internal sealed class SqliteRowReader : IDisposable
 {
-    /// <summary>Every column, in the order of SqliteJobStore's; <see cref="PartitionId"/> is read first, to skip rows not owned.</summary>
+    /// <summary>Every column, in the order of SqliteJobStore's, then the data's length as the usage count reads it
+    /// (<see cref="UsageOf"/>); <see cref="PartitionId"/> is read first, to skip rows not owned.</summary>
     public const string JobsSql =
-        "SELECT id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result FROM jobs ORDER BY id";
+        "SELECT id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result, length(data) FROM jobs ORDER BY id";
 
     /// <summary>What the store counts at open (see <see cref="ReadKeys"/>).</summary>
     public const string KeysSql = "SELECT id, namespace, app_id, name, length(data) FROM jobs ORDER BY id";
@@ -25,10 +26,10 @@ internal sealed class SqliteRowReader : IDisposable
     // rows of one app do not make 1M copies of its namespace, app id, schedule and failure policy to be collected.
     private Reused<string> _namespace, _appId, _schedule;
     private Reused<byte[]> _policy;
-    private byte[] _scratch = new byte[256];
 
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _statement;
+    private readonly SqliteColumns _columns;
 
     public SqliteRowReader(string databasePath, string sql = JobsSql, int busyTimeoutMilliseconds = 10_000)
     {
@@ -49,6 +50,7 @@ internal sealed class SqliteRowReader : IDisposable
             _db.Dispose();
             throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
         }
+        _columns = new SqliteColumns(_statement);
     }
 
     /// <summary>Steps to the next row; false at the end. Throws <see cref="SqliteException"/> when SQLite fails.</summary>
@@ -60,7 +62,7 @@ internal sealed class SqliteRowReader : IDisposable
         throw new SqliteException($"SQLite Error {rc}: '{raw.sqlite3_errmsg(_db).utf8_to_string()}'.", rc);
     }
 
-    public ulong PartitionId => unchecked((ulong)raw.sqlite3_column_int64(_statement, 4));
+    public ulong PartitionId => unchecked((ulong)_columns.Int64(4));
 
     /// <summary>The current row as a job, or a placeholder carrying its key and why it could not be read.</summary>
     public StoredJob ReadOrPlaceholder()
@@ -96,43 +98,24 @@ internal sealed class SqliteRowReader : IDisposable
     }
 
     /// <summary>
-    /// The key of the current row, taken from <paramref name="known"/> (row id order, as <see cref="ReadKeys"/> returns
-    /// them; <paramref name="cursor"/> moves along it) when it holds the same key for this row id, so the engine and
-    /// the store's usage count share one copy of each name.
+    /// The current row as the usage count sees it (<see cref="JobsSql"/> only): its key, with empty strings for NULL key
+    /// columns as <see cref="ReadKeys"/> reads them, or <paramref name="loaded"/>'s (the same strings) when the row was
+    /// read as a job; and its data's length.
     /// </summary>
-    public void UseKnownKeys(List<(long RowId, JobKey Key, long Bytes)>? known) => (_known, _cursor) = (known, 0);
-
-    private List<(long RowId, JobKey Key, long Bytes)>? _known;
-    private int _cursor;
+    public (JobKey Key, long Bytes) UsageOf(StoredJob? loaded) =>
+        (loaded?.Key ?? new JobKey(SharedText(1, ref _namespace) ?? "", SharedText(2, ref _appId) ?? "", Text(3) ?? ""), Int64(20));
 
     private JobKey Key()
     {
         var ns = SharedText(1, ref _namespace) ?? throw new InvalidDataException("column 1 is NULL");
         var app = SharedText(2, ref _appId) ?? throw new InvalidDataException("column 2 is NULL");
-        if (_known is { } known)
-        {
-            var id = Int64(0);
-            while (_cursor < known.Count && known[_cursor].RowId < id) _cursor++;
-            if (_cursor < known.Count && known[_cursor] is { RowId: var rowId, Key: var key } && rowId == id
-                && key.Namespace == ns && key.AppId == app && !IsNull(3) && SameText(3, key.Name))
-                return key;
-        }
         return new JobKey(ns, app, Required(3));
-    }
-
-    /// <summary>Whether the column's UTF-8 bytes spell <paramref name="text"/>, without making a string of them.</summary>
-    private bool SameText(int column, string text)
-    {
-        var count = System.Text.Encoding.UTF8.GetMaxByteCount(text.Length);
-        if (_scratch.Length < count) _scratch = new byte[Math.Max(count, _scratch.Length * 2)];
-        var written = System.Text.Encoding.UTF8.GetBytes(text, _scratch);
-        return raw.sqlite3_column_blob(_statement, column).SequenceEqual(_scratch.AsSpan(0, written));
     }
 
     private string? SharedText(int column, ref Reused<string> last)
     {
         if (IsNull(column)) return null;
-        var bytes = raw.sqlite3_column_blob(_statement, column);
+        var bytes = _columns.Bytes(column);
         if (last.Value is not null && bytes.SequenceEqual(last.Bytes)) return last.Value;
         var value = System.Text.Encoding.UTF8.GetString(bytes);
         last = new Reused<string>(bytes.ToArray(), value);
@@ -141,9 +124,9 @@ internal sealed class SqliteRowReader : IDisposable
 
     private byte[] SharedBlob(int column, ref Reused<byte[]> last)
     {
-        var type = raw.sqlite3_column_type(_statement, column);
+        var type = _columns.Type(column);
         if (type != raw.SQLITE_BLOB) throw new InvalidDataException($"column {column} holds {TypeName(type)}, not a blob");
-        var bytes = raw.sqlite3_column_blob(_statement, column);
+        var bytes = _columns.Bytes(column);
         if (last.Value is not null && bytes.SequenceEqual(last.Bytes)) return last.Value;
         var value = bytes.ToArray();
         last = new Reused<byte[]>(value, value);
@@ -161,7 +144,8 @@ internal sealed class SqliteRowReader : IDisposable
         Repeats = IsNull(6) ? null : (uint)Int64(6),
         DueTime = Text(7),
         Ttl = Text(8),
-        Data = Blob(9, nullable: true),
+        Data = DeferData ? null : Blob(9, nullable: true),
+        DataInStore = DeferData && HoldsBlob(9),
         FailurePolicy = SharedBlob(10, ref _policy),
         Created = Int64(11),
         Due = IsNull(12) ? TickCalculator.None : Int64(12),
@@ -171,24 +155,40 @@ internal sealed class SqliteRowReader : IDisposable
         Progress = new JobProgress((uint)Int64(16), IsNull(17) ? TickCalculator.None : Int64(17), (uint)Int64(18), (JobResultKind)Int64(19)),
     };
 
-    private long Int64(int column) => raw.sqlite3_column_int64(_statement, column);
+    /// <summary>
+    /// Leaves each row's data in the store (see <see cref="IDeferredJobData"/>): the column's type is still checked, so
+    /// a row whose data could not be read is a placeholder as before, but its bytes are not copied.
+    /// </summary>
+    public bool DeferData { get; init; }
 
-    private bool IsNull(int column) => raw.sqlite3_column_type(_statement, column) == raw.SQLITE_NULL;
+    /// <summary>Whether the column holds a blob (false for NULL); throws as <see cref="Blob"/> for any other type.</summary>
+    private bool HoldsBlob(int column)
+    {
+        var type = _columns.Type(column);
+        if (type == raw.SQLITE_NULL) return false;
+        if (type != raw.SQLITE_BLOB) throw new InvalidDataException($"column {column} holds {TypeName(type)}, not a blob");
+        return true;
+    }
+
+    private long Int64(int column) => _columns.Int64(column);
+
+    private bool IsNull(int column) => _columns.Type(column) == raw.SQLITE_NULL;
 
     /// <summary>The column as text (SQLite converts numbers), or null when NULL.</summary>
-    private string? Text(int column) => IsNull(column) ? null : raw.sqlite3_column_text(_statement, column).utf8_to_string();
+    private string? Text(int column) =>
+        !IsNull(column) && _columns.Text(column, out var text) ? System.Text.Encoding.UTF8.GetString(text) : null;
 
     private string Required(int column) => Text(column) ?? throw new InvalidDataException($"column {column} is NULL");
 
     private byte[]? Blob(int column, bool nullable)
     {
-        var type = raw.sqlite3_column_type(_statement, column);
+        var type = _columns.Type(column);
         if (type == raw.SQLITE_NULL && nullable) return null;
         if (type != raw.SQLITE_BLOB) throw new InvalidDataException($"column {column} holds {TypeName(type)}, not a blob");
-        return raw.sqlite3_column_blob(_statement, column).ToArray();
+        return _columns.Bytes(column).ToArray();
     }
 
-    private static string TypeName(int type) => type switch
+    internal static string TypeName(int type) => type switch
     {
         raw.SQLITE_INTEGER => "an integer",
         raw.SQLITE_FLOAT => "a real",

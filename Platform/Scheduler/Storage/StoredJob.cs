@@ -18,6 +18,9 @@ public sealed class StoredJob
     public string? Ttl { get; init; }
     /// <summary>Serialized google.protobuf.Any, or null when the job has no data.</summary>
     public byte[]? Data { get; init; }
+    /// <summary>True when <see cref="Data"/> was left in the store and is to be read back when the job fires (see
+    /// <see cref="IDeferredJobData"/>); <see cref="Data"/> is then null.</summary>
+    public bool DataInStore { get; init; }
     /// <summary>Serialized dapr.proto.common.v1.JobFailurePolicy (the default already filled in).</summary>
     public required byte[] FailurePolicy { get; init; }
     public required long Created { get; init; }

@@ -1,3 +1,5 @@
+using Platform.Scheduler.Storage;
+
 namespace Platform.Scheduler.Engine;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace Platform.Scheduler.Engine;
 /// when it calls in, and the consumers take it themselves for what a stream's owner calls (answers, close).
 /// </summary>
 internal sealed partial class TriggerConsumers(object gate, TriggerQueue queue, TriggerOutcomes outcomes, EngineTelemetry telemetry,
-    TimeProvider time, ILogger logger, TimeSpan ackTimeout)
+    TimeProvider time, ILogger logger, TimeSpan ackTimeout, IDeferredJobData? storedData = null)
 {
     private readonly Dictionary<(string, string), AppStreams> _streams = [];
     private readonly Dictionary<(string, string), List<JobState>> _staged = [];
@@ -80,15 +82,25 @@ internal sealed partial class TriggerConsumers(object gate, TriggerQueue queue, 
         }
     }
 
-    /// <summary>Sends the job's trigger to the app's next stream, or stages it when the app has none (under the engine's lock).</summary>
-    public void Dispatch(JobState state, long now)
+    /// <summary>
+    /// Sends the job's trigger to the app's next stream, or stages it when the app has none (under the engine's lock).
+    /// False, and nothing sent, when the job's data was left in the store and the store no longer holds the definition
+    /// being fired: it was overwritten or deleted, and the caller forgets it as that change will.
+    /// </summary>
+    public bool Dispatch(JobState state, long now)
     {
         var app = (state.Key.Namespace, state.Key.AppId);
         var stream = _streams.TryGetValue(app, out var streams) ? streams.Next() : null;
         if (stream is null)
         {
             Stage(state);
-            return;
+            return true;
+        }
+        var data = state.Data;
+        if (state.DataInStore)
+        {
+            var store = storedData ?? throw new InvalidOperationException("the job's data was left in a store that cannot read it back");
+            if (!store.TryReadData(state.RowId, state.PartitionId, out data)) return false;
         }
 
         state.InFlight = true;
@@ -101,7 +113,7 @@ internal sealed partial class TriggerConsumers(object gate, TriggerQueue queue, 
         {
             Id = id,
             Key = state.Key,
-            Data = state.Data,
+            Data = data,
             ScheduledTime = new DateTimeOffset(state.CurrentTick, TimeSpan.Zero),
             DueTime = new DateTimeOffset(state.FireAt, TimeSpan.Zero),
             Attempt = state.Attempts,
@@ -109,6 +121,7 @@ internal sealed partial class TriggerConsumers(object gate, TriggerQueue queue, 
             TraceState = activity?.TraceStateString,
         });
         telemetry.Sent(now - state.FireAt);
+        return true;
     }
 
     internal static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue - 1 : a + b;

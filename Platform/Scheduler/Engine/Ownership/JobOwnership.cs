@@ -11,7 +11,8 @@ namespace Platform.Scheduler.Engine;
 /// </summary>
 internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, ILogger logger, Partition? partition)
 {
-    private readonly Dictionary<JobKey, JobState> _jobs = [];
+    private readonly HashSet<JobState> _jobs = new(JobStateKeyComparer.Instance);
+    private HashSet<JobState>.AlternateLookup<JobKey> ByKey => _jobs.GetAlternateLookup<JobKey>();
     private readonly Dictionary<string, ISchedule> _schedules = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _interned = new(StringComparer.Ordinal);
     /// <summary>The jobs this engine fires; null while it owns none (a replica between elections).</summary>
@@ -33,9 +34,9 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
 
     public bool Owns(ulong partitionId) => _partition?.Owns(partitionId) ?? false;
 
-    public bool TryGet(JobKey key, out JobState state) => _jobs.TryGetValue(key, out state!);
+    public bool TryGet(JobKey key, out JobState state) => ByKey.TryGetValue(key, out state!);
 
-    public bool Contains(JobKey key) => _jobs.ContainsKey(key);
+    public bool Contains(JobKey key) => ByKey.Contains(key);
 
     /// <summary>Applies a committed change of the store; true when the store lost track and the owned jobs must be reloaded.</summary>
     public bool Apply(JobChange change)
@@ -46,13 +47,13 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
                 InstallIfNewer(put.Job);
                 break;
             case JobChange.Deleted deleted:
-                if (_jobs.TryGetValue(deleted.Key, out var gone) && (deleted.Revision == 0 || gone.Revision < deleted.Revision)) Forget(gone);
+                if (ByKey.TryGetValue(deleted.Key, out var gone) && (deleted.Revision == 0 || gone.Revision < deleted.Revision)) Forget(gone);
                 break;
             case JobChange.Resync:
                 return true;
             case JobChange.PrefixDeleted prefix:
                 foreach (var name in prefix.Names)
-                    if (_jobs.TryGetValue(new JobKey(prefix.Namespace, prefix.AppId, name), out var g)) Forget(g);
+                    if (ByKey.TryGetValue(new JobKey(prefix.Namespace, prefix.AppId, name), out var g)) Forget(g);
                 break;
         }
         return false;
@@ -65,7 +66,7 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
     /// </summary>
     public void InstallIfNewer(StoredJob stored)
     {
-        if (_jobs.TryGetValue(stored.Key, out var held))
+        if (ByKey.TryGetValue(stored.Key, out var held))
         {
             if (stored.Revision != 0 && held.Revision >= stored.Revision) return;
             Forget(held);
@@ -76,7 +77,7 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
     /// <summary>Takes a stored job into the timer queue; a job it cannot take is quarantined, never thrown.</summary>
     private void Install(StoredJob stored)
     {
-        var key = new JobKey(Intern(stored.Key.Namespace), Intern(stored.Key.AppId), stored.Key.Name);
+        var key = new JobKey(InternScope(stored.Key.Namespace, ref _lastNamespace), InternScope(stored.Key.AppId, ref _lastAppId), stored.Key.Name);
         JobState state;
         try
         {
@@ -101,6 +102,7 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
                 Expiration = stored.Expiration,
                 Policy = RetryPolicy.From(stored.FailurePolicy),
                 Data = stored.Data,
+                DataInStore = stored.DataInStore,
                 TraceParent = stored.TraceParent,
                 TraceState = stored.TraceState,
                 Count = stored.Progress.Count,
@@ -151,26 +153,41 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
 
     private void Track(JobState state)
     {
-        if (_jobs.TryAdd(state.Key, state)) AppJobs.Added(state.Key);
-        else _jobs[state.Key] = state;
+        if (_jobs.Add(state)) AppJobs.Added(state.Key);
+        else
+        {
+            // Another state of the same key is held: this one takes its place.
+            ByKey.Remove(state.Key);
+            _jobs.Add(state);
+        }
+    }
+
+    /// <summary>
+    /// The store no longer holds the definition this state was built from (overwritten or deleted, its change not yet
+    /// applied here): it is forgotten now, as the change will forget it, and nothing of it is sent.
+    /// </summary>
+    public void ForgetReplaced(JobState state)
+    {
+        Forget(state);
+        LogReplacedBeforeFire(logger, state.Key.ToString());
     }
 
     private void Forget(JobState state)
     {
         state.Removed = true;
-        if (_jobs.Remove(state.Key)) AppJobs.Removed(state.Key);
+        if (ByKey.Remove(state.Key)) AppJobs.Removed(state.Key);
     }
 
     /// <summary>Forgets every held job (marked removed, so their queue entries and staged triggers are skipped).</summary>
     public void DropAll()
     {
-        foreach (var state in _jobs.Values.ToList()) Forget(state);
+        foreach (var state in _jobs.ToList()) Forget(state);
     }
 
     /// <summary>Live progress and next due time of an owned job, and why it is quarantined (null when it is not).</summary>
     public bool TryGetLiveStatus(JobKey key, out JobProgress progress, out DateTimeOffset? nextDue, out string? quarantine)
     {
-        if (_jobs.TryGetValue(key, out var s))
+        if (ByKey.TryGetValue(key, out var s))
         {
             progress = s.Progress;
             quarantine = s.Quarantine;
@@ -184,6 +201,17 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
         return false;
     }
 
+    // The last namespace and app id installed, as given and as interned: a load gives the same instances row after row.
+    private (string Given, string Interned) _lastNamespace = ("", ""), _lastAppId = ("", "");
+
+    private string InternScope(string s, ref (string Given, string Interned) last)
+    {
+        if (ReferenceEquals(s, last.Given)) return last.Interned;
+        var interned = Intern(s);
+        last = (s, interned);
+        return interned;
+    }
+
     /// <summary>One string instance per namespace and app id, however many jobs and streams name it.</summary>
     public string Intern(string s)
     {
@@ -194,6 +222,9 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
             return s;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {Key} was overwritten or deleted in the store as it came due; its trigger is not sent")]
+    private static partial void LogReplacedBeforeFire(ILogger logger, string key);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {Key} finished after {Count} ticks; deleting")]
     private static partial void LogJobDone(ILogger logger, string key, uint count);

@@ -61,22 +61,80 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
     {
         var started = Stopwatch.GetTimestamp();
         var loaded = 0;
+        var withoutCollections = false;
         // Sized once for the expected share: grown by doubling, 1M jobs leave the table 40 % empty and copy it 20 times.
-        if ((store as IJobStoreUsage)?.Usage.Total.Count is > 0 and var stored && ownership.Partition is { } share)
+        if ((store as IJobStoreUsage)?.StoredJobs is > 0 and var stored && ownership.Partition is { } share)
         {
             lock (gate)
             {
                 ownership.EnsureCapacity(stored / share.Total);
                 queue.EnsureCapacity(stored / share.Total);
             }
+            if (stored / share.Total >= CompactAfterLoading) withoutCollections = PauseCollections(stored / share.Total);
         }
-        await foreach (var job in store.LoadAsync(ownership.Owns, cancellationToken))
+        // Payloads stay in the store where it can read them back per trigger: 1M jobs' data is over 100 MB held for nothing.
+        var jobs = store is IDeferredJobData deferred ? deferred.LoadWithoutDataAsync(ownership.Owns, cancellationToken)
+            : store.LoadAsync(ownership.Owns, cancellationToken);
+        try
         {
-            // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
-            lock (gate) ownership.InstallIfNewer(job);
-            loaded++;
+            await foreach (var job in jobs)
+            {
+                // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
+                lock (gate) ownership.InstallIfNewer(job);
+                loaded++;
+            }
+        }
+        finally
+        {
+            if (withoutCollections) ResumeCollections();
         }
         LogLoaded(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, ownership.Partition?.ToString() ?? "none");
+        if (loaded >= CompactAfterLoading) Compact(loaded);
+    }
+
+    /// <summary>Bytes a load allocates per stored job, all told (its record, name, the row read, the usage count).</summary>
+    private const long LoadBytesPerJob = 640;
+
+    /// <summary>
+    /// Almost everything a load allocates lives on (the jobs), so collections during it only copy the jobs from
+    /// generation to generation: loading 1M jobs spent a third of its CPU in the collector. With room for the whole
+    /// load set aside, nothing is collected until <see cref="Compact"/> packs the jobs once.
+    /// </summary>
+    private bool PauseCollections(int stored)
+    {
+        try
+        {
+            return GC.TryStartNoGCRegion(stored * LoadBytesPerJob);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
+        {
+            LogNoPause(logger, e.Message);
+            return false;
+        }
+    }
+
+    private void ResumeCollections()
+    {
+        // The region ends by itself (with a collection) if the load allocated more than it set aside.
+        if (System.Runtime.GCSettings.LatencyMode != System.Runtime.GCLatencyMode.NoGCRegion) return;
+        try { GC.EndNoGCRegion(); }
+        catch (InvalidOperationException) { }
+    }
+
+    /// <summary>Loads at least this large are followed by a compacting collection (see <see cref="Compact"/>).</summary>
+    internal const int CompactAfterLoading = 100_000;
+
+    /// <summary>
+    /// A large load leaves its jobs spread through memory the collector took for the rows read on the way (1M jobs:
+    /// ~130 MB of read rows, ~75 MB of it still held by the process long after). One blocking compacting collection,
+    /// once, packs the jobs and returns the rest to the system; it pauses the process for a fraction of a second, before
+    /// dispatching (re)starts rather than in the middle of it.
+    /// </summary>
+    private void Compact(int loaded)
+    {
+        var started = Stopwatch.GetTimestamp();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        LogCompacted(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, GC.GetTotalMemory(false) / 1048576.0);
     }
 
     /// <summary>Forgets every held job; queue entries and staged lists of dropped jobs are skipped as removed.</summary>
@@ -113,6 +171,12 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} jobs in {Milliseconds} ms (partition {Partition})")]
     private static partial void LogLoaded(ILogger logger, int count, double milliseconds, string partition);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Loading collects garbage as it goes: {Reason}")]
+    private static partial void LogNoPause(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Compacted memory after loading {Count} jobs in {Milliseconds} ms; {HeapMiB:0} MiB in use")]
+    private static partial void LogCompacted(ILogger logger, int count, double milliseconds, double heapMiB);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reloading the owned jobs after the store lost track of changes failed")]
     private static partial void LogResyncFailed(ILogger logger, Exception exception);

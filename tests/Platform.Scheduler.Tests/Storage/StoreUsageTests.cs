@@ -1,0 +1,57 @@
+using Platform.Scheduler.Limits;
+using Platform.Scheduler.Storage;
+
+namespace Platform.Scheduler.Tests.Storage;
+
+/// <summary>
+/// The usage count the quotas read, kept per app and name (issue 26, item 4: no second copy of every key): what it
+/// answers per app, per job and in all, through puts, deletions, revisions and a reset.
+/// </summary>
+public sealed class StoreUsageTests
+{
+    private static JobKey Key(string name, string app = "a", string ns = "ns") => new(ns, app, name);
+
+    [Fact]
+    public void Counts_per_app_and_in_all_follow_puts_overwrites_and_deletions()
+    {
+        var usage = new StoreUsage();
+        usage.Reset([(Key("1"), 10, 0), (Key("2"), 20, 0), (Key("1", app: "b"), 5, 0), (Key("1", ns: "other"), 1, 0)]);
+        Assert.Equal((2, 30L), usage.App("ns", "a"));
+        Assert.Equal((1, 5L), usage.App("ns", "b"));
+        Assert.Equal((4, 36L), usage.Total);
+
+        usage.Put(Key("2"), 7, 0);                         // overwrite: counted once, with its new size
+        usage.Put(Key("3"), 3, 0);
+        usage.Delete(Key("1", app: "b"), 0);
+        usage.Delete(Key("missing"), 0);
+        Assert.Equal((3, 20L), usage.App("ns", "a"));
+        Assert.Equal((0, 0L), usage.App("ns", "b"));
+        Assert.Equal((4, 21L), usage.Total);
+        Assert.Equal(7, usage.BytesOf(Key("2")));
+        Assert.Null(usage.BytesOf(Key("1", app: "b")));
+        Assert.Null(usage.BytesOf(Key("missing")));
+
+        usage.Reset([(Key("x", app: "c"), 2, 0)]);
+        Assert.Equal((1, 2L), usage.Total);
+        Assert.Equal((0, 0L), usage.App("ns", "a"));
+        Assert.Null(usage.BytesOf(Key("2")));
+    }
+
+    [Fact]
+    public void A_late_older_write_does_not_undo_a_newer_one_until_the_watch_has_passed_the_deletion()
+    {
+        var usage = new StoreUsage();
+        usage.Put(Key("j"), 10, revision: 5);
+        usage.Delete(Key("j"), revision: 8);
+        usage.Put(Key("j"), 10, revision: 6);              // the echo of an older put arrives after the deletion
+        Assert.Null(usage.BytesOf(Key("j")));
+        Assert.Equal((0, 0L), usage.Total);
+
+        usage.Passed(8);                                    // the marker goes; a newer put counts again
+        usage.Put(Key("j"), 4, revision: 9);
+        Assert.Equal(4, usage.BytesOf(Key("j")));
+        Assert.Equal((1, 4L), usage.App("ns", "a"));
+        usage.Put(Key("j"), 12, revision: 7);              // older than what is held: ignored
+        Assert.Equal(4, usage.BytesOf(Key("j")));
+    }
+}
