@@ -54,6 +54,8 @@ public class RestoreQueueTests
         var restore = await queue.AcceptRestoreAsync(new RestoreRequest(BackupId: backup.Id, Target: "stopped.db")).WaitAsync(Patience);
         var drill = queue.AcceptDrill(backup);
         Assert.Equal(DrillOutcome.Running, engine.Restores.GetDrill(drill.Id)!.Outcome);
+        // Stopped before they reach the file, they could still stop, and would record that themselves.
+        await SlowBackupFile.WaitForBlockedReadersAsync(2, Patience);
 
         // Both are stuck reading the held-back file, where no cancellation reaches: the host's deadline passes.
         using var hostDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));

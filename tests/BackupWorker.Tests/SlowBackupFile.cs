@@ -27,6 +27,28 @@ public sealed class SlowBackupFile : IAsyncDisposable
     }
 
     /// <summary>
+    /// Waits (bounded) until <paramref name="readers"/> threads of this process are blocked opening the pipe (the kernel
+    /// names that wait <c>wait_for_partner</c>): from then on no cancellation reaches them. Nothing else signals it.
+    /// </summary>
+    public static Task WaitForBlockedReadersAsync(int readers, TimeSpan timeout) =>
+        TestSupport.Poll.UntilAsync(() => Task.FromResult(BlockedInPipeOpen() >= readers), timeout, $"{readers} readers blocked opening the pipe");
+
+    private static int BlockedInPipeOpen()
+    {
+        var blocked = 0;
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "wchan")) == "wait_for_partner") blocked++;
+            }
+            catch (IOException) { } // the thread ended meanwhile
+            catch (UnauthorizedAccessException) { }
+        }
+        return blocked;
+    }
+
+    /// <summary>
     /// Waits (bounded) for the restore to open the pipe, puts the real file back for any later read, and hands the
     /// waiting reader the original bytes.
     /// </summary>
