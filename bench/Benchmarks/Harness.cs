@@ -95,10 +95,21 @@ public sealed class CpuWindow
     public string PerOp(double ops) => ops <= 0 ? "-" :
         string.Join(" + ", _processes.Select((p, i) => $"{p.Name} {_used[i] / ops * 1e6:0}")) + " us/op";
 
-    public double UsedBy(int index) => _used[index];
-
-    /// <summary>Operations per second two idle cores could sustain, counting the processes under test only.</summary>
+    /// <summary>Operations per second two idle cores could sustain, counting every process of the window.</summary>
     public double Ceiling(double ops) => ops <= 0 ? double.NaN : Environment.ProcessorCount / (_used.Sum() / ops);
+
+    /// <summary>
+    /// "14,522 (46 %) | 10,050 (66 %)": the ceiling counting the processes under test only (the first
+    /// <paramref name="servers"/>), then counting the load generator too, which here shares the same cores; each with
+    /// the measured rate's share of it. At full load the first share cannot pass servers / (servers + generator) CPU.
+    /// </summary>
+    public string Ceilings(double rate, double ops, int servers)
+    {
+        if (ops <= 0) return "-";
+        var server = Environment.ProcessorCount / (_used.Take(servers).Sum() / ops);
+        var all = Ceiling(ops);
+        return string.Create(CultureInfo.InvariantCulture, $"{server:N0} ({rate / server * 100:0} %) | {all:N0} ({rate / all * 100:0} %)");
+    }
 }
 
 public readonly record struct LatencySummary(int Count, double P50, double P99, double Max, double Mean);
