@@ -52,12 +52,12 @@ public class RestoreQueueTests
         await queue.StartAsync(CancellationToken.None);
         await using var slow = await SlowBackupFile.ReplaceAsync(backup.File!);
         var restore = await queue.AcceptRestoreAsync(new RestoreRequest(BackupId: backup.Id, Target: "stopped.db")).WaitAsync(Patience);
+        // The restore is in the file before the drill comes: it holds the database's one slot, and the drill waits for it.
+        await slow.HoldReaderAsync(Patience);
         var drill = queue.AcceptDrill(backup);
         Assert.Equal(DrillOutcome.Running, engine.Restores.GetDrill(drill.Id)!.Outcome);
-        // Stopped before they reach the file, they could still stop, and would record that themselves.
-        await SlowBackupFile.WaitForBlockedReadersAsync(2, Patience);
 
-        // Both are stuck reading the held-back file, where no cancellation reaches: the host's deadline passes.
+        // The restore is stuck reading the held-back file, where no cancellation reaches: the host's deadline passes.
         using var hostDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         await queue.StopAsync(hostDeadline.Token).WaitAsync(Patience);
 

@@ -12,6 +12,7 @@ public sealed class SlowBackupFile : IAsyncDisposable
     private readonly string _copy;
     private readonly byte[] _bytes;
     private bool _released;
+    private FileStream? _held;
 
     private SlowBackupFile(string path, string copy, byte[] bytes) => (_path, _copy, _bytes) = (path, copy, bytes);
 
@@ -27,26 +28,12 @@ public sealed class SlowBackupFile : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits (bounded) until <paramref name="readers"/> threads of this process are blocked opening the pipe (the kernel
-    /// names that wait <c>wait_for_partner</c>): from then on no cancellation reaches them. Nothing else signals it.
+    /// Waits (bounded) until a reader has opened the pipe, and keeps the writing end open without writing: from then on
+    /// the reader waits in its read, where no cancellation reaches it, until <see cref="ReleaseAsync"/>.
     /// </summary>
-    public static Task WaitForBlockedReadersAsync(int readers, TimeSpan timeout) =>
-        TestSupport.Poll.UntilAsync(() => Task.FromResult(BlockedInPipeOpen() >= readers), timeout, $"{readers} readers blocked opening the pipe");
-
-    private static int BlockedInPipeOpen()
-    {
-        var blocked = 0;
-        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
-        {
-            try
-            {
-                if (File.ReadAllText(Path.Combine(task, "wchan")) == "wait_for_partner") blocked++;
-            }
-            catch (IOException) { } // the thread ended meanwhile
-            catch (UnauthorizedAccessException) { }
-        }
-        return blocked;
-    }
+    public async Task HoldReaderAsync(TimeSpan timeout) =>
+        // Opening the writing end waits for the reader.
+        _held = await Task.Run(() => new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)).WaitAsync(timeout);
 
     /// <summary>
     /// Waits (bounded) for the restore to open the pipe, puts the real file back for any later read, and hands the
@@ -56,16 +43,17 @@ public sealed class SlowBackupFile : IAsyncDisposable
     {
         await Task.Run(async () =>
         {
-            // Opening the writing end waits for the reader.
-            await using var pipe = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+            await using var pipe = _held ?? new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+            _held = null;
             File.Move(_copy, _path, overwrite: true); // the reader keeps the pipe it opened
             _released = true;
             await pipe.WriteAsync(_bytes);
         }).WaitAsync(timeout);
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        if (_held is not null) await _held.DisposeAsync(); // the held reader sees its file end early
         if (!_released)
         {
             // Opening a pipe for reading and writing never waits; it lets a reader blocked in open() through, and
@@ -74,6 +62,5 @@ public sealed class SlowBackupFile : IAsyncDisposable
             catch (IOException) { }
             File.Move(_copy, _path, overwrite: true);
         }
-        return ValueTask.CompletedTask;
     }
 }
