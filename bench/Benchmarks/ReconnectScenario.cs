@@ -59,24 +59,7 @@ public static class ReconnectScenario
                 var restarting = scheduler.RestartAsync(TimeSpan.FromSeconds(60));
                 try
                 {
-                    using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                    // Nothing signals the launch or the bind: poll, finely (5 ms) and bounded.
-                    while (ReferenceEquals(scheduler.Process, previous))
-                    {
-                        if (restarting.IsCompleted) await restarting;
-                        await Task.Delay(5, deadline.Token);
-                    }
-                    var seen = 0;
-                    var backAt = DateTimeOffset.MaxValue;
-                    // Called once per output line as it arrives: the (connectedLines + 1)-th "connected" line is the new stream.
-                    var streamLine = sidecar.Process.WaitForOutputAsync(l =>
-                    {
-                        if (!IsStreamConnected(l) || ++seen <= connectedLines) return false;
-                        backAt = DateTimeOffset.UtcNow;
-                        return true;
-                    }, TimeSpan.FromSeconds(60));
-                    var listening = await ListeningAsync(scheduler, deadline.Token);
-                    await streamLine;
+                    var (listening, backAt) = await StreamBackAsync(scheduler, previous, restarting, sidecar, IsStreamConnected, connectedLines);
                     var delivery = await delivered.Task.WaitAsync(TimeSpan.FromSeconds(60));
                     await restarting;
                     var back = (backAt - listening).TotalSeconds;
@@ -102,6 +85,36 @@ public static class ReconnectScenario
             table.Print();
             await Owned.DisposeAllAsync(sidecar, scheduler, app);
         }
+    }
+
+    /// <summary>
+    /// While <paramref name="restarting"/> starts <paramref name="scheduler"/> again (its process was
+    /// <paramref name="previous"/> before): when its port first accepts a
+    /// connection, and when the sidecar then logs the (<paramref name="linesBefore"/> + 1)-th line that
+    /// <paramref name="isStreamLine"/> matches, i.e. its new job stream to it.
+    /// </summary>
+    internal static async Task<(DateTimeOffset Listening, DateTimeOffset StreamBack)> StreamBackAsync(SchedulerProcess scheduler, TestProcess previous,
+        Task restarting, SidecarProcess sidecar, Func<string, bool> isStreamLine, int linesBefore)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        // Nothing signals the launch or the bind: poll, finely (5 ms) and bounded.
+        while (ReferenceEquals(scheduler.Process, previous))
+        {
+            if (restarting.IsCompleted) await restarting;
+            await Task.Delay(5, deadline.Token);
+        }
+        var seen = 0;
+        var backAt = DateTimeOffset.MaxValue;
+        // Called once per output line as it arrives.
+        var streamLine = sidecar.Process.WaitForOutputAsync(l =>
+        {
+            if (!isStreamLine(l) || ++seen <= linesBefore) return false;
+            backAt = DateTimeOffset.UtcNow;
+            return true;
+        }, TimeSpan.FromSeconds(60));
+        var listening = await ListeningAsync(scheduler, deadline.Token);
+        await streamLine;
+        return (listening, backAt);
     }
 
     internal static bool IsStreamConnected(string line) => line.Contains("Connected job stream to scheduler", StringComparison.Ordinal);

@@ -55,22 +55,8 @@ public static class ReplicaJoinScenario
                 var restarting = joining.RestartAsync(TimeSpan.FromSeconds(60));
                 try
                 {
-                    using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                    while (ReferenceEquals(joining.Process, previous))
-                    {
-                        if (restarting.IsCompleted) await restarting;
-                        await Task.Delay(5, deadline.Token);
-                    }
-                    var seen = 0;
-                    var backAt = DateTimeOffset.MaxValue;
-                    var streamLine = sidecar.Process.WaitForOutputAsync(l =>
-                    {
-                        if (!l.Contains(toJoining, StringComparison.Ordinal) || ++seen <= before) return false;
-                        backAt = DateTimeOffset.UtcNow;
-                        return true;
-                    }, TimeSpan.FromSeconds(60));
-                    var listening = await ReconnectScenario.ListeningAsync(joining, deadline.Token);
-                    await streamLine;
+                    var (listening, backAt) = await ReconnectScenario.StreamBackAsync(joining, previous, restarting, sidecar,
+                        l => l.Contains(toJoining, StringComparison.Ordinal), before);
                     var back = (backAt - listening).TotalSeconds;
                     times.Add(back);
                     table.Add(run == 1 ? "run 1: first join" : $"run {run}: rejoin", back, Machine.LoadAverage(), Verdict.AtMost(back, ReconnectScenario.TargetSeconds));

@@ -20,23 +20,7 @@ internal sealed class SqliteDataLookup : IDisposable
 
     public SqliteDataLookup(string databasePath, int busyTimeoutMilliseconds = 10_000)
     {
-        Batteries_V2.Init();
-        var rc = raw.sqlite3_open_v2(databasePath, out _db, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, null);
-        if (rc != raw.SQLITE_OK)
-        {
-            var message = _db is null ? raw.sqlite3_errstr(rc).utf8_to_string() : raw.sqlite3_errmsg(_db).utf8_to_string();
-            _db?.Dispose();
-            throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
-        }
-        raw.sqlite3_busy_timeout(_db, busyTimeoutMilliseconds);
-        rc = raw.sqlite3_prepare_v2(_db, Sql, out _statement);
-        if (rc != raw.SQLITE_OK)
-        {
-            var message = raw.sqlite3_errmsg(_db).utf8_to_string();
-            _statement?.Dispose();
-            _db.Dispose();
-            throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
-        }
+        (_db, _statement) = SqliteNativeStatement.Open(databasePath, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX, Sql, busyTimeoutMilliseconds);
     }
 
     /// <summary>See <see cref="IDeferredJobData.TryReadData"/>.</summary>
