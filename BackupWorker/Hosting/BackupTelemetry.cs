@@ -10,6 +10,10 @@ public sealed class BackupTelemetry : IDisposable
 
     public static readonly ActivitySource Source = new(Name);
 
+    /// <summary>Fine below a second, where a healthy trigger path lies, so the dashboard's percentiles mean something there.</summary>
+    private static readonly double[] TriggerDelayBuckets =
+        [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600];
+
     private readonly Meter _meter;
 
     public BackupTelemetry(IMeterFactory meterFactory)
@@ -40,10 +44,6 @@ public sealed class BackupTelemetry : IDisposable
     public Counter<long> Drills { get; }
     public Counter<long> Coalesced { get; }
     public Histogram<double> TriggerDelay { get; }
-
-    /// <summary>Fine below a second, where a healthy trigger path lies, so the dashboard's percentiles mean something there.</summary>
-    private static readonly double[] TriggerDelayBuckets =
-        [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600];
     public Counter<long> Copies { get; }
     public Counter<long> CopyBytes { get; }
     public Histogram<double> CopyDuration { get; }
