@@ -6,7 +6,7 @@ const string Usage = """
     usage: dotnet run -c Release --project bench/Benchmarks -- <scenario> [options]
     scenarios:
       engine         N jobs @every 1s (durable) vs Quartz RAMJobStore and ADO/SQLite: triggers/s, lateness p50/p99/max
-                     --jobs 1000,10000,50000  --seconds 20  --warmup 5  --ado-max 10000
+                     --jobs 1000,10000,50000  --seconds 20  --warmup 5  --ado-max 10000  --ram-max (no limit)
       schedule       ScheduleJob/s over gRPC to the real scheduler process vs Quartz ScheduleJob/s in-process
                      --seconds 10  --callers 32  --etcd true (adds the scheduler on a 3-member etcd when etcd is installed)
       restart        1M stored jobs: scheduler RSS after load and process start -> first trigger, first start and after kill -9
