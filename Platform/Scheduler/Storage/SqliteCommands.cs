@@ -4,9 +4,10 @@ using Platform.Scheduler.Schedules;
 namespace Platform.Scheduler.Storage;
 
 /// <summary>The SQLite writer's prepared statements, on its own connection, enlisted in each batch's transaction.</summary>
-internal sealed class SqliteCommands
+internal sealed class SqliteCommands : IDisposable
 {
-    private readonly SqliteCommand _insert, _upsert, _delete, _prefixDelete, _progress, _complete;
+    private readonly SqliteCommand _insert, _upsert, _delete, _prefixDelete, _complete;
+    private readonly SqliteProgressStatement _progress;
 
     public SqliteCommands(SqliteConnection connection)
     {
@@ -31,9 +32,7 @@ internal sealed class SqliteCommands
         _prefixDelete = Create(connection,
             "DELETE FROM jobs WHERE namespace=$ns AND app_id=$app AND substr(name, 1, length($prefix)) = $prefix RETURNING name",
             "$ns", "$app", "$prefix");
-        _progress = Create(connection,
-            "UPDATE jobs SET count=$count, last_trigger=$last, attempts=$attempts, last_result=$result WHERE id=$id AND partition_id=$partition",
-            "$count", "$last", "$attempts", "$result", "$id", "$partition");
+        _progress = new SqliteProgressStatement(connection);
         _complete = Create(connection, "DELETE FROM jobs WHERE id=$id AND partition_id=$partition RETURNING namespace, app_id, name", "$id", "$partition");
     }
 
@@ -47,7 +46,7 @@ internal sealed class SqliteCommands
 
     public void Enlist(SqliteTransaction tx)
     {
-        foreach (var c in new[] { _insert, _upsert, _delete, _prefixDelete, _progress, _complete }) c.Transaction = tx;
+        foreach (var c in new[] { _insert, _upsert, _delete, _prefixDelete, _complete }) c.Transaction = tx;
     }
 
     public bool Put(StoredJob job, bool overwrite)
@@ -94,17 +93,7 @@ internal sealed class SqliteCommands
         return names;
     }
 
-    public void Progress(in ProgressUpdate u)
-    {
-        var p = _progress.Parameters;
-        p[0].Value = (long)u.Progress.Count;
-        p[1].Value = u.Progress.LastTrigger == TickCalculator.None ? DBNull.Value : u.Progress.LastTrigger;
-        p[2].Value = (long)u.Progress.Attempts;
-        p[3].Value = (long)u.Progress.LastResult;
-        p[4].Value = u.RowId;
-        p[5].Value = unchecked((long)u.PartitionId);
-        _progress.ExecuteNonQuery();
-    }
+    public void Progress(in ProgressUpdate u) => _progress.Write(u);
 
     /// <summary>Deletes the finished job unless replaced meanwhile; returns its key when it did.</summary>
     public JobKey? Complete(long rowId, ulong partitionId)
@@ -114,4 +103,7 @@ internal sealed class SqliteCommands
         using var reader = _complete.ExecuteReader();
         return reader.Read() ? new JobKey(reader.GetString(0), reader.GetString(1), reader.GetString(2)) : null;
     }
+
+    /// <summary>Finalizes what is prepared outside the connection's own bookkeeping, before the connection closes.</summary>
+    public void Dispose() => _progress.Dispose();
 }

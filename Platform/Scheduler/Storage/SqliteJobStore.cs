@@ -101,7 +101,11 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
         _commands = new SqliteCommands(_writerConnection);
     }
 
-    private protected override void WriterStopped() => _writerConnection?.Dispose();
+    private protected override void WriterStopped()
+    {
+        _commands?.Dispose();
+        _writerConnection?.Dispose();
+    }
 
     private protected override Task CommitAsync(List<WriteOp> batch, Dictionary<long, ProgressUpdate> progress,
         List<(long RowId, ulong PartitionId)> completions)

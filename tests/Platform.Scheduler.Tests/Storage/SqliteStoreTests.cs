@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Platform.Scheduler.Storage;
 
 namespace Platform.Scheduler.Tests.Storage;
@@ -24,6 +25,48 @@ public class SqliteStoreTests
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task A_progress_write_that_fails_fails_its_commit_and_the_progress_is_written_by_the_next()
+    {
+        var dir = Directory.CreateTempSubdirectory("store-progress-").FullName;
+        try
+        {
+            await using var store = new SqliteJobStore(dir);
+            await store.OpenAsync();
+            var job = new StoredJob { Key = new JobKey("ns", "app", "ticking"), PartitionId = 7, Schedule = "@every 1s", FailurePolicy = [1], Created = 1 };
+            Assert.True(await store.PutAsync(job, overwrite: false));
+            await using (var side = new SqliteConnection($"Data Source={store.DatabasePath};Pooling=False"))
+            {
+                side.Open();
+                using var refuse = side.CreateCommand();
+                refuse.CommandText = "CREATE TRIGGER refuse_progress BEFORE UPDATE OF count ON jobs BEGIN SELECT RAISE(ABORT, 'progress refused'); END";
+                refuse.ExecuteNonQuery();
+            }
+            var progress = new JobProgress(3, 30, 0, JobResultKind.Success);
+            store.EnqueueProgress(new ProgressUpdate(job.RowId, job.PartitionId, progress));
+
+            var failed = await Assert.ThrowsAsync<SqliteException>(() => store.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Contains("progress refused", failed.Message);
+            Assert.Equal(JobProgress.Initial, (await store.GetAsync(job.Key))!.Progress);
+
+            await using (var side = new SqliteConnection($"Data Source={store.DatabasePath};Pooling=False"))
+            {
+                side.Open();
+                using var allow = side.CreateCommand();
+                allow.CommandText = "DROP TRIGGER refuse_progress";
+                allow.ExecuteNonQuery();
+            }
+            // The failed commit put the progress back: the next commit writes it, on the same prepared statement.
+            await store.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(progress, (await store.GetAsync(job.Key))!.Progress);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
             Directory.Delete(dir, true);
         }
     }
