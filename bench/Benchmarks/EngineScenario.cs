@@ -100,7 +100,7 @@ public static class EngineScenario
             Machine.Note($"engine/ours: scheduled {n} in {scheduling.Elapsed.TotalSeconds:0.0} s; engine holds {engine.JobCount}" +
                 (DateTimeOffset.UtcNow > first ? $"; the first ticks were due {(DateTimeOffset.UtcNow - first).TotalSeconds:0.0} s before the scheduling ended" : ""));
             passes.Counting = true;
-            var result = await MeasureAsync(s => Volatile.Write(ref sink, s), first, warmup, seconds);
+            var result = await MeasureAsync(s => Volatile.Write(ref sink, s), n, first, warmup, seconds);
             passes.Counting = false;
             var span = warmup + seconds + 0.2;
             result = result with { Passes = $"{passes.Passes / span:N0} ({passes.Empty / span:N0})" };
@@ -144,7 +144,7 @@ public static class EngineScenario
                 await scheduler.ScheduleJobs(batch, new ScheduleJobOptions { Replace = true });
             }
             Machine.Note($"engine/{QuartzPeer.Label(kind)}: scheduled {n} in {scheduling.Elapsed.TotalSeconds:0.0} s");
-            var result = await MeasureAsync(s => LatenessJob.Sink = s, first, warmup, seconds);
+            var result = await MeasureAsync(s => LatenessJob.Sink = s, n, first, warmup, seconds);
             LatenessJob.Sink = null;
             return result;
         }
@@ -162,12 +162,12 @@ public static class EngineScenario
     /// </summary>
     private static DateTimeOffset FirstTick(int n) => DateTimeOffset.UtcNow.AddSeconds(Math.Max(1, n / 8_000.0));
 
-    private static async Task<Result> MeasureAsync(Action<FiringSink> install, DateTimeOffset first, double warmup, double seconds)
+    private static async Task<Result> MeasureAsync(Action<FiringSink> install, int perSecond, DateTimeOffset first, double warmup, double seconds)
     {
         var now = DateTimeOffset.UtcNow;
         var start = (first > now ? first : now).AddSeconds(warmup);
         var end = start.AddSeconds(seconds);
-        var sink = new FiringSink(start, end);
+        var sink = new FiringSink(start, end, perSecond);
         install(sink);
         await Task.Delay(start - DateTimeOffset.UtcNow);
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;

@@ -89,10 +89,10 @@ public sealed class NoopJob : IJob
 }
 
 /// <summary>Counts deliveries and lateness inside the measurement window only.</summary>
-public sealed class FiringSink(DateTimeOffset windowStart, DateTimeOffset windowEnd)
+public sealed class FiringSink(DateTimeOffset windowStart, DateTimeOffset windowEnd, double expectedPerSecond = 0)
 {
     private long _count;
-    public Samples Lateness { get; } = new();
+    public Samples Lateness { get; } = new((int)Math.Min(int.MaxValue / 2, expectedPerSecond * 1.1 * (windowEnd - windowStart).TotalSeconds));
     public long Count => Interlocked.Read(ref _count);
     public DateTimeOffset WindowStart { get; } = windowStart;
     public DateTimeOffset WindowEnd { get; } = windowEnd;

@@ -229,7 +229,7 @@ public static class SidecarScenarios
         Machine.Note($"steady: scheduled {n} jobs");
         var start = DateTimeOffset.UtcNow.AddSeconds(warmup);
         var end = start.AddSeconds(seconds);
-        var s = new FiringSink(start, end);
+        var s = new FiringSink(start, end, n);
         Volatile.Write(ref sink, s);
         var cpu = new CpuWindow(("scheduler", stack.Scheduler.Process.Id), ("sidecar", stack.Sidecar.Process.Id), ("harness app", Environment.ProcessId));
         await Task.Delay(start - DateTimeOffset.UtcNow);
