@@ -14,7 +14,7 @@ const string Usage = """
       triggers       Dapr TestJobTriggerPerformance through scheduler + sidecar + HTTP app: 20,000 one-shot jobs (dueTime 1s)
                      --jobs 20000  --callers 64
       http-schedule  Dapr TestJobSchedulingPerformance: POST /v1.0/jobs/{uuid} over 16 connections
-                     --seconds 20  --connections 16
+                     --seconds 20  --connections 16  --mtls true
       steady         lateness at a steady 1k triggers/s to the HTTP app: 1000 jobs @every 1s
                      --jobs 1000  --seconds 20  --warmup 5
       replicas       the scheduler on SQLite, 1 and 3 replicas on a 3-member etcd: ScheduleJob/s, burst triggers/s,

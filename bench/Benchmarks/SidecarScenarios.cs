@@ -31,16 +31,18 @@ public static class SidecarScenarios
         public required SidecarProcess Sidecar { get; init; }
         public required JobApp App { get; init; }
 
-        public static async Task<Stack> StartAsync(string appId)
+        /// <param name="mtls">false: sidecar and scheduler talk h2c, without the Sentry's certificates (to measure what mTLS costs).</param>
+        public static async Task<Stack> StartAsync(string appId, bool mtls = true)
         {
             var app = await JobApp.StartAsync();
             SchedulerProcess? scheduler = null;
             SidecarProcess? sidecar = null;
             try
             {
-                scheduler = await SchedulerProcess.StartAsync(extraArgs: ["--log-level", "warn"], environment: Machine.ChildEnvironment);
+                scheduler = await SchedulerProcess.StartAsync(extraArgs: ["--log-level", "warn"], environment: Machine.ChildEnvironment, mtls: mtls);
                 sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId)
                 {
+                    Mtls = mtls,
                     AppPort = app.Port,
                     SchedulerHostAddress = scheduler.HostAddress,
                     LogLevel = "info",
@@ -166,10 +168,11 @@ public static class SidecarScenarios
         var seconds = o.Double("seconds", 20);
         var connections = o.Int("connections", 16);
         var warmup = o.Double("warmup", 5);
+        var mtls = o.Bool("mtls", true);
         var table = new Table($"http-schedule: Dapr TestJobSchedulingPerformance, POST /v1.0/jobs/{{uuid}} {{\"dueTime\":\"24h\",\"data\":\"perftest\"}}, {connections} connections, {seconds:0} s",
             "path", "requests/s", "errors", "p50 ms", "p99 ms", "CPU per request", "2-core ceiling/s: scheduler + sidecar (share) | with the client (share)", "target >=5,000/s, 0 errors");
         Machine.Note("http-schedule: starting scheduler + sidecar + app");
-        await using var stack = await Stack.StartAsync("bench-http");
+        await using var stack = await Stack.StartAsync("bench-http", mtls);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections, UseCookies = false })
         {
             BaseAddress = new Uri(stack.Sidecar.HttpEndpoint),
@@ -184,7 +187,7 @@ public static class SidecarScenarios
             if (response.StatusCode != HttpStatusCode.NoContent && !response.IsSuccessStatusCode)
                 throw new HttpRequestException($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
         }, cpu);
-        table.Add("HTTP/1.1 -> sidecar -> gRPC -> scheduler (durable)", result.Rate, result.Errors, result.Lat.P50, result.Lat.P99,
+        table.Add($"HTTP/1.1 -> sidecar -> gRPC{(mtls ? " (mTLS)" : " (h2c, --mtls false)")} -> scheduler (durable)", result.Rate, result.Errors, result.Lat.P50, result.Lat.P99,
             cpu.PerOp(result.Done), cpu.Ceilings(result.Rate, result.Done, servers: 2),
             result.Errors == 0 ? Verdict.AtLeast(result.Rate, TargetHttpSchedulePerSecond) : "MISS (errors)");
         table.Print();
