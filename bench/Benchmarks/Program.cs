@@ -8,13 +8,13 @@ const string Usage = """
       engine         N jobs @every 1s (durable) vs Quartz RAMJobStore and ADO/SQLite: triggers/s, lateness p50/p99/max
                      --jobs 1000,10000,50000  --seconds 20  --warmup 5  --ado-max 10000  --ram-max (no limit)
       schedule       ScheduleJob/s over gRPC to the real scheduler process vs Quartz ScheduleJob/s in-process
-                     --seconds 10  --callers 32  --etcd true (adds the scheduler on a 3-member etcd when etcd is installed)
+                     --seconds 10  --warmup 20  --callers 32  --etcd true (adds the scheduler on a 3-member etcd when etcd is installed)
       restart        1M stored jobs: scheduler RSS after load and process start -> first trigger, first start and after kill -9
                      --jobs 1000000
       triggers       Dapr TestJobTriggerPerformance through scheduler + sidecar + HTTP app: 20,000 one-shot jobs (dueTime 1s)
                      --jobs 20000  --callers 64
       http-schedule  Dapr TestJobSchedulingPerformance: POST /v1.0/jobs/{uuid} over 16 connections
-                     --seconds 20  --connections 16  --mtls true
+                     --seconds 20  --warmup 20  --connections 16  --mtls true
       steady         lateness at a steady 1k triggers/s to the HTTP app: 1000 jobs @every 1s
                      --jobs 1000  --seconds 20  --warmup 5
       replicas       the scheduler on SQLite, 1 and 3 replicas on a 3-member etcd: ScheduleJob/s, burst triggers/s,

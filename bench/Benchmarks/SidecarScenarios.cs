@@ -167,7 +167,7 @@ public static class SidecarScenarios
     {
         var seconds = o.Double("seconds", 20);
         var connections = o.Int("connections", 16);
-        var warmup = o.Double("warmup", 5);
+        var warmup = o.Double("warmup", SchedulerScenarios.JitWarmupSeconds);
         var mtls = o.Bool("mtls", true);
         var table = new Table($"http-schedule: Dapr TestJobSchedulingPerformance, POST /v1.0/jobs/{{uuid}} {{\"dueTime\":\"24h\",\"data\":\"perftest\"}}, {connections} connections, {seconds:0} s",
             "path", "requests/s", "errors", "p50 ms", "p99 ms", "CPU per request", "2-core ceiling/s: scheduler + sidecar (share) | with the client (share)", "target >=5,000/s, 0 errors");
