@@ -78,8 +78,11 @@ public sealed class StoreUsage
         }
     }
 
-    /// <summary>Replaces everything with what one full read of the store found.</summary>
-    public void Reset(IEnumerable<(JobKey Key, long Bytes, long Revision)> jobs)
+    /// <summary>
+    /// Replaces everything with what one full read of the store found; <paramref name="expectedJobs"/>, when known, sizes
+    /// the table of the first app (typically most of them) once rather than by doubling.
+    /// </summary>
+    public void Reset(IEnumerable<(JobKey Key, long Bytes, long Revision)> jobs, int expectedJobs = 0)
     {
         lock (_gate)
         {
@@ -95,9 +98,19 @@ public sealed class StoreUsage
                 if (last is null || !ReferenceEquals(lastNamespace, key.Namespace) || !ReferenceEquals(lastAppId, key.AppId))
                 {
                     last = AppOf(key, create: true)!;
+                    if (_apps.Count == 1) last.Jobs.EnsureCapacity(expectedJobs);
                     (lastNamespace, lastAppId) = (key.Namespace, key.AppId);
                 }
-                ApplyLocked(last, key, new Entry(checked((int)bytes), revision, Live: true));
+                // ApplyLocked for a live entry, with one lookup rather than two: 1M rows spent a tenth of the load here.
+                var entry = new Entry(checked((int)bytes), revision, Live: true);
+                ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(last.Jobs, key.Name, out var held);
+                if (held)
+                {
+                    if (revision != 0 && slot.Revision > revision) continue;
+                    if (slot.Live) Change(last, -1, -slot.Bytes);
+                }
+                Change(last, 1, entry.Bytes);
+                slot = entry;
             }
             // Grown by doubling, a table is up to twice the size it needs; it stays as large as the store was at open.
             foreach (var app in _apps.Values) app.Jobs.TrimExcess();

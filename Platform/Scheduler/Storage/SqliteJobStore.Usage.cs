@@ -62,9 +62,9 @@ public sealed partial class SqliteJobStore
     /// Takes <paramref name="jobs"/> (what one read found) as the usage count, then the changes committed after that
     /// read began (those after the first <paramref name="seenByTheRead"/> of <see cref="_uncounted"/>); under the gate.
     /// </summary>
-    private void Counted(IEnumerable<(JobKey Key, long Bytes)> jobs, int seenByTheRead)
+    private void Counted(IEnumerable<(JobKey Key, long Bytes)> jobs, int seenByTheRead, int expectedJobs = 0)
     {
-        _usage.Reset(jobs.Select(j => (j.Key, j.Bytes, 0L)));
+        _usage.Reset(jobs.Select(j => (j.Key, j.Bytes, 0L)), expectedJobs);
         var later = _uncounted!.Skip(seenByTheRead).ToList();
         _uncounted = null;
         _usageCounted = true;
