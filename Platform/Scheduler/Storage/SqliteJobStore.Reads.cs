@@ -6,7 +6,7 @@ namespace Platform.Scheduler.Storage;
 
 // The reads: pooled connections, concurrent with the writer thanks to WAL; the start-up load and the data read back per
 // trigger through SQLite's C API.
-public sealed partial class SqliteJobStore
+public sealed partial class SqliteJobStore : IPartedLoad
 {
     public override async Task<StoredJob?> GetAsync(JobKey key, CancellationToken cancellationToken = default)
     {
@@ -61,23 +61,80 @@ public sealed partial class SqliteJobStore
 
     private async IAsyncEnumerable<StoredJob> LoadAsync(Func<ulong, bool> owns, bool deferData, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await Task.CompletedTask;
-        // Straight through SQLite's C API: 1M rows through SqliteDataReader cost seconds of per-column overhead.
-        using var reader = new SqliteRowReader(DatabasePath) { DeferData = deferData };
-        // The first load counts the usage on its way through every row (see _uncounted).
-        List<(JobKey, long)>? counted = null;
-        int seenByTheRead = 0;
-        bool more;
-        lock (_usageGate)
+        using var load = LoadInParts(owns, 1, deferData, cancellationToken);
+        await foreach (var job in load.Parts[0].WithCancellation(cancellationToken)) yield return job;
+    }
+
+    /// <summary>Loads smaller than this are read by one thread: a thread's start costs more than it would save.</summary>
+    internal const int RowsPerPart = 50_000;
+
+    LoadParts IPartedLoad.LoadInParts(Func<ulong, bool> owns, int parts, bool deferData, CancellationToken cancellationToken) =>
+        LoadInParts(owns, parts, deferData, cancellationToken);
+
+    /// <summary>
+    /// The rows split by row id into up to <paramref name="parts"/> ranges of about as many ids, each read through a
+    /// connection of its own (<see cref="SqliteRowReader"/>). Each part's read begins here, all of them before any commit
+    /// can fall between: together they are one read of the store, as the usage count needs.
+    /// </summary>
+    internal LoadParts LoadInParts(Func<ulong, bool> owns, int parts, bool deferData, CancellationToken cancellationToken)
+    {
+        var (first, last, rows) = parts > 1 ? RowIdRange() : (0, 0, 0);
+        var bounds = Bounds(first, last, rows < RowsPerPart * 2 ? 1 : Math.Min(parts, rows / RowsPerPart));
+        var readers = new List<SqliteRowReader>(bounds.Count);
+        try
         {
-            if (!_usageCounted)
+            foreach (var (from, to) in bounds)
+                readers.Add(new SqliteRowReader(DatabasePath, SqliteRowReader.RangeSql(from, to)) { DeferData = deferData });
+            var more = new bool[readers.Count];
+            UsageOfLoad? usage = null;
+            lock (_usageGate)
             {
-                counted = new List<(JobKey, long)>(Math.Max(16, CountRows()));
-                seenByTheRead = _uncounted!.Count;
+                // The first load counts the usage on its way through every row (see _uncounted).
+                if (!_usageCounted) usage = new UsageOfLoad(this, readers.Count, _uncounted!.Count, Math.Max(16, rows > 0 ? rows : CountRows()));
+                // The first step begins a read: it sees every commit before it and none after.
+                for (var i = 0; i < readers.Count; i++) more[i] = readers[i].Next();
             }
-            // The first step begins the read: it sees every commit before it and none after.
-            more = reader.Next();
+            var enumerations = readers.Select((reader, i) => ReadPart(reader, more[i], owns, usage, i, cancellationToken)).ToList();
+            return new LoadParts(enumerations, readers);
         }
+        catch
+        {
+            foreach (var reader in readers) reader.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The lowest and highest row ids and the number of rows.</summary>
+    private (long First, long Last, int Rows) RowIdRange()
+    {
+        using var connection = OpenReadConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT coalesce(min(id), 0), coalesce(max(id), 0), count(*) FROM jobs";
+        using var row = command.ExecuteReader();
+        row.Read();
+        return (row.GetInt64(0), row.GetInt64(1), (int)row.GetInt64(2));
+    }
+
+    /// <summary>Row id ranges covering every id, the first from long.MinValue and the last to long.MaxValue.</summary>
+    private static List<(long From, long To)> Bounds(long first, long last, int parts)
+    {
+        var bounds = new List<(long, long)>(parts);
+        var from = long.MinValue;
+        for (var i = 1; i < parts; i++)
+        {
+            var to = (long)(first + ((Int128)last - first) * i / parts);
+            bounds.Add((from, to));
+            from = to + 1;
+        }
+        bounds.Add((from, long.MaxValue));
+        return bounds;
+    }
+
+    private static async IAsyncEnumerable<StoredJob> ReadPart(SqliteRowReader reader, bool more, Func<ulong, bool> owns, UsageOfLoad? usage, int part,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask;
+        var counted = usage?.NewPart();
         for (var rows = 0; more; rows++, more = reader.Next())
         {
             if ((rows & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
@@ -90,11 +147,30 @@ public sealed partial class SqliteJobStore
             }
             else counted?.Add(reader.UsageOf(null));
         }
-        if (counted is not null)
+        reader.Dispose();
+        usage?.Read(part, counted!);
+    }
+
+    /// <summary>
+    /// The usage count a first load takes on its way: each part's rows, counted once every part has read all of its
+    /// own (a part abandoned leaves the count to whatever asks for it next).
+    /// </summary>
+    private sealed class UsageOfLoad(SqliteJobStore store, int parts, int seenByTheRead, int rows)
+    {
+        private readonly List<(JobKey, long)>?[] _parts = new List<(JobKey, long)>?[parts];
+        private int _unread = parts;
+
+        public List<(JobKey, long)> NewPart() => new(rows / _parts.Length + 1024);
+
+        public void Read(int part, List<(JobKey, long)> counted)
         {
-            lock (_usageGate)
+            lock (store._usageGate)
             {
-                if (!_usageCounted) Counted(counted, seenByTheRead);
+                _parts[part] = counted;
+                if (--_unread > 0) return;
+                if (!store._usageCounted) store.Counted(_parts.SelectMany(p => p!), seenByTheRead, _parts.Sum(p => p!.Count));
+                // Counted: the rows (32 MB for 1M jobs) are garbage now, not once the load's enumerations are.
+                Array.Clear(_parts);
             }
         }
     }

@@ -19,6 +19,10 @@ internal sealed class SqliteRowReader : IDisposable
     public const string JobsSql =
         "SELECT id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result, length(data) FROM jobs ORDER BY id";
 
+    /// <summary><see cref="JobsSql"/> for the rows whose ids are from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    public static string RangeSql(long from, long to) => from == long.MinValue && to == long.MaxValue ? JobsSql
+        : JobsSql.Replace(" FROM jobs ORDER BY id", FormattableString.Invariant($" FROM jobs WHERE id BETWEEN {from} AND {to} ORDER BY id"), StringComparison.Ordinal);
+
     /// <summary>What the store counts at open (see <see cref="ReadKeys"/>).</summary>
     public const string KeysSql = "SELECT id, namespace, app_id, name, length(data) FROM jobs ORDER BY id";
 

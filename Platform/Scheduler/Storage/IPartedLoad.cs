@@ -1,0 +1,15 @@
+namespace Platform.Scheduler.Storage;
+
+/// <summary>
+/// A store whose load several threads can read at once, each a part of the rows: reading the rows, not installing
+/// them, is what a load of 1M jobs spends its time on.
+/// </summary>
+internal interface IPartedLoad
+{
+    /// <summary>
+    /// As <see cref="IDeferredJobData.LoadWithoutDataAsync"/> (or <see cref="IJobStore.LoadAsync"/> with
+    /// <paramref name="deferData"/> false), in up to <paramref name="parts"/> parts that together are one read of the
+    /// store: each part to be enumerated by one thread, never two at once, and all of them disposed with the result.
+    /// </summary>
+    LoadParts LoadInParts(Func<ulong, bool> owns, int parts, bool deferData, CancellationToken cancellationToken = default);
+}
