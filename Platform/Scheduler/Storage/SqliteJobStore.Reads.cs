@@ -65,8 +65,9 @@ public sealed partial class SqliteJobStore : IPartedLoad
         await foreach (var job in load.Parts[0].WithCancellation(cancellationToken)) yield return job;
     }
 
-    /// <summary>Loads smaller than this are read by one thread: a thread's start costs more than it would save.</summary>
-    internal const int RowsPerPart = 50_000;
+    /// <summary>Rows each part of a load reads at least: a thread's start costs more than a smaller part would save.
+    /// Tests lower it to split small tables.</summary>
+    internal int RowsPerPart { get; init; } = 50_000;
 
     LoadParts IPartedLoad.LoadInParts(Func<ulong, bool> owns, int parts, bool deferData, CancellationToken cancellationToken) =>
         LoadInParts(owns, parts, deferData, cancellationToken);
