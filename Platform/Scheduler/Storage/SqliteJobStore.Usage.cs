@@ -71,6 +71,16 @@ public sealed partial class SqliteJobStore
         foreach (var change in later) CountChange(change);
     }
 
+    /// <summary>As <see cref="Counted"/>, with the rows already counted by the read (see <see cref="Limits.StoreUsage.AddRead"/>).</summary>
+    private void Counted(Limits.StoreUsage read, int seenByTheRead)
+    {
+        _usage.ReplaceWith(read);
+        var later = _uncounted!.Skip(seenByTheRead).ToList();
+        _uncounted = null;
+        _usageCounted = true;
+        foreach (var change in later) CountChange(change);
+    }
+
     private int CountRows()
     {
         using var connection = OpenReadConnection();

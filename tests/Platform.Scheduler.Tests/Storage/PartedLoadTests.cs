@@ -66,6 +66,45 @@ public sealed class PartedLoadTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_parted_first_load_counts_every_row_of_every_part()
+    {
+        await StoreAsync(1);
+        using (var connection = Open())
+        {
+            // Straight into the table: 5,000 rows through the store's writes would take seconds.
+            using var insert = connection.CreateCommand();
+            insert.CommandText = """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+                INSERT INTO jobs(namespace, app_id, name, partition_id, schedule, data, failure_policy, created)
+                SELECT 'ns', CASE WHEN i % 7 = 0 THEN 'other' ELSE 'app' END, 'bulk-' || i, i, '@every 1h', zeroblob(i % 5), x'', 1 FROM n
+                """;
+            insert.ExecuteNonQuery();
+        }
+        var truth = Truth();
+        await using var store = new SqliteJobStore(_directory) { RowsPerPart = 1000 };
+        await store.OpenAsync();
+
+        var owned = 0;
+        using (var load = store.LoadInParts(p => p % 2 == 0, 3, deferData: true, default))
+        {
+            Assert.Equal(3, load.Parts.Count);
+            foreach (var part in load.Parts)
+                await foreach (var _ in part) owned++;
+        }
+        // Taken by the load: rows deleted behind the store's back afterwards are still counted.
+        using (var connection = Open())
+        {
+            using var delete = connection.CreateCommand();
+            delete.CommandText = "DELETE FROM jobs WHERE app_id = 'other'";
+            delete.ExecuteNonQuery();
+        }
+
+        Assert.Equal(2500 + 1, owned); // and job-00, at partition 0
+        Assert.Equal(truth, store.Usage.Total);
+        Assert.Equal(Enumerable.Range(1, 5000).Where(i => i % 7 == 0).Aggregate((0, 0L), (t, i) => (t.Item1 + 1, t.Item2 + i % 5)), store.Usage.App("ns", "other"));
+    }
+
     public enum Ending { LoadFinishes, CountAskedForFirst, OnePartAbandoned }
 
     [Theory]
@@ -120,10 +159,16 @@ public sealed class PartedLoadTests : IDisposable
             Assert.True(await store.PutAsync(Job($"job-{i:D2}", i % 4, PartitionOf(i)), overwrite: false));
     }
 
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, "scheduler.db"), Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+
     private void Damage(params string[] names)
     {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, "scheduler.db"), Pooling = false }.ToString());
-        connection.Open();
+        using var connection = Open();
         using var damage = connection.CreateCommand();
         damage.CommandText = string.Concat(names.Select(n => $"UPDATE jobs SET failure_policy = 'not a blob' WHERE name = '{n}';"));
         damage.ExecuteNonQuery();

@@ -63,7 +63,8 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
         var loaded = 0;
         var withoutCollections = false;
         // Sized once for the expected share: grown by doubling, 1M jobs leave the table 40 % empty and copy it 20 times.
-        if ((store as IJobStoreUsage)?.StoredJobs is > 0 and var stored && ownership.Partition is { } share)
+        var stored = (store as IJobStoreUsage)?.StoredJobs ?? 0;
+        if (stored > 0 && ownership.Partition is { } share)
         {
             lock (gate)
             {
@@ -74,7 +75,7 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
         }
         try
         {
-            loaded = await InstallOwnedAsync(cancellationToken);
+            loaded = await InstallOwnedAsync(stored, cancellationToken);
         }
         finally
         {
@@ -85,12 +86,12 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
     }
 
     /// <summary>Reads and installs the owned jobs; what it read is unreachable when it returns, for <see cref="Compact"/>.</summary>
-    private async Task<int> InstallOwnedAsync(CancellationToken cancellationToken)
+    private async Task<int> InstallOwnedAsync(int stored, CancellationToken cancellationToken)
     {
         var loaded = 0;
         // Payloads stay in the store where it can read them back per trigger: 1M jobs' data is over 100 MB held for nothing.
         var deferData = store is IDeferredJobData;
-        using var parted = (store as IPartedLoad)?.LoadInParts(ownership.Owns, ReadingThreads, deferData, cancellationToken);
+        using var parted = (store as IPartedLoad)?.LoadInParts(ownership.Owns, ReadingThreads, deferData, stored, cancellationToken);
         var parts = parted?.Parts ?? [store is IDeferredJobData deferred ? deferred.LoadWithoutDataAsync(ownership.Owns, cancellationToken)
             : store.LoadAsync(ownership.Owns, cancellationToken)];
         await foreach (var batch in LoadPipeline.RunAsync(parts, ownership.NewPreparer, cancellationToken))
