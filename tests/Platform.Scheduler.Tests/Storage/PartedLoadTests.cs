@@ -82,13 +82,14 @@ public sealed class PartedLoadTests : IDisposable
             insert.ExecuteNonQuery();
         }
         var truth = Truth();
-        await using var store = new SqliteJobStore(_directory) { RowsPerPart = 1000 };
+        // Two parts of 2,500 rows: each counts a full batch of 2,048 and then the rest.
+        await using var store = new SqliteJobStore(_directory) { RowsPerPart = 2000 };
         await store.OpenAsync();
 
         var owned = 0;
-        using (var load = store.LoadInParts(p => p % 2 == 0, 3, deferData: true, default))
+        using (var load = store.LoadInParts(p => p % 2 == 0, 4, deferData: true, default))
         {
-            Assert.Equal(3, load.Parts.Count);
+            Assert.Equal(2, load.Parts.Count);
             foreach (var part in load.Parts)
                 await foreach (var _ in part) owned++;
         }
