@@ -70,14 +70,15 @@ public sealed partial class SqliteJobStore : IPartedLoad
     internal int RowsPerPart { get; init; } = 50_000;
 
     LoadParts IPartedLoad.LoadInParts(Func<ulong, bool> owns, int parts, bool deferData, int expectedRows, CancellationToken cancellationToken) =>
-        LoadInParts(owns, parts, deferData, cancellationToken, expectedRows);
+        LoadInParts(owns, parts, deferData, cancellationToken, expectedRows, refill: true);
 
     /// <summary>
     /// The rows split by row id into up to <paramref name="parts"/> ranges of about as many ids, each read through a
     /// connection of its own (<see cref="SqliteRowReader"/>). Each part's read begins here, all of them before any commit
     /// can fall between: together they are one read of the store, as the usage count needs.
     /// </summary>
-    internal LoadParts LoadInParts(Func<ulong, bool> owns, int parts, bool deferData, CancellationToken cancellationToken, int expectedRows = 0)
+    internal LoadParts LoadInParts(Func<ulong, bool> owns, int parts, bool deferData, CancellationToken cancellationToken, int expectedRows = 0,
+        bool refill = false)
     {
         var (first, last) = parts > 1 ? RowIdRange() : (0, 0);
         // The span of row ids bounds the rows (deleted rows leave gaps): parts of a sparse table are only smaller.
@@ -97,7 +98,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
                 // The first step begins a read: it sees every commit before it and none after.
                 for (var i = 0; i < readers.Count; i++) more[i] = readers[i].Next();
             }
-            var enumerations = readers.Select((reader, i) => ReadPart(reader, more[i], owns, usage, i, cancellationToken)).ToList();
+            var enumerations = readers.Select((reader, i) => ReadPart(reader, more[i], owns, usage, i, refill, cancellationToken)).ToList();
             return new LoadParts(enumerations, readers);
         }
         catch
@@ -134,10 +135,12 @@ public sealed partial class SqliteJobStore : IPartedLoad
         return bounds;
     }
 
+    /// <summary>A part's owned rows; with <paramref name="refill"/>, each read into the one job (see <see cref="IPartedLoad"/>).</summary>
     private static async IAsyncEnumerable<StoredJob> ReadPart(SqliteRowReader reader, bool more, Func<ulong, bool> owns, UsageOfLoad? usage, int part,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        bool refill, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
+        StoredJob? refilled = null;
         // Counted as the part goes, a batch at a time: no list of every row to keep until the end, nor to count then.
         var counted = usage is null ? null : new (JobKey, long)[UsageOfLoad.Batch];
         var inBatch = 0;
@@ -145,7 +148,11 @@ public sealed partial class SqliteJobStore : IPartedLoad
         {
             if ((rows & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
             StoredJob? job = null;
-            if (owns(reader.PartitionId)) job = reader.ReadOrPlaceholder();
+            if (owns(reader.PartitionId))
+            {
+                job = reader.ReadOrPlaceholder(refilled);
+                if (refill && job.LoadError is null) refilled = job;
+            }
             if (counted is not null)
             {
                 counted[inBatch++] = reader.UsageOf(job);

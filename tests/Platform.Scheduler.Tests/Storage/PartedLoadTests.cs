@@ -49,12 +49,12 @@ public sealed class PartedLoadTests : IDisposable
     }
 
     [Fact]
-    public async Task A_parted_load_installs_every_owned_job_and_quarantines_the_damaged_ones()
+    public async Task A_parted_load_installs_every_owned_job_as_stored_and_quarantines_the_damaged_ones()
     {
         await StoreAsync(40);
         Damage("job-13", "job-26");
         await using var store = new SqliteJobStore(_directory) { RowsPerPart = 5 };
-        await using var engine = new SchedulerEngine(store, new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero)));
+        await using var engine = new SchedulerEngine(store, new FakeTimeProvider(Start));
         await engine.StartAsync();
 
         Assert.Equal(40, engine.JobCount);
@@ -62,7 +62,12 @@ public sealed class PartedLoadTests : IDisposable
         {
             Assert.True(engine.TryGetLiveStatus(Key($"job-{i:D2}"), out _, out var nextDue, out var quarantine));
             if (i is 13 or 26) Assert.StartsWith("install failed: unreadable stored row", quarantine);
-            else Assert.True(quarantine is null && nextDue is not null, $"job-{i:D2}: {quarantine}");
+            else
+            {
+                // Each job's own: the parts read every row into one record, refilled.
+                Assert.Null(quarantine);
+                Assert.Equal(Start.AddMinutes(i).AddHours(1), nextDue);
+            }
         }
     }
 
@@ -157,7 +162,7 @@ public sealed class PartedLoadTests : IDisposable
         await using var store = new SqliteJobStore(_directory);
         await store.OpenAsync();
         for (var i = 0; i < count; i++)
-            Assert.True(await store.PutAsync(Job($"job-{i:D2}", i % 4, PartitionOf(i)), overwrite: false));
+            Assert.True(await store.PutAsync(Job($"job-{i:D2}", i % 4, PartitionOf(i), createdMinutes: i), overwrite: false));
     }
 
     private SqliteConnection Open()
@@ -191,14 +196,16 @@ public sealed class PartedLoadTests : IDisposable
 
     private static JobKey Key(string name) => new("ns", "app", name);
 
-    private static StoredJob Job(string name, int bytes, ulong partitionId = 7) => new()
+    private static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+
+    private static StoredJob Job(string name, int bytes, ulong partitionId = 7, int createdMinutes = 0) => new()
     {
         Key = Key(name),
         PartitionId = partitionId,
         Schedule = "@every 1h",
         Data = new byte[bytes],
         FailurePolicy = RetryPolicy.Normalize(null).ToByteArray(),
-        Created = new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero).UtcTicks,
+        Created = Start.AddMinutes(createdMinutes).UtcTicks,
     };
 
     private static string Describe(StoredJob j) => string.Join("|",

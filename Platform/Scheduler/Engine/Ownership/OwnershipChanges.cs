@@ -73,20 +73,25 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
             }
             if (stored / share.Total >= CompactAfterLoading) withoutCollections = PauseCollections(stored / share.Total);
         }
+        var refilled = false;
         try
         {
-            loaded = await InstallOwnedAsync(stored, cancellationToken);
+            (loaded, refilled) = await InstallOwnedAsync(stored, cancellationToken);
         }
         finally
         {
             if (withoutCollections) ResumeCollections();
         }
         LogLoaded(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, ownership.Partition?.ToString() ?? "none");
-        if (loaded >= CompactAfterLoading) Compact(loaded);
+        // A load read into refilled records leaves next to no garbage (1M jobs: 394 MiB resident without a collection).
+        if (loaded >= CompactAfterLoading && !refilled) Compact(loaded);
     }
 
-    /// <summary>Reads and installs the owned jobs; what it read is unreachable when it returns, for <see cref="Compact"/>.</summary>
-    private async Task<int> InstallOwnedAsync(int stored, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads and installs the owned jobs; what it read is unreachable when it returns, for <see cref="Compact"/>. Refilled:
+    /// read through <see cref="IPartedLoad"/>, into one record per part rather than one per job.
+    /// </summary>
+    private async Task<(int Loaded, bool Refilled)> InstallOwnedAsync(int stored, CancellationToken cancellationToken)
     {
         var loaded = 0;
         // Payloads stay in the store where it can read them back per trigger: 1M jobs' data is over 100 MB held for nothing.
@@ -103,7 +108,7 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
             }
             loaded += batch.Count;
         }
-        return loaded;
+        return (loaded, parted is not null);
     }
 
     /// <summary>Threads reading a large load: installing is a tenth of the work, so every core reads.</summary>
