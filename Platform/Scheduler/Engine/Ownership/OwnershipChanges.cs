@@ -83,8 +83,7 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
             if (withoutCollections) ResumeCollections();
         }
         LogLoaded(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, ownership.Partition?.ToString() ?? "none");
-        // A load read into refilled records leaves next to no garbage (1M jobs: 394 MiB resident without a collection).
-        if (loaded >= CompactAfterLoading && !refilled) Compact(loaded);
+        if (loaded >= CompactAfterLoading) Compact(loaded, refilled);
     }
 
     /// <summary>
@@ -150,13 +149,18 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
     /// A large load leaves its jobs spread through memory the collector took for the rows read on the way (1M jobs:
     /// ~130 MB of read rows, ~75 MB of it still held by the process long after). One blocking compacting collection,
     /// once, packs the jobs and returns the rest to the system; it pauses the process for a fraction of a second, before
-    /// dispatching (re)starts rather than in the middle of it.
+    /// dispatching (re)starts rather than in the middle of it. A load read into refilled records (see
+    /// <see cref="IPartedLoad"/>) leaves next to no garbage: one collection that does not compact (0.12 s for 1M jobs,
+    /// rather than 0.6 s) moves its jobs to the oldest generation, so that the first collections while dispatching
+    /// need not go through all of them.
     /// </summary>
-    private void Compact(int loaded)
+    private void Compact(int loaded, bool refilled)
     {
         var started = Stopwatch.GetTimestamp();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        LogCompacted(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, GC.GetTotalMemory(false) / 1048576.0);
+        if (refilled) GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+        else GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        LogCompacted(logger, loaded, refilled ? "collected" : "compacted", Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            GC.GetTotalMemory(false) / 1048576.0);
     }
 
     /// <summary>Forgets every held job; queue entries and staged lists of dropped jobs are skipped as removed.</summary>
@@ -197,8 +201,8 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
     [LoggerMessage(Level = LogLevel.Warning, Message = "Loading collects garbage as it goes: {Reason}")]
     private static partial void LogNoPause(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Compacted memory after loading {Count} jobs in {Milliseconds} ms; {HeapMiB:0} MiB in use")]
-    private static partial void LogCompacted(ILogger logger, int count, double milliseconds, double heapMiB);
+    [LoggerMessage(Level = LogLevel.Information, Message = "After loading {Count} jobs, memory {How} in {Milliseconds} ms; {HeapMiB:0} MiB in use")]
+    private static partial void LogCompacted(ILogger logger, int count, string how, double milliseconds, double heapMiB);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reloading the owned jobs after the store lost track of changes failed")]
     private static partial void LogResyncFailed(ILogger logger, Exception exception);
