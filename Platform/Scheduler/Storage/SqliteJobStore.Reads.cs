@@ -98,7 +98,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
                 // The first step begins a read: it sees every commit before it and none after.
                 for (var i = 0; i < readers.Count; i++) more[i] = readers[i].Next();
             }
-            var enumerations = readers.Select((reader, i) => ReadPart(reader, more[i], owns, usage, i, refill, cancellationToken)).ToList();
+            var enumerations = readers.Select((reader, i) => ReadPart(reader, more[i], owns, usage, refill, cancellationToken)).ToList();
             return new LoadParts(enumerations, readers);
         }
         catch
@@ -136,7 +136,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
     }
 
     /// <summary>A part's owned rows; with <paramref name="refill"/>, each read into the one job (see <see cref="IPartedLoad"/>).</summary>
-    private static async IAsyncEnumerable<StoredJob> ReadPart(SqliteRowReader reader, bool more, Func<ulong, bool> owns, UsageOfLoad? usage, int part,
+    private static async IAsyncEnumerable<StoredJob> ReadPart(SqliteRowReader reader, bool more, Func<ulong, bool> owns, UsageOfLoad? usage,
         bool refill, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
@@ -168,7 +168,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
         if (counted is not null)
         {
             usage!.Add(counted.AsSpan(0, inBatch));
-            usage.Read(part);
+            usage.PartRead();
         }
     }
 
@@ -184,7 +184,8 @@ public sealed partial class SqliteJobStore : IPartedLoad
 
         public void Add(ReadOnlySpan<(JobKey, long)> rows) => _read.AddRead(rows, expectedRows);
 
-        public void Read(int part)
+        /// <summary>A part has read all of its rows: the last one takes the count as the store's.</summary>
+        public void PartRead()
         {
             lock (store._usageGate)
             {

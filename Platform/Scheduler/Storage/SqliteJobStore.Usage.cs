@@ -54,7 +54,8 @@ public sealed partial class SqliteJobStore
         {
             if (_usageCounted) return;
             using var reader = new SqliteRowReader(DatabasePath, SqliteRowReader.KeysSql);
-            Counted(reader.ReadKeys().Select(k => (k.Key, k.Bytes)), seenByTheRead: _uncounted!.Count);
+            var keys = reader.ReadKeys();
+            Counted(keys.Select(k => (k.Key, k.Bytes)), seenByTheRead: _uncounted!.Count, keys.Count);
         }
     }
 
