@@ -78,8 +78,11 @@ public sealed class StoreUsage
         }
     }
 
-    /// <summary>Replaces everything with what one full read of the store found.</summary>
-    public void Reset(IEnumerable<(JobKey Key, long Bytes, long Revision)> jobs)
+    /// <summary>
+    /// Replaces everything with what one full read of the store found; <paramref name="expectedJobs"/>, when known, sizes
+    /// the table of the first app (typically most of them) once rather than by doubling.
+    /// </summary>
+    public void Reset(IEnumerable<(JobKey Key, long Bytes, long Revision)> jobs, int expectedJobs = 0)
     {
         lock (_gate)
         {
@@ -88,20 +91,65 @@ public sealed class StoreUsage
             _count = 0;
             _bytes = 0;
             // Rows come app by app: the app of the row before is reused without a lookup while it lasts.
-            AppUsage? last = null;
-            string? lastNamespace = null, lastAppId = null;
-            foreach (var (key, bytes, revision) in jobs)
-            {
-                if (last is null || !ReferenceEquals(lastNamespace, key.Namespace) || !ReferenceEquals(lastAppId, key.AppId))
-                {
-                    last = AppOf(key, create: true)!;
-                    (lastNamespace, lastAppId) = (key.Namespace, key.AppId);
-                }
-                ApplyLocked(last, key, new Entry(checked((int)bytes), revision, Live: true));
-            }
+            var last = new LastApp();
+            foreach (var (key, bytes, revision) in jobs) AddLocked(ref last, key, bytes, revision, expectedJobs);
             // Grown by doubling, a table is up to twice the size it needs; it stays as large as the store was at open.
             foreach (var app in _apps.Values) app.Jobs.TrimExcess();
         }
+    }
+
+    /// <summary>
+    /// Adds what a part of one full read of the store found, to a count that is to take the place of another (see
+    /// <see cref="ReplaceWith"/>); the parts of a read may add from several threads at once.
+    /// </summary>
+    public void AddRead(ReadOnlySpan<(JobKey Key, long Bytes)> jobs, int expectedJobs)
+    {
+        lock (_gate)
+        {
+            var last = new LastApp();
+            foreach (var (key, bytes) in jobs) AddLocked(ref last, key, bytes, 0, expectedJobs);
+        }
+    }
+
+    /// <summary>Takes what <paramref name="read"/> counted (see <see cref="AddRead"/>) in place of everything held.</summary>
+    public void ReplaceWith(StoreUsage read)
+    {
+        lock (read._gate)
+        lock (_gate)
+        {
+            _apps.Clear();
+            foreach (var (scope, app) in read._apps) _apps[scope] = app;
+            _tombstones.Clear();
+            _count = read._count;
+            _bytes = read._bytes;
+        }
+    }
+
+    private struct LastApp
+    {
+        public AppUsage? App;
+        public string? Namespace, AppId;
+    }
+
+    /// <summary>Reset's step: ApplyLocked for a live entry, with one lookup rather than two (1M rows spent a tenth of the
+    /// load in the two).</summary>
+    private void AddLocked(ref LastApp last, JobKey key, long bytes, long revision, int expectedJobs)
+    {
+        if (last.App is null || !ReferenceEquals(last.Namespace, key.Namespace) || !ReferenceEquals(last.AppId, key.AppId))
+        {
+            last.App = AppOf(key, create: true)!;
+            if (_apps.Count == 1) last.App.Jobs.EnsureCapacity(expectedJobs);
+            (last.Namespace, last.AppId) = (key.Namespace, key.AppId);
+        }
+        var entry = new Entry(checked((int)bytes), revision, Live: true);
+        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(last.App.Jobs, key.Name, out var held);
+        if (held)
+        {
+            if (revision != 0 && slot.Revision > revision) return;
+            if (slot.Live) Change(last.App, -1, -slot.Bytes);
+        }
+        Change(last.App, 1, entry.Bytes);
+        slot = entry;
     }
 
     private void Apply(JobKey key, Entry entry)

@@ -54,7 +54,8 @@ public sealed partial class SqliteJobStore
         {
             if (_usageCounted) return;
             using var reader = new SqliteRowReader(DatabasePath, SqliteRowReader.KeysSql);
-            Counted(reader.ReadKeys().Select(k => (k.Key, k.Bytes)), seenByTheRead: _uncounted!.Count);
+            var keys = reader.ReadKeys();
+            Counted(keys.Select(k => (k.Key, k.Bytes)), seenByTheRead: _uncounted!.Count, keys.Count);
         }
     }
 
@@ -62,9 +63,19 @@ public sealed partial class SqliteJobStore
     /// Takes <paramref name="jobs"/> (what one read found) as the usage count, then the changes committed after that
     /// read began (those after the first <paramref name="seenByTheRead"/> of <see cref="_uncounted"/>); under the gate.
     /// </summary>
-    private void Counted(IEnumerable<(JobKey Key, long Bytes)> jobs, int seenByTheRead)
+    private void Counted(IEnumerable<(JobKey Key, long Bytes)> jobs, int seenByTheRead, int expectedJobs = 0)
     {
-        _usage.Reset(jobs.Select(j => (j.Key, j.Bytes, 0L)));
+        _usage.Reset(jobs.Select(j => (j.Key, j.Bytes, 0L)), expectedJobs);
+        var later = _uncounted!.Skip(seenByTheRead).ToList();
+        _uncounted = null;
+        _usageCounted = true;
+        foreach (var change in later) CountChange(change);
+    }
+
+    /// <summary>As <see cref="Counted"/>, with the rows already counted by the read (see <see cref="Limits.StoreUsage.AddRead"/>).</summary>
+    private void Counted(Limits.StoreUsage read, int seenByTheRead)
+    {
+        _usage.ReplaceWith(read);
         var later = _uncounted!.Skip(seenByTheRead).ToList();
         _uncounted = null;
         _usageCounted = true;

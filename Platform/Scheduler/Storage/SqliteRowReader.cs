@@ -19,6 +19,10 @@ internal sealed class SqliteRowReader : IDisposable
     public const string JobsSql =
         "SELECT id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result, length(data) FROM jobs ORDER BY id";
 
+    /// <summary><see cref="JobsSql"/> for the rows whose ids are from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    public static string RangeSql(long from, long to) => from == long.MinValue && to == long.MaxValue ? JobsSql
+        : JobsSql.Replace(" FROM jobs ORDER BY id", FormattableString.Invariant($" FROM jobs WHERE id BETWEEN {from} AND {to} ORDER BY id"), StringComparison.Ordinal);
+
     /// <summary>What the store counts at open (see <see cref="ReadKeys"/>).</summary>
     public const string KeysSql = "SELECT id, namespace, app_id, name, length(data) FROM jobs ORDER BY id";
 
@@ -48,12 +52,16 @@ internal sealed class SqliteRowReader : IDisposable
 
     public ulong PartitionId => unchecked((ulong)_columns.Int64(4));
 
-    /// <summary>The current row as a job, or a placeholder carrying its key and why it could not be read.</summary>
-    public StoredJob ReadOrPlaceholder()
+    /// <summary>
+    /// The current row as a job, or a placeholder carrying its key and why it could not be read. With
+    /// <paramref name="into"/>, a readable row is read into it (see <see cref="StoredJob"/>'s remarks); a placeholder is
+    /// always a job of its own.
+    /// </summary>
+    public StoredJob ReadOrPlaceholder(StoredJob? into = null)
     {
         try
         {
-            return Read();
+            return Read(into);
         }
         catch (InvalidDataException e)
         {
@@ -119,25 +127,46 @@ internal sealed class SqliteRowReader : IDisposable
 
     private readonly record struct Reused<T>(byte[] Bytes, T Value);
 
-    private StoredJob Read() => new()
+    /// <summary>The current row into <paramref name="into"/> (refilled whole), or into a new job when null.</summary>
+    private StoredJob Read(StoredJob? into)
     {
-        RowId = Int64(0),
-        Key = Key(),
-        PartitionId = PartitionId,
-        Schedule = SharedText(5, ref _schedule),
-        Repeats = IsNull(6) ? null : (uint)Int64(6),
-        DueTime = Text(7),
-        Ttl = Text(8),
-        Data = DeferData ? null : Blob(9, nullable: true),
-        DataInStore = DeferData && HoldsBlob(9),
-        FailurePolicy = SharedBlob(10, ref _policy),
-        Created = Int64(11),
-        Due = IsNull(12) ? TickCalculator.None : Int64(12),
-        Expiration = IsNull(13) ? long.MaxValue : Int64(13),
-        TraceParent = Text(14),
-        TraceState = Text(15),
-        Progress = new JobProgress((uint)Int64(16), IsNull(17) ? TickCalculator.None : Int64(17), (uint)Int64(18), (JobResultKind)Int64(19)),
-    };
+        // Every column is read before the job is touched: a row that does not read leaves nothing half-written.
+        var rowId = Int64(0);
+        var key = Key();
+        var schedule = SharedText(5, ref _schedule);
+        uint? repeats = IsNull(6) ? null : (uint)Int64(6);
+        var dueTime = Text(7);
+        var ttl = Text(8);
+        var data = DeferData ? null : Blob(9, nullable: true);
+        var dataInStore = DeferData && HoldsBlob(9);
+        var policy = SharedBlob(10, ref _policy);
+        var created = Int64(11);
+        var due = IsNull(12) ? TickCalculator.None : Int64(12);
+        var expiration = IsNull(13) ? long.MaxValue : Int64(13);
+        var traceParent = Text(14);
+        var traceState = Text(15);
+        var progress = new JobProgress((uint)Int64(16), IsNull(17) ? TickCalculator.None : Int64(17), (uint)Int64(18), (JobResultKind)Int64(19));
+        var job = into ?? new StoredJob { Key = key, PartitionId = PartitionId, FailurePolicy = policy, Created = created };
+        job.RowId = rowId;
+        job.Key = key;
+        job.PartitionId = PartitionId;
+        job.Schedule = schedule;
+        job.Repeats = repeats;
+        job.DueTime = dueTime;
+        job.Ttl = ttl;
+        job.Data = data;
+        job.DataInStore = dataInStore;
+        job.FailurePolicy = policy;
+        job.Created = created;
+        job.Due = due;
+        job.Expiration = expiration;
+        job.TraceParent = traceParent;
+        job.TraceState = traceState;
+        job.Progress = progress;
+        job.Revision = 0;
+        job.LoadError = null;
+        return job;
+    }
 
     /// <summary>
     /// Leaves each row's data in the store (see <see cref="IDeferredJobData"/>): the column's type is still checked, so

@@ -9,28 +9,28 @@ namespace Platform.Scheduler.Storage;
 /// </summary>
 public sealed class StoredJob
 {
-    public required JobKey Key { get; init; }
+    public required JobKey Key { get; set; }
     public long RowId { get; set; }
-    public required ulong PartitionId { get; init; }
-    public string? Schedule { get; init; }
-    public uint? Repeats { get; init; }
-    public string? DueTime { get; init; }
-    public string? Ttl { get; init; }
+    public required ulong PartitionId { get; set; }
+    public string? Schedule { get; internal set; }
+    public uint? Repeats { get; internal set; }
+    public string? DueTime { get; internal set; }
+    public string? Ttl { get; internal set; }
     /// <summary>Serialized google.protobuf.Any, or null when the job has no data.</summary>
-    public byte[]? Data { get; init; }
+    public byte[]? Data { get; internal set; }
     /// <summary>True when <see cref="Data"/> was left in the store and is to be read back when the job fires (see
     /// <see cref="IDeferredJobData"/>); <see cref="Data"/> is then null.</summary>
-    public bool DataInStore { get; init; }
+    public bool DataInStore { get; internal set; }
     /// <summary>Serialized dapr.proto.common.v1.JobFailurePolicy (the default already filled in).</summary>
-    public required byte[] FailurePolicy { get; init; }
-    public required long Created { get; init; }
+    public required byte[] FailurePolicy { get; set; }
+    public required long Created { get; set; }
     /// <summary><see cref="TickCalculator.None"/> when no due time.</summary>
-    public long Due { get; init; } = TickCalculator.None;
+    public long Due { get; internal set; } = TickCalculator.None;
     /// <summary>long.MaxValue when no ttl.</summary>
-    public long Expiration { get; init; } = long.MaxValue;
+    public long Expiration { get; internal set; } = long.MaxValue;
     /// <summary>W3C traceparent of the request that scheduled the job, for linking trigger spans.</summary>
-    public string? TraceParent { get; init; }
-    public string? TraceState { get; init; }
+    public string? TraceParent { get; internal set; }
+    public string? TraceState { get; internal set; }
     public JobProgress Progress { get; set; } = JobProgress.Initial;
     /// <summary>
     /// The store's version of this definition (etcd's mod revision), or 0 where the store keeps none. Replicas hear of a
@@ -39,5 +39,5 @@ public sealed class StoredJob
     public long Revision { get; set; }
     /// <summary>Set when the stored row could not be read in full: only the key and ids are then meaningful, and the
     /// engine quarantines the job with this reason.</summary>
-    public string? LoadError { get; init; }
+    public string? LoadError { get; internal set; }
 }

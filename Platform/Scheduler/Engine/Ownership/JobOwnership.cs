@@ -13,7 +13,6 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
 {
     private readonly HashSet<JobState> _jobs = new(JobStateKeyComparer.Instance);
     private HashSet<JobState>.AlternateLookup<JobKey> ByKey => _jobs.GetAlternateLookup<JobKey>();
-    private readonly Dictionary<string, ISchedule> _schedules = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _interned = new(StringComparer.Ordinal);
     /// <summary>The jobs this engine fires; null while it owns none (a replica between elections).</summary>
     private volatile Partition? _partition = partition;
@@ -66,59 +65,57 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
     /// </summary>
     public void InstallIfNewer(StoredJob stored)
     {
-        if (ByKey.TryGetValue(stored.Key, out var held))
-        {
-            if (stored.Revision != 0 && held.Revision >= stored.Revision) return;
-            Forget(held);
-        }
-        if (Owns(stored.PartitionId)) Install(stored);
+        if (!Replaces(stored.Key, stored.Revision)) return;
+        if (Owns(stored.PartitionId)) Install(Preparer.Prepare(stored));
     }
 
-    /// <summary>Takes a stored job into the timer queue; a job it cannot take is quarantined, never thrown.</summary>
-    private void Install(StoredJob stored)
+    /// <summary><see cref="InstallIfNewer(StoredJob)"/> for a job prepared off the lock (see <see cref="JobPreparer"/>).</summary>
+    public void InstallIfNewer(in PreparedJob job)
     {
-        var key = new JobKey(InternScope(stored.Key.Namespace, ref _lastNamespace), InternScope(stored.Key.AppId, ref _lastAppId), stored.Key.Name);
-        JobState state;
-        try
+        var state = job.State;
+        // A load finds the table without the key: one insert, rather than a lookup and then the insert.
+        if (Owns(state.PartitionId) && _jobs.Add(state))
         {
-            if (stored.LoadError is { } loadError) throw new InvalidDataException(loadError);
-            ISchedule? schedule = null;
-            if (stored.Schedule is not null && !_schedules.TryGetValue(stored.Schedule, out schedule))
-            {
-                try { schedule = ScheduleParser.Parse(stored.Schedule); }
-                catch (ScheduleFormatException e) { throw new InvalidDataException("unparsable schedule: " + e.Message, e); }
-                if (_schedules.Count < 100_000) _schedules[stored.Schedule] = schedule;
-            }
-            state = new JobState
-            {
-                Key = key,
-                RowId = stored.RowId,
-                PartitionId = stored.PartitionId,
-                Revision = stored.Revision,
-                Schedule = schedule,
-                Repeats = stored.Repeats ?? 0,
-                Created = stored.Created,
-                Due = stored.Due,
-                Expiration = stored.Expiration,
-                Policy = RetryPolicy.From(stored.FailurePolicy),
-                Data = stored.Data,
-                DataInStore = stored.DataInStore,
-                TraceParent = stored.TraceParent,
-                TraceState = stored.TraceState,
-                Count = stored.Progress.Count,
-                LastTrigger = stored.Progress.LastTrigger,
-                Attempts = stored.Progress.Attempts,
-                LastResult = stored.Progress.LastResult,
-            };
-        }
-        catch (Exception e)
-        {
-            state = new JobState { Key = key, RowId = stored.RowId, PartitionId = stored.PartitionId, Revision = stored.Revision };
-            Track(state);
-            Quarantine(state, "install", e);
+            AppJobs.Added(state.Key);
+            Schedule(state, job.Error);
             return;
         }
-        Track(state);
+        if (!Replaces(state.Key, state.Revision)) return;
+        if (Owns(state.PartitionId)) Install(job);
+    }
+
+    /// <summary>Forgets the held job of <paramref name="key"/> unless it is as new as <paramref name="revision"/> (then false).</summary>
+    private bool Replaces(JobKey key, long revision)
+    {
+        if (ByKey.TryGetValue(key, out var held))
+        {
+            if (revision != 0 && held.Revision >= revision) return false;
+            Forget(held);
+        }
+        return true;
+    }
+
+    /// <summary>Prepares jobs under the lock; a load prepares its own on its reader thread (<see cref="NewPreparer"/>).</summary>
+    private JobPreparer Preparer => _preparer ??= new JobPreparer(this);
+    private JobPreparer? _preparer;
+
+    /// <summary>A preparer for use off the lock, by one thread.</summary>
+    public JobPreparer NewPreparer() => new(this);
+
+    /// <summary>Takes a prepared job into the timer queue; a job it cannot take is quarantined, never thrown.</summary>
+    private void Install(in PreparedJob job)
+    {
+        Track(job.State);
+        Schedule(job.State, job.Error);
+    }
+
+    private void Schedule(JobState state, Exception? error)
+    {
+        if (error is not null)
+        {
+            Quarantine(state, "install", error);
+            return;
+        }
         try
         {
             if (!queue.ScheduleNextTick(state, keepAttempts: true)) Finish(state);
@@ -199,17 +196,6 @@ internal sealed partial class JobOwnership(TriggerQueue queue, IJobStore store, 
         nextDue = null;
         quarantine = null;
         return false;
-    }
-
-    // The last namespace and app id installed, as given and as interned: a load gives the same instances row after row.
-    private (string Given, string Interned) _lastNamespace = ("", ""), _lastAppId = ("", "");
-
-    private string InternScope(string s, ref (string Given, string Interned) last)
-    {
-        if (ReferenceEquals(s, last.Given)) return last.Interned;
-        var interned = Intern(s);
-        last = (s, interned);
-        return interned;
     }
 
     /// <summary>One string instance per namespace and app id, however many jobs and streams name it.</summary>

@@ -63,7 +63,8 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
         var loaded = 0;
         var withoutCollections = false;
         // Sized once for the expected share: grown by doubling, 1M jobs leave the table 40 % empty and copy it 20 times.
-        if ((store as IJobStoreUsage)?.StoredJobs is > 0 and var stored && ownership.Partition is { } share)
+        var stored = (store as IJobStoreUsage)?.StoredJobs ?? 0;
+        if (stored > 0 && ownership.Partition is { } share)
         {
             lock (gate)
             {
@@ -72,25 +73,45 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
             }
             if (stored / share.Total >= CompactAfterLoading) withoutCollections = PauseCollections(stored / share.Total);
         }
-        // Payloads stay in the store where it can read them back per trigger: 1M jobs' data is over 100 MB held for nothing.
-        var jobs = store is IDeferredJobData deferred ? deferred.LoadWithoutDataAsync(ownership.Owns, cancellationToken)
-            : store.LoadAsync(ownership.Owns, cancellationToken);
+        var refilled = false;
         try
         {
-            await foreach (var job in jobs)
-            {
-                // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
-                lock (gate) ownership.InstallIfNewer(job);
-                loaded++;
-            }
+            (loaded, refilled) = await InstallOwnedAsync(stored, cancellationToken);
         }
         finally
         {
             if (withoutCollections) ResumeCollections();
         }
         LogLoaded(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, ownership.Partition?.ToString() ?? "none");
-        if (loaded >= CompactAfterLoading) Compact(loaded);
+        if (loaded >= CompactAfterLoading) Compact(loaded, refilled);
     }
+
+    /// <summary>
+    /// Reads and installs the owned jobs; what it read is unreachable when it returns, for <see cref="Compact"/>. Refilled:
+    /// read through <see cref="IPartedLoad"/>, into one record per part rather than one per job.
+    /// </summary>
+    private async Task<(int Loaded, bool Refilled)> InstallOwnedAsync(int stored, CancellationToken cancellationToken)
+    {
+        var loaded = 0;
+        // Payloads stay in the store where it can read them back per trigger: 1M jobs' data is over 100 MB held for nothing.
+        var deferData = store is IDeferredJobData;
+        using var parted = (store as IPartedLoad)?.LoadInParts(ownership.Owns, ReadingThreads, deferData, stored, cancellationToken);
+        var parts = parted?.Parts ?? [store is IDeferredJobData deferred ? deferred.LoadWithoutDataAsync(ownership.Owns, cancellationToken)
+            : store.LoadAsync(ownership.Owns, cancellationToken)];
+        await foreach (var batch in LoadPipeline.RunAsync(parts, ownership.NewPreparer, cancellationToken))
+        {
+            // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
+            lock (gate)
+            {
+                foreach (ref readonly var job in batch.AsSpan()) ownership.InstallIfNewer(job);
+            }
+            loaded += batch.Count;
+        }
+        return (loaded, parted is not null);
+    }
+
+    /// <summary>Threads reading a large load: installing is a tenth of the work, so every core reads.</summary>
+    private static int ReadingThreads => Math.Clamp(Environment.ProcessorCount, 1, 4);
 
     /// <summary>Bytes a load allocates per stored job, all told (its record, name, the row read, the usage count).</summary>
     private const long LoadBytesPerJob = 640;
@@ -128,13 +149,18 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
     /// A large load leaves its jobs spread through memory the collector took for the rows read on the way (1M jobs:
     /// ~130 MB of read rows, ~75 MB of it still held by the process long after). One blocking compacting collection,
     /// once, packs the jobs and returns the rest to the system; it pauses the process for a fraction of a second, before
-    /// dispatching (re)starts rather than in the middle of it.
+    /// dispatching (re)starts rather than in the middle of it. A load read into refilled records (see
+    /// <see cref="IPartedLoad"/>) leaves next to no garbage: one collection that does not compact (0.12 s for 1M jobs,
+    /// rather than 0.6 s) moves its jobs to the oldest generation, so that the first collections while dispatching
+    /// need not go through all of them.
     /// </summary>
-    private void Compact(int loaded)
+    private void Compact(int loaded, bool refilled)
     {
         var started = Stopwatch.GetTimestamp();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        LogCompacted(logger, loaded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, GC.GetTotalMemory(false) / 1048576.0);
+        if (refilled) GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+        else GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        LogCompacted(logger, loaded, refilled ? "collected" : "compacted", Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            GC.GetTotalMemory(false) / 1048576.0);
     }
 
     /// <summary>Forgets every held job; queue entries and staged lists of dropped jobs are skipped as removed.</summary>
@@ -175,8 +201,8 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
     [LoggerMessage(Level = LogLevel.Warning, Message = "Loading collects garbage as it goes: {Reason}")]
     private static partial void LogNoPause(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Compacted memory after loading {Count} jobs in {Milliseconds} ms; {HeapMiB:0} MiB in use")]
-    private static partial void LogCompacted(ILogger logger, int count, double milliseconds, double heapMiB);
+    [LoggerMessage(Level = LogLevel.Information, Message = "After loading {Count} jobs, memory {How} in {Milliseconds} ms; {HeapMiB:0} MiB in use")]
+    private static partial void LogCompacted(ILogger logger, int count, string how, double milliseconds, double heapMiB);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reloading the owned jobs after the store lost track of changes failed")]
     private static partial void LogResyncFailed(ILogger logger, Exception exception);
