@@ -103,6 +103,8 @@ public abstract partial class BatchingJobStore : IJobStore
     private protected async Task StopWriterAsync()
     {
         _ops.Writer.TryComplete();
+        // Queued progress is committed now, not after the rest of its gathering interval.
+        Volatile.Read(ref _awaitedWrite).TrySetResult();
         if (_writer is not null) await _writer;
     }
 
@@ -147,10 +149,14 @@ public abstract partial class BatchingJobStore : IJobStore
                 }
                 else
                 {
-                    // A write awaited from now on completes this; one awaited before is already in the channel.
-                    var awaited = Interlocked.Exchange(ref _awaitedWrite, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                    // A write submitted from now on completes this one; a write submitted before is already in the
+                    // channel, where the peek below finds it. (Waiting on the one this replaces missed a write that
+                    // came between the exchange and the peek: it completed this one, and the wait ran its interval.)
+                    // A full fence, so the peek cannot be read before the new one is seen by writers.
+                    var awaited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    Interlocked.Exchange(ref _awaitedWrite, awaited);
                     while (reader.TryPeek(out var first) && first is WakeOp) reader.TryRead(out _);
-                    if (!reader.TryPeek(out _)) await GatherProgressAsync(awaited.Task);
+                    if (!reader.TryPeek(out _) && !reader.Completion.IsCompleted) await GatherProgressAsync(awaited.Task);
                 }
 
                 while (batch.Count < _maxBatch && reader.TryRead(out var op)) batch.Add(op);
