@@ -7,8 +7,8 @@ namespace Platform.Scheduler.Storage;
 /// <summary>
 /// The writer's progress update, prepared once on its connection and run through SQLite's C API, so it takes part in
 /// the batch's transaction like the writer's other statements. Every delivered tick ends here: at 500,000 ticks a second
-/// the same update through <see cref="SqliteCommand"/> spent about twice SQLite's own time in its per-call bookkeeping
-/// (statement lookup, boxed parameters, SafeHandle reference counts).
+/// the same update through <see cref="SqliteCommand"/> spent about as much again as SQLite's own statement execution
+/// in its per-call bookkeeping (statement lookup, boxed parameters, SafeHandle reference counts).
 /// </summary>
 internal sealed class SqliteProgressStatement : IDisposable
 {
