@@ -181,16 +181,7 @@ public sealed class PartedLoadTests : IDisposable
     }
 
     /// <summary>What SQLite holds: jobs and bytes of data.</summary>
-    private (int, long) Truth()
-    {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, "scheduler.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*), CAST(total(length(data)) AS INTEGER) FROM jobs";
-        using var row = command.ExecuteReader();
-        Assert.True(row.Read());
-        return ((int)row.GetInt64(0), row.GetInt64(1));
-    }
+    private (int, long) Truth() => SqliteTruth.Of(_directory);
 
     private static ulong PartitionOf(int job) => unchecked((ulong)job * 0x9E3779B97F4A7C15UL);
 
