@@ -39,8 +39,17 @@ public static class PrivateFiles
             using (new FileStream(full, new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FileMode })) { }
         }
         catch (IOException) when (File.Exists(full)) { } // there already (or another process made it first)
-        foreach (var path in new[] { full, full + "-wal", full + "-shm", full + "-journal" })
-            if (File.Exists(path)) Narrow(path, FileMode, narrowed);
+        Narrow(full, FileMode, narrowed);
+        foreach (var path in new[] { full + "-wal", full + "-shm", full + "-journal" })
+        {
+            // SQLite removes these when the last connection closes, and another process (a second worker on the same
+            // data directory) may close its own at any moment: one gone before it could be narrowed needs nothing.
+            try
+            {
+                if (File.Exists(path)) Narrow(path, FileMode, narrowed);
+            }
+            catch (FileNotFoundException) { }
+        }
         return narrowed;
     }
 
