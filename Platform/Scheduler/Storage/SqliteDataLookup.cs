@@ -39,7 +39,7 @@ internal sealed class SqliteDataLookup : IDisposable
                     data = null;
                     return false;
                 }
-                if (rc != raw.SQLITE_ROW) throw new SqliteException($"SQLite Error {rc}: '{raw.sqlite3_errmsg(_db).utf8_to_string()}'.", rc);
+                if (rc != raw.SQLITE_ROW) throw SqliteNativeStatement.Error(_db, rc);
                 // Read as the load reads the column: NULL is no data, anything but a blob makes the row unreadable.
                 data = raw.sqlite3_column_type(_statement, 0) switch
                 {

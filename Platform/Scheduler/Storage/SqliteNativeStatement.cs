@@ -13,19 +13,25 @@ internal static class SqliteNativeStatement
         var rc = raw.sqlite3_open_v2(databasePath, out var db, flags, null);
         if (rc != raw.SQLITE_OK)
         {
-            var message = db is null ? raw.sqlite3_errstr(rc).utf8_to_string() : raw.sqlite3_errmsg(db).utf8_to_string();
+            var error = db is null ? Error(rc, raw.sqlite3_errstr(rc).utf8_to_string()) : Error(db, rc);
             db?.Dispose();
-            throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
+            throw error;
         }
         raw.sqlite3_busy_timeout(db, busyTimeoutMilliseconds);
         rc = raw.sqlite3_prepare_v2(db, sql, out var statement);
         if (rc != raw.SQLITE_OK)
         {
-            var message = raw.sqlite3_errmsg(db).utf8_to_string();
+            var error = Error(db, rc);
             statement?.Dispose();
             db.Dispose();
-            throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
+            throw error;
         }
         return (db, statement);
     }
+
+    /// <summary>SQLite's error as <see cref="SqliteCommand"/> words it, with the connection's message (read it before the
+    /// connection closes).</summary>
+    public static SqliteException Error(sqlite3 db, int rc) => Error(rc, raw.sqlite3_errmsg(db).utf8_to_string());
+
+    private static SqliteException Error(int rc, string message) => new($"SQLite Error {rc}: '{message}'.", rc);
 }

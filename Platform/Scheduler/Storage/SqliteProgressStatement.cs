@@ -24,7 +24,7 @@ internal sealed class SqliteProgressStatement : IDisposable
         if (rc != raw.SQLITE_OK)
         {
             _statement?.Dispose();
-            throw Error(rc);
+            throw SqliteNativeStatement.Error(_db, rc);
         }
     }
 
@@ -40,15 +40,13 @@ internal sealed class SqliteProgressStatement : IDisposable
             raw.sqlite3_bind_int64(_statement, 5, update.RowId);
             raw.sqlite3_bind_int64(_statement, 6, unchecked((long)update.PartitionId));
             var rc = raw.sqlite3_step(_statement);
-            if (rc != raw.SQLITE_DONE) throw Error(rc);
+            if (rc != raw.SQLITE_DONE) throw SqliteNativeStatement.Error(_db, rc);
         }
         finally
         {
             raw.sqlite3_reset(_statement);
         }
     }
-
-    private SqliteException Error(int rc) => new($"SQLite Error {rc}: '{raw.sqlite3_errmsg(_db).utf8_to_string()}'.", rc);
 
     /// <summary>Finalizes the statement; before the connection closes, which would otherwise be left open behind it.</summary>
     public void Dispose() => _statement.Dispose();

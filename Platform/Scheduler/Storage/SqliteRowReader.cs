@@ -47,7 +47,7 @@ internal sealed class SqliteRowReader : IDisposable
         var rc = raw.sqlite3_step(_statement);
         if (rc == raw.SQLITE_ROW) return true;
         if (rc == raw.SQLITE_DONE) return false;
-        throw new SqliteException($"SQLite Error {rc}: '{raw.sqlite3_errmsg(_db).utf8_to_string()}'.", rc);
+        throw SqliteNativeStatement.Error(_db, rc);
     }
 
     public ulong PartitionId => unchecked((ulong)_columns.Int64(4));
