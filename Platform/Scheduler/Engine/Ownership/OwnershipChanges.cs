@@ -94,10 +94,9 @@ internal sealed partial class OwnershipChanges(object gate, JobOwnership ownersh
     {
         var loaded = 0;
         // Payloads stay in the store where it can read them back per trigger: 1M jobs' data is over 100 MB held for nothing.
-        var deferData = store is IDeferredJobData;
-        using var parted = (store as IPartedLoad)?.LoadInParts(ownership.Owns, ReadingThreads, deferData, stored, cancellationToken);
-        var parts = parted?.Parts ?? [store is IDeferredJobData deferred ? deferred.LoadWithoutDataAsync(ownership.Owns, cancellationToken)
-            : store.LoadAsync(ownership.Owns, cancellationToken)];
+        var deferred = store as IDeferredJobData;
+        using var parted = (store as IPartedLoad)?.LoadInParts(ownership.Owns, ReadingThreads, deferData: deferred is not null, stored, cancellationToken);
+        var parts = parted?.Parts ?? [deferred?.LoadWithoutDataAsync(ownership.Owns, cancellationToken) ?? store.LoadAsync(ownership.Owns, cancellationToken)];
         await foreach (var batch in LoadPipeline.RunAsync(parts, ownership.NewPreparer, cancellationToken))
         {
             // Install quarantines a job it cannot take; nothing one row holds may stop start-up.
