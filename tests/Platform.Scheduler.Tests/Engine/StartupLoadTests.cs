@@ -98,13 +98,7 @@ public sealed class StartupLoadTests : IDisposable
             if (got.LoadError is not null) Assert.StartsWith("unreadable stored row: ", job.LoadError);
         }
         // The usage count, read by the same reader at open, counts what SQLite counts.
-        using var check = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, "scheduler.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        check.Open();
-        using var total = check.CreateCommand();
-        total.CommandText = "SELECT count(*), CAST(total(length(data)) AS INTEGER) FROM jobs";
-        using var row = total.ExecuteReader();
-        Assert.True(row.Read());
-        Assert.Equal(((int)row.GetInt64(0), row.GetInt64(1)), reopened.Usage.Total);
+        Assert.Equal(Storage.SqliteTruth.Of(_directory), reopened.Usage.Total);
     }
 
     [Fact]
