@@ -31,25 +31,19 @@ public static class EngineScenario
             var ours = await RunOursAsync(n, warmup, seconds);
             table.Add(n, "ours (SQLite store + engine + stream)", "yes", ours.Rate, (double)n, ours.Lat.P50, ours.Lat.P99, ours.Lat.Max, ours.Cpu, ours.Passes, "1.00x",
                 Verdict.AtMost(ours.Lat.P99, TargetP99Ms) + (Math.Abs(ours.Rate - n) / n > 0.02 ? " (rate short)" : ""));
-            if (n <= ramMax)
+            await AddPeerAsync(QuartzStore.Ram, "no", ramMax, "--ram-max");
+            await AddPeerAsync(QuartzStore.AdoSqlite, "yes", adoMax, "--ado-max");
+
+            async Task AddPeerAsync(QuartzStore kind, string durable, int max, string option)
             {
-                var ram = await RunQuartzAsync(QuartzStore.Ram, n, warmup, seconds);
-                table.Add(n, QuartzPeer.Label(QuartzStore.Ram), "no", ram.Rate, (double)n, ram.Lat.P50, ram.Lat.P99, ram.Lat.Max, ram.Cpu, null,
-                    Verdict.Ratio(ram.Lat.P99, ours.Lat.P99), "");
-            }
-            else
-            {
-                table.Add(n, QuartzPeer.Label(QuartzStore.Ram), "no", null, (double)n, null, null, null, null, null, "skipped (--ram-max)", "");
-            }
-            if (n <= adoMax)
-            {
-                var ado = await RunQuartzAsync(QuartzStore.AdoSqlite, n, warmup, seconds);
-                table.Add(n, QuartzPeer.Label(QuartzStore.AdoSqlite), "yes", ado.Rate, (double)n, ado.Lat.P50, ado.Lat.P99, ado.Lat.Max, ado.Cpu, null,
-                    Verdict.Ratio(ado.Lat.P99, ours.Lat.P99), "");
-            }
-            else
-            {
-                table.Add(n, QuartzPeer.Label(QuartzStore.AdoSqlite), "yes", null, (double)n, null, null, null, null, null, "skipped (--ado-max)", "");
+                if (n > max)
+                {
+                    table.Add(n, QuartzPeer.Label(kind), durable, null, (double)n, null, null, null, null, null, $"skipped ({option})", "");
+                    return;
+                }
+                var peer = await RunQuartzAsync(kind, n, warmup, seconds);
+                table.Add(n, QuartzPeer.Label(kind), durable, peer.Rate, (double)n, peer.Lat.P50, peer.Lat.P99, peer.Lat.Max, peer.Cpu, null,
+                    Verdict.Ratio(peer.Lat.P99, ours.Lat.P99), "");
             }
         }
         table.Print();
