@@ -109,6 +109,12 @@ for trx in "$results"/*.trx; do
   failed=$((failed + $(val failed) + $(val error) + $(val timeout) + $(val aborted)))
   skipped=$((skipped + $(val notExecuted)))
 done
+# The failed tests by name, so that the end of a long log says which failed, not only how many.
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  grep -o '<UnitTestResult [^>]*outcome="\(Failed\|Error\|Timeout\|Aborted\)"[^>]*>' "$trx" \
+    | sed -n 's/.* testName="\([^"]*\)".* duration="\([^"]*\)".*/failed: \1 (\2)/p'
+done
 # A build or runner failure with no failed test must still read as a failure.
 if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
 if [ $skipped -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
