@@ -28,6 +28,11 @@ public sealed partial class EndpointEnumerationTests(AccessControlFixture f) : I
         Grpc.Reflection.V1.ServerReflection.Descriptor,
     }.ToDictionary(d => d.FullName);
 
+    [Fact]
+    public void The_sidecar_is_configured_by_flags_alone_and_watches_no_settings_file() =>
+        // A settings file reloaded on change would put a watcher over the working directory.
+        Assert.Equal(0, ProcessProbe.InotifyInstances(f.Callee.Process.Id));
+
     [GeneratedRegex(@"Endpoint (?<kind>http|grpc) (?<methods>\S+) (?<pattern>\S+)")]
     private static partial Regex EndpointLine();
 

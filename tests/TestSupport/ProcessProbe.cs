@@ -52,6 +52,13 @@ public static class ProcessProbe
         return tree;
     }
 
+    /// <summary>
+    /// How many inotify instances the process holds (file descriptors on <c>anon_inode:inotify</c>): each is a
+    /// <see cref="FileSystemWatcher"/> or a file provider watching for changes.
+    /// </summary>
+    public static int InotifyInstances(int pid) =>
+        new DirectoryInfo($"/proc/{pid}/fd").EnumerateFileSystemInfos().Count(fd => fd.LinkTarget == "anon_inode:inotify");
+
     /// <summary>When the process started, in clock ticks since boot (/proc stat field 22); null once gone.</summary>
     public static string? StartTicks(int pid) => StatFields(pid) is { Length: > 19 } fields ? fields[19] : null;
 

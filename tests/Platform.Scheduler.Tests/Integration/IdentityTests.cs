@@ -18,6 +18,11 @@ public sealed class IdentityTests(SharedIdentityScheduler fixture) : IClassFixtu
     private SchedulerUnderTest S => fixture.Scheduler;
 
     [Fact]
+    public void The_scheduler_is_configured_by_flags_alone_and_watches_no_settings_file() =>
+        // A settings file reloaded on change would put a watcher over the working directory.
+        Assert.Equal(0, ProcessProbe.InotifyInstances(S.Process.Process.Id));
+
+    [Fact]
     public async Task A_client_without_a_certificate_is_refused_and_nothing_is_stored()
     {
         var name = "no-cert-" + Guid.NewGuid().ToString("N");
