@@ -81,6 +81,7 @@ public static class Extensions
         {
             // Endpoint, protocol, headers and resource attributes come from the standard OTEL_* variables the AppHost sets.
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            builder.Services.AddHostedService<TelemetryShutdown>();
         }
 
         return builder;

@@ -110,6 +110,7 @@ otel.WithMetrics(m =>
     if (otlp) m.AddOtlpExporter();
 });
 if (otlp) builder.Logging.AddOpenTelemetry(o => o.AddOtlpExporter());
+if (otlp) builder.Services.AddHostedService<TelemetryShutdown>();
 
 var app = builder.Build();
 // Requests are told apart by the port they arrived on, not by their Host header: behind Aspire's endpoint proxies

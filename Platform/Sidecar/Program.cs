@@ -125,6 +125,7 @@ if (exportTelemetry)
 {
     builder.Logging.AddOpenTelemetry(l => { l.IncludeFormattedMessage = true; l.IncludeScopes = true; });
     otel.UseOtlpExporter();
+    builder.Services.AddHostedService<TelemetryShutdown>();
 }
 
 // daprd's metrics server (--enable-metrics, --metrics-port, --metrics-listen-address): its own Kestrel server, see MetricsServer.

@@ -4,7 +4,7 @@ using TestSupport;
 
 namespace Platform.Sidecar.Tests;
 
-/// <summary>The metrics flags on a sidecar process that needs no scheduler.</summary>
+/// <summary>The metrics flags, and stopping, on a sidecar process that needs no scheduler.</summary>
 public sealed class SidecarFlagProcessTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
@@ -23,6 +23,20 @@ public sealed class SidecarFlagProcessTests
         using var client = new TcpClient();
         var refused = await Assert.ThrowsAsync<SocketException>(() => client.ConnectAsync(IPAddress.Loopback, metricsPort).WaitAsync(Wait));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task With_its_otlp_endpoint_gone_it_still_stops_by_itself_within_the_orchestrators_grace()
+    {
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(Sidecars.UniqueAppId("otlp-gone"))
+        {
+            Environment = UnreachableTelemetry.Environment(),
+        });
+
+        // Its start-up logs are still queued for export when it is told to stop.
+        var exitCode = await sidecar.StopAsync(UnreachableTelemetry.OrchestratorGrace);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}: killed after {UnreachableTelemetry.OrchestratorGrace.TotalSeconds} s rather than stopped");
     }
 
     [Theory]

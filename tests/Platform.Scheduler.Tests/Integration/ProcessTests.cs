@@ -13,4 +13,15 @@ public class ProcessTests
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(0, await scheduler.StopAsync());
     }
+
+    [Fact]
+    public async Task With_its_otlp_endpoint_gone_it_still_stops_by_itself_within_the_orchestrators_grace()
+    {
+        await using var scheduler = await SchedulerProcess.StartAsync(environment: UnreachableTelemetry.Environment());
+
+        // Its start-up logs are still queued for export when it is told to stop.
+        var exitCode = await scheduler.StopAsync(UnreachableTelemetry.OrchestratorGrace);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}: killed after {UnreachableTelemetry.OrchestratorGrace.TotalSeconds} s rather than stopped");
+    }
 }
