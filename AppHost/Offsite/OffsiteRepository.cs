@@ -33,7 +33,9 @@ public static class OffsiteRepository
             .WithArgs(context =>
             {
                 foreach (var arg in launcher) context.Args.Add(arg);
-                foreach (var arg in (string[])["--blobHost", "127.0.0.1", "--location", data, "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl", "--blobPort"])
+                // --disableTelemetry: Azurite otherwise reports each run to Application Insights, off this machine.
+                foreach (var arg in (string[])["--blobHost", "127.0.0.1", "--location", data, "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl",
+                             "--disableTelemetry", "--blobPort"])
                     context.Args.Add(arg);
                 context.Args.Add(azurite.BlobEndpoint.Property(EndpointProperty.TargetPort));
             })

@@ -45,6 +45,8 @@ public class OffsiteModelTests
         foreach (var callback in azurite.Annotations.OfType<CommandLineArgsCallbackAnnotation>())
             await callback.Callback(new CommandLineArgsCallbackContext(args));
         Assert.Contains("--skipApiVersionCheck", args);
+        // Nothing of a run leaves the machine.
+        Assert.Contains("--disableTelemetry", args);
         Assert.Contains(Path.Combine(Path.GetTempPath(), "azurite"), args);
         Assert.Contains("127.0.0.1", args);
 

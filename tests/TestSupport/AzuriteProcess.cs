@@ -92,7 +92,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         if (IsRunning) throw new InvalidOperationException("Azurite is already running.");
         var psi = new ProcessStartInfo("node") { WorkingDirectory = _dataDir };
         foreach (var arg in (string[])[BlobMain, "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(), "--location", _dataDir,
-                     "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl"])
+                     "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl", "--disableTelemetry"])
             psi.ArgumentList.Add(arg);
         if (_process is not null) await _process.DisposeAsync();
         _process = TestProcess.Start("azurite", psi);
