@@ -14,7 +14,7 @@ namespace Microsoft.Extensions.Hosting;
 /// </summary>
 internal sealed class TelemetryShutdown(IServiceProvider services, IHostApplicationLifetime lifetime) : IHostedService
 {
-    public static readonly TimeSpan Budget = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan Budget = TimeSpan.FromSeconds(1);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
