@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Platform.Scheduler.Storage;
 
 namespace Platform.Scheduler.Limits;
@@ -102,6 +103,7 @@ public sealed class StoreUsage
     /// Adds what a part of one full read of the store found, to a count that is to take the place of another (see
     /// <see cref="ReplaceWith"/>); the parts of a read may add from several threads at once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddRead(ReadOnlySpan<(JobKey Key, long Bytes)> jobs, int expectedJobs)
     {
         lock (_gate)

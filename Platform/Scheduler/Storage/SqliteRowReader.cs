@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Platform.Scheduler.Schedules;
 using SQLitePCL;
@@ -57,6 +58,7 @@ internal sealed class SqliteRowReader : IDisposable
     /// <paramref name="into"/>, a readable row is read into it (see <see cref="StoredJob"/>'s remarks); a placeholder is
     /// always a job of its own.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public StoredJob ReadOrPlaceholder(StoredJob? into = null)
     {
         try
@@ -128,6 +130,7 @@ internal sealed class SqliteRowReader : IDisposable
     private readonly record struct Reused<T>(byte[] Bytes, T Value);
 
     /// <summary>The current row into <paramref name="into"/> (refilled whole), or into a new job when null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private StoredJob Read(StoredJob? into)
     {
         // Every column is read before the job is touched: a row that does not read leaves nothing half-written.
