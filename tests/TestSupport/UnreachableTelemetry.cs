@@ -1,3 +1,5 @@
+using Xunit;
+
 namespace TestSupport;
 
 /// <summary>What a process sees once the AppHost has stopped the dashboard: an OTLP endpoint where nothing listens.</summary>
@@ -12,4 +14,11 @@ public static class UnreachableTelemetry
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{FreePort.Next()}",
         ["OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY"] = "in_memory",
     };
+
+    /// <summary>SIGTERM, and the process must exit by itself (code 0) before the orchestrator would kill it.</summary>
+    public static async Task AssertStopsByItselfAsync(TestProcess process)
+    {
+        var exitCode = await process.StopAsync(OrchestratorGrace);
+        Assert.True(exitCode == 0, $"exit code {exitCode}: killed after {OrchestratorGrace.TotalSeconds} s rather than stopped");
+    }
 }
