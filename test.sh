@@ -111,11 +111,25 @@ for trx in "$results"/*.trx; do
   failed=$((failed + $(val failed) + $(val error) + $(val timeout) + $(val aborted)))
   skipped=$((skipped + $(val notExecuted)))
 done
-# The failed tests by name, so that the end of a long log says which failed, not only how many.
+# The failed tests by name, each with the start of its message and the test's own line of the stack, so that the end
+# of a long log says which failed and why, not only how many (perl is in every Debian).
 for trx in "$results"/*.trx; do
   [ -e "$trx" ] || continue
-  grep -o '<UnitTestResult [^>]*outcome="\(Failed\|Error\|Timeout\|Aborted\)"[^>]*>' "$trx" \
-    | sed -n 's/.* testName="\([^"]*\)".* duration="\([^"]*\)".*/failed: \1 (\2)/p'
+  perl -0777 -ne '
+    sub text { my $t = shift; $t =~ s/&#x([0-9A-Fa-f]+);/chr(hex($1))/ge; $t =~ s/&lt;/</g; $t =~ s/&gt;/>/g;
+               $t =~ s/&quot;/"/g; $t =~ s/&apos;/\x27/g; $t =~ s/&amp;/&/g; $t =~ s/\r//g; return $t; }
+    while (/<UnitTestResult ([^>]*outcome="(?:Failed|Error|Timeout|Aborted)"[^>]*)>(.*?)<\/UnitTestResult>/sg) {
+      my ($attrs, $body) = ($1, $2);
+      my ($name) = $attrs =~ /testName="([^"]*)"/; my ($duration) = $attrs =~ /duration="([^"]*)"/;
+      print "failed: ", text($name), " ($duration)\n";
+      my ($message) = $body =~ /<Message>(.*?)<\/Message>/s;
+      my @lines = grep { /\S/ } split /\n/, text($message // "");
+      print "  | $_\n" for @lines[0 .. ($#lines < 19 ? $#lines : 19)];
+      print "  | ... (", @lines - 20, " more lines)\n" if @lines > 20;
+      my ($stack) = $body =~ /<StackTrace>(.*?)<\/StackTrace>/s;
+      my ($own) = grep { /\.Tests[.\/]/ && / in .*:line \d+/ } split /\n/, text($stack // "");
+      print "  at", ($own =~ s/^\s*at//r), "\n" if $own;
+    }' "$trx"
 done
 # A build or runner failure with no failed test must still read as a failure.
 if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
