@@ -4,35 +4,50 @@ using Platform.Scheduler.Storage.Etcd;
 namespace Platform.Scheduler.Leadership;
 
 /// <summary>Keeps one replica's lease alive for a term, and ends the term when it cannot.</summary>
-internal sealed partial class EtcdLeaseKeeper(EtcdConnection connection, TimeProvider time, TimeSpan keepAliveInterval, TimeSpan fenceAfter, ILogger logger)
+internal sealed partial class EtcdLeaseKeeper(EtcdConnection connection, TimeProvider time, TimeSpan renewEvery, TimeSpan fenceAfter, ILogger logger)
 {
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
+
     /// <summary>
-    /// Renews the lease every third of its time to live. Without an answer for the fence time (counted from
-    /// when the last answered renewal was sent, which is no later than etcd's own count) the term ends, so this replica
-    /// stops firing before etcd could give its jobs to the others.
+    /// Renews the lease every <c>renewEvery</c>, counted from when the last answered renewal was sent. A renewal not
+    /// answered within that time is given up with its stream, and a new stream (which the round-robin channel opens on
+    /// the next member) tries again: a member that went away or hangs in an election costs one short attempt, not the
+    /// lease. Without an answer for the fence time, counted from when the last answered renewal (or the grant) was sent,
+    /// which is no later than etcd's own count, the term ends there and then, so this replica stops firing before etcd
+    /// could give its jobs to the others.
     /// </summary>
-    public async Task RunAsync(long lease, Action<string> lose, CancellationToken token)
+    public async Task RunAsync(long lease, DateTimeOffset grantSent, Action<string> lose, CancellationToken token)
     {
-        var lastAnswered = time.GetUtcNow();
+        var lastAnswered = grantSent;
         while (!token.IsCancellationRequested)
         {
+            if (AnswerWithin(lastAnswered) <= TimeSpan.Zero)
+            {
+                lose($"no lease renewal was answered for {(time.GetUtcNow() - lastAnswered).TotalSeconds:0.#} s");
+                return;
+            }
+            // Cancels the stream when a renewal on it goes unanswered too long; idle between renewals.
+            using var unanswered = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+            using var call = CancellationTokenSource.CreateLinkedTokenSource(token, unanswered.Token);
             try
             {
-                using var call = connection.Lease.LeaseKeepAlive(await connection.StreamHeadersAsync(token), cancellationToken: token);
+                unanswered.CancelAfter(AnswerWithin(lastAnswered));
+                using var stream = connection.Lease.LeaseKeepAlive(await connection.StreamHeadersAsync(call.Token), cancellationToken: call.Token);
                 while (true)
                 {
                     var sent = time.GetUtcNow();
-                    await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = lease }, token);
-                    using var answer = CancellationTokenSource.CreateLinkedTokenSource(token);
-                    answer.CancelAfter(keepAliveInterval);
-                    if (!await call.ResponseStream.MoveNext(answer.Token)) break;
-                    if (call.ResponseStream.Current.TTL <= 0)
+                    await stream.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = lease }, call.Token);
+                    if (!await stream.ResponseStream.MoveNext(call.Token)) break;
+                    if (stream.ResponseStream.Current.TTL <= 0)
                     {
                         lose("the lease ran out");
                         return;
                     }
                     lastAnswered = sent;
-                    await Task.Delay(keepAliveInterval, time, token);
+                    unanswered.CancelAfter(Timeout.InfiniteTimeSpan);
+                    var due = sent + renewEvery - time.GetUtcNow();
+                    if (due > TimeSpan.Zero) await Task.Delay(due, time, token);
+                    unanswered.CancelAfter(AnswerWithin(lastAnswered));
                 }
             }
             catch (Exception) when (token.IsCancellationRequested)
@@ -41,19 +56,20 @@ internal sealed partial class EtcdLeaseKeeper(EtcdConnection connection, TimePro
             }
             catch (Exception e)
             {
-                LogKeepAliveFailed(logger, e.Message);
+                LogRenewalFailed(logger, (time.GetUtcNow() - lastAnswered).TotalSeconds, unanswered.IsCancellationRequested ? "no answer in time" : e.Message);
             }
-            var silent = time.GetUtcNow() - lastAnswered;
-            if (silent >= fenceAfter)
-            {
-                lose($"no lease renewal was answered for {silent.TotalSeconds:0.#} s");
-                return;
-            }
-            try { await Task.Delay(TimeSpan.FromMilliseconds(250), time, token); }
+            try { await Task.Delay(RetryDelay, time, token); }
             catch (OperationCanceledException) { return; }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "A lease renewal failed: {Reason}")]
-    private static partial void LogKeepAliveFailed(ILogger logger, string reason);
+    /// <summary>How long a renewal sent now may wait for its answer: an interval, and never past the fence.</summary>
+    private TimeSpan AnswerWithin(DateTimeOffset lastAnswered)
+    {
+        var left = lastAnswered + fenceAfter - time.GetUtcNow();
+        return left <= TimeSpan.Zero ? TimeSpan.Zero : left < renewEvery ? left : renewEvery;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A lease renewal failed {Silent:0.0} s after the last answered one was sent: {Reason}; trying again")]
+    private static partial void LogRenewalFailed(ILogger logger, double silent, string reason);
 }

@@ -191,8 +191,11 @@ public class EtcdReplicaTests(ITestOutputHelper output)
 
             // Each member in turn, as an operator upgrades a cluster: every replica's streams to etcd break at least
             // once, while a quorum stays. The leases hold, so no replica may leave and no job may move.
+            var restart = Stopwatch.StartNew();
             for (var m = 0; m < etcd.Size; m++) await etcd.RestartMemberAsync(m);
-            var restartedWithTicksLeft = jobs.All(j => streams.Drain().Count(d => d.Job == j) < ticks);
+            var mostFired = jobs.Max(j => streams.Drain().Count(d => d.Job == j));
+            output.WriteLine($"rolling restart: {restart.Elapsed.TotalSeconds:0.0} s; the furthest job had fired {mostFired} of {ticks} ticks by its end");
+            var restartedWithTicksLeft = mostFired < ticks;
 
             var deliveries = await CollectUntilDoneAsync(streams, replicas[0], jobs, ticks, TimeSpan.FromSeconds(90));
             AssertEveryTickOnce(deliveries, jobs, ticks);
