@@ -52,7 +52,7 @@ var scenarios = new Dictionary<string, Func<BenchOptions, Task>>(StringComparer.
 {
     ["engine"] = EngineScenario.RunAsync,
     ["schedule"] = SchedulerScenarios.RunScheduleAsync,
-    ["restart"] = SchedulerScenarios.RunRestartAsync,
+    ["restart"] = RestartScenario.RunAsync,
     ["triggers"] = TriggersScenario.RunTriggersAsync,
     ["http-schedule"] = HttpScheduleScenario.RunHttpScheduleAsync,
     ["steady"] = SteadyScenario.RunSteadyAsync,

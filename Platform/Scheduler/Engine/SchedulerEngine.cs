@@ -15,9 +15,9 @@ namespace Platform.Scheduler.Engine;
 /// </summary>
 /// <remarks>
 /// The coordinator of the engine's parts, each owning its state: <see cref="TriggerQueue"/> (what is due when),
-/// <see cref="TriggerConsumers"/> (streams, triggers in flight, staging), <see cref="JobOwnership"/> (the partition and
-/// the owned jobs), <see cref="JobAdmission"/> (validation, quotas) and <see cref="TriggerOutcomes"/> (failure policy,
-/// progress). One lock, held here, guards them all.
+/// <see cref="Platform.Scheduler.Engine.DispatchLoop"/> (sending what is due), <see cref="TriggerConsumers"/> (streams,
+/// triggers in flight, staging), <see cref="JobOwnership"/> (the partition and the owned jobs), <see cref="JobAdmission"/>
+/// (validation, quotas) and <see cref="TriggerOutcomes"/> (failure policy, progress). One lock, held here, guards them all.
 /// </remarks>
 public sealed partial class SchedulerEngine : IAsyncDisposable
 {
@@ -37,14 +37,9 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     private readonly TriggerConsumers _consumers;
     private readonly OwnershipChanges _ownershipChanges;
     private readonly EngineTelemetry _telemetry;
-    /// <summary>Dispatch passes begun; numbers the passes <see cref="_idleWaiters"/> wait for.</summary>
-    private long _passes;
-    private readonly IdleWaiters _idleWaiters = new();
+    private readonly DispatchLoop _dispatch;
 
     private readonly CancellationTokenSource _stopping = new();
-    private Task? _loop;
-    /// <summary>Test seam: set, the loop ends with this error at its next pass (see <see cref="FailDispatchLoop"/>).</summary>
-    private Exception? _injectedLoopFault;
 
     public SchedulerEngine(IJobStore store, TimeProvider? timeProvider = null, ILogger<SchedulerEngine>? logger = null,
         SchedulerEngineOptions? options = null)
@@ -60,6 +55,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         _consumers = new TriggerConsumers(_gate, _queue, outcomes, _telemetry, _time, _logger, _options.TriggerAckTimeout,
             store as IDeferredJobData);
         _ownershipChanges = new OwnershipChanges(_gate, _ownership, _queue, _consumers, store, _logger, _stopping.Token);
+        _dispatch = new DispatchLoop(_gate, _queue, _consumers, _ownership, _options, _time, _logger);
     }
 
     public int JobCount { get { lock (_gate) return _ownership.Count; } }
@@ -74,30 +70,19 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     /// and nothing more is due. The loop runs on its own task and a fake clock only wakes it, so a test must await this
     /// before asserting that nothing was sent, or it asserts before the loop has looked. Fails once the loop has stopped.
     /// </summary>
-    internal Task WhenIdleAsync(CancellationToken cancellationToken = default)
-    {
-        Task idle;
-        lock (_gate) idle = _idleWaiters.Add(_passes + 1);
-        // Force that pass: with nothing due the loop would otherwise sleep until the next tick.
-        _queue.Wake();
-        return idle.WaitAsync(cancellationToken);
-    }
+    internal Task WhenIdleAsync(CancellationToken cancellationToken = default) => _dispatch.WhenIdleAsync(cancellationToken);
 
     /// <summary>True while the dispatch loop runs: started, not stopped and not ended by an error. /healthz reports it.</summary>
-    public bool IsDispatching => _loop is { IsCompleted: false } && !_stopping.IsCancellationRequested;
+    public bool IsDispatching => _dispatch.IsRunning && !_stopping.IsCancellationRequested;
 
     /// <summary>The dispatch loop's task (completed before start); for tests.</summary>
-    internal Task DispatchLoop => _loop ?? Task.CompletedTask;
+    internal Task DispatchLoop => _dispatch.Task;
 
     /// <summary>
     /// Test seam: ends the dispatch loop with <paramref name="reason"/> at its next pass, as an unrecoverable fault would,
     /// so a test can see what the process reports once nothing is dispatched any more.
     /// </summary>
-    internal void FailDispatchLoop(Exception reason)
-    {
-        Volatile.Write(ref _injectedLoopFault, reason);
-        _queue.Wake();
-    }
+    internal void FailDispatchLoop(Exception reason) => _dispatch.Fail(reason);
 
     /// <summary>Opens the store, loads every owned job (with progress) and starts dispatching.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -106,7 +91,7 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         await _store.OpenAsync(cancellationToken);
         if (_ownership.Partition is not null) await _ownershipChanges.LoadOwnedAsync(cancellationToken);
         _queue.StartTimer(_time);
-        _loop = Task.Run(DispatchLoopAsync, CancellationToken.None);
+        _dispatch.Start(_stopping.Token);
     }
 
     /// <summary>Stops dispatching, resolves in-flight triggers as undeliverable and commits all progress.</summary>
@@ -114,11 +99,8 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
     {
         if (_stopping.IsCancellationRequested) return;
         _stopping.Cancel();
-        if (_loop is not null)
-        {
-            // A loop that ended with a fault was logged then; progress must still be committed below.
-            try { await _loop; } catch (Exception) { }
-        }
+        // A loop that ended with a fault was logged then; progress must still be committed below.
+        try { await _dispatch.Task; } catch (Exception) { }
         lock (_gate) _consumers.CompleteAll();
         await _store.FlushAsync();
     }
@@ -129,8 +111,6 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         _queue.Dispose();
         _telemetry.Dispose();
     }
-
-    // ---- ownership: which jobs this engine fires ---------------------------------------------------------
 
     /// <summary>The share of the jobs this engine fires, or null while it owns none.</summary>
     public Partition? OwnedPartition => _ownership.Partition;
@@ -156,8 +136,6 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
             if (_ownership.Apply(change)) _ = Task.Run(_ownershipChanges.ResyncAsync);
         }
     }
-
-    // ---- API -------------------------------------------------------------------------------------------------
 
     /// <summary>
     /// Validates and durably stores a job. Throws <see cref="JobValidationException"/> (Dapr's text),
@@ -234,97 +212,6 @@ public sealed partial class SchedulerEngine : IAsyncDisposable
         return new JobStream(_consumers, consumer);
     }
 
-    // ---- the dispatch loop -------------------------------------------------------------------------------
-
-    private async Task DispatchLoopAsync()
-    {
-        try
-        {
-            await RunDispatchLoopAsync();
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            LogLoopFailed(_logger, e);
-            lock (_gate) _idleWaiters.End(new InvalidOperationException("The dispatch loop failed.", e));
-            throw;
-        }
-        lock (_gate) _idleWaiters.End(new ObjectDisposedException(nameof(SchedulerEngine), "The dispatch loop has stopped."));
-    }
-
-    /// <summary>How long the loop waits before another pass after a pass failed outside any one job.</summary>
-    internal static readonly TimeSpan PassRetryDelay = TimeSpan.FromSeconds(1);
-
-    private async Task RunDispatchLoopAsync()
-    {
-        var token = _stopping.Token;
-        while (!token.IsCancellationRequested)
-        {
-            if (Volatile.Read(ref _injectedLoopFault) is { } fault) throw fault;
-            long pass;
-            try
-            {
-                long nextDue;
-                long now;
-                var dispatched = 0;
-                lock (_gate)
-                {
-                    pass = ++_passes;
-                    now = _time.GetUtcNow().UtcTicks;
-                    // Unanswered triggers are taken back first, so that this pass already redelivers them.
-                    if (now >= _consumers.NextAckCheck) _consumers.TakeBackUnanswered(now);
-                    while (dispatched < _options.DispatchBatch && _queue.TryTakeDue(now, out var job))
-                    {
-                        // One job's failure is that job's alone: set it aside and go on with the others.
-                        try
-                        {
-                            if (!_consumers.Dispatch(job, now)) _ownership.ForgetReplaced(job);
-                        }
-                        catch (Exception e) { _ownership.Quarantine(job, "dispatch", e); }
-                        dispatched++;
-                    }
-                    nextDue = Math.Min(_queue.NextDue, _consumers.NextAckCheck);
-                    _queue.ArmedFor = dispatched >= _options.DispatchBatch ? long.MinValue : nextDue;
-                }
-                LogPass(_logger, dispatched, nextDue == long.MaxValue ? -1 : TimeSpan.FromTicks(nextDue - now).TotalMilliseconds);
-                if (dispatched >= _options.DispatchBatch)
-                {
-                    await Task.Yield();
-                    continue;
-                }
-                _queue.ArmTimer(nextDue, now);
-                // The clock may have passed the due time while the timer was being armed (a timer is relative).
-                if (nextDue != long.MaxValue && _time.GetUtcNow().UtcTicks >= nextDue) continue;
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
-            {
-                // A fault outside any one job: dispatching must not end, so log it and try again shortly.
-                LogPassFailed(_logger, e);
-                lock (_gate) _queue.ArmedFor = long.MinValue;
-                try { _queue.ArmTimer(PassRetryDelay); }
-                catch (Exception timerError) { LogPassFailed(_logger, timerError); }
-                await _queue.WaitAsync(token).ConfigureAwait(false);
-                continue;
-            }
-            if (_idleWaiters.HasWaiters)
-            {
-                lock (_gate) _idleWaiters.Release(pass);
-            }
-            await _queue.WaitAsync(token).ConfigureAwait(false);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Trace, Message = "Dispatch pass: {Dispatched} sent, next due in {Milliseconds} ms")]
-    private static partial void LogPass(ILogger logger, int dispatched, double milliseconds);
-
-    [LoggerMessage(Level = LogLevel.Critical, Message = "The dispatch loop failed; no more triggers will be sent")]
-    private static partial void LogLoopFailed(ILogger logger, Exception exception);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Trigger stream opened for {Namespace}/{AppId}")]
     private static partial void LogStreamOpened(ILogger logger, string @namespace, string appId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "A dispatch pass failed; retrying shortly")]
-    private static partial void LogPassFailed(ILogger logger, Exception exception);
 }
