@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Platform.Scheduler.Leadership;
 using Platform.Scheduler.Storage.Etcd;
 using TestSupport;
+using Xunit.Abstractions;
 
 namespace Platform.Scheduler.Tests.Leadership;
 
@@ -10,7 +11,7 @@ namespace Platform.Scheduler.Tests.Leadership;
 /// elections (renewals that get no answer for a while), and it must end the term before etcd could expire the lease.
 /// A 12 s lease, as these scripts are timed for: renewals every 2 s, the fence at 9 s.
 /// </summary>
-public class LeaseKeeperTests
+public class LeaseKeeperTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(12);
     private static readonly TimeSpan RenewEvery = Ttl / 6;
@@ -62,6 +63,8 @@ public class LeaseKeeperTests
         if (run.Lost.Task.IsCompleted) Assert.Fail($"the term ended: {(await run.Lost.Task).Reason}");
         var answered = run.Etcd.Answered.Select(a => a.At).ToList();
         var longestSilence = answered.Zip(answered.Skip(1), (a, b) => b - a).Max();
+        output.WriteLine($"renewals answered at {string.Join(", ", answered.Select(a => $"{(a - answered[0]).TotalSeconds:0.00}"))} s; " +
+            $"longest silence {longestSilence.TotalSeconds:0.00} s of the {FenceAfter.TotalSeconds} s fence");
         Assert.True(longestSilence < FenceAfter, $"{longestSilence.TotalSeconds:0.0} s between answered renewals");
     }
 
@@ -77,7 +80,10 @@ public class LeaseKeeperTests
         var (reason, lostAt) = await run.Lost.Task.WaitAsync(Ttl * 2);
 
         var sinceLastTaken = lostAt - run.Etcd.Answered.Max(a => a.At);
+        output.WriteLine($"let go {sinceLastTaken.TotalSeconds:0.00} s after the last renewal taken ({reason})");
         Assert.Contains("no lease renewal was answered", reason, StringComparison.Ordinal);
-        Assert.InRange(sinceLastTaken, FenceAfter - TimeSpan.FromSeconds(0.5), Ttl - TimeSpan.FromSeconds(1));
+        // Not much before the fence either: the keeper counts from the send, etcd from the receipt, and the first
+        // renewal of a fresh process waits for its connection.
+        Assert.InRange(sinceLastTaken, FenceAfter - RenewEvery, Ttl - TimeSpan.FromSeconds(1));
     }
 }
