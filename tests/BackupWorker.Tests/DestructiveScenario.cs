@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
@@ -154,6 +155,12 @@ internal static class DestructiveScenario
         catch (HttpRequestException e)
         {
             return "no answer (" + (e.InnerException?.Message ?? e.Message) + ")";
+        }
+        catch (SocketException e)
+        {
+            // A kill right after the connection was accepted: HttpClient then reads the peer's address off a socket
+            // already reset and lets the socket's error through unwrapped.
+            return "no answer (" + e.Message + ")";
         }
     }
 
