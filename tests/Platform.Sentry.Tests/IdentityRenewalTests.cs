@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using Platform.Security;
 using Platform.Security.Renewal;
 using TestSupport;
@@ -66,16 +65,19 @@ public sealed class IdentityRenewalTests
     [Fact]
     public async Task An_identity_that_expires_because_renewal_fails_is_a_health_problem_with_the_reason()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new TimerCountingTimeProvider(DateTimeOffset.UtcNow);
         using var ca = CertificateAuthority.Create("expiry-tests", time);
         var signer = new FlakySigner(new LocalSigner(ca, TimeSpan.FromMinutes(10)));
         var identity = await RenewableIdentity.ObtainAsync(signer, TrustBundle.FromPem(ca.TrustAnchorsPem), Server, TimeSpan.FromSeconds(5), time);
         Assert.Null(identity.HealthProblem(time));
         signer.Failing = true;
         using var renewal = new IdentityRenewal(identity, time, NullLogger<IdentityRenewal>.Instance);
+        var timers = time.TimersCreated;
         await renewal.StartAsync(CancellationToken.None);
         try
         {
+            // Its wait for 70 % is set before the clock moves, or it would be set from the moved clock.
+            await time.TimersCreatedAsync(timers + 1).WaitAsync(TimeSpan.FromSeconds(10));
             time.Advance(TimeSpan.FromMinutes(7.5)); // past 70 %
             await Poll.UntilAsync(() => Task.FromResult(identity.RenewalError is not null), TimeSpan.FromSeconds(10), "a failed renewal");
             Assert.Null(identity.HealthProblem(time)); // failing, but not expired yet
