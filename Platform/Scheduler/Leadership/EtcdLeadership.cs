@@ -66,15 +66,9 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
 
     private TimeSpan Ttl => _options.LeaseTtl;
     private long TtlSeconds => Math.Max(1, (long)Math.Ceiling(Ttl.TotalSeconds));
-    /// <summary>
-    /// A sixth of the lease: etcd's own client renews every third, but it counts the lease from each answer and this
-    /// replica counts from each send and fences at three quarters, so renewing more often keeps the same slack (over
-    /// half the lease) for a member going away or an election.
-    /// </summary>
-    private TimeSpan RenewEvery => Ttl / 6;
 
     /// <summary>How long without an answered keep-alive until this replica lets go: before etcd can expire its lease.</summary>
-    internal TimeSpan FenceAfter => Ttl - Ttl / 4;
+    internal TimeSpan FenceAfter => EtcdLeaseKeeper.FenceAfter(Ttl);
 
     private DateTime Deadline => DateTime.UtcNow + _options.RequestTimeout;
 
@@ -94,7 +88,7 @@ public sealed partial class EtcdLeadership : IAsyncDisposable
                 var grantSent = _time.GetUtcNow();
                 lease = (await _connection.Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = TtlSeconds }, deadline: Deadline,
                     cancellationToken: stopping)).ID;
-                keepAlive = new EtcdLeaseKeeper(_connection, _time, RenewEvery, FenceAfter, _logger).RunAsync(lease, grantSent, reason => Lose(term, reason), term.Token);
+                keepAlive = new EtcdLeaseKeeper(_connection, _time, Ttl, _logger).RunAsync(lease, grantSent, reason => Lose(term, reason), term.Token);
                 await ElectAsync(lease, engine, term);
             }
             catch (Exception) when (stopping.IsCancellationRequested)

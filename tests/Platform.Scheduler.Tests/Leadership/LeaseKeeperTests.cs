@@ -29,7 +29,7 @@ public class LeaseKeeperTests(ITestOutputHelper output)
         {
             Etcd = etcd;
             _connection = new EtcdConnection([etcd.Endpoint], null, null);
-            Keeper = new EtcdLeaseKeeper(_connection, TimeProvider.System, RenewEvery, FenceAfter, NullLogger.Instance)
+            Keeper = new EtcdLeaseKeeper(_connection, TimeProvider.System, Ttl, NullLogger.Instance)
                 .RunAsync(lease: 7, DateTimeOffset.UtcNow, reason => Lost.TrySetResult((reason, DateTimeOffset.UtcNow)), _stop.Token);
         }
 
