@@ -19,7 +19,8 @@ internal sealed class JobState
     public long Created;
     public long Due;
     public long Expiration;
-    public RetryPolicy Policy;
+    /// <summary>Shared between jobs with the same policy; a record quarantined before its policy was read has the default.</summary>
+    public RetryPolicy Policy = DefaultRetryPolicy.Compact;
     /// <summary>Kept aside with the trace context (see <see cref="JobStateRare"/>): a job loaded from a store that reads data
     /// back per trigger has none here.</summary>
     public byte[]? Data

@@ -5,9 +5,12 @@ using Platform.SchedulerProtocol.Common;
 
 namespace Platform.Scheduler.Engine;
 
-/// <summary>The failure policy in the compact form the engine keeps per job (16 bytes: the runtime orders the fields).</summary>
-[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
-internal readonly record struct RetryPolicy(bool Drop, long IntervalTicks, int MaxRetries)
+/// <summary>
+/// The failure policy in the compact form the engine keeps. Immutable and compared by value, so jobs with the same policy
+/// share one instance (see <see cref="JobPreparer"/>): a reference costs each of 1M records 8 bytes where the values
+/// cost 16.
+/// </summary>
+internal sealed record RetryPolicy(bool Drop, long IntervalTicks, int MaxRetries)
 {
     public static JobFailurePolicy Default() => new()
     {

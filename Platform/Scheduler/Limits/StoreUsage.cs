@@ -7,30 +7,21 @@ namespace Platform.Scheduler.Limits;
 /// Jobs and bytes of job data in the store, per (namespace, app id) and in all, as the store holds them: not only the
 /// jobs this replica fires, so every replica on one store counts the same and a quota holds whichever replica is asked.
 /// The store keeps it: from a full read at open, its own writes as they commit, and (etcd) every other replica's
-/// writes from its watch. Each key's entry carries the store revision it was seen at, so a late echo of an older write
-/// cannot undo a newer one; deletions leave a marker until the watch has passed them.
+/// writes from its watch. In a store with revisions each key's entry carries the revision it was seen at, so a late echo
+/// of an older write cannot undo a newer one, and deletions leave a marker until the watch has passed them. A store
+/// without revisions (SQLite: one writer, no watch) keeps each job's bytes alone.
 /// </summary>
-public sealed class StoreUsage
+/// <param name="revisions">Whether the store gives its writes revisions; without, every revision passed must be 0.</param>
+public sealed class StoreUsage(bool revisions = true)
 {
     private readonly object _gate = new();
+    private readonly bool _revisions = revisions;
     // Per app, its jobs by name: keyed by the whole key, every entry would hold the namespace and app id again
     // (1M jobs: 48 rather than 32 bytes an entry).
     private readonly Dictionary<(string, string), AppUsage> _apps = [];
     private readonly Queue<(long Revision, JobKey Key)> _tombstones = new();
     private int _count;
     private long _bytes;
-
-    /// <summary>16 bytes rather than 24 (one per stored job): a job's data is a byte array, so its size fits an int.</summary>
-    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
-    private readonly record struct Entry(int Bytes, long Revision, bool Live);
-
-    /// <summary>One app's jobs (live ones and deletion markers) and its live count and bytes.</summary>
-    private sealed class AppUsage
-    {
-        public readonly Dictionary<string, Entry> Jobs = new(StringComparer.Ordinal);
-        public int Count;
-        public long Bytes;
-    }
 
     /// <summary>Jobs and bytes the app holds.</summary>
     public (int Count, long Bytes) App(string @namespace, string appId)
@@ -48,16 +39,16 @@ public sealed class StoreUsage
     public long? BytesOf(JobKey key)
     {
         lock (_gate)
-            return _apps.TryGetValue((key.Namespace, key.AppId), out var app) && app.Jobs.TryGetValue(key.Name, out var e) && e.Live ? e.Bytes : null;
+            return _apps.TryGetValue((key.Namespace, key.AppId), out var app) && app.Jobs.TryGet(key.Name, out var e) && e.Live ? e.Bytes : null;
     }
 
     /// <summary>Records the job as stored with <paramref name="bytes"/> of data at <paramref name="revision"/> (0: a store without revisions).</summary>
-    public void Put(JobKey key, long bytes, long revision) => Apply(key, new Entry(checked((int)bytes), revision, Live: true));
+    public void Put(JobKey key, long bytes, long revision) => Apply(key, new UsageEntry(checked((int)bytes), Revised(revision), Live: true));
 
     /// <summary>Records the job as deleted at <paramref name="revision"/>.</summary>
     public void Delete(JobKey key, long revision)
     {
-        Apply(key, new Entry(0, revision, Live: false));
+        Apply(key, new UsageEntry(0, Revised(revision), Live: false));
         if (revision != 0) lock (_gate) _tombstones.Enqueue((revision, key));
     }
 
@@ -69,7 +60,7 @@ public sealed class StoreUsage
             while (_tombstones.TryPeek(out var t) && t.Revision <= revision)
             {
                 _tombstones.Dequeue();
-                if (_apps.TryGetValue((t.Key.Namespace, t.Key.AppId), out var app) && app.Jobs.TryGetValue(t.Key.Name, out var e)
+                if (_apps.TryGetValue((t.Key.Namespace, t.Key.AppId), out var app) && app.Jobs.TryGet(t.Key.Name, out var e)
                     && !e.Live && e.Revision <= revision)
                 {
                     app.Jobs.Remove(t.Key.Name);
@@ -93,7 +84,7 @@ public sealed class StoreUsage
             _bytes = 0;
             // Rows come app by app: the app of the row before is reused without a lookup while it lasts.
             var last = new LastApp();
-            foreach (var (key, bytes, revision) in jobs) AddLocked(ref last, key, bytes, revision, expectedJobs);
+            foreach (var (key, bytes, revision) in jobs) AddLocked(ref last, key, bytes, Revised(revision), expectedJobs);
             // Grown by doubling, a table is up to twice the size it needs; it stays as large as the store was at open.
             foreach (var app in _apps.Values) app.Jobs.TrimExcess();
         }
@@ -116,6 +107,7 @@ public sealed class StoreUsage
     /// <summary>Takes what <paramref name="read"/> counted (see <see cref="AddRead"/>) in place of everything held.</summary>
     public void ReplaceWith(StoreUsage read)
     {
+        if (read._revisions != _revisions) throw new ArgumentException("a count with revisions cannot take the place of one without, or the other way", nameof(read));
         lock (read._gate)
         lock (_gate)
         {
@@ -127,10 +119,21 @@ public sealed class StoreUsage
         }
     }
 
+    private long Revised(long revision) =>
+        revision == 0 || _revisions ? revision : throw new ArgumentOutOfRangeException(nameof(revision), revision, "this store has no revisions");
+
     private struct LastApp
     {
         public AppUsage? App;
         public string? Namespace, AppId;
+    }
+
+    /// <summary>One app's jobs (live ones and deletion markers) and its live count and bytes.</summary>
+    private sealed class AppUsage(bool revisions)
+    {
+        public readonly UsageEntries Jobs = new(revisions);
+        public int Count;
+        public long Bytes;
     }
 
     /// <summary>Reset's step: ApplyLocked for a live entry, with one lookup rather than two (1M rows spent a tenth of the
@@ -143,18 +146,14 @@ public sealed class StoreUsage
             if (_apps.Count == 1) last.App.Jobs.EnsureCapacity(expectedJobs);
             (last.Namespace, last.AppId) = (key.Namespace, key.AppId);
         }
-        var entry = new Entry(checked((int)bytes), revision, Live: true);
-        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(last.App.Jobs, key.Name, out var held);
-        if (held)
+        if (last.App.Jobs.AddLive(key.Name, checked((int)bytes), revision) is { } replaced)
         {
-            if (revision != 0 && slot.Revision > revision) return;
-            if (slot.Live) Change(last.App, -1, -slot.Bytes);
+            if (replaced.Live) Change(last.App, -1, -replaced.Bytes);
+            Change(last.App, 1, bytes);
         }
-        Change(last.App, 1, entry.Bytes);
-        slot = entry;
     }
 
-    private void Apply(JobKey key, Entry entry)
+    private void Apply(JobKey key, UsageEntry entry)
     {
         lock (_gate)
         {
@@ -165,19 +164,19 @@ public sealed class StoreUsage
     private AppUsage? AppOf(JobKey key, bool create)
     {
         if (_apps.TryGetValue((key.Namespace, key.AppId), out var app) || !create) return app;
-        _apps[(key.Namespace, key.AppId)] = app = new AppUsage();
+        _apps[(key.Namespace, key.AppId)] = app = new AppUsage(_revisions);
         return app;
     }
 
-    private void ApplyLocked(AppUsage app, JobKey key, Entry entry)
+    private void ApplyLocked(AppUsage app, JobKey key, UsageEntry entry)
     {
-        if (app.Jobs.TryGetValue(key.Name, out var old))
+        if (app.Jobs.TryGet(key.Name, out var old))
         {
             if (entry.Revision != 0 && old.Revision > entry.Revision) return;
             if (old.Live) Change(app, -1, -old.Bytes);
         }
         if (entry.Live) Change(app, 1, entry.Bytes);
-        if (entry.Live || entry.Revision != 0) app.Jobs[key.Name] = entry;
+        if (entry.Live || entry.Revision != 0) app.Jobs.Set(key.Name, entry);
         else app.Jobs.Remove(key.Name);
         if (app.Jobs.Count == 0) _apps.Remove((key.Namespace, key.AppId));
     }

@@ -179,7 +179,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
     private sealed class UsageOfLoad(SqliteJobStore store, int parts, int seenByTheRead, int expectedRows)
     {
         public const int Batch = 2048;
-        private readonly Limits.StoreUsage _read = new();
+        private readonly Limits.StoreUsage _read = new(revisions: false);
         private int _unread = parts;
 
         public void Add(ReadOnlySpan<(JobKey, long)> rows) => _read.AddRead(rows, expectedRows);

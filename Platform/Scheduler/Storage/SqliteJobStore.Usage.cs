@@ -6,7 +6,7 @@ public sealed partial class SqliteJobStore
     // The usage count is taken by the first load that reads every row (one pass over 1M rows rather than two), or by a
     // scan of its own when something asks for it first. Until then the writer commits under _usageGate and keeps what
     // it commits in _uncounted, so the count can add exactly the changes its read did not see.
-    private readonly Limits.StoreUsage _usage = new();
+    private readonly Limits.StoreUsage _usage = new(revisions: false);
     private readonly object _usageGate = new();
     private List<JobChange>? _uncounted;
     private volatile bool _usageCounted = true;

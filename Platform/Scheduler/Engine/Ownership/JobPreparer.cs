@@ -13,6 +13,9 @@ internal sealed class JobPreparer(JobOwnership ownership)
     /// <summary>Parsed schedules by their text: 1M jobs typically share a few.</summary>
     private readonly Dictionary<string, ISchedule> _schedules = new(StringComparer.Ordinal);
 
+    /// <summary>Policies other than the default, by value: jobs that share one share its instance.</summary>
+    private readonly Dictionary<RetryPolicy, RetryPolicy> _policies = [];
+
     // The last namespace and app id prepared, as given and as interned: a load gives the same instances row after row.
     private (string Given, string Interned) _lastNamespace = ("", ""), _lastAppId = ("", "");
 
@@ -44,7 +47,7 @@ internal sealed class JobPreparer(JobOwnership ownership)
                 Created = stored.Created,
                 Due = stored.Due,
                 Expiration = stored.Expiration,
-                Policy = RetryPolicy.From(stored.FailurePolicy),
+                Policy = Shared(RetryPolicy.From(stored.FailurePolicy)),
                 Data = stored.Data,
                 DataInStore = stored.DataInStore,
                 TraceParent = stored.TraceParent,
@@ -59,6 +62,14 @@ internal sealed class JobPreparer(JobOwnership ownership)
         {
             return new PreparedJob(new JobState { Key = key, RowId = stored.RowId, PartitionId = stored.PartitionId, Revision = stored.Revision }, e);
         }
+    }
+
+    private RetryPolicy Shared(RetryPolicy policy)
+    {
+        if (ReferenceEquals(policy, DefaultRetryPolicy.Compact)) return policy;
+        if (_policies.TryGetValue(policy, out var shared)) return shared;
+        if (_policies.Count < 10_000) _policies[policy] = policy;
+        return policy;
     }
 
     private string InternScope(string s, ref (string Given, string Interned) last)
