@@ -157,8 +157,9 @@ public sealed class TestProcess : IAsyncDisposable
                 using var response = await http.GetAsync(healthUrl);
                 if (response.IsSuccessStatusCode) return;
             }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
+            // A process still starting may refuse, reset or drop the connection at any step; HttpClient mostly wraps
+            // that, but a socket error at connect can come through as it is (seen in the kill tests).
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or System.Net.Sockets.SocketException) { }
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"{Name}: {healthUrl} not ready within {timeout}:{Environment.NewLine}{OutputTail()}");
             // Nothing to await: a child process gives no readiness event other than answering its health endpoint.
