@@ -5,7 +5,7 @@ namespace Platform.Scheduler.Limits;
 /// <summary>
 /// One app's <see cref="UsageEntry"/> by job name. A store with revisions needs each entry whole (32 bytes a job in the
 /// table); one without has neither revisions nor deletion markers, so it keeps the bytes alone (24 bytes a job: 9 MB
-/// of 1M jobs).
+/// less for 1M jobs).
 /// </summary>
 internal sealed class UsageEntries(bool revisions)
 {
