@@ -17,12 +17,12 @@ internal sealed class SqliteCommands : IDisposable
             VALUES($ns, $app, $name, $partition, $schedule, $repeats, $due_time, $ttl, $data, $policy, $created, $due, $expiration, $tp, $ts)
             """;
         _insert = Create(connection, insert + " ON CONFLICT(namespace, app_id, name) DO NOTHING RETURNING id");
+        // A replaced job starts from no progress: the schema's jobs_replaced trigger deletes its row.
         _upsert = Create(connection, insert + """
              ON CONFLICT(namespace, app_id, name) DO UPDATE SET partition_id=excluded.partition_id, schedule=excluded.schedule,
                repeats=excluded.repeats, due_time=excluded.due_time, ttl=excluded.ttl, data=excluded.data,
                failure_policy=excluded.failure_policy, created=excluded.created, due=excluded.due, expiration=excluded.expiration,
-               trace_parent=excluded.trace_parent, trace_state=excluded.trace_state,
-               count=0, last_trigger=NULL, attempts=0, last_result=0
+               trace_parent=excluded.trace_parent, trace_state=excluded.trace_state
              RETURNING id
             """);
         foreach (var c in new[] { _insert, _upsert })

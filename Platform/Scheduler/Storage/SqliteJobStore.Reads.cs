@@ -12,7 +12,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
     {
         await using var connection = OpenReadConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM jobs WHERE namespace=$ns AND app_id=$app AND name=$name";
+        command.CommandText = $"SELECT {Columns} FROM {SqliteSchema.JobsWithProgress} WHERE j.namespace=$ns AND j.app_id=$app AND j.name=$name";
         command.Parameters.AddWithValue("$ns", key.Namespace);
         command.Parameters.AddWithValue("$app", key.AppId);
         command.Parameters.AddWithValue("$name", key.Name);
@@ -24,7 +24,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
     {
         await using var connection = OpenReadConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM jobs WHERE namespace=$ns AND app_id=$app ORDER BY name";
+        command.CommandText = $"SELECT {Columns} FROM {SqliteSchema.JobsWithProgress} WHERE j.namespace=$ns AND j.app_id=$app ORDER BY j.name";
         command.Parameters.AddWithValue("$ns", @namespace);
         command.Parameters.AddWithValue("$app", appId);
         return await ReadAllAsync(command, cancellationToken);
@@ -34,7 +34,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
     {
         await using var connection = OpenReadConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM jobs WHERE ($ns IS NULL OR namespace=$ns) AND ($app IS NULL OR app_id=$app) ORDER BY namespace, app_id, name";
+        command.CommandText = $"SELECT {Columns} FROM {SqliteSchema.JobsWithProgress} WHERE ($ns IS NULL OR j.namespace=$ns) AND ($app IS NULL OR j.app_id=$app) ORDER BY j.namespace, j.app_id, j.name";
         command.Parameters.AddWithValue("$ns", string.IsNullOrEmpty(@namespace) ? DBNull.Value : @namespace);
         command.Parameters.AddWithValue("$app", string.IsNullOrEmpty(appId) ? DBNull.Value : appId);
         return await ReadAllAsync(command, cancellationToken);
@@ -250,7 +250,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
         Expiration = r.IsDBNull(13) ? long.MaxValue : r.GetInt64(13),
         TraceParent = r.IsDBNull(14) ? null : r.GetString(14),
         TraceState = r.IsDBNull(15) ? null : r.GetString(15),
-        Progress = new JobProgress((uint)r.GetInt64(16), r.IsDBNull(17) ? TickCalculator.None : r.GetInt64(17),
+        Progress = r.IsDBNull(16) ? JobProgress.Initial : new JobProgress((uint)r.GetInt64(16), r.IsDBNull(17) ? TickCalculator.None : r.GetInt64(17),
             (uint)r.GetInt64(18), (JobResultKind)r.GetInt64(19)),
     };
 }

@@ -11,7 +11,7 @@ namespace Platform.Scheduler.Storage;
 public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreUsage, IDeferredJobData
 {
     private const string Columns =
-        "id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result";
+        "j.id, j.namespace, j.app_id, j.name, j.partition_id, j.schedule, j.repeats, j.due_time, j.ttl, j.data, j.failure_policy, j.created, j.due, j.expiration, j.trace_parent, j.trace_state, p.count, p.last_trigger, p.attempts, p.last_result";
 
     private readonly string _connectionString;
     private readonly SqliteJobStoreOptions _options;
@@ -56,20 +56,9 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
         }
         using (var connection = OpenConnection())
         {
-            Execute(connection, """
-                PRAGMA journal_mode=WAL;
-                CREATE TABLE IF NOT EXISTS jobs(
-                  id INTEGER PRIMARY KEY,
-                  namespace TEXT NOT NULL, app_id TEXT NOT NULL, name TEXT NOT NULL,
-                  partition_id INTEGER NOT NULL,
-                  schedule TEXT, repeats INTEGER, due_time TEXT, ttl TEXT,
-                  data BLOB, failure_policy BLOB NOT NULL,
-                  created INTEGER NOT NULL, due INTEGER, expiration INTEGER,
-                  trace_parent TEXT, trace_state TEXT,
-                  count INTEGER NOT NULL DEFAULT 0, last_trigger INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
-                  last_result INTEGER NOT NULL DEFAULT 0);
-                CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(namespace, app_id, name);
-                """);
+            Execute(connection, "PRAGMA journal_mode=WAL");
+            var moved = SqliteSchema.Prepare(connection);
+            if (moved >= 0) LogSchemaUpgraded(_logger, DatabasePath, SqliteSchema.Version, moved);
         }
         lock (_usageGate)
         {
@@ -194,6 +183,9 @@ public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreU
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Committed {Writes} writes, {Progress} progress updates, {Completions} completions")]
     private static partial void LogBatch(ILogger logger, int writes, int progress, int completions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Upgraded {Path} to schema version {Version}; moved the progress of {Jobs} jobs to its own table")]
+    private static partial void LogSchemaUpgraded(ILogger logger, string path, int version, int jobs);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Store commit of {Writes} writes failed")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int writes);

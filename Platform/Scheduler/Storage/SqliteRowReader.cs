@@ -18,11 +18,12 @@ internal sealed class SqliteRowReader : IDisposable
     /// <summary>Every column, in the order of SqliteJobStore's, then the data's length as the usage count reads it
     /// (<see cref="UsageOf"/>); <see cref="PartitionId"/> is read first, to skip rows not owned.</summary>
     public const string JobsSql =
-        "SELECT id, namespace, app_id, name, partition_id, schedule, repeats, due_time, ttl, data, failure_policy, created, due, expiration, trace_parent, trace_state, count, last_trigger, attempts, last_result, length(data) FROM jobs ORDER BY id";
+        "SELECT j.id, j.namespace, j.app_id, j.name, j.partition_id, j.schedule, j.repeats, j.due_time, j.ttl, j.data, j.failure_policy, j.created, j.due, j.expiration, j.trace_parent, j.trace_state, p.count, p.last_trigger, p.attempts, p.last_result, length(j.data) FROM "
+        + SqliteSchema.JobsWithProgress + " ORDER BY j.id";
 
     /// <summary><see cref="JobsSql"/> for the rows whose ids are from <paramref name="from"/> to <paramref name="to"/>.</summary>
     public static string RangeSql(long from, long to) => from == long.MinValue && to == long.MaxValue ? JobsSql
-        : JobsSql.Replace(" FROM jobs ORDER BY id", FormattableString.Invariant($" FROM jobs WHERE id BETWEEN {from} AND {to} ORDER BY id"), StringComparison.Ordinal);
+        : JobsSql.Replace(" ORDER BY j.id", FormattableString.Invariant($" WHERE j.id BETWEEN {from} AND {to} ORDER BY j.id"), StringComparison.Ordinal);
 
     /// <summary>What the store counts at open (see <see cref="ReadKeys"/>).</summary>
     public const string KeysSql = "SELECT id, namespace, app_id, name, length(data) FROM jobs ORDER BY id";
@@ -148,7 +149,8 @@ internal sealed class SqliteRowReader : IDisposable
         var expiration = IsNull(13) ? long.MaxValue : Int64(13);
         var traceParent = Text(14);
         var traceState = Text(15);
-        var progress = new JobProgress((uint)Int64(16), IsNull(17) ? TickCalculator.None : Int64(17), (uint)Int64(18), (JobResultKind)Int64(19));
+        var progress = IsNull(16) ? JobProgress.Initial
+            : new JobProgress((uint)Int64(16), IsNull(17) ? TickCalculator.None : Int64(17), (uint)Int64(18), (JobResultKind)Int64(19));
         var job = into ?? new StoredJob { Key = key, PartitionId = PartitionId, FailurePolicy = policy, Created = created };
         job.RowId = rowId;
         job.Key = key;

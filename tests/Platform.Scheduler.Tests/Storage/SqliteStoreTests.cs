@@ -43,7 +43,7 @@ public class SqliteStoreTests
             {
                 side.Open();
                 using var refuse = side.CreateCommand();
-                refuse.CommandText = "CREATE TRIGGER refuse_progress BEFORE UPDATE OF count ON jobs BEGIN SELECT RAISE(ABORT, 'progress refused'); END";
+                refuse.CommandText = "CREATE TRIGGER refuse_progress BEFORE INSERT ON progress BEGIN SELECT RAISE(ABORT, 'progress refused'); END";
                 refuse.ExecuteNonQuery();
             }
             var progress = new JobProgress(3, 30, 0, JobResultKind.Success);
