@@ -12,7 +12,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
     {
         await using var connection = OpenReadConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM {SqliteSchema.JobsWithProgress} WHERE j.namespace=$ns AND j.app_id=$app AND j.name=$name";
+        command.CommandText = $"SELECT {SqliteSchema.JobColumns} FROM {SqliteSchema.JobsWithProgress} WHERE j.namespace=$ns AND j.app_id=$app AND j.name=$name";
         command.Parameters.AddWithValue("$ns", key.Namespace);
         command.Parameters.AddWithValue("$app", key.AppId);
         command.Parameters.AddWithValue("$name", key.Name);
@@ -24,7 +24,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
     {
         await using var connection = OpenReadConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM {SqliteSchema.JobsWithProgress} WHERE j.namespace=$ns AND j.app_id=$app ORDER BY j.name";
+        command.CommandText = $"SELECT {SqliteSchema.JobColumns} FROM {SqliteSchema.JobsWithProgress} WHERE j.namespace=$ns AND j.app_id=$app ORDER BY j.name";
         command.Parameters.AddWithValue("$ns", @namespace);
         command.Parameters.AddWithValue("$app", appId);
         return await ReadAllAsync(command, cancellationToken);
@@ -34,7 +34,7 @@ public sealed partial class SqliteJobStore : IPartedLoad
     {
         await using var connection = OpenReadConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM {SqliteSchema.JobsWithProgress} WHERE ($ns IS NULL OR j.namespace=$ns) AND ($app IS NULL OR j.app_id=$app) ORDER BY j.namespace, j.app_id, j.name";
+        command.CommandText = $"SELECT {SqliteSchema.JobColumns} FROM {SqliteSchema.JobsWithProgress} WHERE ($ns IS NULL OR j.namespace=$ns) AND ($app IS NULL OR j.app_id=$app) ORDER BY j.namespace, j.app_id, j.name";
         command.Parameters.AddWithValue("$ns", string.IsNullOrEmpty(@namespace) ? DBNull.Value : @namespace);
         command.Parameters.AddWithValue("$app", string.IsNullOrEmpty(appId) ? DBNull.Value : appId);
         return await ReadAllAsync(command, cancellationToken);

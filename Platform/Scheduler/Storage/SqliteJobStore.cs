@@ -10,9 +10,6 @@ namespace Platform.Scheduler.Storage;
 /// </summary>
 public sealed partial class SqliteJobStore : BatchingJobStore, Limits.IJobStoreUsage, IDeferredJobData
 {
-    private const string Columns =
-        "j.id, j.namespace, j.app_id, j.name, j.partition_id, j.schedule, j.repeats, j.due_time, j.ttl, j.data, j.failure_policy, j.created, j.due, j.expiration, j.trace_parent, j.trace_state, p.count, p.last_trigger, p.attempts, p.last_result";
-
     private readonly string _connectionString;
     private readonly SqliteJobStoreOptions _options;
     private readonly ILogger _logger;

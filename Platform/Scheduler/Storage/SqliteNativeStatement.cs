@@ -18,15 +18,25 @@ internal static class SqliteNativeStatement
             throw error;
         }
         raw.sqlite3_busy_timeout(db, busyTimeoutMilliseconds);
-        rc = raw.sqlite3_prepare_v2(db, sql, out var statement);
-        if (rc != raw.SQLITE_OK)
+        try
         {
-            var error = Error(db, rc);
-            statement?.Dispose();
-            db.Dispose();
-            throw error;
+            return (db, Prepare(db, sql));
         }
-        return (db, statement);
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Prepares <paramref name="sql"/> on <paramref name="db"/>; on failure nothing stays prepared.</summary>
+    public static sqlite3_stmt Prepare(sqlite3 db, string sql)
+    {
+        var rc = raw.sqlite3_prepare_v2(db, sql, out var statement);
+        if (rc == raw.SQLITE_OK) return statement;
+        var error = Error(db, rc);
+        statement?.Dispose();
+        throw error;
     }
 
     /// <summary>SQLite's error as <see cref="SqliteCommand"/> words it, with the connection's message (read it before the

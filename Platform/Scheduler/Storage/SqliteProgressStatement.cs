@@ -31,24 +31,16 @@ internal sealed class SqliteProgressStatement : IDisposable
     public SqliteProgressStatement(SqliteConnection connection)
     {
         _db = connection.Handle ?? throw new InvalidOperationException("The writer's connection is not open.");
-        _update = Prepare(_db, UpdateSql);
+        _update = SqliteNativeStatement.Prepare(_db, UpdateSql);
         try
         {
-            _insert = Prepare(_db, InsertSql);
+            _insert = SqliteNativeStatement.Prepare(_db, InsertSql);
         }
         catch
         {
             _update.Dispose();
             throw;
         }
-    }
-
-    private static sqlite3_stmt Prepare(sqlite3 db, string sql)
-    {
-        var rc = raw.sqlite3_prepare_v2(db, sql, out var statement);
-        if (rc == raw.SQLITE_OK) return statement;
-        statement?.Dispose();
-        throw SqliteNativeStatement.Error(db, rc);
     }
 
     public void Write(in ProgressUpdate update)

@@ -15,11 +15,10 @@ namespace Platform.Scheduler.Storage;
 /// </summary>
 internal sealed class SqliteRowReader : IDisposable
 {
-    /// <summary>Every column, in the order of SqliteJobStore's, then the data's length as the usage count reads it
+    /// <summary>Every column (<see cref="SqliteSchema.JobColumns"/>), then the data's length as the usage count reads it
     /// (<see cref="UsageOf"/>); <see cref="PartitionId"/> is read first, to skip rows not owned.</summary>
     public const string JobsSql =
-        "SELECT j.id, j.namespace, j.app_id, j.name, j.partition_id, j.schedule, j.repeats, j.due_time, j.ttl, j.data, j.failure_policy, j.created, j.due, j.expiration, j.trace_parent, j.trace_state, p.count, p.last_trigger, p.attempts, p.last_result, length(j.data) FROM "
-        + SqliteSchema.JobsWithProgress + " ORDER BY j.id";
+        "SELECT " + SqliteSchema.JobColumns + ", length(j.data) FROM " + SqliteSchema.JobsWithProgress + " ORDER BY j.id";
 
     /// <summary><see cref="JobsSql"/> for the rows whose ids are from <paramref name="from"/> to <paramref name="to"/>.</summary>
     public static string RangeSql(long from, long to) => from == long.MinValue && to == long.MaxValue ? JobsSql

@@ -12,6 +12,10 @@ internal static class SqliteSchema
 {
     public const int Version = 1;
 
+    /// <summary>Every column of a job with its progress, in the order the store's readers read them, from <see cref="JobsWithProgress"/>.</summary>
+    public const string JobColumns =
+        "j.id, j.namespace, j.app_id, j.name, j.partition_id, j.schedule, j.repeats, j.due_time, j.ttl, j.data, j.failure_policy, j.created, j.due, j.expiration, j.trace_parent, j.trace_state, p.count, p.last_trigger, p.attempts, p.last_result";
+
     /// <summary>The jobs joined with their progress: none (NULLs) for a job that has not fired yet.</summary>
     public const string JobsWithProgress = "jobs j LEFT JOIN progress p ON p.id = j.id AND p.partition_id = j.partition_id";
 
