@@ -66,13 +66,7 @@ public sealed class BackupCatalog
         }
         // Rows written before repositories existed back up to the local root only (NULL reads as that).
         if (!HasColumn(connection, "schedules", "repositories")) Execute(connection, "ALTER TABLE schedules ADD COLUMN repositories TEXT");
-        Execute(connection, RepositoryCopyCatalog.Schema);
-    }
-
-    private static bool HasColumn(SqliteConnection connection, string table, string column)
-    {
-        using var command = Command(connection, $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = $column", [("$column", column)]);
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+        RepositoryCopyCatalog.CreateOrUpgrade(connection);
     }
 
     /// <summary>Throws when the catalog file cannot be read (for the readiness check).</summary>

@@ -46,6 +46,12 @@ internal static class CatalogSql
         }
     }
 
+    public static bool HasColumn(SqliteConnection connection, string table, string column)
+    {
+        using var command = Command(connection, $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = $column", [("$column", column)]);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+    }
+
     public static string? NullableString(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
 
     // Fixed-width UTC round-trip text sorts in time order, which ORDER BY relies on.

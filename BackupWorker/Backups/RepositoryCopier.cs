@@ -24,7 +24,8 @@ public sealed class RepositoryCopier(
     ILogger<RepositoryCopier> logger,
     IRestoreRecords? restores = null)
 {
-    // One attempt per copy at a time in this process (a run's own attempt and the retry service's).
+    // One attempt per copy at a time in this process (a run's own attempt and the retry service's); the catalog's claim
+    // keeps other processes out.
     private readonly ConcurrentDictionary<string, byte> _busy = new(StringComparer.Ordinal);
 
     public RepositoryCopyCatalog Copies => copies;
@@ -55,7 +56,7 @@ public sealed class RepositoryCopier(
 
     /// <summary>
     /// One attempt at the copy of <paramref name="run"/> into <paramref name="repository"/>; returns how it stands after
-    /// (null: no such copy, or another attempt at it is under way in this process).
+    /// (null: no such copy, no longer one to make, or another attempt at it is under way, in this process or another).
     /// </summary>
     public async Task<RepositoryCopy?> CopyAsync(BackupRun run, string repository, CancellationToken cancellationToken)
     {
@@ -63,10 +64,16 @@ public sealed class RepositoryCopier(
         if (!_busy.TryAdd(guard, 0)) return null;
         try
         {
-            var current = copies.Get(run.Id, repository);
-            if (current is null || current.State is not (CopyState.Pending or CopyState.Copied)) return current;
-            await AttemptAsync(run, repository, current, cancellationToken);
-            return copies.Get(run.Id, repository);
+            if (!copies.TryClaim(run.Id, repository)) return null;
+            try
+            {
+                await AttemptAsync(run, repository, copies.Get(run.Id, repository)!, cancellationToken);
+                return copies.Get(run.Id, repository);
+            }
+            finally
+            {
+                copies.Release(run.Id, repository);
+            }
         }
         finally
         {
@@ -105,11 +112,19 @@ public sealed class RepositoryCopier(
                     Fail(run, repository, attempts, $"The local copy '{run.File}' no longer has the SHA-256 recorded when it was taken; it was not copied into '{repository}'.");
                     return;
                 }
-                copies.SetCopied(run.Id, repository, stored, time.GetUtcNow());
+                if (!copies.SetCopied(run.Id, repository, stored, time.GetUtcNow()))
+                {
+                    logger.CopyTakenOver(run.Id, repository);
+                    return;
+                }
             }
             await repo.VerifyAsync(key, stored, cancellationToken);
             var ended = time.GetUtcNow();
-            copies.SetVerified(run.Id, repository, ended);
+            if (!copies.SetVerified(run.Id, repository, ended))
+            {
+                logger.CopyTakenOver(run.Id, repository);
+                return;
+            }
             var seconds = (ended - started).TotalSeconds;
             logger.CopyVerified(run.Id, repository, key, stored.StoredBytes, stored.Compression, stored.Encrypted, seconds);
             telemetry.Copies.Add(1, new("outcome", "verified"), new("backup.repository", repository), new("db.name", run.Database));
@@ -129,7 +144,11 @@ public sealed class RepositoryCopier(
             var now = time.GetUtcNow();
             var next = now + RetryPasses.Backoff(attempts, options.Value.CopyRetryInitialDelay, options.Value.CopyRetryMaxDelay);
             // Back to pending: the next attempt uploads again (what is stored under the key is replaced only once complete).
-            copies.SetPending(run.Id, repository, error, attempts, next, now);
+            if (!copies.SetPending(run.Id, repository, error, attempts, next, now))
+            {
+                logger.CopyTakenOver(run.Id, repository);
+                return;
+            }
             logger.CopyPending(run.Id, repository, attempts, error, next);
             telemetry.Copies.Add(1, new("outcome", "pending"), new("backup.repository", repository), new("db.name", run.Database));
             telemetry.CopyDuration.Record((now - started).TotalSeconds, new("outcome", "pending"), new("backup.repository", repository));
@@ -138,7 +157,11 @@ public sealed class RepositoryCopier(
 
     private void Fail(BackupRun run, string repository, int attempts, string error)
     {
-        copies.SetFailed(run.Id, repository, error, attempts, time.GetUtcNow());
+        if (!copies.SetFailed(run.Id, repository, error, attempts, time.GetUtcNow()))
+        {
+            logger.CopyTakenOver(run.Id, repository);
+            return;
+        }
         logger.CopyFailed(run.Id, repository, error);
         telemetry.Copies.Add(1, new("outcome", "failed"), new("backup.repository", repository), new("db.name", run.Database));
     }

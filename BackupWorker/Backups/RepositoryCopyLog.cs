@@ -22,4 +22,7 @@ internal static partial class RepositoryCopyLog
 
     [LoggerMessage(407, LogLevel.Warning, "A pass over the copies due for another attempt failed: {Error}")]
     public static partial void CopyRetryPassFailed(this ILogger logger, string error);
+
+    [LoggerMessage(408, LogLevel.Warning, "The attempt at backup {RunId}'s copy into repository {Repository} was dropped: its claim was taken over by another worker, whose record stands")]
+    public static partial void CopyTakenOver(this ILogger logger, string runId, string repository);
 }

@@ -10,16 +10,14 @@ namespace BackupWorker.Backups;
 /// least once (a scheduler or sidecar crash redelivers the ticks in flight), so a tick is claimed atomically before it
 /// is run and points at its run afterwards: a second delivery of a tick whose run succeeded takes no second copy, one
 /// whose run failed is a new attempt (the failure policy's retry), and two worker processes sharing the data
-/// directory cannot both run it. A claim names the worker process holding it; each process (one instance of this
-/// class) holds an exclusive lock on its own owner file while it lives, which the kernel drops when it dies, so a
-/// claim left by a dead process is taken over at once while one of a live process is waited for.
+/// directory cannot both run it. A claim names the worker process holding it (<see cref="ClaimOwner"/>, one per
+/// instance of this class), so a claim left by a dead process is taken over at once while one of a live process is
+/// waited for.
 /// </summary>
 public sealed class TriggerTickCatalog : IDisposable
 {
-    private const string OwnerFilePrefix = "tick-owner-";
     private readonly string _connectionString;
-    private readonly string _lockDirectory;
-    private readonly FileStream _ownerLock;
+    private readonly ClaimOwner _owner;
     // Claims of deliveries under way in this process: a claim of ours not in here was left by a delivery that ended.
     private readonly ConcurrentDictionary<string, byte> _liveClaims = new(StringComparer.Ordinal);
 
@@ -38,16 +36,11 @@ public sealed class TriggerTickCatalog : IDisposable
                 CREATE INDEX IF NOT EXISTS trigger_ticks_by_tick ON trigger_ticks(tick);
                 """);
         }
-        _lockDirectory = paths.LockDirectory;
-        if (!Directory.Exists(_lockDirectory)) BackupPaths.CreatePrivateDirectory(_lockDirectory);
-        SweepDeadOwnerFiles();
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        _ownerLock = new FileStream(OwnerFile(Owner), options);
+        _owner = new ClaimOwner(paths.LockDirectory, "tick-owner-");
     }
 
     /// <summary>This worker process's name in claims.</summary>
-    public string Owner { get; } = Guid.NewGuid().ToString("N");
+    public string Owner => _owner.Name;
 
     /// <summary>
     /// Claims <paramref name="tick"/> of <paramref name="instance"/> for the delivery <paramref name="claim"/> (a fresh
@@ -143,11 +136,7 @@ public sealed class TriggerTickCatalog : IDisposable
         return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public void Dispose()
-    {
-        _ownerLock.Dispose();
-        try { File.Delete(OwnerFile(Owner)); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    public void Dispose() => _owner.Dispose();
 
     private TickClaimResult Held(string claim)
     {
@@ -171,51 +160,5 @@ public sealed class TriggerTickCatalog : IDisposable
         return reader.Read() ? new Row(NullableString(reader, 0), reader.GetInt64(1) != 0, NullableString(reader, 2), NullableString(reader, 3)) : null;
     }
 
-    private bool IsLive(string? owner, string claim)
-    {
-        if (owner == Owner) return _liveClaims.ContainsKey(claim);
-        // An owner name is read back from a file others can write: only our own format is used in a path.
-        if (owner is null || owner.Length != 32 || !owner.All(char.IsAsciiHexDigitLower)) return false;
-        return IsLocked(OwnerFile(owner));
-    }
-
-    /// <summary>
-    /// Whether a live process holds the file's lock. Only a lock conflict counts as alive: any other failure takes the
-    /// claim over, since a second copy of a tick is the lesser harm than a tick never backed up.
-    /// </summary>
-    private static bool IsLocked(string file)
-    {
-        try
-        {
-            using var probe = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-            return false;
-        }
-        catch (IOException e) when (IsLockConflict(e))
-        {
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
-    // As ScheduleRunLock: a sharing/lock violation on Windows, flock's EWOULDBLOCK errno on Unix (11 Linux, 35 BSD).
-    private static bool IsLockConflict(IOException e) =>
-        OperatingSystem.IsWindows() ? (e.HResult & 0xFFFF) is 32 or 33
-        : OperatingSystem.IsLinux() ? e.HResult == 11
-        : e.HResult == 35;
-
-    private string OwnerFile(string owner) => Path.Combine(_lockDirectory, OwnerFilePrefix + owner + ".lock");
-
-    /// <summary>Owner files of processes that died (nobody holds their lock); the claims naming them are taken over anyway.</summary>
-    private void SweepDeadOwnerFiles()
-    {
-        foreach (var file in Directory.EnumerateFiles(_lockDirectory, OwnerFilePrefix + "*.lock"))
-        {
-            // A file just created may not be locked yet by its process: only old ones are judged.
-            if (File.GetLastWriteTimeUtc(file) > DateTime.UtcNow - TimeSpan.FromMinutes(1) || IsLocked(file)) continue;
-            try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
+    private bool IsLive(string? owner, string claim) => owner == Owner ? _liveClaims.ContainsKey(claim) : _owner.IsOtherAlive(owner);
 }

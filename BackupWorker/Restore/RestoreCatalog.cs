@@ -43,13 +43,7 @@ public sealed class RestoreCatalog : IRestoreRecords
             """);
         // Which repository a restore or drill read the backup from; NULL is the local copy (all rows written before).
         foreach (var table in (string[])["restores", "drills"])
-            if (!HasRepositoryColumn(connection, table)) Execute(connection, $"ALTER TABLE {table} ADD COLUMN repository TEXT");
-    }
-
-    private static bool HasRepositoryColumn(SqliteConnection connection, string table)
-    {
-        using var command = Command(connection, $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = 'repository'", []);
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+            if (!HasColumn(connection, table, "repository")) Execute(connection, $"ALTER TABLE {table} ADD COLUMN repository TEXT");
     }
 
     public void SaveManifest(string runId, DatabaseManifest manifest)

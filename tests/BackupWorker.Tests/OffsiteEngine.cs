@@ -25,6 +25,9 @@ internal sealed class OffsiteEngine : IDisposable
     private readonly SwitchableRepositories _repositories = new();
     private readonly IOffsiteStore _store;
     private readonly string _container;
+    private readonly List<IDisposable> _peers = [];
+    private readonly IDatabaseBackupProvider[] _providers;
+    private readonly BackupTelemetry _telemetry;
 
     public OffsiteEngine(IOffsiteStore store, string container, string compression = "zstd", string? key = null)
     {
@@ -38,8 +41,8 @@ internal sealed class OffsiteEngine : IDisposable
         Catalog = new BackupCatalog(Paths);
         Copies = new RepositoryCopyCatalog(Paths);
         var options = Microsoft.Extensions.Options.Options.Create(Options);
-        IDatabaseBackupProvider[] providers = [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options)];
-        var telemetry = new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>());
+        IDatabaseBackupProvider[] providers = _providers = [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options)];
+        var telemetry = _telemetry = new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>());
         Restores = new RestoreCatalog(Paths);
         var postgres = new PostgresTools(options);
         _repositories.Current = Build(compression, Key);
@@ -104,6 +107,20 @@ internal sealed class OffsiteEngine : IDisposable
         return run;
     }
 
+    /// <summary>
+    /// A second worker process on the same data directory, catalog and repository (as the demo's two worker replicas):
+    /// its own claims, copier, retry service and runner, whose drill hook is <paramref name="afterVerified"/>.
+    /// </summary>
+    public OffsitePeer AnotherWorker(IVerifiedBackupHook? afterVerified = null)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(Options);
+        var copies = new RepositoryCopyCatalog(Paths);
+        _peers.Add(copies);
+        var copier = new RepositoryCopier(Catalog, copies, _repositories, Paths, options, _telemetry, Time, NullLogger<RepositoryCopier>.Instance, Restores);
+        return new OffsitePeer(copies, copier, new CopyRetryService(copier, Catalog, options, Time, NullLogger<CopyRetryService>.Instance),
+            new BackupRunner(Catalog, Paths, options, _providers, _telemetry, Time, NullLogger<BackupRunner>.Instance, afterVerified, copier: copier));
+    }
+
     public string SeedDemoDatabase()
     {
         var file = Path.Combine(DataDirectory, "databases", "my-prod-db.db");
@@ -114,6 +131,8 @@ internal sealed class OffsiteEngine : IDisposable
 
     public void Dispose()
     {
+        foreach (var peer in _peers) peer.Dispose();
+        Copies.Dispose();
         foreach (var provider in _repositoryProviders) provider.Dispose();
         _metrics.Dispose();
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }

@@ -163,6 +163,79 @@ public abstract class OffsiteFlowContract(IOffsiteStore store)
         Assert.Equal(RunOutcome.Succeeded, restored.Outcome);
     }
 
+    protected async Task TwoWorkersOnOneCatalogAsync()
+    {
+        using var engine = Engine("flow-two-workers");
+        engine.Schedule("nightly");
+        var other = engine.AnotherWorker();
+        var otherUploads = 0;
+        other.Copier.UploadSource = file =>
+        {
+            Interlocked.Increment(ref otherUploads);
+            return file;
+        };
+
+        // This worker's upload is held mid-way. The other worker's retry pass finds the copy due (recorded pending at
+        // the backup's end), but claimed by a live worker: it leaves it alone.
+        var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        engine.Copier.UploadSource = file => new HeldStream(file, reading, release.Task);
+        var running = engine.RunAsync("nightly");
+        await reading.Task.WaitAsync(Bound);
+        Assert.Empty(await other.Retry.RetryDueAsync(CancellationToken.None));
+        release.SetResult();
+        var run = await running.WaitAsync(Bound);
+
+        // Made once, by the worker that ran the backup, and listed as it is: verified, so complete.
+        Assert.Equal(0, otherUploads);
+        var offsite = Assert.Single(run.Copies!, c => c.Repository == OffsiteEngine.Offsite);
+        Assert.True(offsite.State == CopyState.Verified, offsite.Error);
+        Assert.True(run.Complete);
+        Assert.Empty(await other.Retry.RetryDueAsync(CancellationToken.None));
+        Assert.Equal(0, otherUploads);
+
+        // Last restorable backup: the local copy is kept, and the object holds what the catalog recorded, so the backup
+        // restores from offsite alone.
+        Assert.True(File.Exists(run.File));
+        var stored = engine.Copies.StoredObject(run.Id, OffsiteEngine.Offsite)!;
+        Assert.Equal(stored.StoredSha256, (await engine.Repository.GetAsync(stored.Key, CancellationToken.None))!.StoredSha256);
+        File.Delete(run.File!);
+        var restored = await engine.RestoreService.RestoreAsync(new RestoreRequest(BackupId: run.Id, Target: "two-workers.db"), CancellationToken.None);
+        Assert.Equal((RunOutcome.Succeeded, OffsiteEngine.Offsite), (restored.Outcome, restored.Repository));
+    }
+
+    protected async Task CopyLeftByADeadWorkerAsync()
+    {
+        using var engine = Engine("flow-dead-worker");
+        engine.Schedule("nightly");
+
+        // The other worker records its backup, then stops in its drill, before copying: its claim on the copy stands
+        // while it lives, and this worker's retry pass leaves the copy alone.
+        var stopped = new StoppingHook();
+        var other = engine.AnotherWorker(stopped);
+        using var dies = new CancellationTokenSource();
+        var running = other.Runner.RunAsync("nightly", new BackupMetadata("my-prod-db", "nightly"), "job", dies.Token);
+        await stopped.Entered.Task.WaitAsync(Bound);
+        Assert.Empty(await engine.Retry.RetryDueAsync(CancellationToken.None));
+
+        // It dies: the kernel drops its lock, and its run never comes back to the copy.
+        other.Copies.Dispose();
+        await dies.CancelAsync();
+        var run = await running.WaitAsync(Bound);
+        Assert.Equal(RunOutcome.Succeeded, run.Outcome);
+        Assert.Equal(CopyState.Pending, engine.Copies.Get(run.Id, OffsiteEngine.Offsite)!.State);
+
+        // The copy waits for no one: this worker's next pass takes it over and verifies it.
+        var copy = Assert.Single(await engine.Retry.RetryDueAsync(CancellationToken.None));
+        Assert.True(copy.State == CopyState.Verified, copy.Error);
+        Assert.True(engine.Copies.Attach(engine.Catalog.GetRun(run.Id)!).Complete);
+        // Last restorable backup: kept locally, and now restorable from offsite alone.
+        Assert.True(File.Exists(run.File));
+        File.Delete(run.File!);
+        var restored = await engine.RestoreService.RestoreAsync(new RestoreRequest(BackupId: run.Id, Target: "taken-over.db"), CancellationToken.None);
+        Assert.Equal((RunOutcome.Succeeded, OffsiteEngine.Offsite), (restored.Outcome, restored.Repository));
+    }
+
     private static async Task<BackupWorker.Repositories.RepositoryObject?> GetQuietlyAsync(OffsiteEngine engine, BackupRun run)
     {
         try
@@ -201,5 +274,23 @@ public abstract class OffsiteFlowContract(IOffsiteStore store)
             if (disposing) inner.Dispose();
             base.Dispose(disposing);
         }
+    }
+
+    /// <summary>A drill hook in which the worker stops: it tells when it is entered, then waits for the run's cancellation.</summary>
+    private sealed class StoppingHook : IVerifiedBackupHook
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<DatabaseManifest?> CaptureManifestAsync(string provider, string backupFile, CancellationToken cancellationToken) =>
+            Task.FromResult<DatabaseManifest?>(null);
+
+        public async Task<string?> AfterVerifiedBackupAsync(BackupRun run, DatabaseManifest? manifest, CancellationToken cancellationToken)
+        {
+            Entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return null;
+        }
+
+        public bool IsRestorable(string backupId) => true;
     }
 }

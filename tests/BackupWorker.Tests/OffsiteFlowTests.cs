@@ -57,4 +57,10 @@ public sealed class OffsiteFlowTests(AzuriteFixture fixture) : OffsiteFlowContra
 
     [AzuriteFact]
     public Task A_wrong_key_is_a_clear_restore_error_that_touches_nothing_and_a_drill_with_it_proves_nothing() => WrongKeyAsync();
+
+    [AzuriteFact]
+    public Task Two_workers_on_one_catalog_make_each_copy_once_and_list_it_as_it_is() => TwoWorkersOnOneCatalogAsync();
+
+    [AzuriteFact]
+    public Task A_copy_claimed_by_a_worker_that_died_is_taken_over_and_verified() => CopyLeftByADeadWorkerAsync();
 }

@@ -3,8 +3,8 @@ using BackupWorker.Tests.Repositories;
 namespace BackupWorker.Tests;
 
 /// <summary>
-/// The offsite flow against a real S3 endpoint (s3rver, shared with the S3 repository tests). lz4 is left to the
-/// Azure class: compression is the same code whatever the store.
+/// The offsite flow against a real S3 endpoint (s3rver, shared with the S3 repository tests). lz4 and two workers on
+/// one catalog are left to the Azure class: compression and the catalog's claims are the same code whatever the store.
 /// </summary>
 [Collection(S3rverCollection.Name)]
 public sealed class S3OffsiteFlowTests(S3rverFixture fixture) : OffsiteFlowContract(fixture)
