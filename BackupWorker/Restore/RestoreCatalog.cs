@@ -119,7 +119,7 @@ public sealed class RestoreCatalog : IRestoreRecords
     /// Backups still on disk whose latest drill was inconclusive, with how many inconclusive drills they have had in a
     /// row and when the last one ended: the drills to retry with back-off.
     /// </summary>
-    public IReadOnlyList<(string BackupId, int Attempts, DateTimeOffset LastEnded)> ListInconclusiveDrills()
+    public IReadOnlyList<(string BackupId, int Attempts, DateTimeOffset LastEnded, string LatestId)> ListInconclusiveDrills()
     {
         using var connection = Open();
         using var command = Command(connection, """
@@ -128,15 +128,32 @@ public sealed class RestoreCatalog : IRestoreRecords
             SELECT d.backup_id,
               (SELECT count(*) FROM drills i WHERE i.backup_id = d.backup_id AND i.repository IS NULL AND i.outcome = 'Inconclusive'
                  AND i.started_at > COALESCE((SELECT max(c.started_at) FROM drills c WHERE c.backup_id = d.backup_id AND c.repository IS NULL AND c.outcome IN ('Succeeded', 'Failed')), '')),
-              COALESCE(d.ended_at, d.started_at)
+              COALESCE(d.ended_at, d.started_at), d.id
             FROM drills d JOIN latest l ON l.backup_id = d.backup_id AND l.started = d.started_at AND d.repository IS NULL
             JOIN runs r ON r.id = d.backup_id AND r.outcome = 'Succeeded' AND r.pruned_at IS NULL
             WHERE d.outcome = 'Inconclusive'
             """, []);
         using var reader = command.ExecuteReader();
-        var list = new List<(string, int, DateTimeOffset)>();
-        while (reader.Read()) list.Add((reader.GetString(0), reader.GetInt32(1), Parse(reader.GetString(2))));
+        var list = new List<(string, int, DateTimeOffset, string)>();
+        while (reader.Read()) list.Add((reader.GetString(0), reader.GetInt32(1), Parse(reader.GetString(2)), reader.GetString(3)));
         return list;
+    }
+
+    /// <summary>
+    /// Records <paramref name="drill"/> (of a local copy) as running, unless another drill of its backup began since
+    /// <paramref name="latestId"/>, the inconclusive drill it retries: worker replicas share the catalog, and of their
+    /// overlapping retry passes only the first to write takes the retry. One statement, so SQLite's write lock decides.
+    /// </summary>
+    public bool TryBeginRetryDrill(DrillRecord drill, string latestId)
+    {
+        using var connection = Open();
+        return Execute(connection, """
+            INSERT INTO drills(id, backup_id, schedule, database, trigger, started_at, outcome, repository)
+            SELECT $id, $backup, $schedule, $database, $trigger, $started, 'Running', NULL
+            WHERE NOT EXISTS (SELECT 1 FROM drills d WHERE d.backup_id = $backup AND d.repository IS NULL AND d.id <> $latest
+              AND d.started_at >= (SELECT started_at FROM drills WHERE id = $latest))
+            """, ("$id", drill.Id), ("$backup", drill.BackupId), ("$schedule", drill.Schedule), ("$database", drill.Database),
+            ("$trigger", drill.Trigger), ("$started", Format(drill.StartedAt)), ("$latest", latestId)) == 1;
     }
 
     public void SetDrillPolicy(string schedule, string? instance, int? every)

@@ -117,4 +117,53 @@ public class DrillVerdictTests
         Assert.Empty(await retries.RetryDueAsync(CancellationToken.None)); // conclusive now: nothing more to retry
         Assert.Equal(TimeSpan.FromMinutes(15), RetryPasses.Backoff(5, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15)));
     }
+
+    [Fact]
+    public async Task Two_workers_whose_retry_passes_overlap_retry_each_inconclusive_drill_once()
+    {
+        var (engine, first) = await BackedUpAsync();
+        using var _ = engine;
+        engine.Time.Advance(TimeSpan.FromMinutes(1));
+        var second = await engine.Runner.RunAsync("prod-db-backup", Demo, "job", CancellationToken.None);
+        var blocked = BlockScratch(engine);
+        foreach (var backup in new[] { first, second })
+            Assert.Equal(DrillOutcome.Inconclusive, (await engine.Drills.DrillAsync(backup, "manual", CancellationToken.None)).Outcome);
+        File.Delete(blocked);
+        engine.Time.Advance(engine.Options.DrillRetryMaxDelay);
+        DrillRetryService Worker() => new(engine.Restores, engine.Catalog, engine.Drills, Microsoft.Extensions.Options.Options.Create(engine.Options),
+            engine.Time, NullLogger<DrillRetryService>.Instance);
+        var a = Worker();
+        var b = Worker();
+
+        // Worker a lists both as due; worker b's whole pass runs before a drills, so a's list is stale by then.
+        var listed = a.ListDue();
+        Assert.Equal(2, listed.Count);
+        Assert.Equal(2, (await b.RetryDueAsync(CancellationToken.None)).Count(d => d.Outcome == DrillOutcome.Succeeded));
+        Assert.Empty(await a.RetryAsync(listed, CancellationToken.None));
+
+        // One retry of each, conclusive: both backups stay restorable and nothing is left to retry.
+        foreach (var backup in new[] { first, second })
+        {
+            Assert.Single(engine.Restores.ListDrills(backupId: backup.Id), d => d.Trigger == "retry");
+            Assert.True(engine.Restores.IsRestorable(backup.Id));
+        }
+        Assert.Empty(a.ListDue());
+    }
+
+    [Fact]
+    public async Task A_retry_drill_begins_only_if_no_other_drill_began_since_the_inconclusive_one()
+    {
+        var (engine, backup) = await BackedUpAsync();
+        using var _ = engine;
+        BlockScratch(engine);
+        var inconclusive = await engine.Drills.DrillAsync(backup, "manual", CancellationToken.None);
+        DrillRecord Retry() => new(Guid.NewGuid().ToString("N"), backup.Id, backup.Schedule, backup.Database, "retry", engine.Time.GetUtcNow(),
+            null, DrillOutcome.Running, null, null, null);
+
+        Assert.True(engine.Restores.TryBeginRetryDrill(Retry(), inconclusive.Id));
+        Assert.False(engine.Restores.TryBeginRetryDrill(Retry(), inconclusive.Id)); // the same instant, another worker
+        engine.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.False(engine.Restores.TryBeginRetryDrill(Retry(), inconclusive.Id));
+        Assert.Single(engine.Restores.ListDrills(backupId: backup.Id), d => d.Trigger == "retry");
+    }
 }
