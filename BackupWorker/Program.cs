@@ -23,6 +23,7 @@ builder.Services.AddSingleton<BackupCatalog>();
 builder.Services.AddBackupRepositories(builder.Configuration);
 builder.Services.AddSingleton(sp => WorkerPresence.Enter(sp.GetRequiredService<BackupPaths>()));
 builder.Services.AddSingleton<CatalogReconciler>();
+builder.Services.AddHostedService<CatalogReconcileService>();
 builder.Services.AddSingleton<BackupTelemetry>();
 builder.Services.AddSingleton<IDatabaseBackupProvider, SqliteBackupProvider>();
 builder.Services.AddSingleton<IDatabaseBackupProvider, PostgresBackupProvider>();

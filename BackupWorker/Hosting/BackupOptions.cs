@@ -65,6 +65,9 @@ public sealed class BackupOptions
     /// <summary>How often the worker looks for schedules whose job is gone, to record them as ended (zero: only when listed).</summary>
     public TimeSpan ScheduleCheckInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often the worker ends what a stopped worker replica left running in the catalog (zero: only at start).</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>An inconclusive drill is retried this long after it ended, then twice as long after each further one.</summary>
     public TimeSpan DrillRetryInitialDelay { get; set; } = TimeSpan.FromMinutes(5);
 

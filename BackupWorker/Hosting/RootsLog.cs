@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace BackupWorker.Hosting;
 
-/// <summary>What the worker logs while it checks its roots and puts its catalog and files right at start.</summary>
+/// <summary>What the worker logs while it checks its roots and puts its catalog and files right (at start, and the catalog every few minutes).</summary>
 internal static partial class RootsLog
 {
     [LoggerMessage(321, LogLevel.Critical, "The worker cannot start: {Reason}")]
@@ -22,4 +22,7 @@ internal static partial class RootsLog
 
     [LoggerMessage(326, LogLevel.Error, "Backup run {RunId} of schedule {Schedule}: the backup {File} is in place but the catalog could not record it ({Error}); the run stays running in the catalog until the worker's next start records it from the file")]
     public static partial void RunUnrecorded(this ILogger logger, string runId, string schedule, string file, string error);
+
+    [LoggerMessage(327, LogLevel.Warning, "A pass over the work left running by stopped workers failed: {Error}")]
+    public static partial void ReconcilePassFailed(this ILogger logger, string error);
 }

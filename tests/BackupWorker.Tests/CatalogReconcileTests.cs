@@ -150,6 +150,52 @@ public class CatalogReconcileTests
         Assert.Equal(RunOutcome.Failed, engine.Restores.GetRestore("old")!.Outcome);
     }
 
+    [Fact]
+    public async Task While_the_worker_runs_what_a_stopped_replica_left_running_is_ended_each_interval()
+    {
+        using var engine = new EngineFixture();
+        engine.SeedDemoDatabase();
+        var backup = await engine.Runner.RunAsync("nightly", new BackupMetadata("my-prod-db", "nightly"), "job", CancellationToken.None);
+        Assert.Equal(RunOutcome.Succeeded, backup.Outcome);
+        // A replica that stopped left a run of another schedule (its lock went with it) and a drill of the backup.
+        var now = engine.Time.GetUtcNow();
+        var run = new BackupRun(Guid.NewGuid().ToString("N"), "hourly", "my-prod-db", "job", now, null, null, null, null, RunOutcome.Running, null, null);
+        engine.Catalog.InsertRun(run);
+        engine.Restores.UpsertDrill(new DrillRecord("left", backup.Id, "nightly", "my-prod-db", "retry", now, null, DrillOutcome.Running, null, null, null));
+        var options = Microsoft.Extensions.Options.Options.Create(engine.Options);
+        var retries = new DrillRetryService(engine.Restores, engine.Catalog, engine.Drills, options, engine.Time, NullLogger<DrillRetryService>.Instance);
+        using var service = new CatalogReconcileService(Reconciler(engine), options, engine.Time, NullLogger<CatalogReconcileService>.Instance);
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            // Each probe lets the clock reach the next pass, whenever the service set its wait.
+            Task<bool> After(Func<bool> ended)
+            {
+                engine.Time.Advance(engine.Options.ReconcileInterval);
+                return Task.FromResult(ended());
+            }
+            await TestSupport.Poll.UntilAsync(() => After(() => engine.Catalog.GetRun(run.Id)!.Outcome == RunOutcome.Failed),
+                TimeSpan.FromSeconds(10), "the stopped replica's run to be ended");
+            // Within the time limit the drill may be live: it is left, and its backup is not retried meanwhile.
+            Assert.Equal(DrillOutcome.Running, engine.Restores.GetDrill("left")!.Outcome);
+            Assert.Empty(retries.ListDue());
+
+            engine.Time.Advance(engine.Options.RestoreTimeout);
+            await TestSupport.Poll.UntilAsync(() => After(() => engine.Restores.GetDrill("left")!.Outcome == DrillOutcome.Inconclusive),
+                TimeSpan.FromSeconds(10), "the stopped replica's drill to be ended");
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+
+        // Ended as inconclusive, the drill is retried in its turn. The backup itself is untouched and restorable.
+        engine.Time.Advance(engine.Options.DrillRetryInitialDelay);
+        Assert.Equal(backup.Id, Assert.Single(retries.ListDue()).Backup.Id);
+        Assert.True(File.Exists(backup.File));
+        Assert.True(engine.Restores.IsRestorable(backup.Id));
+    }
+
     private static CatalogReconciler Reconciler(EngineFixture engine) =>
         new(engine.Catalog, engine.Restores, engine.Paths, Microsoft.Extensions.Options.Options.Create(engine.Options), engine.Time, NullLogger<CatalogReconciler>.Instance);
 }
