@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace BackupWorker.Hosting;
 
-/// <summary>What the worker logs while it checks its roots and puts its catalog and files right (at start, and the catalog every few minutes).</summary>
+/// <summary>What the worker logs while it checks its roots and puts its catalog and files right: at start, and what stopped replicas left running while it runs.</summary>
 internal static partial class RootsLog
 {
     [LoggerMessage(321, LogLevel.Critical, "The worker cannot start: {Reason}")]

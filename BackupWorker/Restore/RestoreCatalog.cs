@@ -117,7 +117,7 @@ public sealed class RestoreCatalog : IRestoreRecords
 
     /// <summary>
     /// Backups still on disk whose latest drill was inconclusive, with how many inconclusive drills they have had in a
-    /// row and when the last one ended: the drills to retry with back-off.
+    /// row, when the last one ended and its id: the drills to retry with back-off.
     /// </summary>
     public IReadOnlyList<(string BackupId, int Attempts, DateTimeOffset LastEnded, string LatestId)> ListInconclusiveDrills()
     {
