@@ -28,6 +28,7 @@ builder.Services.AddSingleton<BackupTelemetry>();
 builder.Services.AddSingleton<IDatabaseBackupProvider, SqliteBackupProvider>();
 builder.Services.AddSingleton<IDatabaseBackupProvider, PostgresBackupProvider>();
 builder.Services.AddSingleton<WorkLimiter>();
+builder.Services.AddSingleton<ClaimOwner>();
 builder.Services.AddSingleton<RepositoryCopyCatalog>();
 builder.Services.AddSingleton<RepositoryCopier>();
 builder.Services.AddHostedService<CopyRetryService>();

@@ -3,21 +3,22 @@ using BackupWorker.Hosting;
 namespace BackupWorker.Backups;
 
 /// <summary>
-/// A worker process's name in the claims it writes into the shared catalog, and the proof that it is alive: the
-/// process holds an exclusive lock (flock) on <c>&lt;data&gt;/locks/&lt;prefix&gt;&lt;name&gt;.lock</c> while it
-/// lives, which the kernel drops when it dies. So a claim naming a dead process is taken over at once, and one naming
-/// a live process is left to it, however long its work takes.
+/// A worker process's name in the claims it writes into the shared catalog (ticks, offsite copies), and the proof that
+/// it is alive: the process holds an exclusive lock (flock) on <c>&lt;data&gt;/locks/tick-owner-&lt;name&gt;.lock</c>
+/// while it lives, which the kernel drops when it dies. So a claim naming a dead process is taken over at once, and one
+/// naming a live process is left to it, however long its work takes. One per process (a singleton).
 /// </summary>
 public sealed class ClaimOwner : IDisposable
 {
+    // Named when only tick claims had owners; a worker of that release reads it to tell this one alive.
+    private const string Prefix = "tick-owner-";
     private readonly string _directory;
-    private readonly string _prefix;
     private readonly FileStream _lock;
 
-    /// <summary>Takes a fresh name under <paramref name="prefix"/> in <paramref name="lockDirectory"/> and holds its lock.</summary>
-    public ClaimOwner(string lockDirectory, string prefix)
+    /// <summary>Takes a fresh name and holds its lock.</summary>
+    public ClaimOwner(BackupPaths paths)
     {
-        (_directory, _prefix) = (lockDirectory, prefix);
+        _directory = paths.LockDirectory;
         if (!Directory.Exists(_directory)) BackupPaths.CreatePrivateDirectory(_directory);
         SweepDeadFiles();
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.None };
@@ -69,12 +70,12 @@ public sealed class ClaimOwner : IDisposable
         : OperatingSystem.IsLinux() ? e.HResult == 11
         : e.HResult == 35;
 
-    private string FileOf(string owner) => Path.Combine(_directory, _prefix + owner + ".lock");
+    private string FileOf(string owner) => Path.Combine(_directory, Prefix + owner + ".lock");
 
     /// <summary>Files of processes that died (nobody holds their lock); the claims naming them are taken over anyway.</summary>
     private void SweepDeadFiles()
     {
-        foreach (var file in Directory.EnumerateFiles(_directory, _prefix + "*.lock"))
+        foreach (var file in Directory.EnumerateFiles(_directory, Prefix + "*.lock"))
         {
             // A file just created may not be locked yet by its process: only old ones are judged.
             if (File.GetLastWriteTimeUtc(file) > DateTime.UtcNow - TimeSpan.FromMinutes(1) || IsLocked(file)) continue;

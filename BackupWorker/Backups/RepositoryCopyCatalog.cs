@@ -13,13 +13,13 @@ namespace BackupWorker.Backups;
 /// change the attempt makes holds only while its claim does: two processes never upload the same copy at once, and
 /// one's late result never overwrites what the other recorded. A claim of a process that died is taken over at once.
 /// </summary>
-public sealed class RepositoryCopyCatalog : IDisposable
+public sealed class RepositoryCopyCatalog
 {
     private const string Unfinished = "state IN ('Pending', 'Copied')";
     private readonly string _connectionString;
     private readonly ClaimOwner _owner;
 
-    public RepositoryCopyCatalog(BackupPaths paths)
+    public RepositoryCopyCatalog(BackupPaths paths, ClaimOwner owner)
     {
         Directory.CreateDirectory(paths.DataDirectory);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = paths.CatalogFile, Pooling = false, DefaultTimeout = 30 }.ToString();
@@ -28,7 +28,7 @@ public sealed class RepositoryCopyCatalog : IDisposable
             Execute(connection, "PRAGMA journal_mode=WAL");
             Migrate(connection, () => CreateOrUpgrade(connection));
         }
-        _owner = new ClaimOwner(paths.LockDirectory, "copy-owner-");
+        _owner = owner;
     }
 
     /// <summary>Also run by <see cref="BackupCatalog"/>, whose backup and history queries look into this table.</summary>
@@ -120,8 +120,6 @@ public sealed class RepositoryCopyCatalog : IDisposable
         Execute(connection, "UPDATE repository_copies SET state='Pruned', next_attempt_at=NULL, updated_at=$now WHERE run_id=$run AND repository=$repo",
             ("$run", runId), ("$repo", repository), ("$now", Format(now)));
     }
-
-    public void Dispose() => _owner.Dispose();
 
     private bool Claimed(string runId, string repository, string set, DateTimeOffset now, params (string, object?)[] values)
     {

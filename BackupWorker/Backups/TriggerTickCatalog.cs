@@ -10,18 +10,17 @@ namespace BackupWorker.Backups;
 /// least once (a scheduler or sidecar crash redelivers the ticks in flight), so a tick is claimed atomically before it
 /// is run and points at its run afterwards: a second delivery of a tick whose run succeeded takes no second copy, one
 /// whose run failed is a new attempt (the failure policy's retry), and two worker processes sharing the data
-/// directory cannot both run it. A claim names the worker process holding it (<see cref="ClaimOwner"/>, one per
-/// instance of this class), so a claim left by a dead process is taken over at once while one of a live process is
-/// waited for.
+/// directory cannot both run it. A claim names the worker process holding it (<see cref="ClaimOwner"/>), so a claim
+/// left by a dead process is taken over at once while one of a live process is waited for.
 /// </summary>
-public sealed class TriggerTickCatalog : IDisposable
+public sealed class TriggerTickCatalog
 {
     private readonly string _connectionString;
     private readonly ClaimOwner _owner;
     // Claims of deliveries under way in this process: a claim of ours not in here was left by a delivery that ended.
     private readonly ConcurrentDictionary<string, byte> _liveClaims = new(StringComparer.Ordinal);
 
-    public TriggerTickCatalog(BackupPaths paths)
+    public TriggerTickCatalog(BackupPaths paths, ClaimOwner owner)
     {
         Directory.CreateDirectory(paths.DataDirectory);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = paths.CatalogFile, Pooling = false, DefaultTimeout = 30 }.ToString();
@@ -36,7 +35,7 @@ public sealed class TriggerTickCatalog : IDisposable
                 CREATE INDEX IF NOT EXISTS trigger_ticks_by_tick ON trigger_ticks(tick);
                 """);
         }
-        _owner = new ClaimOwner(paths.LockDirectory, "tick-owner-");
+        _owner = owner;
     }
 
     /// <summary>This worker process's name in claims.</summary>
@@ -135,8 +134,6 @@ public sealed class TriggerTickCatalog : IDisposable
         using var command = Command(connection, "SELECT COUNT(*) FROM trigger_ticks", []);
         return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
-
-    public void Dispose() => _owner.Dispose();
 
     private TickClaimResult Held(string claim)
     {

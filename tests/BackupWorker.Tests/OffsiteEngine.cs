@@ -25,7 +25,8 @@ internal sealed class OffsiteEngine : IDisposable
     private readonly SwitchableRepositories _repositories = new();
     private readonly IOffsiteStore _store;
     private readonly string _container;
-    private readonly List<IDisposable> _peers = [];
+    private readonly ClaimOwner _owner;
+    private readonly List<ClaimOwner> _peers = [];
     private readonly IDatabaseBackupProvider[] _providers;
     private readonly BackupTelemetry _telemetry;
 
@@ -39,7 +40,8 @@ internal sealed class OffsiteEngine : IDisposable
         Demo.DemoDatabase.AddDefault(Options);
         Paths = BackupPaths.From(Options, DataDirectory);
         Catalog = new BackupCatalog(Paths);
-        Copies = new RepositoryCopyCatalog(Paths);
+        _owner = new ClaimOwner(Paths);
+        Copies = new RepositoryCopyCatalog(Paths, _owner);
         var options = Microsoft.Extensions.Options.Options.Create(Options);
         IDatabaseBackupProvider[] providers = _providers = [new SqliteBackupProvider(Paths), new PostgresBackupProvider(options)];
         var telemetry = _telemetry = new BackupTelemetry(_metrics.GetRequiredService<IMeterFactory>());
@@ -114,10 +116,11 @@ internal sealed class OffsiteEngine : IDisposable
     public OffsitePeer AnotherWorker(IVerifiedBackupHook? afterVerified = null)
     {
         var options = Microsoft.Extensions.Options.Options.Create(Options);
-        var copies = new RepositoryCopyCatalog(Paths);
-        _peers.Add(copies);
+        var owner = new ClaimOwner(Paths);
+        _peers.Add(owner);
+        var copies = new RepositoryCopyCatalog(Paths, owner);
         var copier = new RepositoryCopier(Catalog, copies, _repositories, Paths, options, _telemetry, Time, NullLogger<RepositoryCopier>.Instance, Restores);
-        return new OffsitePeer(copies, copier, new CopyRetryService(copier, Catalog, options, Time, NullLogger<CopyRetryService>.Instance),
+        return new OffsitePeer(owner, copies, copier, new CopyRetryService(copier, Catalog, options, Time, NullLogger<CopyRetryService>.Instance),
             new BackupRunner(Catalog, Paths, options, _providers, _telemetry, Time, NullLogger<BackupRunner>.Instance, afterVerified, copier: copier));
     }
 
@@ -132,7 +135,7 @@ internal sealed class OffsiteEngine : IDisposable
     public void Dispose()
     {
         foreach (var peer in _peers) peer.Dispose();
-        Copies.Dispose();
+        _owner.Dispose();
         foreach (var provider in _repositoryProviders) provider.Dispose();
         _metrics.Dispose();
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }

@@ -219,7 +219,7 @@ public abstract class OffsiteFlowContract(IOffsiteStore store)
         Assert.Empty(await engine.Retry.RetryDueAsync(CancellationToken.None));
 
         // It dies: the kernel drops its lock, and its run never comes back to the copy.
-        other.Copies.Dispose();
+        other.Owner.Dispose();
         await dies.CancelAsync();
         var run = await running.WaitAsync(Bound);
         Assert.Equal(RunOutcome.Succeeded, run.Outcome);

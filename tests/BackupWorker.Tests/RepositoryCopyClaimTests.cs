@@ -8,7 +8,7 @@ namespace BackupWorker.Tests;
 /// <summary>
 /// Worker replicas share one catalog: a copy into an object repository is claimed by one live process at a time, what
 /// an attempt records holds only while its claim does, and a claim left by a process that died is taken over. Each
-/// instance of <see cref="RepositoryCopyCatalog"/> stands for one worker process.
+/// <see cref="ClaimOwner"/> stands for one worker process.
 /// </summary>
 public sealed class RepositoryCopyClaimTests : IDisposable
 {
@@ -24,8 +24,10 @@ public sealed class RepositoryCopyClaimTests : IDisposable
     [Fact]
     public void A_copy_is_claimed_by_one_live_worker_and_only_its_claim_records_the_attempt()
     {
-        using var first = new RepositoryCopyCatalog(_paths);
-        using var second = new RepositoryCopyCatalog(_paths);
+        using var firstProcess = new ClaimOwner(_paths);
+        using var secondProcess = new ClaimOwner(_paths);
+        var first = new RepositoryCopyCatalog(_paths, firstProcess);
+        var second = new RepositoryCopyCatalog(_paths, secondProcess);
         first.AddPending("run-1", ["offsite"], Now);
 
         // The worker that made the backup holds its copy from the start; the other leaves it alone and can record nothing.
@@ -54,19 +56,22 @@ public sealed class RepositoryCopyClaimTests : IDisposable
     [Fact]
     public void A_claim_of_a_worker_that_died_is_taken_over_and_one_of_this_worker_taken_again()
     {
-        using var survivor = new RepositoryCopyCatalog(_paths);
-        var dead = new RepositoryCopyCatalog(_paths);
+        using var survivorProcess = new ClaimOwner(_paths);
+        var deadProcess = new ClaimOwner(_paths);
+        var survivor = new RepositoryCopyCatalog(_paths, survivorProcess);
+        var dead = new RepositoryCopyCatalog(_paths, deadProcess);
         dead.AddPending("run-1", ["offsite"], Now);
         survivor.AddPending("run-2", ["offsite"], Now);
         Assert.False(survivor.TryClaim("run-1", "offsite"));
 
-        dead.Dispose(); // its process died: the kernel dropped its lock
+        deadProcess.Dispose(); // its process died: the kernel dropped its lock
         Assert.True(survivor.TryClaim("run-1", "offsite"));
         // An attempt of this process that ended without recording how left its claim: the next attempt here takes it.
         Assert.True(survivor.TryClaim("run-2", "offsite"));
         Assert.True(survivor.TryClaim("run-2", "offsite"));
         survivor.Release("run-2", "offsite");
-        using var late = new RepositoryCopyCatalog(_paths);
+        using var lateProcess = new ClaimOwner(_paths);
+        var late = new RepositoryCopyCatalog(_paths, lateProcess);
         Assert.True(late.TryClaim("run-2", "offsite"));
         Assert.False(survivor.SetVerified("run-2", "offsite", Now));
     }
@@ -94,7 +99,8 @@ public sealed class RepositoryCopyClaimTests : IDisposable
             command.ExecuteNonQuery();
         }
 
-        using var copies = new RepositoryCopyCatalog(_paths);
+        using var process = new ClaimOwner(_paths);
+        var copies = new RepositoryCopyCatalog(_paths, process);
         _ = new BackupCatalog(_paths); // the other door into the table upgrades nothing twice
 
         var verified = copies.Get("run-1", "offsite")!;

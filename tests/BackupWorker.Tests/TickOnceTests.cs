@@ -29,15 +29,19 @@ public sealed class TickOnceTests
     {
         public Worker(EngineFixture engine)
         {
-            Ticks = new TriggerTickCatalog(engine.Paths);
+            _owner = new ClaimOwner(engine.Paths);
+            Ticks = new TriggerTickCatalog(engine.Paths, _owner);
             Handler = new BackupJobHandler(engine.Runner, engine.Time, Logger, engine.Telemetry, Ticks);
         }
+
+        // One per worker process.
+        private readonly ClaimOwner _owner;
 
         public TriggerTickCatalog Ticks { get; }
         public CapturingLogger<BackupJobHandler> Logger { get; } = new();
         public BackupJobHandler Handler { get; }
 
-        public void Dispose() => Ticks.Dispose();
+        public void Dispose() => _owner.Dispose();
     }
 
     private static EngineFixture MinutelyEngine(string database = "my-prod-db", params IDatabaseBackupProvider[] extra)
@@ -225,8 +229,10 @@ public sealed class TickOnceTests
     public void A_tick_held_by_a_live_process_is_waited_for_and_one_left_by_a_dead_process_taken_over()
     {
         using var engine = new EngineFixture();
-        using var live = new TriggerTickCatalog(engine.Paths);
-        var dead = new TriggerTickCatalog(engine.Paths);
+        using var liveProcess = new ClaimOwner(engine.Paths);
+        var deadProcess = new ClaimOwner(engine.Paths);
+        var live = new TriggerTickCatalog(engine.Paths, liveProcess);
+        var dead = new TriggerTickCatalog(engine.Paths, deadProcess);
         var tick = At(1, 0);
         var now = At(1, 1);
 
@@ -236,7 +242,7 @@ public sealed class TickOnceTests
         Assert.Equal(TickClaimResult.HeldElsewhere, live.Claim("instance", tick, "c", now, out _)); // another delivery in the same process
 
         Assert.Equal(TickClaimResult.Claimed, dead.Claim("instance", At(2, 0), "d", now, out _));
-        dead.Dispose(); // its process died: the kernel dropped its owner lock
+        deadProcess.Dispose(); // its process died: the kernel dropped its owner lock
         Assert.Equal(TickClaimResult.Claimed, live.Claim("instance", At(2, 0), "e", now, out _));
 
         live.Complete("instance", tick, "a", "run-1", succeeded: true, now);
@@ -250,7 +256,8 @@ public sealed class TickOnceTests
     public void Tick_records_are_pruned_with_the_run_history_bounds()
     {
         using var engine = new EngineFixture();
-        using var ticks = new TriggerTickCatalog(engine.Paths);
+        using var owner = new ClaimOwner(engine.Paths);
+        var ticks = new TriggerTickCatalog(engine.Paths, owner);
         for (var minute = 0; minute < 10; minute++)
         {
             Assert.Equal(TickClaimResult.Claimed, ticks.Claim("i", At(minute, 0), $"c{minute}", At(minute, 1), out _));
